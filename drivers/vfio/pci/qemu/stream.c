@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qemu-vfio-pci stream format: encoder helpers and incremental parser.
+ *
+ * Built both into the kernel module and into userspace (tools, tests):
+ * keep it free of allocation, locking and printing.
+ */
+#include "stream.h"
+
+#ifdef __KERNEL__
+#include <linux/export.h>
+
+u32 qvp_crc32(u32 crc, const void *data, size_t len)
+{
+	return ~crc32_le(~crc, data, len);
+}
+#else
+static u32 qvp_crc_table[256];
+
+static void qvp_crc_table_init(void)
+{
+	u32 i, j, c;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (j = 0; j < 8; j++)
+			c = (c & 1) ? 0xedb88320U ^ (c >> 1) : c >> 1;
+		qvp_crc_table[i] = c;
+	}
+}
+
+u32 qvp_crc32(u32 crc, const void *data, size_t len)
+{
+	const u8 *p = data;
+
+	if (!qvp_crc_table[1])
+		qvp_crc_table_init();
+	crc = ~crc;
+	while (len--)
+		crc = qvp_crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+#endif
+
+#define QVP_HDR_CRC_LEN	offsetof(struct qvp_stream_header, crc)
+#define QVP_REC_CRC_LEN	offsetof(struct qvp_record_header, crc)
+
+void qvp_stream_header_build(struct qvp_stream_header *hdr,
+			     const struct qvp_stream_id *id)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = cpu_to_le32(QVP_STREAM_MAGIC);
+	hdr->version = cpu_to_le16(QVP_STREAM_VERSION);
+	hdr->header_len = cpu_to_le16(sizeof(*hdr));
+	hdr->vendor = cpu_to_le16(id->vendor);
+	hdr->device = cpu_to_le16(id->device);
+	hdr->subsystem_vendor = cpu_to_le16(id->subsystem_vendor);
+	hdr->subsystem_device = cpu_to_le16(id->subsystem_device);
+	hdr->revision = id->revision;
+	hdr->backend = id->backend;
+	hdr->crc = cpu_to_le32(qvp_crc32(0, hdr, QVP_HDR_CRC_LEN));
+}
+
+void qvp_record_header_build(struct qvp_record_header *rh, u16 type,
+			     u16 flags, const void *payload, u32 len)
+{
+	u32 crc;
+
+	rh->type = cpu_to_le16(type);
+	rh->flags = cpu_to_le16(flags);
+	rh->length = cpu_to_le32(len);
+	crc = qvp_crc32(0, rh, QVP_REC_CRC_LEN);
+	rh->crc = cpu_to_le32(qvp_crc32(crc, payload, len));
+}
+
+void qvp_parser_init(struct qvp_parser *p, const struct qvp_stream_id *expect,
+		     const struct qvp_rec_desc *descs, unsigned int nr_descs,
+		     void *buf, size_t buf_size)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = QVP_PARSE_HEADER;
+	p->expect = *expect;
+	p->descs = descs;
+	p->nr_descs = nr_descs;
+	p->buf = buf;
+	p->buf_size = buf_size;
+}
+
+static int qvp_parse_fail(struct qvp_parser *p, int err, const char *why)
+{
+	p->state = QVP_PARSE_FAILED;
+	p->err = err;
+	p->why = why;
+	p->err_offset = p->offset;
+	return err;
+}
+
+static const struct qvp_rec_desc *qvp_find_desc(const struct qvp_parser *p,
+						u16 type)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nr_descs; i++)
+		if (p->descs[i].type == type)
+			return &p->descs[i];
+	return NULL;
+}
+
+static int qvp_check_header(struct qvp_parser *p)
+{
+	const struct qvp_stream_header *h = &p->u.hdr;
+	const struct qvp_stream_id *id = &p->expect;
+
+	if (le32_to_cpu(h->magic) != QVP_STREAM_MAGIC)
+		return qvp_parse_fail(p, -EINVAL, "bad magic: not a qemu-vfio-pci stream");
+	if (le32_to_cpu(h->crc) != qvp_crc32(0, h, QVP_HDR_CRC_LEN))
+		return qvp_parse_fail(p, -EINVAL, "stream header checksum mismatch");
+	if (le16_to_cpu(h->version) != QVP_STREAM_VERSION)
+		return qvp_parse_fail(p, -EINVAL, "unsupported stream version");
+	if (le16_to_cpu(h->header_len) != sizeof(*h))
+		return qvp_parse_fail(p, -EINVAL, "bad stream header length");
+	if (h->flags || h->reserved[0] || h->reserved[1])
+		return qvp_parse_fail(p, -EINVAL, "unknown stream header flags");
+	if (h->backend != id->backend)
+		return qvp_parse_fail(p, -EINVAL, "stream is for another device model");
+	if (le16_to_cpu(h->vendor) != id->vendor ||
+	    le16_to_cpu(h->device) != id->device ||
+	    le16_to_cpu(h->subsystem_vendor) != id->subsystem_vendor ||
+	    le16_to_cpu(h->subsystem_device) != id->subsystem_device ||
+	    h->revision != id->revision)
+		return qvp_parse_fail(p, -EINVAL,
+				      "stream is from a device with another PCI identity");
+	return 0;
+}
+
+static int qvp_check_rechdr(struct qvp_parser *p)
+{
+	const struct qvp_record_header *rh = &p->u.rec;
+	const struct qvp_rec_desc *d;
+	u32 len = le32_to_cpu(rh->length);
+	u16 type = le16_to_cpu(rh->type);
+	u16 flags = le16_to_cpu(rh->flags);
+	u32 max_len, min_len = 0;
+
+	if (flags & ~QVP_REC_F_KNOWN)
+		return qvp_parse_fail(p, -EINVAL, "unknown record flags");
+	p->rec_skip = false;
+	if (type == QVP_REC_END) {
+		max_len = 0;
+	} else {
+		d = qvp_find_desc(p, type);
+		if (d) {
+			min_len = d->min_len;
+			max_len = d->max_len;
+		} else if (flags & QVP_REC_F_OPTIONAL) {
+			max_len = QVP_OPTIONAL_REC_MAX;
+			p->rec_skip = true;
+		} else {
+			return qvp_parse_fail(p, -EINVAL, "unknown mandatory record type");
+		}
+	}
+	if (len > max_len || len > p->buf_size)
+		return qvp_parse_fail(p, -EFBIG, "record length exceeds the limit of its type");
+	if (len < min_len)
+		return qvp_parse_fail(p, -EINVAL, "record too short for its type");
+	p->rec_type = type;
+	p->rec_flags = flags;
+	p->rec_len = len;
+	return 0;
+}
+
+static int qvp_check_record(struct qvp_parser *p)
+{
+	u32 crc = qvp_crc32(0, &p->u.rec, QVP_REC_CRC_LEN);
+
+	crc = qvp_crc32(crc, p->buf, p->rec_len);
+	if (crc != le32_to_cpu(p->u.rec.crc))
+		return qvp_parse_fail(p, -EINVAL, "record checksum mismatch");
+	if (p->rec_type == QVP_REC_END) {
+		p->state = QVP_PARSE_DONE;
+		return 0;
+	}
+	p->state = QVP_PARSE_RECHDR;
+	return p->rec_skip ? 0 : QVP_PARSE_RECORD;
+}
+
+/*
+ * qvp_parser_next - where the next stream bytes go
+ * @want: set to the number of bytes wanted there (always >= 1)
+ *
+ * Once the parser has finished or failed, bytes still go to a scratch
+ * place so that the caller can report them; the commit then fails.
+ */
+void *qvp_parser_next(struct qvp_parser *p, size_t *want)
+{
+	switch (p->state) {
+	case QVP_PARSE_HEADER:
+		*want = sizeof(p->u.hdr) - p->have;
+		return p->u.bytes + p->have;
+	case QVP_PARSE_RECHDR:
+		*want = sizeof(p->u.rec) - p->have;
+		return p->u.bytes + p->have;
+	case QVP_PARSE_PAYLOAD:
+		*want = p->rec_len - p->have;
+		return p->buf + p->have;
+	default:
+		*want = sizeof(p->u.bytes);
+		return p->u.bytes;
+	}
+}
+
+/*
+ * qvp_parser_commit - account @n bytes stored where qvp_parser_next() said
+ *
+ * Returns 0 when more bytes are needed, QVP_PARSE_RECORD when a whole
+ * record of a known type is in p->buf (p->rec_type, p->rec_len), or a
+ * negative errno: -EINVAL for a corrupt, foreign or malformed stream,
+ * -EFBIG for a record longer than its type allows.  Errors are sticky.
+ */
+int qvp_parser_commit(struct qvp_parser *p, size_t n)
+{
+	int ret;
+
+	if (!n)
+		return p->state == QVP_PARSE_FAILED ? p->err : 0;
+
+	switch (p->state) {
+	case QVP_PARSE_FAILED:
+		return p->err;
+	case QVP_PARSE_DONE:
+		return qvp_parse_fail(p, -EINVAL, "data after the END record");
+	default:
+		break;
+	}
+
+	p->offset += n;
+	p->have += n;
+	switch (p->state) {
+	case QVP_PARSE_HEADER:
+		if (p->have < sizeof(p->u.hdr))
+			return 0;
+		p->have = 0;
+		ret = qvp_check_header(p);
+		if (ret)
+			return ret;
+		p->state = QVP_PARSE_RECHDR;
+		return 0;
+	case QVP_PARSE_RECHDR:
+		if (p->have < sizeof(p->u.rec))
+			return 0;
+		p->have = 0;
+		ret = qvp_check_rechdr(p);
+		if (ret)
+			return ret;
+		if (p->rec_len) {
+			p->state = QVP_PARSE_PAYLOAD;
+			return 0;
+		}
+		return qvp_check_record(p);
+	case QVP_PARSE_PAYLOAD:
+		if (p->have < p->rec_len)
+			return 0;
+		p->have = 0;
+		return qvp_check_record(p);
+	default:
+		return qvp_parse_fail(p, -EINVAL, "parser in an impossible state");
+	}
+}
+
+/*
+ * qvp_parser_feed - convenience wrapper for callers that hold the bytes
+ *
+ * Consumes bytes until a record is complete, an error is found or @len is
+ * used up; *@consumed tells how many were taken.  Same returns as commit.
+ */
+int qvp_parser_feed(struct qvp_parser *p, const void *data, size_t len,
+		    size_t *consumed)
+{
+	const u8 *src = data;
+	size_t want, n;
+	void *dst;
+	int ret = 0;
+
+	*consumed = 0;
+	while (len) {
+		dst = qvp_parser_next(p, &want);
+		n = want < len ? want : len;
+		memcpy(dst, src, n);
+		src += n;
+		len -= n;
+		*consumed += n;
+		ret = qvp_parser_commit(p, n);
+		if (ret)
+			break;
+	}
+	return ret;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * qemu-vfio-pci migration stream format.
+ *
+ * The bytes that the qemu-vfio-pci variant driver produces on a VFIO
+ * migration data fd (STOP_COPY / PRE_COPY) and accepts on a RESUMING data
+ * fd.  Userspace never needs to understand them to migrate a device; this
+ * header exists so that tools (vfio-mig dump), tests and other
+ * implementations can decode, check and generate streams.
+ *
+ * All multi-byte fields are little endian.  A stream is:
+ *
+ *	struct qvp_stream_header
+ *	struct qvp_record_header + payload    (zero or more)
+ *	struct qvp_record_header of type QVP_REC_END, length 0
+ *
+ * Nothing may follow the END record.  Each checksum is the CRC-32 used by
+ * zlib and Ethernet (reflected polynomial 0xedb88320, initial value and
+ * final XOR 0xffffffff) computed as documented beside each field.
+ *
+ * See Documentation/driver-api/vfio/qemu-vfio-pci-stream.rst for the full
+ * definition, the validation rules and the errors reported for bad streams.
+ */
+#ifndef _UAPI_LINUX_QEMU_VFIO_PCI_H
+#define _UAPI_LINUX_QEMU_VFIO_PCI_H
+
+#include <linux/types.h>
+
+/* "QVPS" as it appears in the stream: 'Q' 'V' 'P' 'S'. */
+#define QVP_STREAM_MAGIC	0x53505651U
+#define QVP_STREAM_VERSION	1
+
+/* Backends, i.e. device models; carried in qvp_stream_header.backend. */
+#define QVP_BACKEND_EDU		1	/* QEMU "edu", 1234:11e8 */
+#define QVP_BACKEND_IVSHMEM	2	/* QEMU "ivshmem-plain", 1af4:1110 */
+
+/*
+ * struct qvp_stream_header - first 32 bytes of every stream
+ * @magic:	QVP_STREAM_MAGIC
+ * @version:	QVP_STREAM_VERSION; a reader refuses any other version
+ * @header_len:	sizeof(struct qvp_stream_header) for this version
+ * @vendor:	PCI vendor ID of the source device
+ * @device:	PCI device ID of the source device
+ * @subsystem_vendor: PCI subsystem vendor ID of the source device
+ * @subsystem_device: PCI subsystem device ID of the source device
+ * @revision:	PCI revision ID of the source device
+ * @backend:	QVP_BACKEND_* that produced the stream
+ * @flags:	must be 0 in version 1; a reader refuses unknown flags
+ * @reserved:	must be 0
+ * @crc:	CRC-32 of the first 28 bytes of this header
+ *
+ * The destination accepts a stream only if vendor, device, subsystem IDs,
+ * revision and backend all equal its own.
+ */
+struct qvp_stream_header {
+	__le32 magic;
+	__le16 version;
+	__le16 header_len;
+	__le16 vendor;
+	__le16 device;
+	__le16 subsystem_vendor;
+	__le16 subsystem_device;
+	__u8   revision;
+	__u8   backend;
+	__le16 flags;
+	__le32 reserved[2];
+	__le32 crc;
+};
+
+/*
+ * struct qvp_record_header - precedes every record's payload
+ * @type:	QVP_REC_*
+ * @flags:	QVP_REC_F_*
+ * @length:	payload bytes that follow this header
+ * @crc:	CRC-32 of the first 8 bytes of this header followed by the
+ *		@length payload bytes
+ *
+ * A reader refuses a record whose @length exceeds what the record type
+ * (or the backend) allows as soon as it has read the header, before any
+ * payload is buffered.
+ */
+struct qvp_record_header {
+	__le16 type;
+	__le16 flags;
+	__le32 length;
+	__le32 crc;
+};
+
+/* An unknown record with this flag is skipped; without it, refused. */
+#define QVP_REC_F_OPTIONAL	0x0001
+#define QVP_REC_F_KNOWN		QVP_REC_F_OPTIONAL
+
+/* Record types.  0x00xx: generic; 0x01xx: edu; 0x02xx: ivshmem. */
+#define QVP_REC_END		0x0000	/* last record, length 0 */
+#define QVP_REC_EDU_REGS	0x0101	/* struct qvp_edu_regs */
+
+/*
+ * struct qvp_edu_regs - the migratable registers of QEMU's edu device
+ * @liveness:	value read back from the liveness register (BAR0 + 0x04)
+ * @factorial:	value read back from the factorial register (BAR0 + 0x08)
+ * @status:	status register (BAR0 + 0x20); only bit 0x80 (raise an
+ *		interrupt when a factorial completes) is state, bit 0x01
+ *		(computing) is always 0 in a saved stream
+ * @irq_status:	interrupt status register (BAR0 + 0x24)
+ * @dma_src:	DMA source address (BAR0 + 0x80)
+ * @dma_dst:	DMA destination address (BAR0 + 0x88)
+ * @dma_count:	DMA transfer count (BAR0 + 0x90)
+ * @dma_cmd:	DMA command register (BAR0 + 0x98) as read at save time;
+ *		bit 0x01 (running) is always 0 in a saved stream.  Recorded
+ *		for diagnosis: edu cannot load it without starting a DMA, so
+ *		the destination keeps its own value (see the driver docs).
+ */
+struct qvp_edu_regs {
+	__le32 liveness;
+	__le32 factorial;
+	__le32 status;
+	__le32 irq_status;
+	__le64 dma_src;
+	__le64 dma_dst;
+	__le64 dma_count;
+	__le64 dma_cmd;
+};
+
+#endif /* _UAPI_LINUX_QEMU_VFIO_PCI_H */
