@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qemu-vfio-pci: a vfio-pci variant driver that live-migrates devices
+ * emulated by QEMU (edu, ...), as a reference for VFIO migration drivers.
+ *
+ * This file is the PCI and vfio glue: probe, the vfio_device_ops (all of
+ * vfio-pci-core's, plus migration), VFIO_DEVICE_RESET for devices without
+ * a PCI reset method, and the deferred-reset locking.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "qvp.h"
+
+static const struct qvp_backend *const qvp_backends[] = {
+	&qvp_edu_backend,
+};
+
+static const struct qvp_backend *qvp_find_backend(struct pci_dev *pdev)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(qvp_backends); i++)
+		if (qvp_backends[i]->vendor == pdev->vendor &&
+		    qvp_backends[i]->device == pdev->device)
+			return qvp_backends[i];
+	return NULL;
+}
+
+static struct qvp_device *to_qvp(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct qvp_device, core.vdev);
+}
+
+/**
+ * qvp_map_bar - kernel mapping of a BAR of an opened device
+ * @qdev: the device; only valid between open_device and close_device
+ * @bar: BAR index
+ *
+ * Returns the mapping or an IOMEM_ERR_PTR().
+ */
+void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar)
+{
+#ifdef QVP_HAVE_GET_IOMAP
+	return vfio_pci_core_get_iomap(&qdev->core, bar);
+#else
+	int ret = vfio_pci_core_setup_barmap(&qdev->core, bar);
+
+	return ret ? IOMEM_ERR_PTR(ret) : qdev->core.barmap[bar];
+#endif
+}
+
+/**
+ * qvp_mmio_begin - make the device's BARs safe for kernel MMIO
+ * @qdev: the device
+ *
+ * Takes the vfio-pci-core memory_lock for writing, which fences userspace
+ * config-space writes to PCI_COMMAND and faults on BAR mmaps, and turns on
+ * memory decoding if userspace (e.g. QEMU during a guest reset) turned it
+ * off.  Returns the PCI_COMMAND value to give back to qvp_mmio_end().
+ * May sleep; must not be called with a session file lock held by a path
+ * that copies to or from userspace.
+ */
+u16 qvp_mmio_begin(struct qvp_device *qdev)
+{
+	struct pci_dev *pdev = qdev->core.pdev;
+	u16 cmd;
+
+	down_write(&qdev->core.memory_lock);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(pdev, PCI_COMMAND,
+				      cmd | PCI_COMMAND_MEMORY);
+	return cmd;
+}
+
+void qvp_mmio_end(struct qvp_device *qdev, u16 saved_cmd)
+{
+	if (!(saved_cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(qdev->core.pdev, PCI_COMMAND, saved_cmd);
+	up_write(&qdev->core.memory_lock);
+}
+
+/*
+ * qvp_state_mutex_unlock - release state_mutex, applying deferred resets
+ *
+ * A reset that qvp_reset_done() could not apply because state_mutex was
+ * busy is applied here, by the holder, before the mutex is released.
+ */
+void qvp_state_mutex_unlock(struct qvp_device *qdev)
+{
+again:
+	spin_lock(&qdev->reset_lock);
+	if (qdev->deferred_reset) {
+		qdev->deferred_reset = false;
+		spin_unlock(&qdev->reset_lock);
+		qvp_mig_reset_state(qdev);
+		goto again;
+	}
+	mutex_unlock(&qdev->state_mutex);
+	spin_unlock(&qdev->reset_lock);
+}
+
+/*
+ * The PCI core reset the device (FLR, bus reset, ...).  This can run with
+ * vfio's memory_lock held, which our state_mutex holders may wait for, so
+ * never sleep on state_mutex here: record the reset and let whoever holds
+ * state_mutex apply it on unlock.
+ */
+static void qvp_reset_done(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
+	struct qvp_device *qdev = container_of(core, struct qvp_device, core);
+
+	spin_lock(&qdev->reset_lock);
+	qdev->deferred_reset = true;
+	if (!mutex_trylock(&qdev->state_mutex)) {
+		spin_unlock(&qdev->reset_lock);
+		return;
+	}
+	spin_unlock(&qdev->reset_lock);
+	qvp_state_mutex_unlock(qdev);
+}
+
+/*
+ * VFIO_DEVICE_RESET for a device that has no PCI reset method (edu has no
+ * FLR, no PM reset and sits on the root bus): the backend writes the
+ * power-on register values and migration returns to RUNNING.
+ */
+static long qvp_device_reset(struct qvp_device *qdev)
+{
+	int ret;
+
+	mutex_lock(&qdev->state_mutex);
+	qvp_mig_reset_state(qdev);
+	ret = qdev->backend->reset(qdev);
+	if (ret) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "device reset failed (%d); device state is ERROR, retry the reset\n",
+				    ret);
+		qdev->mig_state = VFIO_DEVICE_STATE_ERROR;
+	}
+	qvp_state_mutex_unlock(qdev);
+	return ret;
+}
+
+static long qvp_ioctl(struct vfio_device *vdev, unsigned int cmd,
+		      unsigned long arg)
+{
+	struct qvp_device *qdev = to_qvp(vdev);
+	struct vfio_device_info __user *uinfo = (void __user *)arg;
+	u32 flags;
+	long ret;
+
+	if (qdev->core.reset_works)
+		return vfio_pci_core_ioctl(vdev, cmd, arg);
+
+	switch (cmd) {
+	case VFIO_DEVICE_RESET:
+		return qvp_device_reset(qdev);
+	case VFIO_DEVICE_GET_INFO:
+		/* We implement the reset, so advertise it. */
+		ret = vfio_pci_core_ioctl(vdev, cmd, arg);
+		if (ret)
+			return ret;
+		if (get_user(flags, &uinfo->flags))
+			return -EFAULT;
+		return put_user(flags | VFIO_DEVICE_FLAGS_RESET,
+				&uinfo->flags);
+	default:
+		return vfio_pci_core_ioctl(vdev, cmd, arg);
+	}
+}
+
+static int qvp_open_device(struct vfio_device *vdev)
+{
+	struct qvp_device *qdev = to_qvp(vdev);
+	int ret;
+
+	ret = vfio_pci_core_enable(&qdev->core);
+	if (ret)
+		return ret;
+
+	ret = qdev->backend->open(qdev);
+	if (ret) {
+		vfio_pci_core_disable(&qdev->core);
+		return ret;
+	}
+	mutex_lock(&qdev->state_mutex);
+	qvp_mig_reset_state(qdev);
+	qvp_state_mutex_unlock(qdev);
+	vfio_pci_core_finish_enable(&qdev->core);
+	return 0;
+}
+
+static void qvp_close_device(struct vfio_device *vdev)
+{
+	struct qvp_device *qdev = to_qvp(vdev);
+
+	mutex_lock(&qdev->state_mutex);
+	qvp_mig_reset_state(qdev);
+	qvp_state_mutex_unlock(qdev);
+	if (qdev->backend->close)
+		qdev->backend->close(qdev);
+	vfio_pci_core_close_device(vdev);
+}
+
+static int qvp_init_dev(struct vfio_device *vdev)
+{
+	struct qvp_device *qdev = to_qvp(vdev);
+	struct pci_dev *pdev = to_pci_dev(vdev->dev);
+	const struct qvp_backend *be = qvp_find_backend(pdev);
+	int ret;
+
+	qdev->backend = be;
+	qdev->priv = kzalloc(be->priv_size, GFP_KERNEL);
+	if (!qdev->priv)
+		return -ENOMEM;
+	qdev->id = (struct qvp_stream_id) {
+		.vendor = pdev->vendor,
+		.device = pdev->device,
+		.subsystem_vendor = pdev->subsystem_vendor,
+		.subsystem_device = pdev->subsystem_device,
+		.revision = pdev->revision,
+		.backend = be->id,
+	};
+	mutex_init(&qdev->state_mutex);
+	spin_lock_init(&qdev->reset_lock);
+	qdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+				VFIO_MIGRATION_PRE_COPY;
+	vdev->mig_ops = &qvp_mig_ops;
+
+	ret = vfio_pci_core_init_dev(vdev);
+	if (ret) {
+		mutex_destroy(&qdev->state_mutex);
+		kfree(qdev->priv);
+	}
+	return ret;
+}
+
+static void qvp_release_dev(struct vfio_device *vdev)
+{
+	struct qvp_device *qdev = to_qvp(vdev);
+
+	mutex_destroy(&qdev->state_mutex);
+	kfree(qdev->priv);
+	vfio_pci_core_release_dev(vdev);
+}
+
+static const struct vfio_device_ops qvp_vfio_ops = {
+	.name = QVP_DRIVER_NAME,
+	.init = qvp_init_dev,
+	.release = qvp_release_dev,
+	.open_device = qvp_open_device,
+	.close_device = qvp_close_device,
+	.ioctl = qvp_ioctl,
+	.device_feature = vfio_pci_core_ioctl_feature,
+	.read = vfio_pci_core_read,
+	.write = vfio_pci_core_write,
+	.mmap = vfio_pci_core_mmap,
+	.request = vfio_pci_core_request,
+	.match = vfio_pci_core_match,
+#ifdef QVP_HAVE_MATCH_TOKEN_UUID
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
+#endif
+#ifdef QVP_HAVE_GET_REGION_INFO_CAPS
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+#endif
+	.bind_iommufd = vfio_iommufd_physical_bind,
+	.unbind_iommufd = vfio_iommufd_physical_unbind,
+	.attach_ioas = vfio_iommufd_physical_attach_ioas,
+	.detach_ioas = vfio_iommufd_physical_detach_ioas,
+};
+
+static int qvp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct qvp_device *qdev;
+	int ret;
+
+	/* driver_override may offer any device: take only those we model. */
+	if (!qvp_find_backend(pdev)) {
+		pci_info(pdev, "no %s backend for %04x:%04x, not binding\n",
+			 QVP_DRIVER_NAME, pdev->vendor, pdev->device);
+		return -ENODEV;
+	}
+
+	qdev = vfio_alloc_device(qvp_device, core.vdev, &pdev->dev,
+				 &qvp_vfio_ops);
+	if (IS_ERR(qdev))
+		return PTR_ERR(qdev);
+
+	dev_set_drvdata(&pdev->dev, &qdev->core);
+	ret = vfio_pci_core_register_device(&qdev->core);
+	if (ret) {
+		vfio_put_device(&qdev->core.vdev);
+		return ret;
+	}
+	pci_info(pdev, "%s: %s device, migration STOP_COPY|P2P|PRE_COPY\n",
+		 QVP_DRIVER_NAME, qdev->backend->name);
+	return 0;
+}
+
+static void qvp_remove(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
+
+	vfio_pci_core_unregister_device(core);
+	vfio_put_device(&core->vdev);
+}
+
+static const struct pci_device_id qvp_pci_table[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },		/* QEMU edu */
+	{}
+};
+MODULE_DEVICE_TABLE(pci, qvp_pci_table);
+
+static const struct pci_error_handlers qvp_err_handlers = {
+	.reset_done = qvp_reset_done,
+	.error_detected = vfio_pci_core_aer_err_detected,
+};
+
+static struct pci_driver qvp_pci_driver = {
+	.name = QVP_DRIVER_NAME,
+	.id_table = qvp_pci_table,
+	.probe = qvp_probe,
+	.remove = qvp_remove,
+	.err_handler = &qvp_err_handlers,
+	.driver_managed_dma = true,
+};
+module_pci_driver(qvp_pci_driver);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VFIO PCI variant driver with live migration for QEMU-emulated devices");

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * qemu-vfio-pci: definitions shared by the PCI glue (main.c), the
+ * migration protocol layer (migration.c) and the backends.
+ */
+#ifndef QVP_H
+#define QVP_H
+
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
+
+#include "backend.h"
+
+#define QVP_DRIVER_NAME	"qemu-vfio-pci"
+
+struct qvp_mig_file;
+
+/**
+ * struct qvp_device - one device bound to qemu-vfio-pci
+ * @core: the vfio-pci-core device; everything vfio-pci offers comes from it
+ * @backend: the device model, chosen at probe time
+ * @priv: @backend's private state (struct qvp_backend.priv_size bytes)
+ * @id: the identity written to, and required in, stream headers
+ * @state_mutex: serialises migration state changes, VFIO_DEVICE_RESET,
+ *	MIG_DATA_SIZE, VFIO_MIG_GET_PRECOPY_INFO and open/close against each
+ *	other.  Protects @mig_state, @save and @resume and the backend.
+ *	Taken before a session file's lock, never after it.  Never held
+ *	across copy_to_user()/copy_from_user().  Released only through
+ *	qvp_state_mutex_unlock(), which applies a deferred reset.
+ * @mig_state: current VFIO migration state
+ * @save: the open save session (STOP_COPY / PRE_COPY*), or NULL
+ * @resume: the open resume session (RESUMING), or NULL
+ * @reset_lock: protects @deferred_reset.  A PCI reset notification
+ *	(qvp_reset_done()) may arrive with the vfio memory_lock or mm locks
+ *	held, so it must not sleep on @state_mutex: it sets @deferred_reset
+ *	and only takes @state_mutex if that is free; otherwise the holder of
+ *	@state_mutex applies the reset when it unlocks.
+ * @deferred_reset: a reset happened and its effect on the migration state
+ *	is not applied yet
+ */
+struct qvp_device {
+	struct vfio_pci_core_device core;
+	const struct qvp_backend *backend;
+	void *priv;
+	struct qvp_stream_id id;
+
+	struct mutex state_mutex;	/* see @state_mutex above */
+	enum vfio_device_mig_state mig_state;
+	struct qvp_mig_file *save;
+	struct qvp_mig_file *resume;
+
+	spinlock_t reset_lock;		/* see @reset_lock above */
+	bool deferred_reset;
+};
+
+static inline void *qvp_priv(struct qvp_device *qdev)
+{
+	return qdev->priv;
+}
+
+static inline struct device *qvp_dev(struct qvp_device *qdev)
+{
+	return &qdev->core.pdev->dev;
+}
+
+/* main.c */
+void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
+u16 qvp_mmio_begin(struct qvp_device *qdev);
+void qvp_mmio_end(struct qvp_device *qdev, u16 saved_cmd);
+void qvp_state_mutex_unlock(struct qvp_device *qdev);
+
+/* migration.c */
+extern const struct vfio_migration_ops qvp_mig_ops;
+void qvp_mig_reset_state(struct qvp_device *qdev);
+
+#endif /* QVP_H */
