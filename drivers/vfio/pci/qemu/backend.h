@@ -29,10 +29,14 @@ struct qvp_device;
  * @open: the device was opened by userspace and enabled; map what is
  *	needed.  Device registers keep their values.
  * @close: undo @open
- * @quiesce: RUNNING_P2P -> STOP.  Wait (bounded) until the device has
- *	finished work in flight and will not change its state by itself.
- *	Return -ETIMEDOUT if it does not; the arc then fails and the device
- *	stays in RUNNING_P2P.
+ * @p2p_stop: optional; RUNNING -> RUNNING_P2P and PRE_COPY -> PRE_COPY_P2P:
+ *	stop initiating peer-to-peer DMA (keep answering it)
+ * @p2p_start: optional; the reverse arcs of @p2p_stop
+ * @quiesce: RUNNING_P2P -> STOP and PRE_COPY_P2P -> STOP_COPY.  Wait
+ *	(bounded) until the device has finished work in flight and will not
+ *	change its state by itself.  Return -ETIMEDOUT if it does not; the
+ *	arc then fails and the device stays where it was.
+ * @unquiesce: optional; STOP -> RUNNING_P2P: let the device run again
  * @reset: put every register back to its power-on value (VFIO_DEVICE_RESET)
  * @stop_copy_size: bytes (records with their headers) that a STOP_COPY
  *	would still produce; an estimate is fine
@@ -53,10 +57,18 @@ struct qvp_device;
  *	register write.
  * @load_end: the resume session ended (any reason); free what it held
  *
- * Locking: every operation is called with qvp_device.state_mutex held,
- * except @save_record and @precopy_pending, which are called with the
- * session file's lock held.  Arcs that touch a live session take that
- * lock too, so a backend never sees two of its operations at once.
+ * Locking:
+ *  - @open and @close run in open_device/close_device, which vfio
+ *    serialises with everything else on the device;
+ *  - the arc and reset operations (@p2p_stop .. @reset, @save_begin,
+ *    @save_stop, @save_end, @load_begin, @load_commit, @load_end) and
+ *    @stop_copy_size run with qvp_device.state_mutex held;
+ *  - @save_record, @precopy_pending and @load_record run from read(),
+ *    write(), poll() and the PRE_COPY info ioctl with the session file's
+ *    lock held, and possibly without state_mutex.  The arcs that change a
+ *    live session (PRE_COPY_P2P -> STOP_COPY and every end of a session)
+ *    take that file lock too, so these never overlap an operation on the
+ *    same session.
  */
 struct qvp_backend {
 	const char *name;
@@ -69,7 +81,10 @@ struct qvp_backend {
 
 	int (*open)(struct qvp_device *qdev);
 	void (*close)(struct qvp_device *qdev);
+	int (*p2p_stop)(struct qvp_device *qdev);
+	int (*p2p_start)(struct qvp_device *qdev);
 	int (*quiesce)(struct qvp_device *qdev);
+	int (*unquiesce)(struct qvp_device *qdev);
 	int (*reset)(struct qvp_device *qdev);
 	size_t (*stop_copy_size)(struct qvp_device *qdev);
 

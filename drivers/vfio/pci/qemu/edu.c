@@ -332,7 +332,13 @@ static int edu_load_commit(struct qvp_device *qdev)
 	}
 
 	cmd = qvp_mmio_begin(qdev);
-	/* The only step that can fail; nothing is written before it. */
+	/*
+	 * Everything in the record was checked by edu_load_record().  What
+	 * can still fail is the device itself not finishing a computation in
+	 * time: waiting for idle writes nothing, but a factorial that does
+	 * not complete leaves STATUS and FACTORIAL changed; the arc then
+	 * fails and the device is in ERROR, to be reset.
+	 */
 	ret = edu_wait_idle(qdev);
 	if (ret)
 		goto out;

@@ -11,6 +11,7 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "qvp.h"
 
@@ -83,31 +84,48 @@ void qvp_mmio_end(struct qvp_device *qdev, u16 saved_cmd)
 	up_write(&qdev->core.memory_lock);
 }
 
-/*
- * qvp_state_mutex_unlock - release state_mutex, applying deferred resets
+/**
+ * qvp_state_lock - take state_mutex and apply a pending PCI reset
+ * @qdev: the device
  *
- * A reset that qvp_reset_done() could not apply because state_mutex was
- * busy is applied here, by the holder, before the mutex is released.
+ * Every state_mutex holder enters through here, so nobody sees the
+ * migration state of before a reset that qvp_reset_done() has recorded.
  */
-void qvp_state_mutex_unlock(struct qvp_device *qdev)
+void qvp_state_lock(struct qvp_device *qdev)
 {
-again:
+	bool reset;
+
+	mutex_lock(&qdev->state_mutex);
 	spin_lock(&qdev->reset_lock);
-	if (qdev->deferred_reset) {
-		qdev->deferred_reset = false;
-		spin_unlock(&qdev->reset_lock);
-		qvp_mig_reset_state(qdev);
-		goto again;
-	}
-	mutex_unlock(&qdev->state_mutex);
+	reset = qdev->deferred_reset;
+	qdev->deferred_reset = false;
 	spin_unlock(&qdev->reset_lock);
+	if (reset)
+		qvp_mig_reset_state(qdev);
+}
+
+void qvp_state_unlock(struct qvp_device *qdev)
+{
+	mutex_unlock(&qdev->state_mutex);
+}
+
+static void qvp_reset_work(struct work_struct *work)
+{
+	struct qvp_device *qdev = container_of(work, struct qvp_device,
+					       reset_work);
+
+	qvp_state_lock(qdev);
+	qvp_state_unlock(qdev);
 }
 
 /*
- * The PCI core reset the device (FLR, bus reset, ...).  This can run with
- * vfio's memory_lock held, which our state_mutex holders may wait for, so
- * never sleep on state_mutex here: record the reset and let whoever holds
- * state_mutex apply it on unlock.
+ * The PCI core reset the device (FLR, bus reset, ...).  vfio-pci-core calls
+ * this with its memory_lock held.  Ending the sessions takes their file
+ * locks, and a read() may hold a file lock while copy_to_user() faults on
+ * a BAR mmap, which needs memory_lock: applying the reset here could
+ * deadlock, and so could sleeping on state_mutex, whose holders may wait
+ * for memory_lock.  So only record the reset: the next state_mutex holder
+ * applies it, and a work item makes sure one comes soon.
  */
 static void qvp_reset_done(struct pci_dev *pdev)
 {
@@ -116,12 +134,8 @@ static void qvp_reset_done(struct pci_dev *pdev)
 
 	spin_lock(&qdev->reset_lock);
 	qdev->deferred_reset = true;
-	if (!mutex_trylock(&qdev->state_mutex)) {
-		spin_unlock(&qdev->reset_lock);
-		return;
-	}
 	spin_unlock(&qdev->reset_lock);
-	qvp_state_mutex_unlock(qdev);
+	schedule_work(&qdev->reset_work);
 }
 
 /*
@@ -133,7 +147,7 @@ static long qvp_device_reset(struct qvp_device *qdev)
 {
 	int ret;
 
-	mutex_lock(&qdev->state_mutex);
+	qvp_state_lock(qdev);
 	qvp_mig_reset_state(qdev);
 	ret = qdev->backend->reset(qdev);
 	if (ret) {
@@ -142,7 +156,7 @@ static long qvp_device_reset(struct qvp_device *qdev)
 				    ret);
 		qdev->mig_state = VFIO_DEVICE_STATE_ERROR;
 	}
-	qvp_state_mutex_unlock(qdev);
+	qvp_state_unlock(qdev);
 	return ret;
 }
 
@@ -188,9 +202,9 @@ static int qvp_open_device(struct vfio_device *vdev)
 		vfio_pci_core_disable(&qdev->core);
 		return ret;
 	}
-	mutex_lock(&qdev->state_mutex);
+	qvp_state_lock(qdev);
 	qvp_mig_reset_state(qdev);
-	qvp_state_mutex_unlock(qdev);
+	qvp_state_unlock(qdev);
 	vfio_pci_core_finish_enable(&qdev->core);
 	return 0;
 }
@@ -199,9 +213,9 @@ static void qvp_close_device(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
 
-	mutex_lock(&qdev->state_mutex);
+	qvp_state_lock(qdev);
 	qvp_mig_reset_state(qdev);
-	qvp_state_mutex_unlock(qdev);
+	qvp_state_unlock(qdev);
 	if (qdev->backend->close)
 		qdev->backend->close(qdev);
 	vfio_pci_core_close_device(vdev);
@@ -228,6 +242,7 @@ static int qvp_init_dev(struct vfio_device *vdev)
 	};
 	mutex_init(&qdev->state_mutex);
 	spin_lock_init(&qdev->reset_lock);
+	INIT_WORK(&qdev->reset_work, qvp_reset_work);
 	qdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 				VFIO_MIGRATION_PRE_COPY;
@@ -245,6 +260,7 @@ static void qvp_release_dev(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
 
+	cancel_work_sync(&qdev->reset_work);
 	mutex_destroy(&qdev->state_mutex);
 	kfree(qdev->priv);
 	vfio_pci_core_release_dev(vdev);

@@ -34,8 +34,9 @@
 /**
  * struct qvp_mig_file - a save or resume session and its data file
  * @filp: the anon-inode file handed to userspace
- * @qdev: the device (the file holds no reference to it: the session is
- *	disabled before the device can go away, see qvp_end_sessions())
+ * @qdev: the device; the file holds a reference on it (the vfio device's
+ *	struct device), so that a data fd kept after the device was closed
+ *	or unbound still finds valid memory, and answers -ENODEV
  * @lock: protects every field below and serialises read()/write()/poll()
  *	against arcs that end or change the session.  Taken after
  *	qdev->state_mutex, never before it.
@@ -77,7 +78,7 @@ static bool qvp_is_precopy(enum vfio_device_mig_state s)
 	       s == VFIO_DEVICE_STATE_PRE_COPY_P2P;
 }
 
-/* Disable a session file and release the backend session; lock held. */
+/* Disable a session file; state_mutex held. */
 static void qvp_disable_file(struct qvp_mig_file *mf)
 {
 	mutex_lock(&mf->lock);
@@ -133,7 +134,8 @@ static int qvp_file_release(struct inode *inode, struct file *filp)
 {
 	struct qvp_mig_file *mf = filp->private_data;
 
-	/* The session took its own reference, so it has ended by now. */
+	/* The session holds a reference of its own, so it has ended by now. */
+	put_device(&mf->qdev->core.vdev.device);
 	mutex_destroy(&mf->lock);
 	kvfree(mf->buf);
 	kfree(mf);
@@ -249,7 +251,7 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	if (info.argsz < minsz)
 		return -EINVAL;
 
-	mutex_lock(&qdev->state_mutex);
+	qvp_state_lock(qdev);
 	if (!qvp_is_precopy(qdev->mig_state)) {
 		ret = -EINVAL;
 		goto unlock;
@@ -261,7 +263,7 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 		qvp_precopy_sizes(mf, &info.initial_bytes, &info.dirty_bytes);
 	mutex_unlock(&mf->lock);
 unlock:
-	qvp_state_mutex_unlock(qdev);
+	qvp_state_unlock(qdev);
 	if (ret)
 		return ret;
 	info.flags = 0;
@@ -316,10 +318,12 @@ static struct qvp_mig_file *qvp_alloc_file(struct qvp_device *qdev,
 	mf->qdev = qdev;
 	mutex_init(&mf->lock);
 	init_waitqueue_head(&mf->waitq);
+	get_device(&qdev->core.vdev.device);
 	mf->filp = anon_inode_getfile("qemu_vfio_pci_mig", fops, mf, flags);
 	if (IS_ERR(mf->filp)) {
 		struct file *err = mf->filp;
 
+		put_device(&qdev->core.vdev.device);
 		mutex_destroy(&mf->lock);
 		kvfree(mf->buf);
 		kfree(mf);
@@ -364,15 +368,21 @@ static struct file *qvp_start_save(struct qvp_device *qdev, bool precopy)
 	return qvp_session_file(mf);
 }
 
-/* PRE_COPY(_P2P) -> STOP_COPY: same file, device now quiesced. */
+/*
+ * PRE_COPY(_P2P) -> STOP_COPY: quiesce the device and switch the session to
+ * STOP_COPY, keeping its file.  The file lock keeps PRE_COPY reads out of
+ * the backend meanwhile.
+ */
 static int qvp_save_enter_stop_copy(struct qvp_device *qdev)
 {
+	const struct qvp_backend *be = qdev->backend;
 	struct qvp_mig_file *mf = qdev->save;
-	int ret = 0;
+	int ret;
 
 	mutex_lock(&mf->lock);
-	if (qdev->backend->save_stop)
-		ret = qdev->backend->save_stop(qdev);
+	ret = be->quiesce ? be->quiesce(qdev) : 0;
+	if (!ret && be->save_stop)
+		ret = be->save_stop(qdev);
 	if (!ret) {
 		mf->stop_copy = true;
 		mf->initial_left = 0;
@@ -548,18 +558,21 @@ static struct file *qvp_step(struct qvp_device *qdev,
 
 	switch (ARC(cur, next)) {
 	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_RUNNING_P2P):
-	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_RUNNING):
-	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING_P2P):
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_PRE_COPY_P2P):
+		ret = be->p2p_stop ? be->p2p_stop(qdev) : 0;
+		break;
+
+	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_RUNNING):
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_PRE_COPY):
-		/*
-		 * The backends here have no peer-to-peer traffic to hold back
-		 * and restart, so the P2P arcs only change the state.
-		 */
-		return NULL;
+		ret = be->p2p_start ? be->p2p_start(qdev) : 0;
+		break;
 
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_STOP):
 		ret = be->quiesce ? be->quiesce(qdev) : 0;
+		break;
+
+	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING_P2P):
+		ret = be->unquiesce ? be->unquiesce(qdev) : 0;
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_STOP_COPY):
@@ -569,11 +582,8 @@ static struct file *qvp_step(struct qvp_device *qdev,
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_PRE_COPY_P2P):
 		return qvp_start_save(qdev, true);
 
-	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_STOP_COPY):
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_STOP_COPY):
-		ret = be->quiesce ? be->quiesce(qdev) : 0;
-		if (!ret)
-			ret = qvp_save_enter_stop_copy(qdev);
+		ret = qvp_save_enter_stop_copy(qdev);
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_STOP):
@@ -612,8 +622,15 @@ static struct file *qvp_set_state(struct vfio_device *vdev,
 	struct file *res = NULL;
 	int ret;
 
-	mutex_lock(&qdev->state_mutex);
-	while (qdev->mig_state != new_state) {
+	qvp_state_lock(qdev);
+	if (qdev->mig_state == VFIO_DEVICE_STATE_ERROR &&
+	    new_state != VFIO_DEVICE_STATE_ERROR) {
+		/* vfio_mig_get_next_state() has no arc out of ERROR. */
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "device is in the ERROR migration state; VFIO_DEVICE_RESET it\n");
+		res = ERR_PTR(-EINVAL);
+	}
+	while (!res && qdev->mig_state != new_state) {
 		ret = vfio_mig_get_next_state(vdev, qdev->mig_state,
 					      new_state, &next);
 		if (ret) {
@@ -624,7 +641,9 @@ static struct file *qvp_set_state(struct vfio_device *vdev,
 		if (IS_ERR(res))
 			break;
 		qdev->mig_state = next;
-		if (res && next != new_state) {
+		if (!res)
+			continue;
+		if (next != new_state) {
 			/* Only the requested end state may open a session. */
 			dev_err_ratelimited(qvp_dev(qdev),
 					    "arc to %u opened a session before reaching %u\n",
@@ -634,7 +653,7 @@ static struct file *qvp_set_state(struct vfio_device *vdev,
 			break;
 		}
 	}
-	qvp_state_mutex_unlock(qdev);
+	qvp_state_unlock(qdev);
 	return res;
 }
 
@@ -644,9 +663,9 @@ static int qvp_get_state(struct vfio_device *vdev,
 	struct qvp_device *qdev = container_of(vdev, struct qvp_device,
 					       core.vdev);
 
-	mutex_lock(&qdev->state_mutex);
+	qvp_state_lock(qdev);
 	*state = qdev->mig_state;
-	qvp_state_mutex_unlock(qdev);
+	qvp_state_unlock(qdev);
 	return 0;
 }
 
@@ -664,7 +683,7 @@ static int qvp_get_data_size(struct vfio_device *vdev,
 	struct qvp_mig_file *mf;
 	u64 size;
 
-	mutex_lock(&qdev->state_mutex);
+	qvp_state_lock(qdev);
 	mf = qdev->save;
 	if (mf) {
 		mutex_lock(&mf->lock);
@@ -676,7 +695,7 @@ static int qvp_get_data_size(struct vfio_device *vdev,
 		size = sizeof(struct qvp_stream_header) +
 		       be->stop_copy_size(qdev) + QVP_REC_SIZE(0);
 	}
-	qvp_state_mutex_unlock(qdev);
+	qvp_state_unlock(qdev);
 	*stop_copy_length = size;
 	return 0;
 }

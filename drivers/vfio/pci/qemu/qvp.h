@@ -10,6 +10,7 @@
 #include <linux/spinlock.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
+#include <linux/workqueue.h>
 
 #include "backend.h"
 
@@ -26,19 +27,21 @@ struct qvp_mig_file;
  * @state_mutex: serialises migration state changes, VFIO_DEVICE_RESET,
  *	MIG_DATA_SIZE, VFIO_MIG_GET_PRECOPY_INFO and open/close against each
  *	other.  Protects @mig_state, @save and @resume and the backend.
- *	Taken before a session file's lock, never after it.  Never held
- *	across copy_to_user()/copy_from_user().  Released only through
- *	qvp_state_mutex_unlock(), which applies a deferred reset.
+ *	Taken before a session file's lock and before vfio's memory_lock,
+ *	never after them.  Never held across copy_to_user()/copy_from_user().
+ *	Taken only through qvp_state_lock(), which applies a deferred reset.
  * @mig_state: current VFIO migration state
  * @save: the open save session (STOP_COPY / PRE_COPY*), or NULL
  * @resume: the open resume session (RESUMING), or NULL
  * @reset_lock: protects @deferred_reset.  A PCI reset notification
- *	(qvp_reset_done()) may arrive with the vfio memory_lock or mm locks
- *	held, so it must not sleep on @state_mutex: it sets @deferred_reset
- *	and only takes @state_mutex if that is free; otherwise the holder of
- *	@state_mutex applies the reset when it unlocks.
+ *	(qvp_reset_done()) arrives with vfio's memory_lock held, so it must
+ *	neither sleep on @state_mutex nor end sessions itself: it only sets
+ *	@deferred_reset under this spinlock and queues @reset_work.
  * @deferred_reset: a reset happened and its effect on the migration state
- *	is not applied yet
+ *	(sessions ended, RUNNING) is not applied yet; qvp_state_lock() applies
+ *	it
+ * @reset_work: takes @state_mutex soon after a reset notification, so the
+ *	reset is applied even if userspace makes no further call
  */
 struct qvp_device {
 	struct vfio_pci_core_device core;
@@ -53,6 +56,7 @@ struct qvp_device {
 
 	spinlock_t reset_lock;		/* see @reset_lock above */
 	bool deferred_reset;
+	struct work_struct reset_work;
 };
 
 static inline void *qvp_priv(struct qvp_device *qdev)
@@ -69,7 +73,8 @@ static inline struct device *qvp_dev(struct qvp_device *qdev)
 void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
 u16 qvp_mmio_begin(struct qvp_device *qdev);
 void qvp_mmio_end(struct qvp_device *qdev, u16 saved_cmd);
-void qvp_state_mutex_unlock(struct qvp_device *qdev);
+void qvp_state_lock(struct qvp_device *qdev);
+void qvp_state_unlock(struct qvp_device *qdev);
 
 /* migration.c */
 extern const struct vfio_migration_ops qvp_mig_ops;

@@ -111,14 +111,15 @@ static int qvp_check_header(struct qvp_parser *p)
 	const struct qvp_stream_header *h = &p->u.hdr;
 	const struct qvp_stream_id *id = &p->expect;
 
+	/* Version first: another version may lay its header out otherwise. */
 	if (le32_to_cpu(h->magic) != QVP_STREAM_MAGIC)
 		return qvp_parse_fail(p, -EINVAL, "bad magic: not a qemu-vfio-pci stream");
-	if (le32_to_cpu(h->crc) != qvp_crc32(0, h, QVP_HDR_CRC_LEN))
-		return qvp_parse_fail(p, -EINVAL, "stream header checksum mismatch");
 	if (le16_to_cpu(h->version) != QVP_STREAM_VERSION)
 		return qvp_parse_fail(p, -EINVAL, "unsupported stream version");
 	if (le16_to_cpu(h->header_len) != sizeof(*h))
 		return qvp_parse_fail(p, -EINVAL, "bad stream header length");
+	if (le32_to_cpu(h->crc) != qvp_crc32(0, h, QVP_HDR_CRC_LEN))
+		return qvp_parse_fail(p, -EINVAL, "stream header checksum mismatch");
 	if (h->flags || h->reserved[0] || h->reserved[1])
 		return qvp_parse_fail(p, -EINVAL, "unknown stream header flags");
 	if (h->backend != id->backend)
