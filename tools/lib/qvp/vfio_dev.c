@@ -1,0 +1,722 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio_dev - userspace helpers for VFIO PCI devices and VFIO migration v2.
+ * See vfio_dev.h for the conventions.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "vfio_dev.h"
+
+#define SYSFS_PCI_DEVICES	"/sys/bus/pci/devices"
+
+#ifndef __printf
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+#endif
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
+static void __printf(2, 3) set_err(struct vfio_dev *dev, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dev->err, sizeof(dev->err), fmt, ap);
+	va_end(ap);
+}
+
+int vfio_bdf_normalise(const char *bdf, char *out, size_t len)
+{
+	unsigned int dom = 0, bus, slot, fn;
+	char extra;
+	int n;
+
+	if (!bdf)
+		return -EINVAL;
+	n = sscanf(bdf, "%x:%x:%x.%x%c", &dom, &bus, &slot, &fn, &extra);
+	if (n != 4) {
+		dom = 0;
+		n = sscanf(bdf, "%x:%x.%x%c", &bus, &slot, &fn, &extra);
+		if (n != 3)
+			return -EINVAL;
+	}
+	if (dom > 0xffff || bus > 0xff || slot > 0x1f || fn > 7)
+		return -EINVAL;
+	n = snprintf(out, len, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
+	if (n < 0 || (size_t)n >= len)
+		return -EINVAL;
+	return 0;
+}
+
+/* Basename of the target of a sysfs symlink, e.g. the driver's name. */
+static int sysfs_link_name(const char *bdf, const char *link, char *out,
+			   size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, link);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, base, strlen(base) + 1);
+	return 0;
+}
+
+bool vfio_dev_is_open(const struct vfio_dev *dev)
+{
+	return dev->device_fd >= 0;
+}
+
+void vfio_dev_close(struct vfio_dev *dev)
+{
+	if (dev->device_fd >= 0)
+		close(dev->device_fd);
+	if (dev->group_fd >= 0)
+		close(dev->group_fd);
+	if (dev->container_fd >= 0)
+		close(dev->container_fd);
+	dev->device_fd = -1;
+	dev->group_fd = -1;
+	dev->container_fd = -1;
+}
+
+static int open_group(struct vfio_dev *dev, const char *driver)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", dev->group_id);
+	if (access(path, F_OK)) {
+		snprintf(path, sizeof(path), "/dev/vfio/noiommu-%d",
+			 dev->group_id);
+		if (access(path, F_OK)) {
+			set_err(dev,
+				"%s is not bound to a vfio driver (driver: %s; no /dev/vfio/%d); bind it with vfio_bind.sh",
+				dev->bdf, driver, dev->group_id);
+			return -ENODEV;
+		}
+		dev->noiommu = true;
+	}
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+
+		if (err == EACCES || err == EPERM)
+			set_err(dev, "no permission to open %s (run as root or grant access to the group)",
+				path);
+		else if (err == EBUSY)
+			set_err(dev, "%s is busy: the IOMMU group is already open (QEMU or another test?)",
+				path);
+		else
+			set_err(dev, "cannot open %s: %s", path, strerror(err));
+		return -err;
+	}
+	dev->group_fd = fd;
+	return 0;
+}
+
+static int setup_container(struct vfio_dev *dev)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	int iommu, err;
+
+	if (ioctl(dev->group_fd, VFIO_GROUP_GET_STATUS, &status)) {
+		err = errno;
+		set_err(dev, "VFIO_GROUP_GET_STATUS on group %d: %s",
+			dev->group_id, strerror(err));
+		return -err;
+	}
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		set_err(dev,
+			"IOMMU group %d is not viable: bind every device in /sys/kernel/iommu_groups/%d/devices to a vfio driver or unbind it",
+			dev->group_id, dev->group_id);
+		return -EPERM;
+	}
+
+	dev->container_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (dev->container_fd < 0) {
+		err = errno;
+		set_err(dev, "cannot open /dev/vfio/vfio: %s", strerror(err));
+		return -err;
+	}
+	if (ioctl(dev->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+		set_err(dev, "unsupported VFIO API version");
+		return -EINVAL;
+	}
+
+	if (dev->noiommu)
+		iommu = VFIO_NOIOMMU_IOMMU;
+	else if (ioctl(dev->container_fd, VFIO_CHECK_EXTENSION,
+		       VFIO_TYPE1v2_IOMMU) > 0)
+		iommu = VFIO_TYPE1v2_IOMMU;
+	else
+		iommu = VFIO_TYPE1_IOMMU;
+
+	if (ioctl(dev->group_fd, VFIO_GROUP_SET_CONTAINER,
+		  &dev->container_fd)) {
+		err = errno;
+		set_err(dev, "VFIO_GROUP_SET_CONTAINER on group %d: %s",
+			dev->group_id, strerror(err));
+		return -err;
+	}
+	if (ioctl(dev->container_fd, VFIO_SET_IOMMU, iommu)) {
+		err = errno;
+		set_err(dev, "VFIO_SET_IOMMU(%d) on group %d: %s", iommu,
+			dev->group_id, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int get_device(struct vfio_dev *dev, const char *driver)
+{
+	unsigned int i;
+	int fd, err;
+
+	fd = ioctl(dev->group_fd, VFIO_GROUP_GET_DEVICE_FD, dev->bdf);
+	if (fd < 0) {
+		err = errno;
+		if (err == EBUSY)
+			set_err(dev, "%s is busy: already opened by another user",
+				dev->bdf);
+		else if (err == ENODEV || err == EINVAL)
+			set_err(dev, "%s is not bound to a vfio driver (driver: %s)",
+				dev->bdf, driver);
+		else
+			set_err(dev, "VFIO_GROUP_GET_DEVICE_FD(%s): %s",
+				dev->bdf, strerror(err));
+		return -err;
+	}
+	dev->device_fd = fd;
+
+	dev->info.argsz = sizeof(dev->info);
+	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &dev->info)) {
+		err = errno;
+		set_err(dev, "VFIO_DEVICE_GET_INFO: %s", strerror(err));
+		return -err;
+	}
+	if (!(dev->info.flags & VFIO_DEVICE_FLAGS_PCI)) {
+		set_err(dev, "%s is not a vfio PCI device", dev->bdf);
+		return -ENODEV;
+	}
+
+	dev->nr_regions = dev->info.num_regions;
+	if (dev->nr_regions > VFIO_DEV_MAX_REGIONS)
+		dev->nr_regions = VFIO_DEV_MAX_REGIONS;
+	for (i = 0; i < dev->nr_regions; i++) {
+		struct vfio_region_info ri = {
+			.argsz = sizeof(ri),
+			.index = i,
+		};
+
+		if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
+			continue;	/* e.g. no VGA region: leave it empty */
+		dev->regions[i].offset = ri.offset;
+		dev->regions[i].size = ri.size;
+		dev->regions[i].flags = ri.flags;
+	}
+	return 0;
+}
+
+int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
+{
+	char path[PATH_MAX], driver[64], group[32];
+	struct stat st;
+	char *end;
+	long id;
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->container_fd = -1;
+	dev->group_fd = -1;
+	dev->device_fd = -1;
+	dev->group_id = -1;
+
+	if (vfio_bdf_normalise(bdf, dev->bdf, sizeof(dev->bdf))) {
+		set_err(dev, "'%s' is not a PCI address (want DDDD:BB:DD.F)",
+			bdf ? bdf : "(null)");
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s", dev->bdf);
+	if (stat(path, &st)) {
+		set_err(dev, "device %s not found (no %s)", dev->bdf, path);
+		return -ENOENT;
+	}
+	if (sysfs_link_name(dev->bdf, "driver", driver, sizeof(driver)))
+		snprintf(driver, sizeof(driver), "none");
+
+	if (sysfs_link_name(dev->bdf, "iommu_group", group, sizeof(group))) {
+		set_err(dev,
+			"%s has no IOMMU group (driver: %s); without an IOMMU it must be bound to vfio with enable_unsafe_noiommu_mode",
+			dev->bdf, driver);
+		return -ENODEV;
+	}
+	id = strtol(group, &end, 10);
+	if (*end || id < 0 || id > INT_MAX) {
+		set_err(dev, "%s: unexpected IOMMU group name '%s'", dev->bdf,
+			group);
+		return -EINVAL;
+	}
+	dev->group_id = id;
+
+	ret = open_group(dev, driver);
+	if (!ret)
+		ret = setup_container(dev);
+	if (!ret)
+		ret = get_device(dev, driver);
+	if (ret)
+		vfio_dev_close(dev);
+	return ret;
+}
+
+int vfio_dev_reset(struct vfio_dev *dev)
+{
+	if (!(dev->info.flags & VFIO_DEVICE_FLAGS_RESET))
+		return -ENOTTY;
+	if (ioctl(dev->device_fd, VFIO_DEVICE_RESET))
+		return -errno;
+	return 0;
+}
+
+static int region_check(struct vfio_dev *dev, unsigned int index,
+			uint64_t off, size_t len, uint32_t need)
+{
+	const struct vfio_dev_region *r;
+
+	if (index >= dev->nr_regions)
+		return -EINVAL;
+	r = &dev->regions[index];
+	if ((r->flags & need) != need)
+		return -EINVAL;
+	if (off > r->size || len > r->size - off)
+		return -EINVAL;
+	return 0;
+}
+
+int vfio_dev_region_read(struct vfio_dev *dev, unsigned int index,
+			 uint64_t off, void *buf, size_t len)
+{
+	ssize_t n;
+	int ret;
+
+	ret = region_check(dev, index, off, len, VFIO_REGION_INFO_FLAG_READ);
+	if (ret)
+		return ret;
+	n = pread(dev->device_fd, buf, len, dev->regions[index].offset + off);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int vfio_dev_region_write(struct vfio_dev *dev, unsigned int index,
+			  uint64_t off, const void *buf, size_t len)
+{
+	ssize_t n;
+	int ret;
+
+	ret = region_check(dev, index, off, len, VFIO_REGION_INFO_FLAG_WRITE);
+	if (ret)
+		return ret;
+	n = pwrite(dev->device_fd, buf, len, dev->regions[index].offset + off);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int vfio_dev_read32(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		    uint32_t *val)
+{
+	return vfio_dev_region_read(dev, index, off, val, sizeof(*val));
+}
+
+int vfio_dev_read64(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		    uint64_t *val)
+{
+	return vfio_dev_region_read(dev, index, off, val, sizeof(*val));
+}
+
+int vfio_dev_write32(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		     uint32_t val)
+{
+	return vfio_dev_region_write(dev, index, off, &val, sizeof(val));
+}
+
+int vfio_dev_write64(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		     uint64_t val)
+{
+	return vfio_dev_region_write(dev, index, off, &val, sizeof(val));
+}
+
+int vfio_dev_region_mmap(struct vfio_dev *dev, unsigned int index,
+			 void **addr, size_t *len)
+{
+	const struct vfio_dev_region *r;
+	int prot = 0;
+	void *p;
+
+	if (index >= dev->nr_regions)
+		return -EINVAL;
+	r = &dev->regions[index];
+	if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP) || !r->size)
+		return -EINVAL;
+	if (r->flags & VFIO_REGION_INFO_FLAG_READ)
+		prot |= PROT_READ;
+	if (r->flags & VFIO_REGION_INFO_FLAG_WRITE)
+		prot |= PROT_WRITE;
+	p = mmap(NULL, r->size, prot, MAP_SHARED, dev->device_fd, r->offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	*len = r->size;
+	return 0;
+}
+
+int vfio_dev_pci_ids(struct vfio_dev *dev, struct vfio_pci_ids *ids)
+{
+	uint8_t cfg[0x30];
+	int ret;
+
+	ret = vfio_dev_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
+				   sizeof(cfg));
+	if (ret)
+		return ret;
+	ids->vendor = cfg[0x00] | cfg[0x01] << 8;
+	ids->device = cfg[0x02] | cfg[0x03] << 8;
+	ids->revision = cfg[0x08];
+	ids->subsystem_vendor = cfg[0x2c] | cfg[0x2d] << 8;
+	ids->subsystem_device = cfg[0x2e] | cfg[0x2f] << 8;
+	return 0;
+}
+
+int vfio_dev_set_bus_master(struct vfio_dev *dev, bool enable)
+{
+	uint16_t cmd;
+	int ret;
+
+	ret = vfio_dev_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0x04,
+				   &cmd, sizeof(cmd));
+	if (ret)
+		return ret;
+	cmd = le16toh(cmd);
+	if (enable)
+		cmd |= 0x04;	/* PCI_COMMAND_MASTER */
+	else
+		cmd &= ~0x04;
+	cmd = htole16(cmd);
+	return vfio_dev_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0x04,
+				     &cmd, sizeof(cmd));
+}
+
+int vfio_dev_irq_set_eventfds(struct vfio_dev *dev, unsigned int index,
+			      const int *fds, unsigned int count)
+{
+	struct vfio_irq_set *set;
+	size_t sz = sizeof(*set) + count * sizeof(int32_t);
+	int ret = 0;
+
+	set = calloc(1, sz);
+	if (!set)
+		return -ENOMEM;
+	set->argsz = sz;
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = index;
+	set->start = 0;
+	set->count = count;
+	memcpy(set->data, fds, count * sizeof(int32_t));
+	if (ioctl(dev->device_fd, VFIO_DEVICE_SET_IRQS, set))
+		ret = -errno;
+	free(set);
+	return ret;
+}
+
+int vfio_dev_irq_disable(struct vfio_dev *dev, unsigned int index)
+{
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = index,
+		.start = 0,
+		.count = 0,
+	};
+
+	if (ioctl(dev->device_fd, VFIO_DEVICE_SET_IRQS, &set))
+		return -errno;
+	return 0;
+}
+
+int vfio_dev_feature(struct vfio_dev *dev, uint32_t flags, void *data,
+		     size_t len)
+{
+	struct vfio_device_feature *f;
+	size_t sz = sizeof(*f) + len;
+	int ret = 0;
+
+	f = calloc(1, sz);
+	if (!f)
+		return -ENOMEM;
+	f->argsz = sz;
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, data, len);
+	if (ioctl(dev->device_fd, VFIO_DEVICE_FEATURE, f))
+		ret = -errno;
+	else if (len)
+		memcpy(data, f->data, len);
+	free(f);
+	return ret;
+}
+
+int vfio_dev_mig_flags(struct vfio_dev *dev, uint64_t *flags)
+{
+	struct vfio_device_feature_migration mig = { 0 };
+	int ret;
+
+	ret = vfio_dev_feature(dev, VFIO_DEVICE_FEATURE_GET |
+			       VFIO_DEVICE_FEATURE_MIGRATION, &mig, sizeof(mig));
+	if (!ret)
+		*flags = mig.flags;
+	return ret;
+}
+
+int vfio_dev_mig_get_state(struct vfio_dev *dev, uint32_t *state)
+{
+	struct vfio_device_feature_mig_state mig = { .data_fd = -1 };
+	int ret;
+
+	ret = vfio_dev_feature(dev, VFIO_DEVICE_FEATURE_GET |
+			       VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+			       &mig, sizeof(mig));
+	if (!ret)
+		*state = mig.device_state;
+	return ret;
+}
+
+int vfio_dev_mig_set_state(struct vfio_dev *dev, uint32_t state,
+			   int *data_fd)
+{
+	struct vfio_device_feature_mig_state mig = {
+		.device_state = state,
+		.data_fd = -1,
+	};
+	int ret;
+
+	if (data_fd)
+		*data_fd = -1;
+	ret = vfio_dev_feature(dev, VFIO_DEVICE_FEATURE_SET |
+			       VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+			       &mig, sizeof(mig));
+	if (ret)
+		return ret;
+	if (data_fd)
+		*data_fd = mig.data_fd;
+	else if (mig.data_fd >= 0)
+		close(mig.data_fd);
+	return 0;
+}
+
+int vfio_dev_mig_data_size(struct vfio_dev *dev, uint64_t *bytes)
+{
+	struct vfio_device_feature_mig_data_size ds = { 0 };
+	int ret;
+
+	ret = vfio_dev_feature(dev, VFIO_DEVICE_FEATURE_GET |
+			       VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+			       &ds, sizeof(ds));
+	if (!ret)
+		*bytes = ds.stop_copy_length;
+	return ret;
+}
+
+int vfio_mig_precopy_info(int data_fd, struct vfio_precopy_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	if (ioctl(data_fd, VFIO_MIG_GET_PRECOPY_INFO, info))
+		return -errno;
+	return 0;
+}
+
+void vfio_buf_init(struct vfio_buf *buf)
+{
+	buf->data = NULL;
+	buf->len = 0;
+	buf->cap = 0;
+}
+
+void vfio_buf_free(struct vfio_buf *buf)
+{
+	free(buf->data);
+	vfio_buf_init(buf);
+}
+
+int vfio_buf_reserve(struct vfio_buf *buf, size_t extra)
+{
+	size_t cap = buf->cap ? buf->cap : 4096;
+	uint8_t *p;
+
+	if (extra > SIZE_MAX - buf->len)
+		return -ENOMEM;
+	if (buf->len + extra <= buf->cap)
+		return 0;
+	while (cap < buf->len + extra) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	p = realloc(buf->data, cap);
+	if (!p)
+		return -ENOMEM;
+	buf->data = p;
+	buf->cap = cap;
+	return 0;
+}
+
+int vfio_buf_append(struct vfio_buf *buf, const void *data, size_t len)
+{
+	int ret = vfio_buf_reserve(buf, len);
+
+	if (ret)
+		return ret;
+	memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	return 0;
+}
+
+int vfio_mig_read(int fd, struct vfio_buf *buf, size_t max)
+{
+	for (;;) {
+		size_t room;
+		ssize_t n;
+		int ret;
+
+		if (max && buf->len >= max)
+			return -EFBIG;
+		ret = vfio_buf_reserve(buf, 65536);
+		if (ret)
+			return ret;
+		room = buf->cap - buf->len;
+		if (max && room > max - buf->len)
+			room = max - buf->len;
+		n = read(fd, buf->data + buf->len, room);
+		if (n > 0) {
+			buf->len += n;
+			continue;
+		}
+		if (n == 0)
+			return VFIO_MIG_READ_EOF;
+		if (errno == EINTR)
+			continue;
+		if (errno == ENOMSG)
+			return VFIO_MIG_READ_NODATA;
+		return -errno;
+	}
+}
+
+int vfio_mig_write(int fd, const void *data, size_t len, size_t chunk,
+		   size_t *done)
+{
+	const uint8_t *p = data;
+	size_t off = 0;
+	int ret = 0;
+
+	if (!chunk)
+		chunk = len;
+	while (off < len) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		ssize_t w = write(fd, p + off, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (w == 0) {
+			ret = -EIO;
+			break;
+		}
+		off += w;
+	}
+	if (done)
+		*done = off;
+	return ret;
+}
+
+static const char * const state_names[] = {
+	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
+	[VFIO_DEVICE_STATE_STOP] = "STOP",
+	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
+	[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
+	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
+	[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
+	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
+	[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
+};
+
+#define NR_STATES ARRAY_SIZE(state_names)
+
+const char *vfio_mig_state_name(uint32_t state)
+{
+	if (state >= NR_STATES || !state_names[state])
+		return "?";
+	return state_names[state];
+}
+
+int vfio_mig_state_parse(const char *name, uint32_t *state)
+{
+	static const char prefix[] = "VFIO_DEVICE_STATE_";
+	uint32_t i;
+
+	if (!strncasecmp(name, prefix, sizeof(prefix) - 1))
+		name += sizeof(prefix) - 1;
+	for (i = 0; i < NR_STATES; i++) {
+		if (state_names[i] && !strcasecmp(name, state_names[i])) {
+			*state = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool vfio_mig_state_supported(uint64_t flags, uint32_t state)
+{
+	if (!(flags & VFIO_MIGRATION_STOP_COPY))
+		return false;
+
+	switch (state) {
+	case VFIO_DEVICE_STATE_STOP:
+	case VFIO_DEVICE_STATE_RUNNING:
+	case VFIO_DEVICE_STATE_STOP_COPY:
+	case VFIO_DEVICE_STATE_RESUMING:
+		return true;
+	case VFIO_DEVICE_STATE_RUNNING_P2P:
+		return flags & VFIO_MIGRATION_P2P;
+	case VFIO_DEVICE_STATE_PRE_COPY:
+		return flags & VFIO_MIGRATION_PRE_COPY;
+	case VFIO_DEVICE_STATE_PRE_COPY_P2P:
+		return (flags & VFIO_MIGRATION_PRE_COPY) &&
+		       (flags & VFIO_MIGRATION_P2P);
+	default:
+		return false;
+	}
+}

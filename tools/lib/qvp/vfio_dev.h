@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vfio_dev - a small userspace helper library for VFIO PCI devices and the
+ * VFIO live migration protocol v2.
+ *
+ * Used by the qemu-vfio-pci selftests and by the vfio-mig tool.  Devices are
+ * opened through the legacy group/container interface (/dev/vfio/vfio and
+ * /dev/vfio/<group>), which works on kernels without IOMMUFD.
+ *
+ * Conventions: every function that can fail returns 0 (or a documented
+ * non-negative value) on success and a negative errno on failure.  Nothing
+ * here prints or exits; vfio_dev_open() additionally leaves a human readable
+ * explanation of a failure in dev->err.
+ */
+#ifndef QVP_VFIO_DEV_H
+#define QVP_VFIO_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/vfio.h>
+
+#define VFIO_DEV_ERR_LEN	256
+#define VFIO_DEV_MAX_REGIONS	VFIO_PCI_NUM_REGIONS
+
+struct vfio_dev_region {
+	uint64_t offset;	/* of the region in the device fd */
+	uint64_t size;
+	uint32_t flags;		/* VFIO_REGION_INFO_FLAG_* */
+};
+
+struct vfio_dev {
+	char bdf[32];		/* normalised, e.g. "0000:00:03.0" */
+	int group_id;
+	bool noiommu;		/* opened through a /dev/vfio/noiommu-N group */
+	int container_fd;
+	int group_fd;
+	int device_fd;
+	struct vfio_device_info info;
+	unsigned int nr_regions;
+	struct vfio_dev_region regions[VFIO_DEV_MAX_REGIONS];
+	char err[VFIO_DEV_ERR_LEN];	/* why vfio_dev_open() failed */
+};
+
+/* PCI identity, read from the device's config space. */
+struct vfio_pci_ids {
+	uint16_t vendor;
+	uint16_t device;
+	uint16_t subsystem_vendor;
+	uint16_t subsystem_device;
+	uint8_t revision;
+};
+
+/* A growable byte buffer for migration streams. */
+struct vfio_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+
+/*
+ * Open the device at @bdf ("0000:00:03.0" or "00:03.0").  On failure returns
+ * a negative errno and explains it in dev->err:
+ *	-ENOENT	no such PCI device
+ *	-ENODEV	not bound to a vfio driver (or no IOMMU group)
+ *	-EACCES	no permission to open the group (or -EPERM from the kernel)
+ *	-EPERM	the IOMMU group is not viable (other devices bound to
+ *		non-vfio drivers); dev->err says which case it is
+ *	-EBUSY	group or device already opened by someone else
+ * dev is left closed (all fds -1) on failure.
+ */
+int vfio_dev_open(struct vfio_dev *dev, const char *bdf);
+void vfio_dev_close(struct vfio_dev *dev);
+bool vfio_dev_is_open(const struct vfio_dev *dev);
+
+/* Normalise a BDF into "DDDD:BB:DD.F"; -EINVAL if it does not parse. */
+int vfio_bdf_normalise(const char *bdf, char *out, size_t len);
+
+/* VFIO_DEVICE_RESET; -ENOTTY if the device does not advertise reset. */
+int vfio_dev_reset(struct vfio_dev *dev);
+
+int vfio_dev_pci_ids(struct vfio_dev *dev, struct vfio_pci_ids *ids);
+
+/* Region access at @off inside region @index (e.g. VFIO_PCI_BAR0_REGION_INDEX). */
+int vfio_dev_region_read(struct vfio_dev *dev, unsigned int index,
+			 uint64_t off, void *buf, size_t len);
+int vfio_dev_region_write(struct vfio_dev *dev, unsigned int index,
+			  uint64_t off, const void *buf, size_t len);
+int vfio_dev_read32(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		    uint32_t *val);
+int vfio_dev_read64(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		    uint64_t *val);
+int vfio_dev_write32(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		     uint32_t val);
+int vfio_dev_write64(struct vfio_dev *dev, unsigned int index, uint64_t off,
+		     uint64_t val);
+/* mmap a whole region; unmap with munmap(*addr, *len). */
+int vfio_dev_region_mmap(struct vfio_dev *dev, unsigned int index,
+			 void **addr, size_t *len);
+
+/*
+ * Set or clear Bus Master Enable in the PCI command register.  Needed for
+ * the device's DMA and MSI (an MSI is a memory write) to reach anything.
+ */
+int vfio_dev_set_bus_master(struct vfio_dev *dev, bool enable);
+
+/* VFIO_DEVICE_SET_IRQS: trigger eventfds for @count vectors of @index. */
+int vfio_dev_irq_set_eventfds(struct vfio_dev *dev, unsigned int index,
+			      const int *fds, unsigned int count);
+int vfio_dev_irq_disable(struct vfio_dev *dev, unsigned int index);
+
+/* Raw VFIO_DEVICE_FEATURE: @flags holds the feature and GET/SET/PROBE. */
+int vfio_dev_feature(struct vfio_dev *dev, uint32_t flags, void *data,
+		     size_t len);
+
+/* VFIO_DEVICE_FEATURE_MIGRATION: VFIO_MIGRATION_* flags. */
+int vfio_dev_mig_flags(struct vfio_dev *dev, uint64_t *flags);
+/* VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, GET. */
+int vfio_dev_mig_get_state(struct vfio_dev *dev, uint32_t *state);
+/*
+ * VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, SET.  Returns 0 or -errno; on
+ * success *data_fd (if not NULL) is the new data fd or -1 when the
+ * transition opened none.  A data fd that is not wanted is closed.
+ */
+int vfio_dev_mig_set_state(struct vfio_dev *dev, uint32_t state,
+			   int *data_fd);
+/* VFIO_DEVICE_FEATURE_MIG_DATA_SIZE: estimated STOP_COPY bytes. */
+int vfio_dev_mig_data_size(struct vfio_dev *dev, uint64_t *bytes);
+
+/* VFIO_MIG_GET_PRECOPY_INFO on a data fd. */
+int vfio_mig_precopy_info(int data_fd, struct vfio_precopy_info *info);
+
+/* Results of vfio_mig_read() */
+#define VFIO_MIG_READ_EOF	0	/* read() returned 0: end of stream */
+#define VFIO_MIG_READ_NODATA	1	/* ENOMSG: no more data for now */
+
+/*
+ * Append everything readable from @fd to @buf until end of stream or, in
+ * PRE_COPY, until read() fails with ENOMSG.  @max bounds buf->len (0: no
+ * bound; -EFBIG when reached).  Returns VFIO_MIG_READ_EOF,
+ * VFIO_MIG_READ_NODATA or -errno.
+ */
+int vfio_mig_read(int fd, struct vfio_buf *buf, size_t max);
+
+/*
+ * Write @len bytes to a RESUMING data fd in write() calls of at most
+ * @chunk bytes (0: as few calls as possible).  Returns 0 or the -errno of
+ * the failing write(); *done (optional) gets the bytes accepted before it.
+ */
+int vfio_mig_write(int fd, const void *data, size_t len, size_t chunk,
+		   size_t *done);
+
+/* Buffers */
+void vfio_buf_init(struct vfio_buf *buf);
+void vfio_buf_free(struct vfio_buf *buf);
+int vfio_buf_reserve(struct vfio_buf *buf, size_t extra);
+int vfio_buf_append(struct vfio_buf *buf, const void *data, size_t len);
+
+/* State names as in the uAPI: "RUNNING", "STOP_COPY", ...; "?" if unknown. */
+const char *vfio_mig_state_name(uint32_t state);
+/*
+ * Parse a state name, case-insensitively, with or without the
+ * "VFIO_DEVICE_STATE_" prefix.  -EINVAL if unknown.
+ */
+int vfio_mig_state_parse(const char *name, uint32_t *state);
+/* Whether @state may be requested from a device with migration @flags. */
+bool vfio_mig_state_supported(uint64_t flags, uint32_t state);
+
+#endif /* QVP_VFIO_DEV_H */

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Round trips of QEMU edu device state through qemu-vfio-pci migration.
+ *
+ * A recognisable state is written through BAR0, saved in STOP_COPY, the
+ * device is reset to its power-on values, the stream is resumed and every
+ * register must come back.  Also: the stream layout, a resume on top of
+ * another live state, PRE_COPY followed by STOP_COPY, an interrupt status
+ * with MSI enabled, and a migration from one edu to another
+ * (VFIO_SELFTESTS_BDF2).
+ *
+ * Usage: edu_roundtrip [BDF] [harness options]
+ *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second edu)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "mig_test.h"
+
+static const char *g_bdf;
+
+/* Recognisable states; the DMA command register is never written. */
+static const struct edu_state state_a = {
+	.liveness = 0x12345678,
+	.fact_n = 10,			/* 3628800 == 0x375f00 */
+	.irq_on_fact = true,
+	.dma_src = 0x1122334455667788ULL,
+	.dma_dst = 0x8877665544332211ULL,
+	.dma_count = 0xdeadbeefULL,
+};
+
+static const struct edu_state state_b = {
+	.liveness = 0xa5a5c3c3,
+	.fact_n = 7,			/* 5040 */
+	.irq_on_fact = false,
+	.dma_src = 0x40000,
+	.dma_dst = 0xfffffffffffff000ULL,
+	.dma_count = 0x1000,
+};
+
+/* Needs MSI enabled: irq_status ends up 0xf0 & ~0x10 == 0xe0. */
+static const struct edu_state state_irq = {
+	.liveness = 0x0badf00d,
+	.fact_n = 12,			/* 479001600 */
+	.irq_on_fact = true,
+	.dma_src = 0x1000,
+	.dma_dst = 0x2000,
+	.dma_count = 0x30,
+	.irq_raise = 0xf0,
+	.irq_ack = 0x10,
+};
+
+FIXTURE(edu) {
+	struct vfio_dev dev;
+	struct vfio_pci_ids ids;
+	int efd;
+};
+
+static void open_edu(struct __test_metadata *_metadata,
+		     struct vfio_dev *dev, const char *bdf,
+		     struct vfio_pci_ids *ids)
+{
+	int ret;
+
+	ret = vfio_dev_open(dev, bdf);
+	ASSERT_EQ(0, ret) TH_LOG("%s", dev->err);
+	ASSERT_EQ(0, vfio_dev_pci_ids(dev, ids));
+	if (ids->vendor != EDU_VENDOR || ids->device != EDU_DEVICE)
+		SKIP(return, "%s is %04x:%04x, not an edu", dev->bdf,
+		     ids->vendor, ids->device);
+	ASSERT_TRUE(!!(dev->info.flags & VFIO_DEVICE_FLAGS_RESET))
+		TH_LOG("VFIO_DEVICE_GET_INFO does not report RESET");
+	ret = vfio_dev_reset(dev);
+	ASSERT_EQ(0, ret) TH_LOG("reset: %s", strerror(-ret));
+}
+
+FIXTURE_SETUP(edu)
+{
+	self->efd = -1;
+	open_edu(_metadata, &self->dev, g_bdf, &self->ids);
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	if (!vfio_dev_is_open(&self->dev))
+		return;
+	vfio_dev_reset(&self->dev);
+	if (self->efd >= 0) {
+		vfio_dev_irq_disable(&self->dev, VFIO_PCI_MSI_IRQ_INDEX);
+		close(self->efd);
+	}
+	vfio_dev_close(&self->dev);
+}
+
+static void expect_regs(struct __test_metadata *_metadata,
+			struct vfio_dev *dev, const struct edu_regs *want,
+			const char *when)
+{
+	struct edu_regs got;
+	char diff[512];
+	int ret;
+
+	ret = edu_read_regs(dev, &got);
+	ASSERT_EQ(0, ret) TH_LOG("%s: reading BAR0: %s", when, strerror(-ret));
+	ASSERT_EQ(0, edu_regs_diff(want, &got, diff, sizeof(diff)))
+		TH_LOG("%s:%s", when, diff);
+}
+
+/* Program @s and check that the device shows exactly what we expect. */
+static void apply(struct __test_metadata *_metadata, struct vfio_dev *dev,
+		  const struct edu_state *s, struct edu_regs *regs)
+{
+	int ret;
+
+	ret = edu_apply(dev, s);
+	ASSERT_EQ(0, ret) TH_LOG("programming the edu: %s", strerror(-ret));
+	edu_expected(s, regs);
+	expect_regs(_metadata, dev, regs, "after programming");
+}
+
+static void expect_power_on(struct __test_metadata *_metadata,
+			    struct vfio_dev *dev)
+{
+	struct edu_regs po;
+
+	edu_power_on(&po);
+	expect_regs(_metadata, dev, &po, "after reset");
+	expect_state(_metadata, dev, ST(RUNNING));
+}
+
+static void check_stream(struct __test_metadata *_metadata,
+			 const struct vfio_buf *s,
+			 const struct vfio_pci_ids *ids,
+			 const struct edu_regs *want)
+{
+	struct edu_regs saved;
+	char why[256];
+
+	ASSERT_EQ(0, qvp_check_edu_stream(s->data, s->len, ids, &saved, why,
+					  sizeof(why)))
+		TH_LOG("bad stream: %s", why);
+	ASSERT_EQ(0, edu_regs_diff(want, &saved, why, sizeof(why)))
+		TH_LOG("stream payload:%s", why);
+}
+
+static void enable_msi(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(edu) *self)
+{
+	int ret;
+
+	self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, self->efd);
+	ret = vfio_dev_irq_set_eventfds(&self->dev, VFIO_PCI_MSI_IRQ_INDEX,
+					&self->efd, 1);
+	ASSERT_EQ(0, ret) TH_LOG("enabling MSI: %s", strerror(-ret));
+	/* an MSI is a DMA write: without bus mastering QEMU drops it */
+	ret = vfio_dev_set_bus_master(&self->dev, true);
+	ASSERT_EQ(0, ret) TH_LOG("enabling bus mastering: %s", strerror(-ret));
+}
+
+/* Liveness, factorial, status and DMA registers behave as we assume. */
+TEST_F(edu, register_model)
+{
+	struct edu_regs r;
+	uint32_t v;
+
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_ID, &v));
+	ASSERT_EQ(EDU_ID_VALUE, v);
+	ASSERT_EQ(0x375f00U, edu_factorial_of(10));
+	apply(_metadata, &self->dev, &state_a, &r);
+	ASSERT_EQ(~0x12345678U, r.liveness);
+	ASSERT_EQ(3628800U, r.factorial);
+	/* a factorial of 0 is 1: the power-on 0 is not a factorial result */
+	ASSERT_EQ(0, edu_factorial(&self->dev, 0, &v));
+	ASSERT_EQ(1U, v);
+}
+
+TEST_F(edu, reset_restores_power_on)
+{
+	struct edu_regs r;
+	int fd;
+
+	expect_power_on(_metadata, &self->dev);
+	apply(_metadata, &self->dev, &state_a, &r);
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	expect_power_on(_metadata, &self->dev);
+
+	/* also from STOP, with a save session open */
+	apply(_metadata, &self->dev, &state_b, &r);
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	close(fd);
+	expect_power_on(_metadata, &self->dev);
+}
+
+TEST_F(edu, stream_layout)
+{
+	struct vfio_buf s;
+	struct edu_regs r;
+	uint64_t size;
+
+	apply(_metadata, &self->dev, &state_a, &r);
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	ASSERT_EQ(0, vfio_dev_mig_data_size(&self->dev, &size));
+	TH_LOG("MIG_DATA_SIZE %llu", (unsigned long long)size);
+
+	vfio_buf_init(&s);
+	save(_metadata, &self->dev, &s);
+	ASSERT_EQ(QVP_EDU_STREAM_LEN, s.len);
+	check_stream(_metadata, &s, &self->ids, &r);
+	vfio_buf_free(&s);
+}
+
+TEST_F(edu, save_reset_resume)
+{
+	struct vfio_buf s, again;
+	struct edu_regs r;
+	uint32_t v;
+
+	apply(_metadata, &self->dev, &state_a, &r);
+	vfio_buf_init(&s);
+	save(_metadata, &self->dev, &s);
+	check_stream(_metadata, &s, &self->ids, &r);
+
+	/* saving does not disturb the source */
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_regs(_metadata, &self->dev, &r, "source after save");
+
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	expect_power_on(_metadata, &self->dev);
+
+	resume(_metadata, &self->dev, s.data, s.len, 0);
+	expect_regs(_metadata, &self->dev, &r, "resumed, in STOP");
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_regs(_metadata, &self->dev, &r, "resumed, RUNNING");
+
+	/* the resumed device saves the same stream */
+	vfio_buf_init(&again);
+	save(_metadata, &self->dev, &again);
+	ASSERT_EQ(s.len, again.len);
+	ASSERT_EQ(0, memcmp(s.data, again.data, s.len));
+
+	/* and still works */
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_STATUS, 0));
+	ASSERT_EQ(0, edu_factorial(&self->dev, 5, &v));
+	ASSERT_EQ(120U, v);
+	vfio_buf_free(&s);
+	vfio_buf_free(&again);
+}
+
+TEST_F(edu, resume_over_live_state)
+{
+	struct edu_regs ra, rb;
+	struct vfio_buf sa, sb;
+
+	vfio_buf_init(&sa);
+	vfio_buf_init(&sb);
+
+	apply(_metadata, &self->dev, &state_a, &ra);
+	save(_metadata, &self->dev, &sa);
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	apply(_metadata, &self->dev, &state_b, &rb);
+	save(_metadata, &self->dev, &sb);
+
+	/* b is live (status 0x80 clear), resume a (0x80 set) over it */
+	resume(_metadata, &self->dev, sa.data, sa.len, 0);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_regs(_metadata, &self->dev, &ra, "a over b");
+
+	/* and the other way round: 0x80 must get cleared */
+	resume(_metadata, &self->dev, sb.data, sb.len, 0);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_regs(_metadata, &self->dev, &rb, "b over a");
+
+	vfio_buf_free(&sa);
+	vfio_buf_free(&sb);
+}
+
+TEST_F(edu, irq_status_with_msi)
+{
+	struct vfio_buf s;
+	struct pollfd pfd;
+	struct edu_regs r;
+	uint64_t count = 0;
+
+	enable_msi(_metadata, self);
+	pfd.fd = self->efd;
+	pfd.events = POLLIN;
+	apply(_metadata, &self->dev, &state_irq, &r);
+	ASSERT_EQ(0xe0U, r.irq_status);
+	/* MSI delivery is asynchronous: wait for it */
+	ASSERT_EQ(1, poll(&pfd, 1, 5000))
+		TH_LOG("raising an interrupt did not signal the MSI eventfd");
+	ASSERT_EQ((ssize_t)sizeof(count), read(self->efd, &count,
+					       sizeof(count)));
+	ASSERT_LT(0ULL, (unsigned long long)count);
+
+	vfio_buf_init(&s);
+	save(_metadata, &self->dev, &s);
+	check_stream(_metadata, &s, &self->ids, &r);
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	expect_power_on(_metadata, &self->dev);
+
+	resume(_metadata, &self->dev, s.data, s.len, 0);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_regs(_metadata, &self->dev, &r, "resumed");
+
+	/* acknowledging clears it as on the source */
+	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_IRQ_ACK, 0xe0));
+	r.irq_status = 0;
+	expect_regs(_metadata, &self->dev, &r, "after ack");
+	vfio_buf_free(&s);
+}
+
+TEST_F(edu, precopy_then_stop_copy)
+{
+	struct vfio_precopy_info info;
+	struct vfio_buf s, direct;
+	struct edu_regs r;
+	uint8_t b[64];
+	int fd, fd2;
+
+	apply(_metadata, &self->dev, &state_a, &r);
+	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ((unsigned long long)QVP_HDR_LEN,
+		  (unsigned long long)info.initial_bytes);
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+	ASSERT_EQ(0U, info.flags);
+
+	vfio_buf_init(&s);
+	ASSERT_EQ(10, read(fd, b, 10));
+	ASSERT_EQ(0, vfio_buf_append(&s, b, 10));
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(QVP_HDR_LEN - 10, (size_t)info.initial_bytes);
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+
+	/* the rest of the initial data, even if asked for more */
+	ASSERT_EQ((ssize_t)(QVP_HDR_LEN - 10), read(fd, b, sizeof(b)));
+	ASSERT_EQ(0, vfio_buf_append(&s, b, QVP_HDR_LEN - 10));
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(0ULL, info.initial_bytes);
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+	ASSERT_EQ(-1, read(fd, b, sizeof(b)));
+	ASSERT_EQ(ENOMSG, errno);
+
+	go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+	ASSERT_EQ(-1, fd2);
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(0ULL, info.initial_bytes);
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
+	ASSERT_EQ(-1, fd2);
+	ASSERT_EQ(VFIO_MIG_READ_EOF, vfio_mig_read(fd, &s, MAX_STREAM));
+	close(fd);
+	ASSERT_EQ(QVP_EDU_STREAM_LEN, s.len);
+	check_stream(_metadata, &s, &self->ids, &r);
+
+	/* identical to a plain STOP_COPY save of the same state */
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	vfio_buf_init(&direct);
+	save(_metadata, &self->dev, &direct);
+	ASSERT_EQ(0, memcmp(s.data, direct.data, s.len));
+
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	expect_power_on(_metadata, &self->dev);
+	resume(_metadata, &self->dev, s.data, s.len, 0);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_regs(_metadata, &self->dev, &r, "resumed");
+	vfio_buf_free(&s);
+	vfio_buf_free(&direct);
+}
+
+TEST_F(edu, migrate_to_second_edu)
+{
+	const char *bdf2 = getenv("VFIO_SELFTESTS_BDF2");
+	struct vfio_pci_ids ids2;
+	struct vfio_dev dev2;
+	struct edu_regs r, rb;
+	struct vfio_buf s;
+
+	if (!bdf2 || !*bdf2)
+		SKIP(return, "set VFIO_SELFTESTS_BDF2 to a second edu bound to qemu-vfio-pci");
+
+	open_edu(_metadata, &dev2, bdf2, &ids2);
+	if (_metadata->exit_code == KSFT_SKIP)
+		goto out;
+	ASSERT_NE(0, strcmp(self->dev.bdf, dev2.bdf))
+		TH_LOG("VFIO_SELFTESTS_BDF2 is the same device");
+
+	/* destination has a state of its own */
+	apply(_metadata, &dev2, &state_b, &rb);
+	apply(_metadata, &self->dev, &state_a, &r);
+
+	vfio_buf_init(&s);
+	save(_metadata, &self->dev, &s);
+	check_stream(_metadata, &s, &self->ids, &r);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_regs(_metadata, &self->dev, &r, "source after save");
+
+	resume(_metadata, &dev2, s.data, s.len, 0);
+	go(_metadata, &dev2, ST(RUNNING), NULL);
+	expect_regs(_metadata, &dev2, &r, "destination");
+	vfio_buf_free(&s);
+out:
+	vfio_dev_reset(&dev2);
+	vfio_dev_close(&dev2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *why;
+
+	g_bdf = mig_take_bdf(&argc, argv);
+	if (!mig_harness_listing(argc, argv)) {
+		why = mig_precheck(g_bdf, true, true);
+		if (why)
+			ksft_exit_skip("%s\n", why);
+	}
+	return test_harness_run(argc, argv);
+}

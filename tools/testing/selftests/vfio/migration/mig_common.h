@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vfio migration selftests: device selection, the
+ * qemu-vfio-pci stream format (CRC-32, record crafting) and the registers
+ * of QEMU's edu device.  No kselftest harness dependencies here.
+ */
+#ifndef MIG_COMMON_H
+#define MIG_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/qemu_vfio_pci.h>
+
+#include "vfio_dev.h"
+
+#define BAR0			VFIO_PCI_BAR0_REGION_INDEX
+
+/* QEMU edu, PCI 1234:11e8 */
+#define EDU_VENDOR		0x1234
+#define EDU_DEVICE		0x11e8
+#define EDU_ID_VALUE		0x010000edU
+
+#define EDU_REG_ID		0x00
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_FACTORIAL	0x08
+#define EDU_REG_STATUS		0x20
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+
+#define EDU_STATUS_COMPUTING	0x01
+#define EDU_STATUS_IRQFACT	0x80
+
+/* Sizes of the stream that qemu-vfio-pci produces for an edu. */
+#define QVP_HDR_LEN		((size_t)sizeof(struct qvp_stream_header))
+#define QVP_REC_HDR_LEN		((size_t)sizeof(struct qvp_record_header))
+#define QVP_EDU_REGS_LEN	((size_t)sizeof(struct qvp_edu_regs))
+#define QVP_EDU_STREAM_LEN	(QVP_HDR_LEN + 2 * QVP_REC_HDR_LEN + \
+				 QVP_EDU_REGS_LEN)
+/* Offsets inside that stream */
+#define QVP_OFF_REGS_REC	QVP_HDR_LEN
+#define QVP_OFF_REGS_PAYLOAD	(QVP_OFF_REGS_REC + QVP_REC_HDR_LEN)
+#define QVP_OFF_END_REC		(QVP_OFF_REGS_PAYLOAD + QVP_EDU_REGS_LEN)
+
+/* Everything we read back from an edu (host byte order). */
+struct edu_regs {
+	uint32_t id;
+	uint32_t liveness;
+	uint32_t factorial;
+	uint32_t status;
+	uint32_t irq_status;
+	uint64_t dma_src;
+	uint64_t dma_dst;
+	uint64_t dma_count;
+	uint64_t dma_cmd;
+};
+
+/* A state to program into an edu; see edu_apply(). */
+struct edu_state {
+	uint32_t liveness;	/* written; reads back as ~liveness */
+	uint32_t fact_n;	/* factorial input; result n! mod 2^32 */
+	bool irq_on_fact;	/* status bit 0x80 */
+	uint64_t dma_src;
+	uint64_t dma_dst;
+	uint64_t dma_count;
+	uint32_t irq_raise;	/* written to 0x60 if non-zero (needs MSI) */
+	uint32_t irq_ack;	/* then written to 0x64 if non-zero */
+};
+
+/* Device selection: argv[1] (if not an option) or $VFIO_SELFTESTS_BDF. */
+const char *mig_take_bdf(int *argc, char **argv);
+/* True if the harness was asked only to list tests or print help. */
+bool mig_harness_listing(int argc, char **argv);
+/*
+ * Check that @bdf can be opened (and is an edu when @need_edu, and supports
+ * migration when @need_mig).  Returns NULL if so, else a reason to skip.
+ */
+const char *mig_precheck(const char *bdf, bool need_edu, bool need_mig);
+
+/* CRC-32 as zlib's crc32(): pass 0 to start, the previous value to chain. */
+uint32_t qvp_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* Little-endian field access in a stream buffer. */
+void qvp_put16(uint8_t *p, uint16_t v);
+void qvp_put32(uint8_t *p, uint32_t v);
+uint32_t qvp_get32(const uint8_t *p);
+
+/* Recompute the CRC of the stream header at @s. */
+void qvp_fix_header_crc(uint8_t *s);
+/* Recompute the CRC of the record whose header is at @rec. */
+void qvp_fix_record_crc(uint8_t *rec);
+/*
+ * Emit a record (header + @len payload bytes, correct CRC) at @dst and
+ * return its size.  @payload may be NULL for @len zero bytes.
+ */
+size_t qvp_put_record(uint8_t *dst, uint16_t type, uint16_t flags,
+		      const void *payload, uint32_t len);
+/*
+ * Check a complete edu stream: every field, every CRC and the record
+ * sequence.  Returns 0 or -EINVAL with an explanation in @why; on success
+ * *regs (if not NULL) gets the decoded registers.
+ */
+int qvp_check_edu_stream(const uint8_t *s, size_t len,
+			 const struct vfio_pci_ids *ids, struct edu_regs *regs,
+			 char *why, size_t whylen);
+
+/* edu access; all return 0 or -errno. */
+int edu_read_regs(struct vfio_dev *dev, struct edu_regs *r);
+int edu_wait_idle(struct vfio_dev *dev);
+int edu_factorial(struct vfio_dev *dev, uint32_t n, uint32_t *result);
+int edu_apply(struct vfio_dev *dev, const struct edu_state *s);
+uint32_t edu_factorial_of(uint32_t n);
+/* The registers edu_apply(@s) should produce on a freshly reset edu. */
+void edu_expected(const struct edu_state *s, struct edu_regs *r);
+/* Registers of an edu after reset (power-on values). */
+void edu_power_on(struct edu_regs *r);
+/*
+ * Compare two register sets; returns the number of differing fields and
+ * describes them in @buf.
+ */
+int edu_regs_diff(const struct edu_regs *want, const struct edu_regs *got,
+		  char *buf, size_t len);
+
+/* Small deterministic PRNG (xorshift32) for reproducible "random" input. */
+uint32_t mig_rand(uint32_t *seed);
+
+#endif /* MIG_COMMON_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Assertion helpers for the migration tests, built on the kselftest
+ * harness: each takes the test's _metadata so that ASSERT_*() inside
+ * aborts the calling test.
+ */
+#ifndef MIG_TEST_H
+#define MIG_TEST_H
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mig_common.h"
+
+#define ST(x)		((uint32_t)VFIO_DEVICE_STATE_##x)
+#define NAME(s)		vfio_mig_state_name(s)
+#define MAX_STREAM	(256UL << 20)
+
+static inline void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static inline void expect_state(struct __test_metadata *_metadata,
+				struct vfio_dev *dev, uint32_t want)
+{
+	uint32_t now = ~0U;
+	int ret;
+
+	ret = vfio_dev_mig_get_state(dev, &now);
+	ASSERT_EQ(0, ret) TH_LOG("GET state: %s", strerror(-ret));
+	ASSERT_EQ(want, now) TH_LOG("state is %s, want %s", NAME(now),
+				    NAME(want));
+}
+
+/* Move to @to and check GET; *fd (may be NULL) receives the data fd. */
+static inline void go(struct __test_metadata *_metadata,
+		      struct vfio_dev *dev, uint32_t to, int *fd)
+{
+	int ret;
+
+	ret = vfio_dev_mig_set_state(dev, to, fd);
+	ASSERT_EQ(0, ret) TH_LOG("-> %s: %s", NAME(to), strerror(-ret));
+	expect_state(_metadata, dev, to);
+}
+
+/* From the current state: STOP_COPY, read to the end, then STOP. */
+static inline void save(struct __test_metadata *_metadata,
+			struct vfio_dev *dev, struct vfio_buf *out)
+{
+	int fd, ret;
+
+	go(_metadata, dev, ST(STOP_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ret = vfio_mig_read(fd, out, MAX_STREAM);
+	close(fd);
+	ASSERT_EQ(VFIO_MIG_READ_EOF, ret)
+		TH_LOG("reading: %s", strerror(-ret));
+	go(_metadata, dev, ST(STOP), NULL);
+}
+
+/* -> STOP -> RESUMING, write @len bytes in @chunk pieces, -> STOP. */
+static inline void resume(struct __test_metadata *_metadata,
+			  struct vfio_dev *dev, const void *data, size_t len,
+			  size_t chunk)
+{
+	size_t done = 0;
+	int fd, ret;
+
+	go(_metadata, dev, ST(STOP), NULL);
+	go(_metadata, dev, ST(RESUMING), &fd);
+	ASSERT_LE(0, fd);
+	ret = vfio_mig_write(fd, data, len, chunk, &done);
+	close(fd);
+	ASSERT_EQ(0, ret) TH_LOG("write (%zu-byte pieces) failed at %zu of %zu: %s",
+				 chunk, done, len, strerror(-ret));
+	go(_metadata, dev, ST(STOP), NULL);
+}
+
+#endif /* MIG_TEST_H */

@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device-agnostic conformance tests for the VFIO migration protocol v2.
+ *
+ * Works with any PCI device whose vfio driver implements migration: the
+ * tests read VFIO_DEVICE_FEATURE_MIGRATION and only exercise what its
+ * flags promise (P2P and PRE_COPY states are skipped when absent).
+ *
+ * Usage: migration_conformance [BDF] [harness options]
+ *        (or set VFIO_SELFTESTS_BDF)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mig_test.h"
+
+static const char *g_bdf;
+
+static const uint32_t all_states[] = {
+	ST(RUNNING), ST(STOP), ST(STOP_COPY), ST(RESUMING),
+	ST(RUNNING_P2P), ST(PRE_COPY), ST(PRE_COPY_P2P),
+};
+
+#define for_each_state(s, i)					\
+	for ((i) = 0; (i) < ARRAY_SIZE(all_states) &&		\
+		      ((s) = all_states[(i)], true); (i)++)
+
+static bool is_precopy(uint32_t s)
+{
+	return s == ST(PRE_COPY) || s == ST(PRE_COPY_P2P);
+}
+
+/* The kernel's FSM refuses these arcs (vfio.h: "not permitted"). */
+static bool arc_blocked(uint32_t from, uint32_t to)
+{
+	return from == ST(STOP_COPY) && is_precopy(to);
+}
+
+/*
+ * Whether moving @from -> @to opens a new data fd: entering STOP_COPY,
+ * RESUMING or a PRE_COPY state does, except that a running PRE_COPY
+ * session carries on into the other PRE_COPY state and into STOP_COPY on
+ * the same fd.
+ */
+static bool arc_new_fd(uint32_t from, uint32_t to)
+{
+	if (from == to)
+		return false;
+	if (is_precopy(from) && (is_precopy(to) || to == ST(STOP_COPY)))
+		return false;
+	return to == ST(STOP_COPY) || to == ST(RESUMING) || is_precopy(to);
+}
+
+static bool has_reset(struct vfio_dev *dev)
+{
+	return dev->info.flags & VFIO_DEVICE_FLAGS_RESET;
+}
+
+/* Back to RUNNING: by reset when the device has it, else by the FSM. */
+static int to_running(struct vfio_dev *dev)
+{
+	if (has_reset(dev))
+		return vfio_dev_reset(dev);
+	return vfio_dev_mig_set_state(dev, ST(RUNNING), NULL);
+}
+
+FIXTURE(mig) {
+	struct vfio_dev dev;
+	uint64_t flags;
+	uint32_t open_state;
+};
+
+FIXTURE_SETUP(mig)
+{
+	int ret;
+
+	ret = vfio_dev_open(&self->dev, g_bdf);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev.err);
+	ASSERT_EQ(0, vfio_dev_mig_flags(&self->dev, &self->flags));
+	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->dev, &self->open_state));
+	ret = to_running(&self->dev);
+	ASSERT_EQ(0, ret) TH_LOG("back to RUNNING: %s", strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(mig)
+{
+	if (vfio_dev_is_open(&self->dev)) {
+		to_running(&self->dev);
+		vfio_dev_close(&self->dev);
+	}
+}
+
+static bool supported(FIXTURE_DATA(mig) *self, uint32_t s)
+{
+	return vfio_mig_state_supported(self->flags, s);
+}
+
+/* The library's state names are the uAPI's. */
+TEST_F(mig, state_names)
+{
+	uint32_t s, i;
+
+	for (i = 0; i <= ST(PRE_COPY_P2P); i++) {
+		ASSERT_EQ(0, vfio_mig_state_parse(NAME(i), &s));
+		ASSERT_EQ(i, s);
+	}
+	ASSERT_EQ(0, vfio_mig_state_parse("stop_copy", &s));
+	ASSERT_EQ(ST(STOP_COPY), s);
+	ASSERT_EQ(0, vfio_mig_state_parse("VFIO_DEVICE_STATE_PRE_COPY_P2P",
+					  &s));
+	ASSERT_EQ(ST(PRE_COPY_P2P), s);
+	ASSERT_EQ(-EINVAL, vfio_mig_state_parse("STOPCOPY", &s));
+	ASSERT_STREQ("ERROR", NAME(ST(ERROR)));
+	ASSERT_STREQ("?", NAME(8));
+}
+
+TEST_F(mig, feature_query)
+{
+	uint64_t known = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+			 VFIO_MIGRATION_PRE_COPY;
+	struct vfio_device_feature_migration mig;
+
+	TH_LOG("%s migration flags 0x%llx", self->dev.bdf,
+	       (unsigned long long)self->flags);
+	ASSERT_TRUE(!!(self->flags & VFIO_MIGRATION_STOP_COPY));
+	if (self->flags & ~known)
+		TH_LOG("flags beyond this test's knowledge: 0x%llx",
+		       (unsigned long long)(self->flags & ~known));
+
+	/* PROBE: which operations each migration feature supports */
+	ASSERT_EQ(0, vfio_dev_feature(&self->dev, VFIO_DEVICE_FEATURE_PROBE |
+				      VFIO_DEVICE_FEATURE_GET |
+				      VFIO_DEVICE_FEATURE_MIGRATION, NULL, 0));
+	ASSERT_EQ(-EINVAL, vfio_dev_feature(&self->dev,
+					    VFIO_DEVICE_FEATURE_PROBE |
+					    VFIO_DEVICE_FEATURE_SET |
+					    VFIO_DEVICE_FEATURE_MIGRATION,
+					    NULL, 0));
+	ASSERT_EQ(0, vfio_dev_feature(&self->dev, VFIO_DEVICE_FEATURE_PROBE |
+				      VFIO_DEVICE_FEATURE_GET |
+				      VFIO_DEVICE_FEATURE_SET |
+				      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+				      NULL, 0));
+	ASSERT_EQ(0, vfio_dev_feature(&self->dev, VFIO_DEVICE_FEATURE_PROBE |
+				      VFIO_DEVICE_FEATURE_GET |
+				      VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+				      NULL, 0));
+	/* SET of the read-only MIGRATION feature is refused */
+	memset(&mig, 0, sizeof(mig));
+	ASSERT_EQ(-EINVAL, vfio_dev_feature(&self->dev,
+					    VFIO_DEVICE_FEATURE_SET |
+					    VFIO_DEVICE_FEATURE_MIGRATION,
+					    &mig, sizeof(mig)));
+}
+
+TEST_F(mig, initial_state_running)
+{
+	ASSERT_EQ(ST(RUNNING), self->open_state)
+		TH_LOG("state after open: %s", NAME(self->open_state));
+
+	/* Leave the device stopped, close it: the next open is RUNNING. */
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	vfio_dev_close(&self->dev);
+	ASSERT_EQ(0, vfio_dev_open(&self->dev, g_bdf))
+		TH_LOG("%s", self->dev.err);
+	expect_state(_metadata, &self->dev, ST(RUNNING));
+}
+
+TEST_F(mig, data_size_every_state)
+{
+	uint64_t bytes;
+	uint32_t s, i;
+	int fd, ret;
+
+	for_each_state(s, i) {
+		if (!supported(self, s))
+			continue;
+		ASSERT_EQ(0, to_running(&self->dev));
+		go(_metadata, &self->dev, s, &fd);
+		ret = vfio_dev_mig_data_size(&self->dev, &bytes);
+		close_fd(&fd);
+		ASSERT_EQ(0, ret) TH_LOG("MIG_DATA_SIZE in %s: %s", NAME(s),
+					 strerror(-ret));
+		TH_LOG("MIG_DATA_SIZE in %s: %llu", NAME(s),
+		       (unsigned long long)bytes);
+	}
+}
+
+/*
+ * Every ordered pair of supported states, each time from a fresh RUNNING
+ * device.  Leaving RESUMING requires a complete stream (otherwise the
+ * driver fails RESUMING -> STOP and goes to ERROR), so a stream saved
+ * at the start is fed into the resume fd first.
+ */
+TEST_F_TIMEOUT(mig, all_transitions, 300)
+{
+	struct vfio_buf ref;
+	uint32_t from, to, i, j;
+	int fd1, fd2, ret;
+
+	vfio_buf_init(&ref);
+	save(_metadata, &self->dev, &ref);
+
+	for_each_state(from, i) {
+		if (!supported(self, from))
+			continue;
+		for_each_state(to, j) {
+			if (!supported(self, to))
+				continue;
+			ASSERT_EQ(0, to_running(&self->dev));
+			expect_state(_metadata, &self->dev, ST(RUNNING));
+			go(_metadata, &self->dev, from, &fd1);
+			ASSERT_EQ(arc_new_fd(ST(RUNNING), from), fd1 >= 0)
+				TH_LOG("RUNNING -> %s: data fd %d", NAME(from),
+				       fd1);
+			if (from == ST(RESUMING) && to != from) {
+				ret = vfio_mig_write(fd1, ref.data, ref.len,
+						     0, NULL);
+				ASSERT_EQ(0, ret)
+					TH_LOG("resume write: %s", strerror(-ret));
+			}
+
+			ret = vfio_dev_mig_set_state(&self->dev, to, &fd2);
+			if (arc_blocked(from, to)) {
+				close_fd(&fd1);
+				ASSERT_EQ(-EINVAL, ret)
+					TH_LOG("%s -> %s must be refused",
+					       NAME(from), NAME(to));
+				ASSERT_EQ(-1, fd2);
+				expect_state(_metadata, &self->dev, from);
+				continue;
+			}
+			close_fd(&fd1);
+			ASSERT_EQ(0, ret) TH_LOG("%s -> %s: %s", NAME(from),
+						 NAME(to), strerror(-ret));
+			ASSERT_EQ(arc_new_fd(from, to), fd2 >= 0)
+				TH_LOG("%s -> %s: data fd %d", NAME(from),
+				       NAME(to), fd2);
+			close_fd(&fd2);
+			expect_state(_metadata, &self->dev, to);
+		}
+	}
+	vfio_buf_free(&ref);
+}
+
+TEST_F(mig, invalid_targets)
+{
+	static const uint32_t starts[] = {
+		ST(RUNNING), ST(STOP), ST(STOP_COPY),
+	};
+	uint32_t bad[16], nbad = 0, s, i, k;
+	int fd, data_fd, ret;
+
+	for_each_state(s, i)
+		if (!supported(self, s))
+			bad[nbad++] = s;
+	bad[nbad++] = ST(ERROR);
+	bad[nbad++] = 8;
+	bad[nbad++] = 0x80000000U;
+	bad[nbad++] = 0xffffffffU;
+
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		ASSERT_EQ(0, to_running(&self->dev));
+		go(_metadata, &self->dev, starts[i], &data_fd);
+		for (k = 0; k < nbad; k++) {
+			ret = vfio_dev_mig_set_state(&self->dev, bad[k], &fd);
+			ASSERT_EQ(-EINVAL, ret)
+				TH_LOG("%s -> %u (%s) not refused", NAME(starts[i]),
+				       bad[k], NAME(bad[k]));
+			ASSERT_EQ(-1, fd);
+			expect_state(_metadata, &self->dev, starts[i]);
+		}
+		close_fd(&data_fd);
+	}
+}
+
+TEST_F(mig, data_fd_file_ops)
+{
+	struct vfio_buf stream;
+	char b[16];
+	int fd;
+
+	/* save fd */
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(O_RDONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
+	ASSERT_EQ(-1, pread(fd, b, sizeof(b), 0));
+	ASSERT_EQ(ESPIPE, errno);
+	ASSERT_EQ(-1, lseek(fd, 0, SEEK_CUR));
+	ASSERT_EQ(ESPIPE, errno);
+	ASSERT_EQ(-1, write(fd, b, sizeof(b)));
+	ASSERT_EQ(EBADF, errno);
+	/* none of that consumed anything: the stream is still complete */
+	vfio_buf_init(&stream);
+	ASSERT_EQ(VFIO_MIG_READ_EOF, vfio_mig_read(fd, &stream, MAX_STREAM));
+	close(fd);
+	go(_metadata, &self->dev, ST(STOP), NULL);
+
+	/* resume fd */
+	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(O_WRONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
+	ASSERT_EQ(-1, read(fd, b, sizeof(b)));
+	ASSERT_EQ(EBADF, errno);
+	ASSERT_EQ(-1, pwrite(fd, stream.data, stream.len, 0));
+	ASSERT_EQ(ESPIPE, errno);
+	ASSERT_EQ(-1, lseek(fd, 0, SEEK_SET));
+	ASSERT_EQ(ESPIPE, errno);
+	/* and the resume fd still takes the whole stream */
+	ASSERT_EQ(0, vfio_mig_write(fd, stream.data, stream.len, 0, NULL));
+	close(fd);
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	vfio_buf_free(&stream);
+}
+
+TEST_F(mig, stop_copy_end_of_stream)
+{
+	struct vfio_buf stream;
+	int fd, i, ret;
+	char b[64];
+
+	vfio_buf_init(&stream);
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ret = vfio_mig_read(fd, &stream, MAX_STREAM);
+	ASSERT_EQ(VFIO_MIG_READ_EOF, ret) TH_LOG("read: %s", strerror(-ret));
+	TH_LOG("STOP_COPY stream: %zu bytes", stream.len);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, read(fd, b, sizeof(b)))
+			TH_LOG("read %d after end", i + 1);
+	expect_state(_metadata, &self->dev, ST(STOP_COPY));
+	close(fd);
+	vfio_buf_free(&stream);
+}
+
+TEST_F(mig, precopy_enomsg)
+{
+	struct vfio_precopy_info info;
+	uint64_t initial, total = 0;
+	uint8_t b[7];
+	ssize_t n;
+	int fd;
+
+	if (!supported(self, ST(PRE_COPY)))
+		SKIP(return, "device does not support PRE_COPY");
+
+	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	initial = info.initial_bytes;
+	TH_LOG("PRE_COPY initial_bytes %llu dirty_bytes %llu",
+	       (unsigned long long)info.initial_bytes,
+	       (unsigned long long)info.dirty_bytes);
+
+	/* read in odd pieces; initial_bytes may only shrink */
+	for (;;) {
+		n = read(fd, b, sizeof(b));
+		if (n < 0)
+			break;
+		ASSERT_LT(0, n) TH_LOG("read() == 0 in PRE_COPY");
+		total += n;
+		ASSERT_GT(MAX_STREAM, total);
+		ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+		ASSERT_GE(initial, info.initial_bytes)
+			TH_LOG("initial_bytes grew after %llu bytes",
+			       (unsigned long long)total);
+		initial = info.initial_bytes;
+	}
+	ASSERT_EQ(ENOMSG, errno) TH_LOG("read: %s", strerror(errno));
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(0ULL, info.initial_bytes)
+		TH_LOG("ENOMSG while %llu initial bytes are left",
+		       (unsigned long long)info.initial_bytes);
+	/* drained stays drained */
+	ASSERT_EQ(-1, read(fd, b, sizeof(b)));
+	ASSERT_EQ(ENOMSG, errno);
+	expect_state(_metadata, &self->dev, ST(PRE_COPY));
+	close(fd);
+}
+
+TEST_F(mig, precopy_info_states)
+{
+	struct vfio_precopy_info info;
+	int fd, fd2, ret;
+
+	if (!supported(self, ST(PRE_COPY)))
+		SKIP(return, "device does not support PRE_COPY");
+
+	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	if (supported(self, ST(PRE_COPY_P2P))) {
+		go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+		ASSERT_EQ(-1, fd2);
+		ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	}
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
+	ASSERT_EQ(-1, fd2);
+	ret = vfio_mig_precopy_info(fd, &info);
+	ASSERT_EQ(-EINVAL, ret)
+		TH_LOG("PRECOPY_INFO in STOP_COPY: %s", strerror(-ret));
+	close(fd);
+
+	/* a STOP_COPY fd that never was in PRE_COPY */
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ret = vfio_mig_precopy_info(fd, &info);
+	ASSERT_EQ(-EINVAL, ret)
+		TH_LOG("PRECOPY_INFO on a STOP_COPY fd: %s", strerror(-ret));
+	close(fd);
+
+	/*
+	 * A resume fd: EINVAL as in any state but PRE_COPY, or ENOTTY from a
+	 * resume fd that has no ioctls at all (as upstream drivers do).
+	 */
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	ASSERT_LE(0, fd);
+	ret = vfio_mig_precopy_info(fd, &info);
+	ASSERT_TRUE(ret == -EINVAL || ret == -ENOTTY)
+		TH_LOG("PRECOPY_INFO on a resume fd: %s", strerror(-ret));
+	if (ret == -ENOTTY)
+		TH_LOG("note: a resume fd answers PRECOPY_INFO with ENOTTY");
+	close(fd);
+}
+
+TEST_F(mig, precopy_continues_into_stop_copy)
+{
+	struct vfio_buf stream;
+	int fd, fd2, ret;
+
+	if (!supported(self, ST(PRE_COPY)))
+		SKIP(return, "device does not support PRE_COPY");
+
+	vfio_buf_init(&stream);
+	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ret = vfio_mig_read(fd, &stream, MAX_STREAM);
+	ASSERT_EQ(VFIO_MIG_READ_NODATA, ret)
+		TH_LOG("PRE_COPY read: %s", strerror(-ret));
+	TH_LOG("PRE_COPY part: %zu bytes", stream.len);
+	if (supported(self, ST(PRE_COPY_P2P))) {
+		go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+		ASSERT_EQ(-1, fd2) TH_LOG("PRE_COPY -> PRE_COPY_P2P opened an fd");
+	}
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
+	ASSERT_EQ(-1, fd2) TH_LOG("-> STOP_COPY opened a new fd");
+	ret = vfio_mig_read(fd, &stream, MAX_STREAM);
+	ASSERT_EQ(VFIO_MIG_READ_EOF, ret)
+		TH_LOG("STOP_COPY read: %s", strerror(-ret));
+	close(fd);
+	TH_LOG("whole stream: %zu bytes", stream.len);
+
+	/* the concatenation is one valid stream */
+	ASSERT_EQ(0, to_running(&self->dev));
+	resume(_metadata, &self->dev, stream.data, stream.len, 0);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	vfio_buf_free(&stream);
+}
+
+/* read or write on @fd must fail with ENODEV */
+static void expect_enodev(struct __test_metadata *_metadata, int fd,
+			  bool is_write, const char *what)
+{
+	char b[8] = { 0 };
+	ssize_t n;
+
+	n = is_write ? write(fd, b, sizeof(b)) : read(fd, b, sizeof(b));
+	ASSERT_EQ(-1, n) TH_LOG("%s: %s returned %zd", what,
+				is_write ? "write" : "read", n);
+	ASSERT_EQ(ENODEV, errno) TH_LOG("%s: %s", what, strerror(errno));
+}
+
+TEST_F(mig, ended_session_enodev)
+{
+	struct vfio_buf stream;
+	int fd;
+
+	vfio_buf_init(&stream);
+	save(_metadata, &self->dev, &stream);
+
+	/* STOP_COPY -> STOP, nothing read */
+	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	ASSERT_LE(0, fd);
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	expect_enodev(_metadata, fd, false, "STOP_COPY fd after -> STOP");
+	close(fd);
+
+	/* RESUMING -> STOP after a complete stream */
+	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_mig_write(fd, stream.data, stream.len, 0, NULL));
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	expect_enodev(_metadata, fd, true, "resume fd after -> STOP");
+	close(fd);
+
+	if (supported(self, ST(PRE_COPY))) {
+		ASSERT_EQ(0, to_running(&self->dev));
+		go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+		ASSERT_LE(0, fd);
+		go(_metadata, &self->dev, ST(RUNNING), NULL);
+		expect_enodev(_metadata, fd, false,
+			      "PRE_COPY fd after -> RUNNING");
+		close(fd);
+	}
+
+	if (has_reset(&self->dev)) {
+		go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+		expect_enodev(_metadata, fd, false, "STOP_COPY fd after reset");
+		close(fd);
+
+		go(_metadata, &self->dev, ST(STOP), NULL);
+		go(_metadata, &self->dev, ST(RESUMING), &fd);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+		expect_enodev(_metadata, fd, true, "resume fd after reset");
+		close(fd);
+	}
+	vfio_buf_free(&stream);
+}
+
+TEST_F(mig, reset_from_every_state)
+{
+	uint32_t s, i, st;
+	int fd, ret;
+
+	if (!has_reset(&self->dev))
+		SKIP(return, "device does not support VFIO_DEVICE_RESET");
+
+	for_each_state(s, i) {
+		if (!supported(self, s))
+			continue;
+		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+		go(_metadata, &self->dev, s, &fd);
+		ret = vfio_dev_reset(&self->dev);
+		close_fd(&fd);
+		ASSERT_EQ(0, ret) TH_LOG("reset in %s: %s", NAME(s),
+					 strerror(-ret));
+		expect_state(_metadata, &self->dev, ST(RUNNING));
+	}
+
+	/* ERROR, if an empty stream gets us there */
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	close_fd(&fd);
+	ret = vfio_dev_mig_set_state(&self->dev, ST(STOP), NULL);
+	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->dev, &st));
+	if (ret && st == ST(ERROR)) {
+		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+		expect_state(_metadata, &self->dev, ST(RUNNING));
+	} else {
+		TH_LOG("an empty stream did not lead to ERROR (%s, state %s)",
+		       strerror(-ret), NAME(st));
+	}
+}
+
+TEST_F(mig, close_with_session_open)
+{
+	static const uint32_t sessions[] = {
+		ST(STOP_COPY), ST(PRE_COPY), ST(RESUMING),
+	};
+	struct vfio_buf stream;
+	uint32_t i;
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(sessions); i++) {
+		if (!supported(self, sessions[i]))
+			continue;
+		ASSERT_EQ(0, to_running(&self->dev));
+		go(_metadata, &self->dev, sessions[i], &fd);
+		ASSERT_LE(0, fd);
+
+		vfio_dev_close(&self->dev);
+		ASSERT_EQ(0, vfio_dev_open(&self->dev, g_bdf))
+			TH_LOG("reopen: %s", self->dev.err);
+		expect_state(_metadata, &self->dev, ST(RUNNING));
+		expect_enodev(_metadata, fd, sessions[i] == ST(RESUMING),
+			      "data fd after the device was closed");
+		close(fd);
+
+		/* and the reopened device migrates */
+		vfio_buf_init(&stream);
+		save(_metadata, &self->dev, &stream);
+		go(_metadata, &self->dev, ST(RUNNING), NULL);
+		vfio_buf_free(&stream);
+	}
+}
+
+TEST_F_TIMEOUT(mig, resume_in_pieces, 120)
+{
+	size_t chunks[] = { 1, 7, 0, 0 };
+	struct vfio_buf ref, again;
+	uint32_t i;
+
+	chunks[2] = sysconf(_SC_PAGESIZE);
+	vfio_buf_init(&ref);
+	save(_metadata, &self->dev, &ref);
+	TH_LOG("reference stream: %zu bytes", ref.len);
+
+	for (i = 0; i < ARRAY_SIZE(chunks); i++) {
+		ASSERT_EQ(0, to_running(&self->dev));
+		resume(_metadata, &self->dev, ref.data, ref.len, chunks[i]);
+		vfio_buf_init(&again);
+		save(_metadata, &self->dev, &again);
+		ASSERT_EQ(ref.len, again.len)
+			TH_LOG("%zu-byte pieces: stream length changed",
+			       chunks[i]);
+		ASSERT_EQ(0, memcmp(ref.data, again.data, ref.len))
+			TH_LOG("%zu-byte pieces: stream content changed",
+			       chunks[i]);
+		vfio_buf_free(&again);
+		go(_metadata, &self->dev, ST(RUNNING), NULL);
+	}
+	vfio_buf_free(&ref);
+}
+
+int main(int argc, char **argv)
+{
+	const char *why;
+
+	g_bdf = mig_take_bdf(&argc, argv);
+	if (!mig_harness_listing(argc, argv)) {
+		why = mig_precheck(g_bdf, false, true);
+		if (why)
+			ksft_exit_skip("%s\n", why);
+	}
+	return test_harness_run(argc, argv);
+}
