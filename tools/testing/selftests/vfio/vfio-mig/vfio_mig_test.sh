@@ -1,0 +1,416 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# vfio_mig_test.sh - every vfio-mig subcommand against real edu devices.
+#
+# Runs as root in the test VM, with two QEMU edu devices bound to
+# qemu-vfio-pci:
+#
+#   VFIO_SELFTESTS_BDF    edu A (required; without it: KSFT_SKIP)
+#   VFIO_SELFTESTS_BDF2   edu B (load and migrate tests skip without it)
+#   VFIO_MIG              the vfio-mig binary (default: ./vfio-mig next to
+#                         this script, then vfio-mig in $PATH)
+#   VFIO_MIG_EDU_REGS     the edu_regs helper (default: next to this script)
+#   VFIO_MIG_NONVFIO_BDF  a device bound to a non-vfio driver (default:
+#                         0000:00:00.0, else the first such device found)
+#
+# The edu registers persist across opens (the driver does not reset the
+# device on open or close), so edu_regs can set them in one process and
+# vfio-mig save them in the next; the migration state, however, returns to
+# RUNNING whenever a process closes the device.
+#
+# Output is KTAP; exit 0 pass, 1 fail, 4 skip (no usable device).
+
+KSFT_SKIP=4
+NTESTS=27
+
+DIR=$(dirname "$0")
+A=${VFIO_SELFTESTS_BDF:-}
+B=${VFIO_SELFTESTS_BDF2:-}
+
+normalise() {
+	case $1 in
+	*:*:*.*) echo "$1" ;;
+	*:*.*) echo "0000:$1" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+skip_all() {
+	echo "TAP version 13"
+	echo "1..0 # SKIP $*"
+	exit $KSFT_SKIP
+}
+
+driver_of() {
+	if [ -L "/sys/bus/pci/devices/$1/driver" ]; then
+		basename "$(readlink "/sys/bus/pci/devices/$1/driver")"
+	fi
+}
+
+[ -n "$A" ] || skip_all "VFIO_SELFTESTS_BDF is not set (an edu bound to qemu-vfio-pci)"
+A=$(normalise "$A")
+[ -n "$B" ] && B=$(normalise "$B")
+[ -e "/sys/bus/pci/devices/$A" ] || skip_all "no PCI device $A"
+[ "$(id -u)" -eq 0 ] || skip_all "must run as root"
+case $(driver_of "$A") in
+*vfio*) ;;
+*) skip_all "$A is not bound to a vfio driver (driver: $(driver_of "$A" | grep . || echo none)); bind it to qemu-vfio-pci" ;;
+esac
+if [ -n "$B" ]; then
+	case $(driver_of "$B") in
+	*vfio*) ;;
+	*) skip_all "$B is not bound to a vfio driver (driver: $(driver_of "$B" | grep . || echo none)); bind it to qemu-vfio-pci" ;;
+	esac
+fi
+
+VM=${VFIO_MIG:-}
+if [ -z "$VM" ]; then
+	if [ -x "$DIR/vfio-mig" ]; then
+		VM=$DIR/vfio-mig
+	else
+		VM=$(command -v vfio-mig)
+	fi
+fi
+if [ -z "$VM" ] || [ ! -x "$VM" ]; then
+	skip_all "no vfio-mig binary (set VFIO_MIG)"
+fi
+EDU=${VFIO_MIG_EDU_REGS:-$DIR/edu_regs}
+[ -x "$EDU" ] || skip_all "no edu_regs helper ($EDU); build this directory first"
+
+T=$(mktemp -d /tmp/vfio_mig_test.XXXXXX) || exit 1
+hold_pid=
+# shellcheck disable=SC2317	# called from the trap
+cleanup() {
+	if [ -n "$hold_pid" ]; then
+		kill "$hold_pid" 2>/dev/null
+		wait "$hold_pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+n=0
+failed=0
+
+echo "TAP version 13"
+echo "1..$NTESTS"
+echo "# vfio-mig: $VM; edu A: $A; edu B: ${B:-none}"
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $1"
+}
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n $1 # SKIP $2"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n $1"
+	shift
+	for line in "$@"; do
+		echo "# $line"
+	done
+	[ -s "$T/out" ] && sed 's/^/#   stdout: /' "$T/out" | head -25
+	[ -s "$T/err" ] && sed 's/^/#   stderr: /' "$T/err" | head -25
+	return 0
+}
+
+# vm ARGS...: run vfio-mig, stdout in $T/out, stderr in $T/err, code in $rc
+vm() {
+	"$VM" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	echo "# \$ vfio-mig $* -> exit $rc"
+}
+
+# expect NAME WANT_RC [FILE PATTERN]...: judge the last vm call; a
+# non-empty $EXTRA (reset here) is one more reason to fail.
+expect() {
+	name=$1
+	want=$2
+	extra=$EXTRA
+	EXTRA=
+	shift 2
+	if [ "$rc" -ne "$want" ]; then
+		not_ok "$name" "exit code $rc, expected $want"
+		return 1
+	fi
+	while [ $# -ge 2 ]; do
+		if ! grep -Eq -- "$2" "$T/$1"; then
+			not_ok "$name" "std$1 lacks /$2/"
+			return 1
+		fi
+		shift 2
+	done
+	if [ -n "$extra" ]; then
+		not_ok "$name" "$extra"
+		return 1
+	fi
+	ok "$name"
+}
+EXTRA=
+
+# json EXPR: $T/out must be JSON for which the Python expression on "d"
+# holds; without python3, only '"ok": true' is looked for (if EXPR has d['ok']).
+json() {
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" \
+			"$T/out" 2>"$T/jerr"
+		return
+	fi
+	case $1 in
+	*"d['ok']"*) grep -q '"ok": true' "$T/out" ;;
+	*) true ;;
+	esac
+}
+
+# expect_json NAME EXPR: the last vm call exited 0 and its JSON satisfies EXPR
+expect_json() {
+	if [ "$rc" -ne 0 ]; then
+		not_ok "$1" "exit code $rc, expected 0"
+	elif ! json "$2"; then
+		not_ok "$1" "JSON does not satisfy: $2" "$(cat "$T/jerr" 2>/dev/null)"
+	else
+		ok "$1"
+	fi
+}
+
+# regs BDF: the edu registers as edu_regs prints them
+regs() {
+	"$EDU" "$1" get 2>>"$T/edu_err"
+}
+
+# scramble BDF: give a device registers unlike A's
+scramble() {
+	"$EDU" "$1" set 0x1111 3 >/dev/null 2>>"$T/edu_err"
+}
+
+state_is() {
+	[ "$("$VM" state "$1" 2>/dev/null)" = "$2" ]
+}
+
+# flip FILE OFFSET: overwrite one byte with 0xff
+flip() {
+	printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+# --- info and state ----------------------------------------------------------
+
+vm info "$A"
+expect "info shows STOP_COPY, P2P, PRE_COPY and RUNNING" 0 \
+	out "^migration flags: .*STOP_COPY" out "^migration flags: .*P2P" \
+	out "^migration flags: .*PRE_COPY" out "^state: +RUNNING" \
+	out "^driver: +.*vfio"
+
+vm --json info "$A"
+expect_json "info --json" \
+	"d['migration'] and d['state'] == 'RUNNING' and set(['STOP_COPY','P2P','PRE_COPY']) <= set(d['migration_flag_names']) and d['stop_copy_size'] > 0 and d['vendor'] == '0x1234' and d['device'] == '0x11e8'"
+
+vm state "$A"
+expect "state reads RUNNING" 0 out "^RUNNING$"
+
+vm state "$A" stop
+expect "state STOP succeeds and prints STOP" 0 out "^STOP$"
+
+if state_is "$A" RUNNING; then
+	ok "state is RUNNING again once vfio-mig has exited"
+else
+	not_ok "state is RUNNING again once vfio-mig has exited"
+fi
+
+vm -v state "$A" RUNNING_P2P STOP STOP_COPY STOP RUNNING
+[ "$(tr '\n' ' ' <"$T/out")" = "RUNNING_P2P STOP STOP_COPY STOP RUNNING " ] ||
+	EXTRA="printed states: $(tr '\n' ' ' <"$T/out")"
+expect "state walks RUNNING_P2P STOP STOP_COPY STOP RUNNING" 0 \
+	err "now STOP_COPY \(data fd opened\)"
+
+vm --json state "$A" PRE_COPY_P2P
+expect_json "state --json PRE_COPY_P2P" \
+	"d['ok'] and d['state'] == 'PRE_COPY_P2P' and d['transitions'][0]['ok']"
+
+# --- a recognisable state in A ----------------------------------------------
+
+if "$EDU" "$A" set 0xcafef00d 10 >"$T/out" 2>"$T/err" &&
+   grep -q "factorial=0x00375f00" "$T/out"; then
+	ok "edu_regs puts liveness and 10! into A"
+else
+	not_ok "edu_regs puts liveness and 10! into A"
+fi
+A_REGS=$(regs "$A")
+A_LIVE=$(echo "$A_REGS" | sed -n 's/.*liveness=\(0x[0-9a-f]*\).*/\1/p')
+echo "# A: $A_REGS"
+
+# --- save and dump --------------------------------------------------------------
+
+vm save "$A" "$T/a.qvps"
+[ -s "$T/a.qvps" ] || EXTRA="the saved file is empty"
+expect "save A" 0 err "^saved $A to "
+
+vm dump "$T/a.qvps"
+expect "dump of the saved stream shows EDU_REGS with A's registers" 0 \
+	out "^record @32: EDU_REGS .* ok$" out "factorial +0x00375f00" \
+	out "liveness +${A_LIVE:-MISSING}" out "END .* ok$"
+
+vm --json save "$A" "$T/a2.qvps"
+expect_json "save --json uses PRE_COPY" \
+	"d['ok'] and d['precopy'] and d['precopy_rounds'] >= 1 and d['stop_copy_bytes'] > 0 and d['state'] == 'RUNNING' and d['bytes'] == d['precopy_bytes'] + d['stop_copy_bytes']"
+
+vm --json save --no-precopy "$A" "$T/a3.qvps"
+expect_json "save --no-precopy" \
+	"d['ok'] and not d['precopy'] and d['precopy_rounds'] == 0 and d['stop_copy_bytes'] == d['bytes']"
+
+if state_is "$A" RUNNING && [ "$(regs "$A")" = "$A_REGS" ]; then
+	ok "A is RUNNING with unchanged registers after saving"
+else
+	not_ok "A is RUNNING with unchanged registers after saving" \
+		"now: $(regs "$A")" "was: $A_REGS"
+fi
+
+# --- load and migrate into B --------------------------------------------------
+
+if [ -z "$B" ]; then
+	for t in "load into B" "migrate A -> B" "migrate --json" \
+		 "migrate --no-precopy" "A and B RUNNING after migrate"; do
+		skip "$t" "VFIO_SELFTESTS_BDF2 not set"
+	done
+else
+	scramble "$B"
+	vm load "$B" "$T/a.qvps"
+	B_REGS=$(regs "$B")
+	[ "$B_REGS" = "$A_REGS" ] || EXTRA="B has $B_REGS, A has $A_REGS"
+	expect "load into B gives B A's registers" 0 err "^loaded "
+
+	scramble "$B"
+	vm migrate "$A" "$B"
+	B_REGS=$(regs "$B")
+	[ "$B_REGS" = "$A_REGS" ] || EXTRA="B has $B_REGS, A has $A_REGS"
+	expect "migrate A -> B gives B A's registers" 0 out "^migrated " \
+		out "downtime:" out "PRE_COPY: +[1-9]"
+
+	scramble "$B"
+	vm --json migrate "$A" "$B"
+	expect_json "migrate --json" \
+		"d['ok'] and d['precopy'] and d['precopy_rounds'] >= 1 and d['stop_copy_bytes'] > 0 and d['downtime_ms'] >= 0 and d['total_ms'] >= d['downtime_ms']"
+
+	scramble "$B"
+	vm migrate --no-precopy "$A" "$B"
+	B_REGS=$(regs "$B")
+	[ "$B_REGS" = "$A_REGS" ] || EXTRA="B has $B_REGS, A has $A_REGS"
+	expect "migrate --no-precopy" 0 out "PRE_COPY: +not used"
+
+	if state_is "$A" RUNNING && state_is "$B" RUNNING &&
+	   [ "$(regs "$A")" = "$A_REGS" ]; then
+		ok "A and B RUNNING after migrate"
+	else
+		not_ok "A and B RUNNING after migrate"
+	fi
+fi
+
+# --- error paths ----------------------------------------------------------------
+
+vm info 0000:ff:1f.7
+expect "nonexistent BDF: exit 1, suggests lspci" 1 err "no PCI device" err "lspci"
+
+NONVFIO=${VFIO_MIG_NONVFIO_BDF:-}
+if [ -z "$NONVFIO" ]; then
+	for d in 0000:00:00.0 $(ls /sys/bus/pci/devices); do
+		[ -e "/sys/bus/pci/devices/$d" ] || continue
+		case $(driver_of "$d") in
+		*vfio*) ;;
+		*) NONVFIO=$d; break ;;
+		esac
+	done
+fi
+if [ -n "$NONVFIO" ]; then
+	drv=$(driver_of "$NONVFIO")
+	vm info "$NONVFIO"
+	expect "non-vfio device $NONVFIO (${drv:-no driver}): exit 1, explains binding" 1 \
+		err "not (bound to any driver|to a vfio driver)" err "driver_override" \
+		err "${drv:-not bound}"
+else
+	skip "non-vfio device: exit 1" "every PCI device is bound to vfio"
+fi
+
+"$EDU" "$A" hold 30 >"$T/hold" 2>&1 &
+hold_pid=$!
+i=0
+while [ $i -lt 50 ] && ! grep -q ready "$T/hold" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if grep -q ready "$T/hold"; then
+	vm info "$A"
+	expect "device open elsewhere: exit 1, says busy" 1 err "busy"
+else
+	not_ok "device open elsewhere: exit 1, says busy" "edu_regs hold did not start: $(cat "$T/hold")"
+fi
+kill "$hold_pid" 2>/dev/null
+wait "$hold_pid" 2>/dev/null
+hold_pid=
+
+if [ -z "$B" ]; then
+	D=$A
+else
+	D=$B
+fi
+D_REGS=$(regs "$D")
+cp "$T/a.qvps" "$T/bad.qvps"
+flip "$T/bad.qvps" 50
+vm load "$D" "$T/bad.qvps"
+expect "load of a corrupted stream fails with exit 1 and a diagnosis" 1 \
+	err "refused|did not accept" err "now in state" err "dmesg" \
+	err "offset 32"
+
+if state_is "$D" RUNNING && [ "$(regs "$D")" = "$D_REGS" ]; then
+	"$VM" load "$D" "$T/a.qvps" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(regs "$D")" = "$A_REGS" ]; then
+		ok "$D works after the failed load (RUNNING, registers kept, next load ok)"
+	else
+		not_ok "$D works after the failed load (RUNNING, registers kept, next load ok)" \
+			"load exit $rc; registers $(regs "$D")"
+	fi
+else
+	not_ok "$D works after the failed load (RUNNING, registers kept, next load ok)" \
+		"state $("$VM" state "$D" 2>&1); registers $(regs "$D") (were $D_REGS)"
+fi
+
+head -c 60 "$T/a.qvps" >"$T/short.qvps"
+vm load "$D" "$T/short.qvps"
+state_is "$D" RUNNING || EXTRA="$D is not RUNNING afterwards"
+expect "load of a truncated stream fails with exit 1, device RUNNING after" 1 \
+	err "did not accept the end of the stream" err "now in state ERROR"
+
+vm save "$A" /nonexistent-dir/a.qvps
+state_is "$A" RUNNING || EXTRA="$A is not RUNNING afterwards"
+expect "save to an unwritable path fails with exit 1" 1 err "cannot create"
+
+vm --quiet save "$A" "$T/q.qvps"
+if [ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && [ ! -s "$T/out" ]; then
+	ok "save --quiet prints nothing"
+else
+	not_ok "save --quiet prints nothing" "exit $rc"
+fi
+
+vm --json dump "$T/a.qvps"
+expect_json "dump --json of the saved stream" \
+	"d['ok'] and [r['type_name'] for r in d['records']] == ['EDU_REGS', 'END'] and d['records'][0]['edu_regs']['factorial'] == '0x00375f00'"
+
+if [ -s "$T/edu_err" ]; then
+	sed 's/^/# edu_regs: /' "$T/edu_err"
+fi
+if [ "$n" -ne "$NTESTS" ]; then
+	echo "# ran $n tests, planned $NTESTS"
+	failed=$((failed + 1))
+fi
+if [ "$failed" -ne 0 ]; then
+	echo "# $failed failed"
+	exit 1
+fi
+echo "# all passed"
+exit 0

@@ -1,0 +1,230 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side test of vfio-mig that needs no VFIO device: stream decoding
+# (dump) of generated, corrupted and truncated streams, JSON output,
+# usage errors, help, and the message for a nonexistent device.
+# TAP output; exits non-zero if any test fails.
+#
+#   VFIO_MIG=path/to/vfio-mig MKSTREAM=path/to/mkstream sh host_test.sh
+#
+# (make -C tools/vfio-mig check O=/tmp/out does this.)  Optional:
+# MANPAGE=path/to/vfio-mig.1 to check that the man page renders cleanly.
+
+VFIO_MIG=${VFIO_MIG:-./vfio-mig}
+MKSTREAM=${MKSTREAM:-./mkstream}
+
+if [ ! -x "$VFIO_MIG" ] || [ ! -x "$MKSTREAM" ]; then
+	echo "1..0 # SKIP need VFIO_MIG ($VFIO_MIG) and MKSTREAM ($MKSTREAM) built"
+	exit 1
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/vfio-mig-test.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n $1"
+	shift
+	for line in "$@"; do
+		echo "# $line"
+	done
+	if [ -s "$T/out" ]; then
+		sed 's/^/#   stdout: /' "$T/out" | head -20
+	fi
+	if [ -s "$T/err" ]; then
+		sed 's/^/#   stderr: /' "$T/err" | head -20
+	fi
+}
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n $1 # SKIP $2"
+}
+
+# run NAME WANT_RC CMD...: run CMD, capturing stdout/stderr in $T/out
+# and $T/err; pass if the exit code is WANT_RC.  Sets $rc.
+run() {
+	name=$1
+	want=$2
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		return 0
+	fi
+	not_ok "$name" "command: $*" "exit code $rc, expected $want"
+	return 1
+}
+
+# check NAME WANT_RC PATTERN_FILE PATTERN CMD...: also require PATTERN
+# (grep -E) in $T/PATTERN_FILE ("out" or "err").
+check() {
+	name=$1
+	want=$2
+	where=$3
+	pat=$4
+	shift 4
+	run "$name" "$want" "$@" || return 1
+	if ! grep -Eq -- "$pat" "$T/$where"; then
+		not_ok "$name" "command: $*" "std$where lacks /$pat/"
+		return 1
+	fi
+	ok "$name"
+}
+
+have_python=false
+if command -v python3 >/dev/null 2>&1; then
+	have_python=true
+fi
+
+# json_check NAME PYTHON_EXPR: $T/out must parse as JSON (json.tool)
+# and the Python expression on the parsed object "d" must hold.
+json_check() {
+	name=$1
+	expr=$2
+	if ! $have_python; then
+		skip "$name" "no python3"
+		return
+	fi
+	if ! python3 -m json.tool <"$T/out" >/dev/null 2>"$T/jerr"; then
+		not_ok "$name" "output is not valid JSON: $(cat "$T/jerr")"
+		return
+	fi
+	if ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" \
+		"$T/out" 2>"$T/jerr"; then
+		not_ok "$name" "JSON does not satisfy: $expr"
+		return
+	fi
+	ok "$name"
+}
+
+# flip FILE OFFSET: overwrite one byte with 0xff (the tests pick offsets
+# whose byte is not 0xff).
+flip() {
+	printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+echo "TAP version 13"
+echo "1..42"
+
+# --- help ----------------------------------------------------------------
+check "global --help exits 0" 0 out "^usage: " "$VFIO_MIG" --help
+check "global -h exits 0" 0 out "^usage: " "$VFIO_MIG" -h
+for c in info state save load migrate dump; do
+	check "$c --help exits 0" 0 out "usage: .*$c" "$VFIO_MIG" "$c" --help
+done
+check "help dump exits 0" 0 out "usage: .*dump" "$VFIO_MIG" help dump
+
+# --- dump of good streams ------------------------------------------------
+"$MKSTREAM" --liveness 0x12345678 --factorial 0x375f00 --status 0x80 \
+	--dma-src 0x40000 --dma-count 0x100 "$T/good.bin" || {
+	echo "Bail out! mkstream failed"
+	exit 1
+}
+check "dump of a generated stream exits 0" 0 out "EDU_REGS" "$VFIO_MIG" dump "$T/good.bin"
+if grep -q "liveness *0x12345678" "$T/out" &&
+   grep -q "factorial *0x00375f00" "$T/out" &&
+   grep -q "dma_src *0x0000000000040000" "$T/out" &&
+   grep -Eq "^record @92: END .*crc 0x[0-9a-f]{8} ok" "$T/out" &&
+   grep -Eq "^record @32: EDU_REGS .*length 48 crc 0x[0-9a-f]{8} ok" "$T/out" &&
+   grep -q "device 1234:11e8" "$T/out"; then
+	ok "dump decodes header, edu registers and END"
+else
+	not_ok "dump decodes header, edu registers and END"
+fi
+run "dump --json of a good stream" 0 "$VFIO_MIG" --json dump "$T/good.bin" &&
+	json_check "dump --json is valid JSON with the registers" \
+		"d['ok'] and d['record_count'] == 2 and d['header']['vendor'] == '0x1234' and d['header']['crc_ok']"
+run "dump --json (records list)" 0 "$VFIO_MIG" dump --json "$T/good.bin" &&
+	json_check "dump --json lists EDU_REGS then END" \
+		"[r['type_name'] for r in d['records']] == ['EDU_REGS', 'END'] and d['records'][0]['edu_regs']['liveness'] == '0x12345678' and d['records'][0]['crc_ok']"
+# shellcheck disable=SC2016
+check "dump reads standard input" 0 out "EDU_REGS" sh -c '"$1" dump - <"$2"' sh "$VFIO_MIG" "$T/good.bin"
+"$MKSTREAM" --optional "$T/opt.bin"
+check "unknown optional record is shown and accepted" 0 out "UNKNOWN_0x00ff.*OPTIONAL" "$VFIO_MIG" dump "$T/opt.bin"
+
+# --- dump of bad streams ---------------------------------------------------
+cp "$T/good.bin" "$T/bad.bin"
+flip "$T/bad.bin" 50		# factorial, inside the record at offset 32
+check "flipped payload byte: exit 1" 1 out "crc 0x[0-9a-f]{8} BAD" "$VFIO_MIG" dump "$T/bad.bin"
+if grep -q "offset 32" "$T/err" && grep -qi "checksum" "$T/err"; then
+	ok "flipped payload byte: message names offset 32 and the checksum"
+else
+	not_ok "flipped payload byte: message names offset 32 and the checksum"
+fi
+run "flipped payload byte --json: exit 1" 1 "$VFIO_MIG" --json dump "$T/bad.bin" &&
+	json_check "flipped payload byte --json is valid JSON with the error" \
+		"not d['ok'] and d['error']['offset'] == 32 and not d['records'][0]['crc_ok']"
+cp "$T/good.bin" "$T/badhdr.bin"
+flip "$T/badhdr.bin" 9		# vendor ID high byte
+check "flipped header byte: exit 1, offset 0" 1 err "offset 0: .*header checksum" "$VFIO_MIG" dump "$T/badhdr.bin"
+head -c 60 "$T/good.bin" >"$T/trunc.bin"
+check "truncated record: exit 1 with offset" 1 err "offset 32: .*only 16 remain" "$VFIO_MIG" dump "$T/trunc.bin"
+head -c 20 "$T/good.bin" >"$T/short.bin"
+check "truncated header: exit 1" 1 err "offset 20: .*inside the 32-byte stream header" "$VFIO_MIG" dump "$T/short.bin"
+"$MKSTREAM" --no-end "$T/noend.bin"
+check "missing END: exit 1" 1 err "offset 92: .*without an END record" "$VFIO_MIG" dump "$T/noend.bin"
+{ cat "$T/good.bin"; printf 'junk'; } >"$T/trail.bin"
+check "data after END: exit 1" 1 err "offset 104: .*after the END record" "$VFIO_MIG" dump "$T/trail.bin"
+echo "this is not a migration stream, just text" >"$T/text.bin"
+check "not a stream: exit 1, bad magic" 1 err "offset 0: bad magic" "$VFIO_MIG" dump "$T/text.bin"
+"$MKSTREAM" --status 0x81 "$T/computing.bin"
+check "edu status with COMPUTING set: exit 1" 1 err "IRQFACT" "$VFIO_MIG" dump "$T/computing.bin"
+check "dump of a missing file: exit 1" 1 err "cannot open" "$VFIO_MIG" dump "$T/nonexistent.bin"
+
+# --- usage errors: exit 2 --------------------------------------------------
+check "no arguments: exit 2" 2 err "usage:" "$VFIO_MIG"
+check "unknown command: exit 2" 2 err "unknown command" "$VFIO_MIG" frobnicate
+check "unknown option: exit 2" 2 err "unknown option" "$VFIO_MIG" --frobnicate info 0000:00:03.0
+check "dump without FILE: exit 2" 2 err "missing argument" "$VFIO_MIG" dump
+check "dump with two files: exit 2" 2 err "too many arguments" "$VFIO_MIG" dump a b
+check "malformed BDF: exit 2" 2 err "not a PCI address" "$VFIO_MIG" info not-a-bdf
+check "unknown state: exit 2" 2 err "unknown state" "$VFIO_MIG" state 0000:00:03.0 SLEEPING
+check "ERROR cannot be requested: exit 2" 2 err "cannot be requested" "$VFIO_MIG" state 0000:00:03.0 error
+check "save option on info: exit 2" 2 err "only to save and migrate" "$VFIO_MIG" info --no-precopy 0000:00:03.0
+check "--max-rounds 0: exit 2" 2 err "max-rounds" "$VFIO_MIG" save --max-rounds 0 0000:00:03.0 "$T/x"
+check "migrate a device into itself: exit 2" 2 err "same device" "$VFIO_MIG" migrate 0000:00:03.0 00:03.0
+
+# --- nonexistent device: exit 1 with a hint --------------------------------
+check "info of a nonexistent BDF: exit 1, suggests lspci" 1 err "lspci" "$VFIO_MIG" info 0000:ff:1f.7
+check "load into a nonexistent BDF: exit 1" 1 err "no PCI device" "$VFIO_MIG" load 0000:ff:1f.7 "$T/good.bin"
+
+# --- JSON on failure ---------------------------------------------------------
+run "info --json of a nonexistent BDF: exit 1" 1 "$VFIO_MIG" --json info 0000:ff:1f.7 &&
+	json_check "info --json failure is a JSON object with the error" \
+		"d['ok'] is False and d['exit_code'] == 1 and 'lspci' in d['error']"
+run "usage error with --json: exit 2" 2 "$VFIO_MIG" --json state 0000:00:03.0 SLEEPING &&
+	json_check "usage error with --json is a JSON object" \
+		"d['ok'] is False and d['exit_code'] == 2 and 'SLEEPING' in d['error']"
+
+# --- man page --------------------------------------------------------------
+if [ -n "$MANPAGE" ] && command -v groff >/dev/null 2>&1; then
+	if groff -man -Tutf8 -ww -z "$MANPAGE" >"$T/out" 2>"$T/err" && [ ! -s "$T/err" ]; then
+		ok "man page renders without warnings"
+	else
+		not_ok "man page renders without warnings"
+	fi
+else
+	skip "man page renders without warnings" "no MANPAGE or no groff"
+fi
+
+if [ "$n" -ne 42 ]; then
+	echo "# planned 42 tests, ran $n"
+	failed=$((failed + 1))
+fi
+if [ "$failed" -ne 0 ]; then
+	echo "# $failed test(s) failed"
+	exit 1
+fi
+echo "# all $n tests passed"
+exit 0
