@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the test VM (see vm.sh): load the driver, bind the test
+# devices and run the kselftests through the kselftest runner.  Results go
+# to /qvp/out/<kernel>/ for the host to read:
+#   selftests.tap   TAP of every suite, as the kselftest runner prints it
+#   dmesg.txt       the kernel log after everything ran
+#   guest.status    "done" once the script reached its end
+set -u
+kver=$(uname -r)
+out=/qvp/out/$kver
+ksft=/opt/linux-src/tools/testing/selftests
+tests=/qvp/tools/testing/selftests/vfio/migration
+tap=$out/selftests.tap
+: >"$tap"
+
+log() { printf '[guest] %s\n' "$*"; }
+
+log "kernel $kver"
+# virtme points /dev/stdout at its console port; the kselftest runner
+# writes test output to /dev/stdout, which must be our own stdout.
+for i in 0:stdin 1:stdout 2:stderr; do
+	ln -sfn "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"
+done
+modprobe vfio-pci || { log "modprobe vfio-pci failed"; exit 1; }
+insmod "$out/mod/qemu-vfio-pci.ko" || { log "insmod qemu-vfio-pci failed"; exit 1; }
+
+devices() { # vendor:device -> BDFs, sorted
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d"
+	done | sort
+}
+mapfile -t edu < <(devices 0x1234:0x11e8)
+log "edu devices: ${edu[*]:-none}"
+
+for bdf in "${edu[@]}"; do
+	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci ||
+		log "could not bind $bdf to qemu-vfio-pci"
+done
+
+# run_suite NAME DIR OUTPUT [VAR=VALUE...]: the kselftest runner (make
+# run_tests of the framework's lib.mk) on one of our selftest directories.
+# The runner only reads "settings" inside the kernel's selftests tree, so
+# the timeout is passed explicitly.
+run_suite() {
+	local name=$1 dir=$2 output=$3
+	shift 3
+	log "suite $name"
+	echo "# suite: $name" >>"$tap"
+	env "$@" kselftest_override_timeout=900 \
+		make -s -C "$dir" KSFT_DIR="$ksft" OUTPUT="$output" run_tests \
+		>>"$tap" 2>&1
+}
+
+if [ "${#edu[@]}" -ge 1 ]; then
+	run_suite edu "$tests" "$out/selftests" \
+		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
+		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
+		VFIO_MIG_EDU_REGS="$out/vfio-mig-selftests/edu_regs" \
+		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+else
+	echo "# suite: edu" >>"$tap"
+	echo "not ok 1 selftests: vfio: no edu device in the VM" >>"$tap"
+fi
+
+for bdf in "${edu[@]}"; do
+	"$tests/vfio_bind.sh" restore "$bdf" || true
+done
+rmmod qemu_vfio_pci || log "rmmod qemu_vfio_pci failed"
+
+dmesg >"$out/dmesg.txt"
+echo done >"$out/guest.status"
