@@ -10,6 +10,7 @@
 #  5. per kernel: boot it under QEMU (TCG) with the test devices, run the
 #     kselftests with the kselftest runner, scan the guest log for oopses,
 #     WARNs and lockdep reports
+#  6. make demo, which must migrate and exit 0
 #
 # Prints TAP for everything, a summary per kernel and suite, and last
 # "N passed, N failed, N skipped".  Exits non-zero on any failure.
@@ -200,6 +201,16 @@ for k in $kernels; do
 		tail -n 25 "$ko/console.log" | sed 's/^/# /'
 	fi
 done
+
+# 6. make demo --------------------------------------------------------------
+step "[$(elapsed)] make demo (a VM of its own; output: $out/demo.txt)"
+if "$here/demo.sh" >"$out/demo.txt" 2>&1 &&
+	grep -q '^edu B now holds exactly the state of edu A' "$out/demo.txt"; then
+	record demo ok "make demo migrates edu A's state into edu B and exits 0"
+else
+	tail -n 30 "$out/demo.txt" | sed 's/^/# /'
+	record demo fail "make demo" "see $out/demo.txt"
+fi
 
 # Summary -------------------------------------------------------------------
 echo
