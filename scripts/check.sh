@@ -190,7 +190,9 @@ for k in $kernels; do
 	else
 		record "$k" ok "guest test script completed"
 	fi
-	if scan_log "$ko/console.log" "$ko/dmesg.txt" 2>/dev/null >"$ko/splats.txt"; then
+	logs=("$ko/console.log")
+	[ -f "$ko/dmesg.txt" ] && logs+=("$ko/dmesg.txt")
+	if scan_log "${logs[@]}" >"$ko/splats.txt"; then
 		sed 's/^/# /' "$ko/splats.txt" | head -n 40
 		record "$k" fail "guest log free of oops/WARN/lockdep" "see $ko/splats.txt"
 	else
