@@ -1,0 +1,466 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers of the QEMU live-migration selftest (qemu_migration_test.py).
+
+ - Qemu: one nested QEMU process with a QMP socket, a qtest socket (the
+   qtest protocol also works beside TCG, which lets the test poke the
+   machine's PCI bus and memory without guest code) and a trace log.
+ - Pci: config cycles and BAR programming through qtest port I/O.
+ - vfio_migration_flags(): VFIO_DEVICE_FEATURE_MIGRATION of a device, read
+   through the legacy group interface while nobody else holds the device.
+ - sysfs helpers to find and bind PCI devices.
+"""
+
+import base64
+import ctypes
+import fcntl
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+QEMU_BIN = os.environ.get("QEMU_MIG_QEMU", "qemu-system-x86_64")
+PCI_SYSFS = "/sys/bus/pci/devices"
+
+
+class TestError(Exception):
+    """A step of the test failed; the message says why."""
+
+
+def deadline(seconds):
+    return time.monotonic() + seconds
+
+
+def expired(when):
+    return time.monotonic() > when
+
+
+# ------------------------------------------------------------------------
+# sysfs
+
+def normalise_bdf(bdf):
+    if bdf.count(":") == 1:
+        return "0000:" + bdf
+    return bdf
+
+
+def pci_id(bdf):
+    with open(f"{PCI_SYSFS}/{bdf}/vendor") as f:
+        vendor = int(f.read(), 16)
+    with open(f"{PCI_SYSFS}/{bdf}/device") as f:
+        device = int(f.read(), 16)
+    return vendor, device
+
+
+def pci_driver(bdf):
+    link = f"{PCI_SYSFS}/{bdf}/driver"
+    if os.path.islink(link):
+        return os.path.basename(os.readlink(link))
+    return None
+
+
+def pci_devices(vendor, device):
+    found = []
+    for bdf in sorted(os.listdir(PCI_SYSFS)):
+        try:
+            if pci_id(bdf) == (vendor, device):
+                found.append(bdf)
+        except OSError:
+            pass
+    return found
+
+
+def _sysfs_write(path, value):
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def pci_bind(bdf, driver):
+    """Bind @bdf to @driver through driver_override.  Returns the previous
+    driver (or None); raises OSError if @driver does not take the device."""
+    prev = pci_driver(bdf)
+    if prev == driver:
+        return prev
+    if prev:
+        _sysfs_write(f"{PCI_SYSFS}/{bdf}/driver/unbind", bdf)
+    _sysfs_write(f"{PCI_SYSFS}/{bdf}/driver_override", driver)
+    try:
+        _sysfs_write("/sys/bus/pci/drivers_probe", bdf)
+    except OSError:
+        pass
+    if pci_driver(bdf) != driver:
+        raise OSError(f"{driver} did not bind {bdf}")
+    return prev
+
+
+def pci_restore(bdf, prev):
+    if pci_driver(bdf):
+        _sysfs_write(f"{PCI_SYSFS}/{bdf}/driver/unbind", bdf)
+    _sysfs_write(f"{PCI_SYSFS}/{bdf}/driver_override", "\n")
+    if prev:
+        try:
+            _sysfs_write(f"/sys/bus/pci/drivers/{prev}/bind", bdf)
+        except OSError:
+            pass
+
+
+# ------------------------------------------------------------------------
+# VFIO ioctls (legacy container/group interface)
+
+_VFIO = ord(";") << 8
+VFIO_GET_API_VERSION = _VFIO | 100
+VFIO_CHECK_EXTENSION = _VFIO | 101
+VFIO_SET_IOMMU = _VFIO | 102
+VFIO_GROUP_SET_CONTAINER = _VFIO | 104
+VFIO_GROUP_GET_DEVICE_FD = _VFIO | 106
+VFIO_DEVICE_FEATURE = _VFIO | 117
+VFIO_TYPE1_IOMMU = 1
+VFIO_TYPE1v2_IOMMU = 3
+VFIO_DEVICE_FEATURE_GET = 1 << 16
+VFIO_DEVICE_FEATURE_MIGRATION = 1
+
+VFIO_MIGRATION_STOP_COPY = 1 << 0
+VFIO_MIGRATION_P2P = 1 << 1
+VFIO_MIGRATION_PRE_COPY = 1 << 2
+
+
+def mig_flags_str(flags):
+    names = [(VFIO_MIGRATION_STOP_COPY, "STOP_COPY"),
+             (VFIO_MIGRATION_P2P, "P2P"),
+             (VFIO_MIGRATION_PRE_COPY, "PRE_COPY")]
+    s = "|".join(n for bit, n in names if flags & bit)
+    return s or "none"
+
+
+def vfio_migration_flags(bdf):
+    """The device's VFIO migration flags (0 if it has no migration)."""
+    group = os.path.basename(os.readlink(f"{PCI_SYSFS}/{bdf}/iommu_group"))
+    fds = []
+    try:
+        gfd = os.open(f"/dev/vfio/{group}", os.O_RDWR)
+        fds.append(gfd)
+        cfd = os.open("/dev/vfio/vfio", os.O_RDWR)
+        fds.append(cfd)
+        fcntl.ioctl(gfd, VFIO_GROUP_SET_CONTAINER, struct.pack("i", cfd))
+        iommu = VFIO_TYPE1v2_IOMMU
+        if not fcntl.ioctl(cfd, VFIO_CHECK_EXTENSION, iommu):
+            iommu = VFIO_TYPE1_IOMMU
+        fcntl.ioctl(cfd, VFIO_SET_IOMMU, iommu)
+        name = ctypes.create_string_buffer(bdf.encode())
+        dfd = fcntl.ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, name)
+        fds.append(dfd)
+        # struct vfio_device_feature + struct vfio_device_feature_migration
+        buf = bytearray(struct.pack("=IIQ", 16,
+                                    VFIO_DEVICE_FEATURE_GET |
+                                    VFIO_DEVICE_FEATURE_MIGRATION, 0))
+        try:
+            fcntl.ioctl(dfd, VFIO_DEVICE_FEATURE, buf)
+        except OSError:
+            return 0
+        return struct.unpack_from("=Q", buf, 8)[0]
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+
+
+# ------------------------------------------------------------------------
+# QEMU
+
+class Qemu:
+    """A nested QEMU: TCG, no guest code (a BIOS of hlt instructions),
+    QMP and qtest sockets, vfio trace events in a log file."""
+
+    TRACE_EVENTS = ["vfio_migration_*", "vfio_save_*", "vfio_load_state",
+                    "vfio_load_cleanup", "vfio_state_pending_*"]
+
+    def __init__(self, name, workdir, bios, device_args, incoming=None,
+                 extra=()):
+        self.name = name
+        self.dir = workdir
+        self.qmp_path = os.path.join(workdir, f"{name}.qmp")
+        self.qtest_path = os.path.join(workdir, f"{name}.qtest")
+        self.trace_path = os.path.join(workdir, f"{name}.trace")
+        self.out_path = os.path.join(workdir, f"{name}.out")
+        self.proc = None
+        self.qmp = None
+        self.qmp_rfile = None
+        self.qtest = None
+        self.qtest_rfile = None
+        self.events = []
+        self.args = [QEMU_BIN, "-machine", "q35", "-accel", "tcg",
+                     "-m", "32", "-nodefaults", "-display", "none",
+                     "-bios", bios, "-D", self.trace_path,
+                     "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+                     "-qtest", f"unix:{self.qtest_path}",
+                     "-qtest-log", "/dev/null"]
+        for ev in self.TRACE_EVENTS:
+            self.args += ["-trace", ev]
+        self.args += ["-device", device_args]
+        if incoming:
+            self.args += ["-incoming", incoming]
+        self.args += list(extra)
+
+    def cmdline(self):
+        return " ".join(self.args)
+
+    def start(self, timeout=30):
+        for p in (self.qmp_path, self.qtest_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        # QEMU connects to the qtest socket as a client (as with libqtest).
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(self.qtest_path)
+        lsock.listen(1)
+        lsock.settimeout(timeout)
+        with open(self.out_path, "w") as out:
+            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        try:
+            self.qtest, _ = lsock.accept()
+        except socket.timeout:
+            raise TestError(f"{self.name}: QEMU did not connect to the qtest "
+                            f"socket in {timeout}s; {self.output_tail()}")
+        finally:
+            lsock.close()
+        self.qtest.settimeout(timeout)
+        self.qtest_rfile = self.qtest.makefile("r")
+        when = deadline(timeout)
+        while True:
+            try:
+                self.qmp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.qmp.connect(self.qmp_path)
+                break
+            except OSError:
+                self.qmp.close()
+                self.qmp = None
+                if self.proc.poll() is not None or expired(when):
+                    raise TestError(f"{self.name}: no QMP socket; "
+                                    f"{self.output_tail()}")
+                time.sleep(0.05)
+        self.qmp.settimeout(timeout)
+        self.qmp_rfile = self.qmp.makefile("r")
+        greeting = self._qmp_read()
+        if "QMP" not in greeting:
+            raise TestError(f"{self.name}: bad QMP greeting {greeting}")
+        self.cmd("qmp_capabilities")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def output(self):
+        try:
+            with open(self.out_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def output_tail(self, lines=10):
+        rc = self.proc.poll() if self.proc else None
+        text = self.output().strip().splitlines()[-lines:]
+        state = f"exited with {rc}" if rc is not None else "running"
+        return f"QEMU {state}, output: " + (" | ".join(text) or "none")
+
+    def kill(self):
+        for f in (self.qmp_rfile, self.qmp, self.qtest_rfile, self.qtest):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+        self.qmp = self.qtest = self.qmp_rfile = self.qtest_rfile = None
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def quit(self, timeout=10):
+        """Ask QEMU to quit, so that it closes its devices cleanly."""
+        if self.alive():
+            try:
+                self.cmd("quit")
+            except (TestError, OSError):
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
+    # QMP ------------------------------------------------------------------
+
+    def _qmp_read(self):
+        try:
+            line = self.qmp_rfile.readline()
+        except (socket.timeout, OSError) as e:
+            raise TestError(f"{self.name}: QMP read failed ({e}); "
+                            f"{self.output_tail()}")
+        if not line:
+            raise TestError(f"{self.name}: QMP connection closed; "
+                            f"{self.output_tail()}")
+        return json.loads(line)
+
+    def cmd(self, command, **args):
+        msg = {"execute": command}
+        if args:
+            msg["arguments"] = args
+        try:
+            self.qmp.sendall(json.dumps(msg).encode() + b"\n")
+        except OSError as e:
+            raise TestError(f"{self.name}: QMP write failed ({e}); "
+                            f"{self.output_tail()}")
+        while True:
+            resp = self._qmp_read()
+            if "event" in resp:
+                self.events.append(resp)
+                continue
+            if "error" in resp:
+                raise TestError(f"{self.name}: {command} failed: "
+                                f"{resp['error'].get('desc')}")
+            return resp.get("return")
+
+    def query_migrate(self):
+        return self.cmd("query-migrate")
+
+    def wait_migration(self, statuses, timeout):
+        """Poll query-migrate until its status is in @statuses."""
+        when = deadline(timeout)
+        while True:
+            info = self.query_migrate()
+            if info.get("status") in statuses:
+                return info
+            if expired(when):
+                raise TestError(f"{self.name}: migration status still "
+                                f"{info.get('status')!r} after {timeout}s")
+            time.sleep(0.1)
+
+    def run_state(self):
+        return self.cmd("query-status").get("status")
+
+    def wait_run_state(self, want, timeout):
+        when = deadline(timeout)
+        while True:
+            st = self.run_state()
+            if st == want:
+                return
+            if expired(when):
+                raise TestError(f"{self.name}: VM is {st!r}, not {want!r}, "
+                                f"after {timeout}s")
+            time.sleep(0.1)
+
+    # qtest ----------------------------------------------------------------
+
+    def qt(self, line):
+        try:
+            self.qtest.sendall(line.encode() + b"\n")
+            while True:
+                resp = self.qtest_rfile.readline()
+                if not resp:
+                    raise TestError(f"{self.name}: qtest connection closed; "
+                                    f"{self.output_tail()}")
+                if resp.startswith("IRQ"):
+                    continue
+                break
+        except (socket.timeout, OSError) as e:
+            raise TestError(f"{self.name}: qtest '{line}' failed ({e})")
+        resp = resp.strip()
+        if not resp.startswith("OK"):
+            raise TestError(f"{self.name}: qtest '{line}' -> '{resp}'")
+        return resp[2:].strip()
+
+    def readl(self, addr):
+        return int(self.qt(f"readl 0x{addr:x}"), 16)
+
+    def readq(self, addr):
+        return int(self.qt(f"readq 0x{addr:x}"), 16)
+
+    def writel(self, addr, val):
+        self.qt(f"writel 0x{addr:x} 0x{val:x}")
+
+    def writeq(self, addr, val):
+        self.qt(f"writeq 0x{addr:x} 0x{val:x}")
+
+    def memset(self, addr, size, byte):
+        self.qt(f"memset 0x{addr:x} 0x{size:x} 0x{byte:02x}")
+
+    def b64write(self, addr, data):
+        self.qt(f"b64write 0x{addr:x} 0x{len(data):x} "
+                + base64.b64encode(data).decode())
+
+    def b64read(self, addr, size):
+        return base64.b64decode(self.qt(f"b64read 0x{addr:x} 0x{size:x}"))
+
+    # trace ----------------------------------------------------------------
+
+    def trace_size(self):
+        try:
+            return os.path.getsize(self.trace_path)
+        except OSError:
+            return 0
+
+    def trace(self, since=0):
+        try:
+            with open(self.trace_path, errors="replace") as f:
+                f.seek(since)
+                return f.read()
+        except OSError:
+            return ""
+
+    _STATE_RE = re.compile(
+        r"vfio_migration_set_device_state\s+\(([^)]*)\)\s+state\s+(\w+)")
+
+    def device_states(self, since=0):
+        """Device states that QEMU set, in order, from the trace."""
+        return [m.group(2) for m in self._STATE_RE.finditer(self.trace(since))]
+
+
+class Pci:
+    """Config cycles on the nested machine's bus 0 through qtest."""
+
+    def __init__(self, qemu, slot):
+        self.q = qemu
+        self.devfn = slot << 3
+
+    def _addr(self, reg):
+        self.q.qt(f"outl 0xcf8 0x{0x80000000 | (self.devfn << 8) | (reg & 0xfc):x}")
+
+    def read32(self, reg):
+        self._addr(reg)
+        return int(self.q.qt("inl 0xcfc"), 16)
+
+    def write32(self, reg, val):
+        self._addr(reg)
+        self.q.qt(f"outl 0xcfc 0x{val:x}")
+
+    def read16(self, reg):
+        self._addr(reg)
+        return int(self.q.qt(f"inw 0x{0xcfc + (reg & 2):x}"), 16)
+
+    def write16(self, reg, val):
+        self._addr(reg)
+        self.q.qt(f"outw 0x{0xcfc + (reg & 2):x} 0x{val:x}")
+
+    def map_bar(self, bar, addr, is64=False):
+        reg = 0x10 + 4 * bar
+        self.write32(reg, addr & 0xffffffff)
+        if is64:
+            self.write32(reg + 4, addr >> 32)
+
+    def bar_addr(self, bar, is64=False):
+        reg = 0x10 + 4 * bar
+        addr = self.read32(reg) & ~0xf
+        if is64:
+            addr |= self.read32(reg + 4) << 32
+        return addr
+
+    def enable_memory(self):
+        self.write16(0x04, self.read16(0x04) | 0x2)
