@@ -93,6 +93,9 @@ struct qvp_record_header {
 /* Record types.  0x00xx: generic; 0x01xx: edu; 0x02xx: ivshmem. */
 #define QVP_REC_END		0x0000	/* last record, length 0 */
 #define QVP_REC_EDU_REGS	0x0101	/* struct qvp_edu_regs */
+#define QVP_REC_IVSHMEM_CONFIG	0x0201	/* struct qvp_ivshmem_config */
+#define QVP_REC_IVSHMEM_MEM	0x0202	/* struct qvp_ivshmem_mem + data */
+#define QVP_REC_IVSHMEM_REGS	0x0203	/* struct qvp_ivshmem_regs */
 
 /*
  * struct qvp_edu_regs - the migratable registers of QEMU's edu device
@@ -119,6 +122,64 @@ struct qvp_edu_regs {
 	__le64 dma_dst;
 	__le64 dma_count;
 	__le64 dma_cmd;
+};
+
+/*
+ * ivshmem streams (backend QVP_BACKEND_IVSHMEM, QEMU "ivshmem-plain").
+ *
+ * The state is the shared memory behind BAR2 and two BAR0 registers.  A
+ * stream is:
+ *
+ *	QVP_REC_IVSHMEM_CONFIG		exactly once, first
+ *	QVP_REC_IVSHMEM_MEM		one or more; every chunk of the memory
+ *					at least once, possibly more often (a
+ *					PRE_COPY stream sends again what changed)
+ *	QVP_REC_IVSHMEM_REGS		exactly once, after the last MEM
+ *	QVP_REC_END
+ *
+ * The memory is cut into chunks of QVP_IVSHMEM_CHUNK bytes (the last one
+ * shorter if the memory is smaller than one chunk).  A MEM record carries
+ * one whole chunk: its offset is a multiple of QVP_IVSHMEM_CHUNK and its
+ * data length is min(QVP_IVSHMEM_CHUNK, mem_size - offset).  When a chunk
+ * appears more than once, the last one wins.  The destination writes each
+ * MEM record to its memory as soon as the record's CRC is verified, so a
+ * stream refused later leaves the memory partly overwritten; the device is
+ * then in the ERROR migration state until VFIO_DEVICE_RESET.
+ */
+#define QVP_IVSHMEM_CHUNK	65536
+
+/*
+ * struct qvp_ivshmem_config - first record of an ivshmem stream
+ * @mem_size:	size in bytes of the source's shared memory (BAR2); the
+ *		destination refuses a stream whose size differs from its own
+ * @reserved:	must be 0
+ */
+struct qvp_ivshmem_config {
+	__le64 mem_size;
+	__le64 reserved;
+};
+
+/*
+ * struct qvp_ivshmem_mem - a chunk of shared memory
+ * @offset:	byte offset of the chunk in BAR2
+ * @data:	the chunk's bytes; the record length is 8 + their count
+ */
+struct qvp_ivshmem_mem {
+	__le64 offset;
+	__u8   data[];
+};
+
+/*
+ * struct qvp_ivshmem_regs - the BAR0 registers of ivshmem-plain that are
+ * state.  IVPosition (0x08) is read-only and the doorbell (0x0c) is
+ * write-only and unused without peers; neither is migrated.
+ * @intr_mask:	IntrMask (BAR0 + 0x00)
+ * @intr_status: IntrStatus (BAR0 + 0x04); reading it on the device clears
+ *		it, the driver writes the value back after saving it
+ */
+struct qvp_ivshmem_regs {
+	__le32 intr_mask;
+	__le32 intr_status;
 };
 
 #endif /* _UAPI_LINUX_QEMU_VFIO_PCI_H */

@@ -45,9 +45,13 @@ struct qvp_device;
  *	capture the state that must now be sent
  * @save_record: produce the payload of the next record of the current
  *	phase into @buf (at most @size bytes), set *@type and return its
- *	length; return 0 when the phase has nothing more to send
+ *	length; return 0 when the phase has nothing more to send.  @size is
+ *	at least the largest @max_len in @records, so a backend with large
+ *	state sizes its records to bound the session's memory
  * @precopy_pending: bytes of records that PRE_COPY reads would produce
- *	now: *@initial for the first pass, *@dirty for changes since
+ *	now: *@initial for the first pass, *@dirty for changes since.  May
+ *	do real work to find out (ivshmem reads its memory to find changed
+ *	chunks), so it should be exact rather than cheap
  * @save_end: the save session ended (any reason); free what it held
  * @load_begin: a resume session starts
  * @load_record: a record whose checksum was verified: validate it and stage
@@ -104,5 +108,6 @@ struct qvp_backend {
 };
 
 extern const struct qvp_backend qvp_edu_backend;
+extern const struct qvp_backend qvp_ivshmem_backend;
 
 #endif /* QVP_BACKEND_H */

@@ -17,6 +17,7 @@
 
 static const struct qvp_backend *const qvp_backends[] = {
 	&qvp_edu_backend,
+	&qvp_ivshmem_backend,
 };
 
 static const struct qvp_backend *qvp_find_backend(struct pci_dev *pdev)
@@ -329,6 +330,7 @@ static void qvp_remove(struct pci_dev *pdev)
 
 static const struct pci_device_id qvp_pci_table[] = {
 	{ PCI_DEVICE(0x1234, 0x11e8) },		/* QEMU edu */
+	{ PCI_DEVICE(0x1af4, 0x1110) },		/* QEMU ivshmem-plain */
 	{}
 };
 MODULE_DEVICE_TABLE(pci, qvp_pci_table);

@@ -28,7 +28,11 @@
 
 #include "qvp.h"
 
-/* Transfer buffer of a save session; records never exceed it. */
+/*
+ * Smallest transfer buffer of a save session.  It grows to hold the
+ * largest record the backend declares (struct qvp_backend.records), since
+ * one record is framed into it at a time.
+ */
 #define QVP_SAVE_BUF_SIZE	(64 * 1024)
 
 /**
@@ -340,13 +344,25 @@ static struct file *qvp_session_file(struct qvp_mig_file *mf)
 	return mf->filp;
 }
 
+static size_t qvp_max_record(const struct qvp_backend *be)
+{
+	size_t max = QVP_OPTIONAL_REC_MAX;
+	unsigned int i;
+
+	for (i = 0; i < be->nr_records; i++)
+		max = max_t(size_t, max, be->records[i].max_len);
+	return max;
+}
+
 static struct file *qvp_start_save(struct qvp_device *qdev, bool precopy)
 {
 	const struct qvp_backend *be = qdev->backend;
 	struct qvp_mig_file *mf;
 	int ret;
 
-	mf = qvp_alloc_file(qdev, &qvp_save_fops, O_RDONLY, QVP_SAVE_BUF_SIZE);
+	mf = qvp_alloc_file(qdev, &qvp_save_fops, O_RDONLY,
+			    max_t(size_t, QVP_SAVE_BUF_SIZE,
+				  QVP_REC_SIZE(qvp_max_record(be))));
 	if (IS_ERR(mf))
 		return ERR_CAST(mf);
 
@@ -473,16 +489,6 @@ static const struct file_operations qvp_resume_fops = {
 	.poll = qvp_resume_poll,
 	.release = qvp_file_release,
 };
-
-static size_t qvp_max_record(const struct qvp_backend *be)
-{
-	size_t max = QVP_OPTIONAL_REC_MAX;
-	unsigned int i;
-
-	for (i = 0; i < be->nr_records; i++)
-		max = max_t(size_t, max, be->records[i].max_len);
-	return max;
-}
 
 static struct file *qvp_start_resume(struct qvp_device *qdev)
 {

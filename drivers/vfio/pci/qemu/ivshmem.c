@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qemu-vfio-pci backend for QEMU's "ivshmem-plain" device (1af4:1110).
+ *
+ * State
+ * -----
+ * BAR2 is the shared memory (any size; 64 MiB and 256 MiB are tested, up
+ * to 1 GiB is intended).  Of the BAR0 registers only IntrMask (0x00) and
+ * IntrStatus (0x04) are state: IVPosition (0x08) is read-only and the
+ * doorbell (0x0c) is write-only and does nothing without peers, which
+ * ivshmem-plain does not have.  Reading IntrStatus clears it, so a save
+ * writes the value it read straight back.
+ *
+ * Reset
+ * -----
+ * VFIO_DEVICE_RESET puts the registers to their power-on values (both 0),
+ * as QEMU's own reset does.  It does not touch the memory: it is shared
+ * memory, which QEMU keeps across a device reset too.  After a refused
+ * resume the memory therefore holds whatever the stream wrote before it
+ * was refused.
+ *
+ * Stream
+ * ------
+ * IVSHMEM_CONFIG (the memory size), one IVSHMEM_MEM record per 64 KiB chunk
+ * (QVP_IVSHMEM_CHUNK), IVSHMEM_REGS; see include/uapi/linux/qemu_vfio_pci.h.
+ * Each read() of the data fd produces at most one record, read from BAR2
+ * with memcpy_fromio() straight into the session's transfer buffer, so the
+ * memory a save session holds does not depend on the BAR size: the
+ * transfer buffer (one record, 64 KiB + 20 bytes), plus for PRE_COPY
+ * sessions only a 64 KiB scan buffer, an 8-byte digest per chunk
+ * (128 KiB per GiB of BAR2) and a bit per chunk (2 KiB per GiB).  A resume
+ * session holds the parser's record buffer and a bit per chunk; every
+ * verified MEM record is written to BAR2 at once with memcpy_toio().
+ *
+ * PRE_COPY
+ * --------
+ * ivshmem has no dirty tracking, and the memory may be written through
+ * the user's mmap of BAR2 at any time while the device runs, so changes
+ * are found by content.  Each chunk sent in PRE_COPY gets a 64-bit digest
+ * (a keyed multiply-rotate hash, below) of the bytes sent:
+ *
+ *  - the first pass sends every chunk; this is initial_bytes;
+ *  - when a pass is over and VFIO_MIG_GET_PRECOPY_INFO (or poll()) asks
+ *    what is pending, the whole BAR2 is read and hashed chunk by chunk,
+ *    and the chunks whose digest changed are marked: dirty_bytes is their
+ *    exact record size (plus bytes already framed and not yet read).  The
+ *    following reads send the marked chunks (their current content) and
+ *    then report ENOMSG until the next scan;
+ *  - STOP_COPY sends what is still marked or never sent and reads and
+ *    hashes every other chunk once more, sending those that changed, then
+ *    the registers.
+ *
+ * Cost: a scan reads all of BAR2 through the kernel mapping and hashes it
+ * (about one multiply per 8 bytes), i.e. one full memory read per PRE_COPY
+ * iteration and one in STOP_COPY, however little changed; what it saves is
+ * the sending (CRC, copy to userspace, the transfer and the destination's
+ * writes).  The STOP_COPY read of the whole memory is part of the
+ * downtime.  The hash key is random per session and never leaves the
+ * kernel, so a writer cannot aim for collisions; an accidental one (a
+ * change that keeps the digest) has a probability of about 2^-64 per
+ * changed chunk.  Memory written while the device is in STOP or STOP_COPY
+ * (by the user's mmap or by another VM sharing the memory) is not the
+ * driver's to prevent: userspace must not do it.
+ */
+#include <linux/bitmap.h>
+#include <linux/io.h>
+#include <linux/pci.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/unaligned.h>
+
+#include "qvp.h"
+
+#define IVS_REG_INTRMASK	0x00
+#define IVS_REG_INTRSTATUS	0x04
+#define IVS_BAR0_MIN		0x10
+#define IVS_CHUNK		QVP_IVSHMEM_CHUNK
+
+#define IVS_CONFIG_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_config))
+#define IVS_REGS_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_regs))
+
+/**
+ * struct ivs_state - per-device private state
+ * @bar0: BAR0 (registers) mapping while the device is open
+ * @bar2: BAR2 (shared memory) mapping while the device is open
+ * @mem_size: BAR2 size
+ * @nr_chunks: QVP_IVSHMEM_CHUNK pieces of BAR2, the last may be shorter
+ * @saving: a save session is open
+ * @precopy: the save session started in PRE_COPY
+ * @stop: the save session is in STOP_COPY
+ * @initial: the first PRE_COPY pass (every chunk) is not finished
+ * @config_sent: the CONFIG record was produced
+ * @regs_sent: the REGS record was produced
+ * @cursor: next chunk to consider in the current pass
+ * @pending: chunks the current pass must send
+ * @npending: bits set in @pending
+ * @digest: PRE_COPY: digest of each chunk as last sent
+ * @scan_buf: PRE_COPY: a chunk being hashed by a scan
+ * @key: PRE_COPY: the session's hash key
+ * @intr_mask: IntrMask captured when STOP_COPY was entered
+ * @intr_status: IntrStatus captured when STOP_COPY was entered
+ * @got_config: resume: CONFIG record seen
+ * @got_regs: resume: REGS record seen (and staged)
+ * @loaded: resume: chunks written from the stream
+ * @staged_mask: resume: IntrMask to load at commit
+ * @staged_status: resume: IntrStatus to load at commit
+ */
+struct ivs_state {
+	void __iomem *bar0;
+	void __iomem *bar2;
+	u64 mem_size;
+	unsigned long nr_chunks;
+
+	bool saving;
+	bool precopy;
+	bool stop;
+	bool initial;
+	bool config_sent;
+	bool regs_sent;
+	unsigned long cursor;
+	unsigned long *pending;
+	unsigned long npending;
+	u64 *digest;
+	void *scan_buf;
+	u64 key;
+	u32 intr_mask;
+	u32 intr_status;
+
+	bool got_config;
+	bool got_regs;
+	unsigned long *loaded;
+	u32 staged_mask;
+	u32 staged_status;
+};
+
+static struct ivs_state *ivs(struct qvp_device *qdev)
+{
+	return qvp_priv(qdev);
+}
+
+static size_t ivs_chunk_len(struct ivs_state *st, unsigned long i)
+{
+	return min_t(u64, IVS_CHUNK, st->mem_size - (u64)i * IVS_CHUNK);
+}
+
+static size_t ivs_mem_rec(struct ivs_state *st, unsigned long i)
+{
+	return QVP_REC_SIZE(sizeof(struct qvp_ivshmem_mem) +
+			    ivs_chunk_len(st, i));
+}
+
+/*
+ * A keyed 64-bit hash for change detection, not for security against
+ * someone who knows @key: four independent multiply-rotate lanes over
+ * 32-byte blocks (so the multiplies pipeline), folded and mixed at the
+ * end.  @len is a multiple of 8; any alignment.
+ */
+#define IVS_K1	0x9e3779b97f4a7c15ULL
+#define IVS_K2	0xd6e8feb86659fd93ULL
+
+static inline u64 ivs_lane(u64 acc, u64 w)
+{
+	return rol64(acc ^ (w * IVS_K2), 27) * IVS_K1;
+}
+
+static u64 ivs_hash(const u8 *p, size_t len, u64 key)
+{
+	u64 a = key, b = key ^ IVS_K1, c = key + IVS_K2, d = ~key;
+	u64 h;
+	size_t i = 0;
+
+	for (; i + 32 <= len; i += 32) {
+		a = ivs_lane(a, get_unaligned((const u64 *)(p + i)));
+		b = ivs_lane(b, get_unaligned((const u64 *)(p + i + 8)));
+		c = ivs_lane(c, get_unaligned((const u64 *)(p + i + 16)));
+		d = ivs_lane(d, get_unaligned((const u64 *)(p + i + 24)));
+	}
+	for (; i + 8 <= len; i += 8)
+		a = ivs_lane(a, get_unaligned((const u64 *)(p + i)));
+	h = rol64(a, 1) ^ rol64(b, 17) ^ rol64(c, 33) ^ rol64(d, 49) ^ len;
+	h ^= h >> 31;
+	h *= IVS_K2;
+	h ^= h >> 29;
+	h *= IVS_K1;
+	return h ^ (h >> 32);
+}
+
+/* Copy chunk @i of BAR2 to @dst, within the MMIO bracket. */
+static void ivs_read_chunk(struct qvp_device *qdev, unsigned long i, void *dst)
+{
+	struct ivs_state *st = ivs(qdev);
+	u16 cmd = qvp_mmio_begin(qdev);
+
+	memcpy_fromio(dst, st->bar2 + (u64)i * IVS_CHUNK, ivs_chunk_len(st, i));
+	qvp_mmio_end(qdev, cmd);
+}
+
+static int ivs_open(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+	struct pci_dev *pdev = qdev->core.pdev;
+	void __iomem *bar;
+
+	if (pci_resource_len(pdev, 0) < IVS_BAR0_MIN ||
+	    !(pci_resource_flags(pdev, 0) & IORESOURCE_MEM)) {
+		pci_err(pdev, "ivshmem: BAR0 is not a register BAR (%pR)\n",
+			&pdev->resource[0]);
+		return -ENODEV;
+	}
+	if (pci_resource_len(pdev, 2) < 8 ||
+	    !(pci_resource_flags(pdev, 2) & IORESOURCE_MEM)) {
+		pci_err(pdev, "ivshmem: BAR2 is not a memory BAR (%pR)\n",
+			&pdev->resource[2]);
+		return -ENODEV;
+	}
+	bar = qvp_map_bar(qdev, 0);
+	if (IS_ERR(bar))
+		return PTR_ERR(bar);
+	st->bar0 = bar;
+	bar = qvp_map_bar(qdev, 2);
+	if (IS_ERR(bar)) {
+		st->bar0 = NULL;
+		return PTR_ERR(bar);
+	}
+	st->bar2 = bar;
+	st->mem_size = pci_resource_len(pdev, 2);
+	st->nr_chunks = DIV_ROUND_UP_ULL(st->mem_size, IVS_CHUNK);
+	return 0;
+}
+
+static void ivs_close(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+
+	st->bar0 = NULL;
+	st->bar2 = NULL;
+}
+
+static int ivs_reset(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+	u16 cmd = qvp_mmio_begin(qdev);
+
+	iowrite32(0, st->bar0 + IVS_REG_INTRMASK);
+	iowrite32(0, st->bar0 + IVS_REG_INTRSTATUS);
+	qvp_mmio_end(qdev, cmd);
+	return 0;
+}
+
+static size_t ivs_all_mem_rec(struct ivs_state *st)
+{
+	return st->nr_chunks * QVP_REC_SIZE(sizeof(struct qvp_ivshmem_mem)) +
+	       st->mem_size;
+}
+
+/*
+ * What STOP_COPY would still send.  In a PRE_COPY session this counts the
+ * chunks known to be pending; chunks changed since the last scan are not
+ * known until STOP_COPY reads them.
+ */
+static size_t ivs_stop_copy_size(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+	size_t size = 0;
+	unsigned long i;
+
+	if (!st->saving)
+		return IVS_CONFIG_REC + ivs_all_mem_rec(st) + IVS_REGS_REC;
+	if (!st->config_sent)
+		size += IVS_CONFIG_REC;
+	if (st->npending == st->nr_chunks) {
+		size += ivs_all_mem_rec(st);
+	} else {
+		for_each_set_bit(i, st->pending, st->nr_chunks)
+			size += ivs_mem_rec(st, i);
+	}
+	if (!st->regs_sent)
+		size += IVS_REGS_REC;
+	return size;
+}
+
+static void ivs_free_session(struct ivs_state *st)
+{
+	bitmap_free(st->pending);
+	st->pending = NULL;
+	kvfree(st->digest);
+	st->digest = NULL;
+	kvfree(st->scan_buf);
+	st->scan_buf = NULL;
+	st->saving = false;
+}
+
+static int ivs_save_begin(struct qvp_device *qdev, bool precopy)
+{
+	struct ivs_state *st = ivs(qdev);
+
+	st->pending = bitmap_alloc(st->nr_chunks, GFP_KERNEL_ACCOUNT);
+	if (!st->pending)
+		return -ENOMEM;
+	bitmap_fill(st->pending, st->nr_chunks);
+	st->npending = st->nr_chunks;
+	if (precopy) {
+		st->digest = kvcalloc(st->nr_chunks, sizeof(*st->digest),
+				      GFP_KERNEL_ACCOUNT);
+		st->scan_buf = kvmalloc(IVS_CHUNK, GFP_KERNEL_ACCOUNT);
+		if (!st->digest || !st->scan_buf) {
+			ivs_free_session(st);
+			return -ENOMEM;
+		}
+		st->key = get_random_u64();
+	}
+	st->saving = true;
+	st->precopy = precopy;
+	st->initial = precopy;
+	st->stop = false;
+	st->config_sent = false;
+	st->regs_sent = false;
+	st->cursor = 0;
+	return 0;
+}
+
+static int ivs_save_stop(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+	u16 cmd = qvp_mmio_begin(qdev);
+
+	st->intr_mask = ioread32(st->bar0 + IVS_REG_INTRMASK);
+	st->intr_status = ioread32(st->bar0 + IVS_REG_INTRSTATUS);
+	/* The read cleared IntrStatus: the source keeps its state. */
+	iowrite32(st->intr_status, st->bar0 + IVS_REG_INTRSTATUS);
+	qvp_mmio_end(qdev, cmd);
+
+	st->stop = true;
+	st->initial = false;
+	st->cursor = 0;
+	return 0;
+}
+
+/*
+ * Mark the chunks whose content changed since they were last sent; only
+ * after a PRE_COPY pass is over.  Reads and hashes all of BAR2.  A fatal
+ * signal cuts the scan short: what it did not reach, the next scan or
+ * STOP_COPY finds.
+ */
+static void ivs_scan(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+	unsigned long i;
+	size_t len;
+
+	for (i = 0; i < st->nr_chunks; i++) {
+		if (fatal_signal_pending(current))
+			break;
+		len = ivs_chunk_len(st, i);
+		ivs_read_chunk(qdev, i, st->scan_buf);
+		if (ivs_hash(st->scan_buf, len, st->key) != st->digest[i] &&
+		    !__test_and_set_bit(i, st->pending))
+			st->npending++;
+		cond_resched();
+	}
+	st->cursor = 0;
+}
+
+static void ivs_precopy_pending(struct qvp_device *qdev, u64 *initial,
+				u64 *dirty)
+{
+	struct ivs_state *st = ivs(qdev);
+	u64 bytes = 0;
+	unsigned long i;
+
+	if (!st->saving || st->stop)
+		return;
+	if (!st->initial && !st->npending)
+		ivs_scan(qdev);
+	if (st->npending == st->nr_chunks) {
+		bytes = ivs_all_mem_rec(st);
+	} else {
+		for_each_set_bit(i, st->pending, st->nr_chunks)
+			bytes += ivs_mem_rec(st, i);
+	}
+	if (st->initial)
+		*initial = bytes + (st->config_sent ? 0 : IVS_CONFIG_REC);
+	else
+		*dirty = bytes;
+}
+
+static ssize_t ivs_save_config(struct ivs_state *st, u16 *type, void *buf,
+			       size_t size)
+{
+	struct qvp_ivshmem_config *cfg = buf;
+
+	if (size < sizeof(*cfg))
+		return -EOVERFLOW;
+	cfg->mem_size = cpu_to_le64(st->mem_size);
+	cfg->reserved = 0;
+	st->config_sent = true;
+	*type = QVP_REC_IVSHMEM_CONFIG;
+	return sizeof(*cfg);
+}
+
+static ssize_t ivs_save_regs(struct ivs_state *st, u16 *type, void *buf,
+			     size_t size)
+{
+	struct qvp_ivshmem_regs *regs = buf;
+
+	if (size < sizeof(*regs))
+		return -EOVERFLOW;
+	regs->intr_mask = cpu_to_le32(st->intr_mask);
+	regs->intr_status = cpu_to_le32(st->intr_status);
+	st->regs_sent = true;
+	*type = QVP_REC_IVSHMEM_REGS;
+	return sizeof(*regs);
+}
+
+/*
+ * The next chunk this pass sends, read into @mem; returns its data length,
+ * 0 at the end of the pass, or -errno.
+ */
+static ssize_t ivs_next_chunk(struct qvp_device *qdev,
+			      struct qvp_ivshmem_mem *mem)
+{
+	struct ivs_state *st = ivs(qdev);
+	unsigned long i;
+	bool pending;
+	size_t len;
+	u64 h = 0;
+
+	for (;;) {
+		if (st->stop)
+			i = st->cursor;
+		else
+			i = find_next_bit(st->pending, st->nr_chunks,
+					  st->cursor);
+		if (i >= st->nr_chunks) {
+			st->cursor = st->nr_chunks;
+			st->initial = false;
+			return 0;
+		}
+		len = ivs_chunk_len(st, i);
+		ivs_read_chunk(qdev, i, mem->data);
+		st->cursor = i + 1;
+		pending = __test_and_clear_bit(i, st->pending);
+		if (pending)
+			st->npending--;
+		if (st->digest) {
+			h = ivs_hash(mem->data, len, st->key);
+			if (!pending && h == st->digest[i]) {
+				/* STOP_COPY: unchanged since it was sent. */
+				if (fatal_signal_pending(current))
+					return -EINTR;
+				cond_resched();
+				continue;
+			}
+			st->digest[i] = h;
+		}
+		mem->offset = cpu_to_le64((u64)i * IVS_CHUNK);
+		return len;
+	}
+}
+
+static ssize_t ivs_save_record(struct qvp_device *qdev, u16 *type, void *buf,
+			       size_t size)
+{
+	struct ivs_state *st = ivs(qdev);
+	ssize_t len;
+
+	if (!st->saving)
+		return -EINVAL;
+	if (!st->config_sent)
+		return ivs_save_config(st, type, buf, size);
+	if (size < sizeof(struct qvp_ivshmem_mem) + IVS_CHUNK)
+		return -EOVERFLOW;
+	if (!st->stop || st->cursor < st->nr_chunks) {
+		len = ivs_next_chunk(qdev, buf);
+		if (len) {
+			*type = QVP_REC_IVSHMEM_MEM;
+			return len < 0 ? len :
+			       sizeof(struct qvp_ivshmem_mem) + len;
+		}
+	}
+	if (st->stop && !st->regs_sent)
+		return ivs_save_regs(st, type, buf, size);
+	return 0;
+}
+
+static void ivs_save_end(struct qvp_device *qdev)
+{
+	ivs_free_session(ivs(qdev));
+}
+
+static int ivs_load_begin(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+
+	st->loaded = bitmap_zalloc(st->nr_chunks, GFP_KERNEL_ACCOUNT);
+	if (!st->loaded)
+		return -ENOMEM;
+	st->got_config = false;
+	st->got_regs = false;
+	return 0;
+}
+
+static int ivs_load_config(struct qvp_device *qdev,
+			   const struct qvp_ivshmem_config *cfg)
+{
+	struct ivs_state *st = ivs(qdev);
+	u64 size = le64_to_cpu(cfg->mem_size);
+
+	if (st->got_config) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: stream has a second config record\n");
+		return -EINVAL;
+	}
+	if (cfg->reserved) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: config record has reserved bits set\n");
+		return -EINVAL;
+	}
+	if (size != st->mem_size) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: stream is of a %llu-byte memory, this device has %llu bytes\n",
+				    size, st->mem_size);
+		return -EINVAL;
+	}
+	st->got_config = true;
+	return 0;
+}
+
+static int ivs_load_mem(struct qvp_device *qdev,
+			const struct qvp_ivshmem_mem *mem, u32 len)
+{
+	struct ivs_state *st = ivs(qdev);
+	u64 off = le64_to_cpu(mem->offset);
+	size_t dlen = len - sizeof(*mem);
+	unsigned long i;
+	u16 cmd;
+
+	if (off % IVS_CHUNK || off >= st->mem_size) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: memory record at offset 0x%llx is not a chunk\n",
+				    off);
+		return -EINVAL;
+	}
+	i = off / IVS_CHUNK;
+	if (dlen != ivs_chunk_len(st, i)) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: memory record at 0x%llx has %zu bytes, the chunk %zu\n",
+				    off, dlen, ivs_chunk_len(st, i));
+		return -EINVAL;
+	}
+	cmd = qvp_mmio_begin(qdev);
+	memcpy_toio(st->bar2 + off, mem->data, dlen);
+	qvp_mmio_end(qdev, cmd);
+	__set_bit(i, st->loaded);
+	return 0;
+}
+
+static int ivs_load_record(struct qvp_device *qdev, u16 type, const void *buf,
+			   u32 len)
+{
+	struct ivs_state *st = ivs(qdev);
+	const struct qvp_ivshmem_regs *regs = buf;
+
+	if (type == QVP_REC_IVSHMEM_CONFIG)
+		return ivs_load_config(qdev, buf);
+	if (!st->got_config || st->got_regs) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: record 0x%04x %s\n", type,
+				    st->got_regs ? "after the register record" :
+				    "before the config record");
+		return -EINVAL;
+	}
+	switch (type) {
+	case QVP_REC_IVSHMEM_MEM:
+		return ivs_load_mem(qdev, buf, len);
+	case QVP_REC_IVSHMEM_REGS:
+		st->staged_mask = le32_to_cpu(regs->intr_mask);
+		st->staged_status = le32_to_cpu(regs->intr_status);
+		st->got_regs = true;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int ivs_load_commit(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+	unsigned long missing;
+	u16 cmd;
+
+	if (!st->got_regs) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: stream has no register record\n");
+		return -EINVAL;
+	}
+	missing = find_first_zero_bit(st->loaded, st->nr_chunks);
+	if (missing < st->nr_chunks) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: stream lacks the memory chunk at 0x%llx\n",
+				    (u64)missing * IVS_CHUNK);
+		return -EINVAL;
+	}
+	cmd = qvp_mmio_begin(qdev);
+	iowrite32(st->staged_mask, st->bar0 + IVS_REG_INTRMASK);
+	iowrite32(st->staged_status, st->bar0 + IVS_REG_INTRSTATUS);
+	qvp_mmio_end(qdev, cmd);
+	return 0;
+}
+
+static void ivs_load_end(struct qvp_device *qdev)
+{
+	struct ivs_state *st = ivs(qdev);
+
+	bitmap_free(st->loaded);
+	st->loaded = NULL;
+}
+
+static const struct qvp_rec_desc ivs_records[] = {
+	{
+		.type = QVP_REC_IVSHMEM_CONFIG,
+		.min_len = sizeof(struct qvp_ivshmem_config),
+		.max_len = sizeof(struct qvp_ivshmem_config),
+	},
+	{
+		.type = QVP_REC_IVSHMEM_MEM,
+		.min_len = sizeof(struct qvp_ivshmem_mem) + 1,
+		.max_len = sizeof(struct qvp_ivshmem_mem) + IVS_CHUNK,
+	},
+	{
+		.type = QVP_REC_IVSHMEM_REGS,
+		.min_len = sizeof(struct qvp_ivshmem_regs),
+		.max_len = sizeof(struct qvp_ivshmem_regs),
+	},
+};
+
+const struct qvp_backend qvp_ivshmem_backend = {
+	.name = "ivshmem",
+	.id = QVP_BACKEND_IVSHMEM,
+	.vendor = 0x1af4,
+	.device = 0x1110,
+	.priv_size = sizeof(struct ivs_state),
+	.records = ivs_records,
+	.nr_records = ARRAY_SIZE(ivs_records),
+	.open = ivs_open,
+	.close = ivs_close,
+	.reset = ivs_reset,
+	.stop_copy_size = ivs_stop_copy_size,
+	.save_begin = ivs_save_begin,
+	.save_stop = ivs_save_stop,
+	.save_record = ivs_save_record,
+	.precopy_pending = ivs_precopy_pending,
+	.save_end = ivs_save_end,
+	.load_begin = ivs_load_begin,
+	.load_record = ivs_load_record,
+	.load_commit = ivs_load_commit,
+	.load_end = ivs_load_end,
+};
