@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Round trips of QEMU ivshmem-plain state (BAR2 shared memory and the
+ * IntrMask/IntrStatus registers) through qemu-vfio-pci migration.
+ *
+ * BAR2 is filled with a pattern through an mmap of the VFIO region and
+ * saved; the memory is overwritten and the device reset (which restores
+ * the registers only: ivshmem memory is shared and survives a reset), the
+ * stream is resumed and the whole BAR2 must match by checksum.  Also: the
+ * stream layout, PRE_COPY with pages dirtied between passes (exact
+ * initial_bytes/dirty_bytes and a STOP_COPY that sends only what changed),
+ * migration to a second ivshmem of the same size (VFIO_SELFTESTS_BDF2), and
+ * corrupted, truncated and forged streams, which leave the target in ERROR
+ * until a reset.
+ *
+ * Usage: ivshmem_roundtrip [BDF] [harness options]
+ *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second one)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "mig_test.h"
+
+#define IVS_VENDOR	0x1af4
+#define IVS_DEVICE	0x1110
+#define BAR2		VFIO_PCI_BAR2_REGION_INDEX
+#define REG_INTRMASK	0x00
+#define REG_INTRSTATUS	0x04
+
+#define CHUNK		((size_t)QVP_IVSHMEM_CHUNK)
+#define CONFIG_REC	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_config))
+#define MEM_REC(len)	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_mem) + (len))
+#define REGS_REC	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_regs))
+#define END_REC		QVP_REC_HDR_LEN
+
+/*
+ * IntrMask & IntrStatus must stay 0: a set bit in both asserts INTx, which
+ * nobody has requested here.
+ */
+#define MASK_A		0xffff0000U
+#define STATUS_A	0x0000c0deU
+
+static const char *g_bdf;
+
+struct ivs {
+	struct vfio_dev dev;
+	uint8_t *mem;		/* BAR2 mmap */
+	size_t size;
+};
+
+static uint64_t splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static void fill(struct ivs *d, uint64_t seed)
+{
+	uint64_t *p = (uint64_t *)d->mem;
+	size_t i;
+
+	for (i = 0; i < d->size / 8; i++)
+		p[i] = splitmix(seed + i);
+}
+
+static uint64_t checksum(const uint8_t *mem, size_t size)
+{
+	const uint64_t *p = (const uint64_t *)mem;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < size / 8; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL + (h >> 29);
+	return h;
+}
+
+/* Change one byte in every @every-th chunk, from chunk @first; count. */
+static size_t dirty(struct ivs *d, size_t first, size_t every, uint8_t v)
+{
+	size_t i, n = 0;
+
+	for (i = first; i * CHUNK < d->size; i += every, n++)
+		d->mem[i * CHUNK + (i * 97) % CHUNK] ^= v;
+	return n;
+}
+
+static void open_ivs(struct __test_metadata *_metadata, struct ivs *d,
+		     const char *bdf)
+{
+	struct vfio_pci_ids ids;
+	void *addr;
+	int ret;
+
+	ret = vfio_dev_open(&d->dev, bdf);
+	ASSERT_EQ(0, ret) TH_LOG("%s", d->dev.err);
+	ASSERT_EQ(0, vfio_dev_pci_ids(&d->dev, &ids));
+	if (ids.vendor != IVS_VENDOR || ids.device != IVS_DEVICE)
+		SKIP(return, "%s is %04x:%04x, not an ivshmem", d->dev.bdf,
+		     ids.vendor, ids.device);
+	ASSERT_TRUE(!!(d->dev.info.flags & VFIO_DEVICE_FLAGS_RESET));
+	ret = vfio_dev_region_mmap(&d->dev, BAR2, &addr, &d->size);
+	ASSERT_EQ(0, ret) TH_LOG("mmap BAR2: %s", strerror(-ret));
+	d->mem = addr;
+	ret = vfio_dev_reset(&d->dev);
+	ASSERT_EQ(0, ret) TH_LOG("reset: %s", strerror(-ret));
+}
+
+static void close_ivs(struct ivs *d)
+{
+	if (d->mem)
+		munmap(d->mem, d->size);
+	d->mem = NULL;
+	if (vfio_dev_is_open(&d->dev)) {
+		vfio_dev_reset(&d->dev);
+		vfio_dev_close(&d->dev);
+	}
+}
+
+static void set_regs(struct __test_metadata *_metadata, struct ivs *d,
+		     uint32_t mask, uint32_t status)
+{
+	ASSERT_EQ(0, vfio_dev_write32(&d->dev, BAR0, REG_INTRMASK, mask));
+	ASSERT_EQ(0, vfio_dev_write32(&d->dev, BAR0, REG_INTRSTATUS, status));
+}
+
+/* Reading IntrStatus clears it: write it back. */
+static void expect_regs(struct __test_metadata *_metadata, struct ivs *d,
+			uint32_t mask, uint32_t status)
+{
+	uint32_t m, s;
+
+	ASSERT_EQ(0, vfio_dev_read32(&d->dev, BAR0, REG_INTRMASK, &m));
+	ASSERT_EQ(0, vfio_dev_read32(&d->dev, BAR0, REG_INTRSTATUS, &s));
+	ASSERT_EQ(0, vfio_dev_write32(&d->dev, BAR0, REG_INTRSTATUS, s));
+	ASSERT_EQ(mask, m) TH_LOG("IntrMask 0x%x, want 0x%x", m, mask);
+	ASSERT_EQ(status, s) TH_LOG("IntrStatus 0x%x, want 0x%x", s, status);
+}
+
+static size_t nr_chunks(size_t size)
+{
+	return (size + CHUNK - 1) / CHUNK;
+}
+
+static size_t full_stream_len(size_t size)
+{
+	return QVP_HDR_LEN + CONFIG_REC + nr_chunks(size) * MEM_REC(0) + size +
+	       REGS_REC + END_REC;
+}
+
+/* Read a data fd until @want (VFIO_MIG_READ_*), with no size bound. */
+static void read_all(struct __test_metadata *_metadata, int fd,
+		     struct vfio_buf *b, int want)
+{
+	int ret = vfio_mig_read(fd, b, 0);
+
+	ASSERT_EQ(want, ret) TH_LOG("read: %s", ret < 0 ? strerror(-ret) :
+				    ret ? "ENOMSG" : "end of stream");
+}
+
+static void save_all(struct __test_metadata *_metadata, struct ivs *d,
+		     struct vfio_buf *b)
+{
+	int fd;
+
+	go(_metadata, &d->dev, ST(STOP), NULL);
+	go(_metadata, &d->dev, ST(STOP_COPY), &fd);
+	ASSERT_LE(0, fd);
+	read_all(_metadata, fd, b, VFIO_MIG_READ_EOF);
+	close(fd);
+	go(_metadata, &d->dev, ST(STOP), NULL);
+}
+
+/* STOP -> RESUMING, write, RESUMING -> STOP; returns the errors seen. */
+static void resume_raw(struct __test_metadata *_metadata, struct ivs *d,
+		       const uint8_t *s, size_t len, int *write_err,
+		       int *stop_err)
+{
+	int fd;
+
+	go(_metadata, &d->dev, ST(STOP), NULL);
+	go(_metadata, &d->dev, ST(RESUMING), &fd);
+	ASSERT_LE(0, fd);
+	*write_err = -vfio_mig_write(fd, s, len, 1 << 20, NULL);
+	*stop_err = -vfio_dev_mig_set_state(&d->dev, ST(STOP), NULL);
+	close(fd);
+}
+
+static void resume_ok(struct __test_metadata *_metadata, struct ivs *d,
+		      const uint8_t *s, size_t len)
+{
+	int werr, serr;
+
+	resume_raw(_metadata, d, s, len, &werr, &serr);
+	ASSERT_EQ(0, werr) TH_LOG("resume write: %s", strerror(werr));
+	ASSERT_EQ(0, serr) TH_LOG("RESUMING -> STOP: %s", strerror(serr));
+	go(_metadata, &d->dev, ST(RUNNING), NULL);
+}
+
+/* The refused stream left ERROR; a reset brings back a working device. */
+static void expect_error_then_reset(struct __test_metadata *_metadata,
+				    struct ivs *d, int werr, int serr,
+				    const char *what)
+{
+	TH_LOG("%s: write %s, RESUMING -> STOP %s", what,
+	       werr ? strerror(werr) : "ok", serr ? strerror(serr) : "ok");
+	ASSERT_EQ(EINVAL, serr) TH_LOG("%s: RESUMING -> STOP not refused",
+				       what);
+	expect_state(_metadata, &d->dev, ST(ERROR));
+	ASSERT_EQ(-EINVAL, vfio_dev_mig_set_state(&d->dev, ST(RUNNING), NULL));
+	ASSERT_EQ(0, vfio_dev_reset(&d->dev));
+	expect_state(_metadata, &d->dev, ST(RUNNING));
+	expect_regs(_metadata, d, 0, 0);
+}
+
+struct walk {
+	size_t config, mem, regs, other;
+	uint64_t mem_size;
+	uint32_t mask, status;
+	bool ordered;		/* CONFIG first, REGS after every MEM */
+};
+
+/*
+ * Check every CRC and the record sequence of a stream (or, with @hdr
+ * false, of a piece of one after its header) and apply its MEM records to
+ * @image (if not NULL, @size bytes).  Returns NULL or what is wrong.
+ */
+static const char *walk(const uint8_t *s, size_t len, bool hdr,
+			struct walk *w, uint8_t *image, size_t size,
+			bool need_end)
+{
+	size_t off = hdr ? QVP_HDR_LEN : 0;
+	uint32_t rlen, type;
+	const uint8_t *pl;
+	uint64_t moff;
+
+	memset(w, 0, sizeof(*w));
+	w->ordered = true;
+	if (hdr && (len < QVP_HDR_LEN ||
+		    qvp_crc32(0, s, QVP_HDR_LEN - 4) !=
+		    qvp_get32(s + QVP_HDR_LEN - 4)))
+		return "bad stream header";
+	while (off < len) {
+		if (len - off < QVP_REC_HDR_LEN)
+			return "truncated record header";
+		type = s[off] | s[off + 1] << 8;
+		rlen = qvp_get32(s + off + 4);
+		if (len - off - QVP_REC_HDR_LEN < rlen)
+			return "truncated record";
+		pl = s + off + QVP_REC_HDR_LEN;
+		if (qvp_crc32(qvp_crc32(0, s + off, 8), pl, rlen) !=
+		    qvp_get32(s + off + 8))
+			return "record CRC mismatch";
+		off += QVP_REC_HDR_LEN + rlen;
+		switch (type) {
+		case QVP_REC_END:
+			if (off != len)
+				return "bytes after END";
+			return NULL;
+		case QVP_REC_IVSHMEM_CONFIG:
+			if (w->config || w->mem || w->regs)
+				w->ordered = false;
+			w->config++;
+			memcpy(&w->mem_size, pl, 8);
+			break;
+		case QVP_REC_IVSHMEM_MEM:
+			if (w->regs)
+				w->ordered = false;
+			w->mem++;
+			memcpy(&moff, pl, 8);
+			if (image) {
+				if (moff >= size || rlen - 8 > size - moff)
+					return "MEM record out of bounds";
+				memcpy(image + moff, pl + 8, rlen - 8);
+			}
+			break;
+		case QVP_REC_IVSHMEM_REGS:
+			w->regs++;
+			w->mask = qvp_get32(pl);
+			w->status = qvp_get32(pl + 4);
+			break;
+		default:
+			w->other++;
+			break;
+		}
+	}
+	return need_end ? "no END record" : NULL;
+}
+
+FIXTURE(ivs) {
+	struct ivs a;
+	struct ivs b;		/* VFIO_SELFTESTS_BDF2, if usable */
+	bool have_b;
+	struct vfio_buf s;
+	uint8_t *image;
+};
+
+FIXTURE_SETUP(ivs)
+{
+	const char *bdf2 = getenv("VFIO_SELFTESTS_BDF2");
+
+	vfio_buf_init(&self->s);
+	open_ivs(_metadata, &self->a, g_bdf);
+	self->image = malloc(self->a.size);
+	ASSERT_NE(NULL, self->image);
+	if (bdf2 && *bdf2) {
+		open_ivs(_metadata, &self->b, bdf2);
+		self->have_b = self->b.size == self->a.size;
+		if (!self->have_b)
+			TH_LOG("%s has a %zu-byte BAR2, %s %zu: no cross-device test",
+			       self->b.dev.bdf, self->b.size, self->a.dev.bdf,
+			       self->a.size);
+	}
+}
+
+FIXTURE_TEARDOWN(ivs)
+{
+	close_ivs(&self->a);
+	close_ivs(&self->b);
+	free(self->image);
+	vfio_buf_free(&self->s);
+}
+
+/* The destination: the second device if there is one, else the first. */
+static struct ivs *target(FIXTURE_DATA(ivs) *self)
+{
+	return self->have_b ? &self->b : &self->a;
+}
+
+TEST_F_TIMEOUT(ivs, stream_layout, 300)
+{
+	struct ivs *a = &self->a;
+	uint64_t bytes;
+	const char *why;
+	struct walk w;
+
+	TH_LOG("%s: BAR2 %zu MiB", a->dev.bdf, a->size >> 20);
+	fill(a, 1);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+	go(_metadata, &a->dev, ST(STOP), NULL);
+	ASSERT_EQ(0, vfio_dev_mig_data_size(&a->dev, &bytes));
+	ASSERT_EQ(full_stream_len(a->size), bytes);
+	save_all(_metadata, a, &self->s);
+	ASSERT_EQ(full_stream_len(a->size), self->s.len);
+
+	memset(self->image, 0, a->size);
+	why = walk(self->s.data, self->s.len, true, &w, self->image, a->size,
+		   true);
+	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
+	ASSERT_TRUE(w.ordered);
+	ASSERT_EQ(1U, w.config);
+	ASSERT_EQ(a->size, w.mem_size);
+	ASSERT_EQ(nr_chunks(a->size), w.mem);
+	ASSERT_EQ(1U, w.regs);
+	ASSERT_EQ(0U, w.other);
+	ASSERT_EQ(MASK_A, w.mask);
+	ASSERT_EQ(STATUS_A, w.status);
+	ASSERT_EQ(0, memcmp(self->image, a->mem, a->size));
+	/* saving did not clear IntrStatus */
+	expect_regs(_metadata, a, MASK_A, STATUS_A);
+}
+
+/* Reset restores the registers only; the shared memory stays. */
+TEST_F(ivs, reset_keeps_memory)
+{
+	struct ivs *a = &self->a;
+	uint64_t sum;
+
+	fill(a, 2);
+	sum = checksum(a->mem, a->size);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+	ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	expect_regs(_metadata, a, 0, 0);
+	ASSERT_EQ(sum, checksum(a->mem, a->size));
+}
+
+TEST_F_TIMEOUT(ivs, roundtrip_same_device, 300)
+{
+	struct ivs *a = &self->a;
+	uint64_t sum;
+
+	fill(a, 3);
+	sum = checksum(a->mem, a->size);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+	save_all(_metadata, a, &self->s);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+
+	fill(a, 4);
+	ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	ASSERT_NE(sum, checksum(a->mem, a->size));
+	resume_ok(_metadata, a, self->s.data, self->s.len);
+	ASSERT_EQ(sum, checksum(a->mem, a->size));
+	expect_regs(_metadata, a, MASK_A, STATUS_A);
+}
+
+TEST_F_TIMEOUT(ivs, cross_device, 300)
+{
+	struct ivs *a = &self->a, *b = &self->b;
+	uint64_t sum;
+
+	if (!self->have_b)
+		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
+	TH_LOG("%s -> %s, %zu MiB", a->dev.bdf, b->dev.bdf, a->size >> 20);
+	fill(a, 5);
+	fill(b, 6);
+	sum = checksum(a->mem, a->size);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+	save_all(_metadata, a, &self->s);
+	resume_ok(_metadata, b, self->s.data, self->s.len);
+	ASSERT_EQ(sum, checksum(b->mem, b->size));
+	expect_regs(_metadata, b, MASK_A, STATUS_A);
+}
+
+/*
+ * PRE_COPY while the memory changes: the first pass is the whole memory
+ * (initial_bytes), then exactly the chunks dirtied since (dirty_bytes), and
+ * STOP_COPY sends only the chunks dirtied after the last pass.
+ */
+TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	struct vfio_precopy_info info;
+	size_t n, len0, len1, nchunks = nr_chunks(a->size);
+	size_t chunk_len = a->size < CHUNK ? a->size : CHUNK;
+	const char *why;
+	struct walk w;
+	uint64_t sum;
+	int fd, fd2;
+
+	fill(a, 7);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+	go(_metadata, &a->dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(QVP_HDR_LEN + CONFIG_REC + nchunks * MEM_REC(0) + a->size,
+		  info.initial_bytes);
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+
+	/* first pass, while the memory changes under it */
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
+	ASSERT_EQ(info.initial_bytes, self->s.len);
+	n = dirty(a, 0, 16, 0x5a);
+
+	/* second pass: exactly the dirtied chunks */
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(0ULL, info.initial_bytes);
+	ASSERT_EQ(n * MEM_REC(chunk_len), info.dirty_bytes)
+		TH_LOG("%zu chunks dirtied", n);
+	len0 = self->s.len;
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
+	ASSERT_EQ(info.dirty_bytes, self->s.len - len0);
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+
+	/* nothing changed: nothing to send */
+	ASSERT_EQ(-1, read(fd, &w, 1));
+	ASSERT_EQ(ENOMSG, errno);
+
+	/* STOP_COPY: the chunks dirtied after the last pass, and registers */
+	n = dirty(a, 5, 32, 0xa5);
+	go(_metadata, &a->dev, ST(PRE_COPY_P2P), &fd2);
+	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
+	ASSERT_EQ(-1, fd2);
+	len1 = self->s.len;
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
+	close(fd);
+	TH_LOG("STOP_COPY sent %zu bytes of a %zu-byte state (%zu chunks dirty)",
+	       self->s.len - len1, a->size, n);
+	ASSERT_EQ(n * MEM_REC(chunk_len) + REGS_REC + END_REC,
+		  self->s.len - len1);
+	sum = checksum(a->mem, a->size);
+	go(_metadata, &a->dev, ST(STOP), NULL);
+
+	memset(self->image, 0, a->size);
+	why = walk(self->s.data, self->s.len, true, &w, self->image, a->size,
+		   true);
+	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
+	ASSERT_TRUE(w.ordered);
+	ASSERT_EQ(sum, checksum(self->image, a->size));
+
+	if (t == a) {
+		go(_metadata, &a->dev, ST(RUNNING), NULL);
+		fill(a, 8);
+		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	}
+	resume_ok(_metadata, t, self->s.data, self->s.len);
+	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	expect_regs(_metadata, t, MASK_A, STATUS_A);
+}
+
+/* PRE_COPY -> STOP_COPY before the first pass is over. */
+TEST_F_TIMEOUT(ivs, precopy_cut_short, 300)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	uint8_t buf[4096];
+	uint64_t sum;
+	int fd, fd2;
+
+	fill(a, 9);
+	go(_metadata, &a->dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)sizeof(buf), read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, vfio_buf_append(&self->s, buf, sizeof(buf)));
+	dirty(a, 1, 3, 0x11);	/* chunk 0 was framed already */
+	sum = checksum(a->mem, a->size);
+	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
+	close(fd);
+	ASSERT_EQ(full_stream_len(a->size), self->s.len);
+	go(_metadata, &a->dev, ST(STOP), NULL);
+	resume_ok(_metadata, t, self->s.data, self->s.len);
+	ASSERT_EQ(sum, checksum(t->mem, t->size));
+}
+
+/* A flipped bit in a memory chunk: refused at that record, then ERROR. */
+TEST_F_TIMEOUT(ivs, corrupted_stream, 300)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	int werr, serr;
+	uint64_t sum;
+
+	fill(a, 10);
+	sum = checksum(a->mem, a->size);
+	save_all(_metadata, a, &self->s);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+	self->s.data[self->s.len / 2] ^= 0x10;
+	resume_raw(_metadata, t, self->s.data, self->s.len, &werr, &serr);
+	ASSERT_EQ(EINVAL, werr);
+	expect_error_then_reset(_metadata, t, werr, serr, "corrupted chunk");
+
+	/* and the device takes a good stream after the reset */
+	self->s.data[self->s.len / 2] ^= 0x10;
+	resume_ok(_metadata, t, self->s.data, self->s.len);
+	ASSERT_EQ(sum, checksum(t->mem, t->size));
+}
+
+TEST_F_TIMEOUT(ivs, truncated_stream, 300)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	size_t cuts[] = { QVP_HDR_LEN + CONFIG_REC, 0, 0 };
+	int werr, serr;
+	unsigned int i;
+	char what[64];
+
+	cuts[1] = self->a.size / 2 + 12345;
+	fill(a, 11);
+	save_all(_metadata, a, &self->s);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+	cuts[2] = self->s.len - END_REC;
+	for (i = 0; i < ARRAY_SIZE(cuts); i++) {
+		snprintf(what, sizeof(what), "stream cut at %zu", cuts[i]);
+		resume_raw(_metadata, t, self->s.data, cuts[i], &werr, &serr);
+		ASSERT_EQ(0, werr) TH_LOG("%s: write %s", what, strerror(werr));
+		expect_error_then_reset(_metadata, t, werr, serr, what);
+	}
+}
+
+/* Streams with valid CRCs that are still wrong. */
+TEST_F_TIMEOUT(ivs, forged_streams, 300)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	uint8_t *s, *cfg, *mem1;
+	size_t len, cut, rec = MEM_REC(a->size < CHUNK ? a->size : CHUNK);
+	uint64_t v;
+	int werr, serr;
+
+	fill(a, 12);
+	save_all(_metadata, a, &self->s);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+	s = self->s.data;
+	len = self->s.len;
+	cfg = s + QVP_HDR_LEN;
+	mem1 = cfg + CONFIG_REC;
+
+	/* another memory size */
+	v = a->size * 2;
+	memcpy(cfg + QVP_REC_HDR_LEN, &v, 8);
+	qvp_fix_record_crc(cfg);
+	resume_raw(_metadata, t, s, len, &werr, &serr);
+	ASSERT_EQ(EINVAL, werr) TH_LOG("size mismatch: write %s",
+				       strerror(werr));
+	expect_error_then_reset(_metadata, t, werr, serr, "size mismatch");
+	v = a->size;
+	memcpy(cfg + QVP_REC_HDR_LEN, &v, 8);
+	qvp_fix_record_crc(cfg);
+
+	/* a chunk at an offset that is not a chunk boundary */
+	memcpy(&v, mem1 + QVP_REC_HDR_LEN, 8);
+	ASSERT_EQ(0ULL, v);
+	v = 8;
+	memcpy(mem1 + QVP_REC_HDR_LEN, &v, 8);
+	qvp_fix_record_crc(mem1);
+	resume_raw(_metadata, t, s, len, &werr, &serr);
+	ASSERT_EQ(EINVAL, werr);
+	expect_error_then_reset(_metadata, t, werr, serr, "unaligned chunk");
+	v = 0;
+	memcpy(mem1 + QVP_REC_HDR_LEN, &v, 8);
+	qvp_fix_record_crc(mem1);
+
+	/* the first chunk left out: every write succeeds, the end fails */
+	cut = QVP_HDR_LEN + CONFIG_REC;
+	memmove(mem1, mem1 + rec, len - cut - rec);
+	resume_raw(_metadata, t, s, len - rec, &werr, &serr);
+	ASSERT_EQ(0, werr);
+	expect_error_then_reset(_metadata, t, werr, serr, "missing chunk");
+}
+
+/* NULL if @bdf is an ivshmem whose driver migrates, else why not. */
+static const char *precheck(const char *bdf)
+{
+	static char why[VFIO_DEV_ERR_LEN + 64];
+	struct vfio_pci_ids ids;
+	struct vfio_dev dev;
+	const char *res;
+
+	res = mig_precheck(bdf, false, true);
+	if (res)
+		return res;
+	if (vfio_dev_open(&dev, bdf))
+		return "cannot reopen the device";
+	if (vfio_dev_pci_ids(&dev, &ids) == 0 &&
+	    (ids.vendor != IVS_VENDOR || ids.device != IVS_DEVICE)) {
+		snprintf(why, sizeof(why),
+			 "%s is %04x:%04x, not a QEMU ivshmem (%04x:%04x)",
+			 dev.bdf, ids.vendor, ids.device, IVS_VENDOR,
+			 IVS_DEVICE);
+		res = why;
+	}
+	vfio_dev_close(&dev);
+	return res;
+}
+
+int main(int argc, char **argv)
+{
+	const char *why;
+
+	g_bdf = mig_take_bdf(&argc, argv);
+	if (!mig_harness_listing(argc, argv)) {
+		why = precheck(g_bdf);
+		if (why)
+			ksft_exit_skip("%s\n", why);
+	}
+	return test_harness_run(argc, argv);
+}
