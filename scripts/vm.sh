@@ -6,7 +6,8 @@
 # in_rootfs in lib.sh); the repository is at /qvp and writable in the guest.
 #
 # Usage: vm.sh KVER TIMEOUT_S CONSOLE_LOG CMD...
-# Devices: q35 + intel-iommu, 2 x edu, 2 x ivshmem-plain (64 MiB each).
+# Devices: q35 + intel-iommu, 2 x edu, 4 x ivshmem-plain: two of 64 MiB,
+# then two of 256 MiB (a cross-device migration needs equal sizes).
 # Exit status: CMD's, or 124 on timeout.
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
 # of logging the whole console (kernel messages included).
@@ -16,9 +17,11 @@ shift 3
 
 qemu_opts="-device intel-iommu,intremap=on"
 qemu_opts+=" -device edu -device edu"
-for i in 0 1; do
-	qemu_opts+=" -object memory-backend-ram,id=ivm$i,size=64M,share=on"
+i=0
+for size in 64M 64M 256M 256M; do
+	qemu_opts+=" -object memory-backend-ram,id=ivm$i,size=$size,share=on"
 	qemu_opts+=" -device ivshmem-plain,memdev=ivm$i"
+	i=$((i + 1))
 done
 
 cd /tmp || exit 1
