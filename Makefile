@@ -6,6 +6,8 @@
 #                       running kernel's build directory)
 #   make check          every test, on every kernel of the matrix, in VMs
 #   make demo           migrate an edu device's state in a VM, narrated
+#   make bench          migration throughput, memory and latency in a VM
+#                       (out/bench.json)
 #   make install        install the module (modules_install) into KDIR's tree
 #   make clean
 #
@@ -36,3 +38,6 @@ check:
 
 demo:
 	@scripts/demo.sh
+
+bench:
+	@scripts/bench.sh

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the test VM for make bench (see bench.sh): load the driver,
+# bind an edu and the ivshmem devices, run qvp_bench on each kind.
+set -u
+kver=$(uname -r)
+out=/qvp/out/$kver
+tests=/qvp/tools/testing/selftests/vfio/migration
+bench=$out/selftests/qvp_bench
+json=/qvp/out/bench.json
+txt=/qvp/out/bench.txt
+
+log() { printf '[bench] %s\n' "$*"; }
+
+modprobe vfio-pci || { log "modprobe vfio-pci failed"; exit 1; }
+insmod "$out/mod/qemu-vfio-pci.ko" || { log "insmod qemu-vfio-pci failed"; exit 1; }
+
+devices() { # vendor:device -> BDFs, sorted
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d"
+	done | sort
+}
+mapfile -t edu < <(devices 0x1234:0x11e8)
+mapfile -t ivs < <(devices 0x1af4:0x1110)
+
+# The first ivshmem of each size.
+declare -A by_size
+for bdf in "${ivs[@]}"; do
+	size=$(stat -c %s "/sys/bus/pci/devices/$bdf/resource2")
+	[ -n "${by_size[$size]:-}" ] || by_size[$size]=$bdf
+done
+picked=("${edu[0]:-}")
+for size in $(printf '%s\n' "${!by_size[@]}" | sort -n); do
+	picked+=("${by_size[$size]}")
+done
+
+for bdf in "${picked[@]}"; do
+	[ -n "$bdf" ] && "$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci >/dev/null
+done
+
+: >"$json"
+{
+	echo "qemu-vfio-pci benchmark, kernel $kver, $(nproc) vCPUs (TCG)"
+	echo "session kernel memory: peak growth of Slab + VmallocUsed during a session"
+	for size in $(printf '%s\n' "${!by_size[@]}" | sort -n); do
+		"$bench" ivshmem "${by_size[$size]}" "$json"
+	done
+	echo "arc latencies (single-step VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE)"
+	[ -n "${edu[0]:-}" ] && "$bench" edu "${edu[0]}" "$json"
+	python3 - "$json" <<'PY' 2>/dev/null || true
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+mem = {r["size_mib"]: r for r in rows if r["kind"] == "session_memory"}
+if len(mem) >= 2:
+    vals = [m["save_kib"] for m in mem.values()]
+    ok = max(vals) - min(vals) <= 256
+    print("session memory independent of size (STOP_COPY, within 256 KiB): %s (%s)"
+          % ("PASS" if ok else "FAIL",
+             ", ".join("%d MiB: %d KiB" % (k, v["save_kib"]) for k, v in sorted(mem.items()))))
+PY
+} 2>&1 | tee "$txt"
+
+for bdf in "${picked[@]}"; do
+	[ -n "$bdf" ] && "$tests/vfio_bind.sh" restore "$bdf" >/dev/null
+done
+rmmod qemu_vfio_pci
+echo done >"$out/bench.status"
