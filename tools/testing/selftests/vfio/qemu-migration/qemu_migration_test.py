@@ -210,6 +210,7 @@ def migrate(tap, src, dst, port, timeout=MIG_TIMEOUT):
     """Migrate @src to @dst (incoming on @port); returns the source's final
     query-migrate, raises TestError unless both sides completed."""
     t0 = time.monotonic()
+    marks = [(q, q.output_size()) for q in (src, dst)]
     src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
     info = src.wait_migration(("completed", "failed", "cancelled"), timeout)
     report_figures(tap, src.name, info)
@@ -225,7 +226,7 @@ def migrate(tap, src, dst, port, timeout=MIG_TIMEOUT):
                       f"{dinfo.get('error-desc', 'no error-desc')}")
     if errors:
         raise TestError("; ".join(errors))
-    errors = device_errors(src, dst)
+    errors = device_errors(marks)
     if errors:
         raise DeviceError("QEMU reports the migration completed, but: "
                           + "; ".join(errors))
@@ -243,12 +244,13 @@ class DeviceError(TestError):
 DEVICE_ERRORS = ("Failed setting device state", "Resetting device")
 
 
-def device_errors(*qemus):
-    """QEMU's error reports (its warnings excepted) since it started."""
+def device_errors(marks):
+    """QEMU's error reports (its warnings excepted): @marks is a list of
+    (Qemu, output offset to look from)."""
     prog = os.path.basename(qq.QEMU_BIN) + ":"
     found = []
-    for q in qemus:
-        for line in q.output().splitlines():
+    for q, since in marks:
+        for line in q.output(since).splitlines():
             if any(e in line for e in DEVICE_ERRORS) or \
                     (line.startswith(prog) and "warning:" not in line):
                 found.append(f"{q.name} QEMU: {line.strip()}")

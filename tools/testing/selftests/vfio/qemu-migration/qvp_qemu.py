@@ -251,12 +251,20 @@ class Qemu:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def output(self):
+    def output(self, since=0):
+        """QEMU's stdout and stderr, from byte @since on."""
         try:
             with open(self.out_path, errors="replace") as f:
+                f.seek(since)
                 return f.read()
         except OSError:
             return ""
+
+    def output_size(self):
+        try:
+            return os.path.getsize(self.out_path)
+        except OSError:
+            return 0
 
     def output_tail(self, lines=10):
         rc = self.proc.poll() if self.proc else None
