@@ -586,9 +586,12 @@ def ivshmem_devices(run):
     if all(env):
         devs = [qq.normalise_bdf(d) for d in env]
     else:
-        devs = qq.pci_devices(*IVSHMEM_ID)[:2]
+        # Two of the same BAR2 size, the smallest there are (64 MiB).
+        devs = sorted(qq.pci_devices(*IVSHMEM_ID), key=qq_bar_size)
+        devs = [d for d in devs if devs and
+                qq_bar_size(d) == qq_bar_size(devs[0])][:2]
     if len(devs) < 2:
-        return None, "fewer than two ivshmem-plain devices"
+        return None, "fewer than two ivshmem-plain devices of one size"
     for bdf in devs:
         if qq.pci_driver(bdf) == DRIVER:
             continue
