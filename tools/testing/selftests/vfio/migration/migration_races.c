@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Racing callers against a VFIO migration driver, device agnostic.
+ *
+ * Several threads hammer one device at once for a few seconds: one walks
+ * the migration state machine, one does read(), write(), poll() and
+ * VFIO_MIG_GET_PRECOPY_INFO on whatever data fds the walk produced
+ * (including fds of sessions that have ended), one resets the device and
+ * asks for its state and data size.  Every call must either succeed or
+ * fail with an errno the uAPI allows for it; afterwards the device must
+ * still migrate.  Crashes, hangs, WARNs and lockdep reports are caught by
+ * the test bed's scan of the kernel log.
+ *
+ * Usage: migration_races [BDF] [harness options]   (or VFIO_SELFTESTS_BDF)
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mig_test.h"
+
+#define RACE_SECONDS	3
+#define POOL_FDS	8
+
+static const char *g_bdf;
+
+struct race {
+	struct vfio_dev *dev;
+	uint64_t flags;
+	bool has_reset;
+	volatile bool stop;
+
+	pthread_mutex_t lock;	/* protects fds[] */
+	int fds[POOL_FDS];
+	unsigned int next;
+
+	/* Results, each written by one thread only. */
+	unsigned long arcs, io, resets;
+	int bad_errno[3];
+	const char *bad_what[3];
+};
+
+static void note_bad(struct race *r, int who, const char *what, int err)
+{
+	if (!r->bad_errno[who]) {
+		r->bad_errno[who] = err;
+		r->bad_what[who] = what;
+	}
+}
+
+static void pool_add(struct race *r, int fd)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->fds[r->next] >= 0)
+		close(r->fds[r->next]);
+	r->fds[r->next] = fd;
+	r->next = (r->next + 1) % POOL_FDS;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* A private duplicate of a pooled fd, or -1. */
+static int pool_pick(struct race *r, unsigned int i)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->fds[i % POOL_FDS] >= 0)
+		fd = dup(r->fds[i % POOL_FDS]);
+	pthread_mutex_unlock(&r->lock);
+	return fd;
+}
+
+static void *walker(void *arg)
+{
+	static const uint32_t targets[] = {
+		ST(RUNNING), ST(STOP), ST(STOP_COPY), ST(RESUMING),
+		ST(RUNNING_P2P), ST(PRE_COPY), ST(PRE_COPY_P2P), ST(STOP),
+	};
+	struct race *r = arg;
+	unsigned int i = 0;
+	int fd, ret;
+
+	while (!r->stop) {
+		uint32_t to = targets[(i++ * 7) % ARRAY_SIZE(targets)];
+
+		if (!vfio_mig_state_supported(r->flags, to))
+			continue;
+		fd = -1;
+		ret = vfio_dev_mig_set_state(r->dev, to, &fd);
+		r->arcs++;
+		if (fd >= 0)
+			pool_add(r, fd);
+		/*
+		 * EINVAL: arcs the FSM refuses (STOP_COPY -> PRE_COPY),
+		 * leaving ERROR without a reset, RESUMING -> STOP without a
+		 * stream.  Nothing else is acceptable.
+		 */
+		if (ret && ret != -EINVAL)
+			note_bad(r, 0, "set state", -ret);
+	}
+	return NULL;
+}
+
+static bool io_errno_ok(int err)
+{
+	switch (err) {
+	case ENODEV:	/* session ended */
+	case ENOMSG:	/* PRE_COPY: nothing new */
+	case EINVAL:	/* PRECOPY_INFO outside PRE_COPY, refused stream */
+	case EFBIG:	/* garbage parsed as an oversized record */
+	case EBADF:	/* read on a resume fd, write on a save fd */
+	case ENOTTY:	/* PRECOPY_INFO on a resume fd */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void *io_thread(void *arg)
+{
+	static const char junk[13] = "not a stream";
+	struct race *r = arg;
+	struct vfio_precopy_info info;
+	struct pollfd pfd;
+	unsigned int i = 0;
+	char buf[4096];
+	int fd;
+
+	while (!r->stop) {
+		fd = pool_pick(r, i++);
+		if (fd < 0) {
+			usleep(100);
+			continue;
+		}
+		if (read(fd, buf, sizeof(buf)) < 0 && !io_errno_ok(errno))
+			note_bad(r, 1, "read", errno);
+		if (write(fd, junk, sizeof(junk)) < 0 && !io_errno_ok(errno))
+			note_bad(r, 1, "write", errno);
+		memset(&info, 0, sizeof(info));
+		info.argsz = sizeof(info);
+		if (ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, &info) < 0 &&
+		    !io_errno_ok(errno))
+			note_bad(r, 1, "VFIO_MIG_GET_PRECOPY_INFO", errno);
+		pfd.fd = fd;
+		pfd.events = POLLIN | POLLOUT;
+		if (poll(&pfd, 1, 0) < 0)
+			note_bad(r, 1, "poll", errno);
+		close(fd);
+		r->io++;
+	}
+	return NULL;
+}
+
+static void *resetter(void *arg)
+{
+	struct race *r = arg;
+	uint64_t size;
+	uint32_t state;
+	int ret;
+
+	while (!r->stop) {
+		if (r->has_reset) {
+			ret = vfio_dev_reset(r->dev);
+			if (ret)
+				note_bad(r, 2, "VFIO_DEVICE_RESET", -ret);
+			r->resets++;
+		}
+		ret = vfio_dev_mig_get_state(r->dev, &state);
+		if (ret)
+			note_bad(r, 2, "get state", -ret);
+		ret = vfio_dev_mig_data_size(r->dev, &size);
+		if (ret)
+			note_bad(r, 2, "MIG_DATA_SIZE", -ret);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+FIXTURE(race) {
+	struct vfio_dev dev;
+	uint64_t flags;
+};
+
+FIXTURE_SETUP(race)
+{
+	int ret;
+
+	ret = vfio_dev_open(&self->dev, g_bdf);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev.err);
+	ASSERT_EQ(0, vfio_dev_mig_flags(&self->dev, &self->flags));
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	if (vfio_dev_is_open(&self->dev))
+		vfio_dev_close(&self->dev);
+}
+
+/* Arcs, data fd I/O and resets at once: only documented errnos. */
+TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
+{
+	static const char *who[] = { "walker", "io", "resetter" };
+	struct race r = { .dev = &self->dev, .flags = self->flags };
+	pthread_t t[3];
+	struct vfio_buf ref;
+	unsigned int i;
+	uint32_t state;
+	int bad;
+
+	r.has_reset = self->dev.info.flags & VFIO_DEVICE_FLAGS_RESET;
+	pthread_mutex_init(&r.lock, NULL);
+	for (i = 0; i < POOL_FDS; i++)
+		r.fds[i] = -1;
+
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, walker, &r));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, io_thread, &r));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, resetter, &r));
+	sleep(RACE_SECONDS);
+	r.stop = true;
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < POOL_FDS; i++)
+		if (r.fds[i] >= 0)
+			close(r.fds[i]);
+
+	TH_LOG("%lu arcs, %lu fd rounds, %lu resets in %d s", r.arcs, r.io,
+	       r.resets, RACE_SECONDS);
+	bad = 0;
+	for (i = 0; i < 3; i++) {
+		if (!r.bad_errno[i])
+			continue;
+		TH_LOG("%s: %s failed with %s", who[i], r.bad_what[i],
+		       strerror(r.bad_errno[i]));
+		bad++;
+	}
+	ASSERT_EQ(0, bad);
+	ASSERT_LT(0UL, r.arcs);
+	ASSERT_LT(0UL, r.io);
+
+	/* The device must still work: back to RUNNING and a full save. */
+	if (r.has_reset)
+		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->dev, &state));
+	if (state != ST(RUNNING))
+		go(_metadata, &self->dev, ST(RUNNING), NULL);
+	vfio_buf_init(&ref);
+	save(_metadata, &self->dev, &ref);
+	ASSERT_LT(0UL, ref.len);
+	vfio_buf_free(&ref);
+	pthread_mutex_destroy(&r.lock);
+}
+
+int main(int argc, char **argv)
+{
+	const char *why;
+
+	g_bdf = mig_take_bdf(&argc, argv);
+	if (!mig_harness_listing(argc, argv)) {
+		why = mig_precheck(g_bdf, false, true);
+		if (why)
+			ksft_exit_skip("%s\n", why);
+	}
+	return test_harness_run(argc, argv);
+}
