@@ -35,7 +35,17 @@ devices() { # vendor:device -> BDFs, sorted
 mapfile -t edu < <(devices 0x1234:0x11e8)
 log "edu devices: ${edu[*]:-none}"
 
-for bdf in "${edu[@]}"; do
+mapfile -t ivshmem < <(devices 0x1af4:0x1110)
+ivs64=() ivs256=()
+for bdf in "${ivshmem[@]}"; do
+	case $(stat -c %s "/sys/bus/pci/devices/$bdf/resource2") in
+	67108864) ivs64+=("$bdf") ;;
+	268435456) ivs256+=("$bdf") ;;
+	esac
+done
+log "ivshmem devices: 64 MiB: ${ivs64[*]:-none}, 256 MiB: ${ivs256[*]:-none}"
+
+for bdf in "${edu[@]}" "${ivshmem[@]}"; do
 	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci ||
 		log "could not bind $bdf to qemu-vfio-pci"
 done
@@ -56,17 +66,33 @@ run_suite() {
 
 if [ "${#edu[@]}" -ge 1 ]; then
 	run_suite edu "$tests" "$out/selftests" \
+		MIG_TESTS="migration_conformance migration_races edu_roundtrip edu_badinput" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
 		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
 		VFIO_MIG_EDU_REGS="$out/vfio-mig-selftests/edu_regs" \
+		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+	run_suite qemu-migration /qvp/tools/testing/selftests/vfio/qemu-migration \
+		"$out/qemu-migration-selftests" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 else
 	echo "# suite: edu" >>"$tap"
 	echo "not ok 1 selftests: vfio: no edu device in the VM" >>"$tap"
 fi
 
-for bdf in "${edu[@]}"; do
+if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
+	run_suite ivshmem-64M "$tests" "$out/selftests" \
+		MIG_TESTS="migration_conformance migration_races ivshmem_roundtrip" \
+		VFIO_SELFTESTS_BDF="${ivs64[0]}" VFIO_SELFTESTS_BDF2="${ivs64[1]:-}"
+	run_suite ivshmem-256M "$tests" "$out/selftests" \
+		MIG_TESTS="ivshmem_roundtrip" \
+		VFIO_SELFTESTS_BDF="${ivs256[0]}" VFIO_SELFTESTS_BDF2="${ivs256[1]}"
+else
+	echo "# suite: ivshmem" >>"$tap"
+	echo "not ok 1 selftests: vfio: want a 64 MiB and two 256 MiB ivshmem in the VM" >>"$tap"
+fi
+
+for bdf in "${edu[@]}" "${ivshmem[@]}"; do
 	"$tests/vfio_bind.sh" restore "$bdf" || true
 done
 rmmod qemu_vfio_pci || log "rmmod qemu_vfio_pci failed"
