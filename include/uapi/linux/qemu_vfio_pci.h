@@ -131,22 +131,42 @@ struct qvp_edu_regs {
  * stream is:
  *
  *	QVP_REC_IVSHMEM_CONFIG		exactly once, first
- *	QVP_REC_IVSHMEM_MEM		one or more; every chunk of the memory
+ *	QVP_REC_IVSHMEM_MEM		one or more; every page of the memory
  *					at least once, possibly more often (a
  *					PRE_COPY stream sends again what changed)
  *	QVP_REC_IVSHMEM_REGS		exactly once, after the last MEM
  *	QVP_REC_END
  *
- * The memory is cut into chunks of QVP_IVSHMEM_CHUNK bytes (the last one
- * shorter if the memory is smaller than one chunk).  A MEM record carries
- * one whole chunk: its offset is a multiple of QVP_IVSHMEM_CHUNK and its
- * data length is min(QVP_IVSHMEM_CHUNK, mem_size - offset).  When a chunk
- * appears more than once, the last one wins.  The destination writes each
- * MEM record to its memory as soon as the record's CRC is verified, so a
+ * The memory is cut into pages of QVP_IVSHMEM_PAGE bytes (the last one
+ * shorter if the memory size is not a multiple of a page; as BAR sizes
+ * are powers of two, only a memory smaller than one page has that).  A
+ * MEM record carries a run of 1 to QVP_IVSHMEM_CHUNK / QVP_IVSHMEM_PAGE
+ * (16) consecutive whole pages:
+ *
+ *  - its offset is a multiple of QVP_IVSHMEM_PAGE and less than the
+ *    memory size;
+ *  - its data length is N * QVP_IVSHMEM_PAGE with 1 <= N <= 16, so at
+ *    most QVP_IVSHMEM_CHUNK bytes, and offset + length is at most the
+ *    memory size; a run that ends at the end of the memory may instead
+ *    end with the shorter last page (length = memory size - offset);
+ *  - the record length is 8 + the data length.
+ *
+ * A record that breaks any of these rules is refused (EINVAL).  A writer
+ * is free to cut the memory into runs as it likes: the qemu-vfio-pci
+ * driver sends QVP_IVSHMEM_CHUNK runs in a full pass and runs of
+ * consecutive changed pages in a PRE_COPY dirty pass.  When a page
+ * appears more than once, the last one wins.  RESUMING -> STOP refuses a
+ * stream that did not carry every page.  The destination writes each MEM
+ * record to its memory as soon as the record's CRC is verified, so a
  * stream refused later leaves the memory partly overwritten; the device is
  * then in the ERROR migration state until VFIO_DEVICE_RESET.
+ *
+ * Earlier readers accepted only whole QVP_IVSHMEM_CHUNK-aligned chunks;
+ * they still read a stream of full passes (STOP_COPY without PRE_COPY),
+ * not one with page runs.
  */
-#define QVP_IVSHMEM_CHUNK	65536
+#define QVP_IVSHMEM_PAGE	4096
+#define QVP_IVSHMEM_CHUNK	65536	/* largest data of one MEM record */
 
 /*
  * struct qvp_ivshmem_config - first record of an ivshmem stream
@@ -160,9 +180,11 @@ struct qvp_ivshmem_config {
 };
 
 /*
- * struct qvp_ivshmem_mem - a chunk of shared memory
- * @offset:	byte offset of the chunk in BAR2
- * @data:	the chunk's bytes; the record length is 8 + their count
+ * struct qvp_ivshmem_mem - a run of pages of shared memory
+ * @offset:	byte offset of the run's first page in BAR2, a multiple of
+ *		QVP_IVSHMEM_PAGE
+ * @data:	the run's bytes, 1 to 16 whole pages (see above); the record
+ *		length is 8 + their count
  */
 struct qvp_ivshmem_mem {
 	__le64 offset;

@@ -21,46 +21,59 @@
  *
  * Stream
  * ------
- * IVSHMEM_CONFIG (the memory size), one IVSHMEM_MEM record per 64 KiB chunk
- * (QVP_IVSHMEM_CHUNK), IVSHMEM_REGS; see include/uapi/linux/qemu_vfio_pci.h.
- * Each read() of the data fd produces at most one record, read from BAR2
- * with memcpy_fromio() straight into the session's transfer buffer, so the
- * memory a save session holds does not depend on the BAR size: the
- * transfer buffer (one record, 64 KiB + 20 bytes), plus for PRE_COPY
- * sessions only a 64 KiB scan buffer, an 8-byte digest per chunk
- * (128 KiB per GiB of BAR2) and a bit per chunk (2 KiB per GiB).  A resume
- * session holds the parser's record buffer and a bit per chunk; every
- * verified MEM record is written to BAR2 at once with memcpy_toio().
+ * IVSHMEM_CONFIG (the memory size), IVSHMEM_MEM records, IVSHMEM_REGS; see
+ * include/uapi/linux/qemu_vfio_pci.h.  A MEM record carries a run of 1 to
+ * 16 consecutive 4 KiB pages (QVP_IVSHMEM_PAGE; at most QVP_IVSHMEM_CHUNK
+ * bytes of data).  A full pass (STOP_COPY, or the first PRE_COPY pass)
+ * sends 64 KiB runs; a PRE_COPY dirty pass sends only the changed pages,
+ * consecutive ones coalesced into runs of up to 16 pages.  Each read() of
+ * the data fd produces at most one record, read from BAR2 with
+ * memcpy_fromio() straight into the session's transfer buffer, so the
+ * memory a save session holds grows with the BAR size only by its
+ * per-page bookkeeping: the transfer buffer (one record, 64 KiB + 20
+ * bytes) and a bit per page (32 KiB per GiB of BAR2), plus for PRE_COPY
+ * sessions only a 64 KiB scan buffer and an 8-byte digest per page
+ * (2 MiB per GiB).  The digests are the price of finding scattered 4 KiB
+ * changes by content without tracking: 0.2% of the memory being
+ * migrated, charged to the caller (GFP_KERNEL_ACCOUNT), allocated with
+ * kvcalloc() so no contiguous pages are needed, and held only while a
+ * PRE_COPY session lasts.  A resume session holds the parser's record
+ * buffer and a bit per page; every verified MEM record is written to BAR2
+ * at once with memcpy_toio().
  *
  * PRE_COPY
  * --------
  * ivshmem has no dirty tracking, and the memory may be written through
  * the user's mmap of BAR2 at any time while the device runs, so changes
- * are found by content.  Each chunk sent in PRE_COPY gets a 64-bit digest
+ * are found by content.  Each page sent in PRE_COPY gets a 64-bit digest
  * (a keyed multiply-rotate hash, below) of the bytes sent:
  *
- *  - the first pass sends every chunk; this is initial_bytes;
+ *  - the first pass sends every page, in 64 KiB runs; this is
+ *    initial_bytes;
  *  - when a pass is over and VFIO_MIG_GET_PRECOPY_INFO (or poll()) asks
- *    what is pending, the whole BAR2 is read and hashed chunk by chunk,
- *    and the chunks whose digest changed are marked: dirty_bytes is their
- *    exact record size (plus bytes already framed and not yet read).  The
- *    following reads send the marked chunks (their current content) and
- *    then report ENOMSG until the next scan;
+ *    what is pending, the whole BAR2 is read 64 KiB at a time and hashed
+ *    page by page, and the pages whose digest changed are marked:
+ *    dirty_bytes is the exact size of the records that will carry them
+ *    (runs of consecutive marked pages, cut every 16 pages, each with its
+ *    record header and offset), plus bytes already framed and not yet
+ *    read.  The following reads send the marked pages (their current
+ *    content) and then report ENOMSG until the next scan;
  *  - STOP_COPY sends what is still marked or never sent and reads and
- *    hashes every other chunk once more, sending those that changed, then
- *    the registers.
+ *    hashes every other page once more, sending those that changed
+ *    (coalesced the same way), then the registers.
  *
  * Cost: a scan reads all of BAR2 through the kernel mapping and hashes it
  * (about one multiply per 8 bytes), i.e. one full memory read per PRE_COPY
  * iteration and one in STOP_COPY, however little changed; what it saves is
  * the sending (CRC, copy to userspace, the transfer and the destination's
- * writes).  The STOP_COPY read of the whole memory is part of the
- * downtime.  The hash key is random per session and never leaves the
- * kernel, so a writer cannot aim for collisions; an accidental one (a
- * change that keeps the digest) has a probability of about 2^-64 per
- * changed chunk.  Memory written while the device is in STOP or STOP_COPY
- * (by the user's mmap or by another VM sharing the memory) is not the
- * driver's to prevent: userspace must not do it.
+ * writes), which is now proportional to the pages written rather than to
+ * the 64 KiB blocks they fall in.  The STOP_COPY read of the whole memory
+ * is part of the downtime.  The hash key is random per session and never
+ * leaves the kernel, so a writer cannot aim for collisions; an accidental
+ * one (a change that keeps the digest) has a probability of about 2^-64
+ * per changed page.  Memory written while the device is in STOP or
+ * STOP_COPY (by the user's mmap or by another VM sharing the memory) is
+ * not the driver's to prevent: userspace must not do it.
  */
 #include <linux/bitmap.h>
 #include <linux/io.h>
@@ -75,9 +88,12 @@
 #define IVS_REG_INTRMASK	0x00
 #define IVS_REG_INTRSTATUS	0x04
 #define IVS_BAR0_MIN		0x10
-#define IVS_CHUNK		QVP_IVSHMEM_CHUNK
+#define IVS_PAGE		QVP_IVSHMEM_PAGE
+#define IVS_RUN_PAGES		(QVP_IVSHMEM_CHUNK / QVP_IVSHMEM_PAGE)
+#define IVS_NO_WINDOW		ULONG_MAX
 
 #define IVS_CONFIG_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_config))
+#define IVS_MEM_REC_HDR		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_mem))
 #define IVS_REGS_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_regs))
 
 /**
@@ -85,24 +101,26 @@
  * @bar0: BAR0 (registers) mapping while the device is open
  * @bar2: BAR2 (shared memory) mapping while the device is open
  * @mem_size: BAR2 size
- * @nr_chunks: QVP_IVSHMEM_CHUNK pieces of BAR2, the last may be shorter
+ * @nr_pages: QVP_IVSHMEM_PAGE pieces of BAR2, the last may be shorter
  * @saving: a save session is open
  * @precopy: the save session started in PRE_COPY
  * @stop: the save session is in STOP_COPY
- * @initial: the first PRE_COPY pass (every chunk) is not finished
+ * @initial: the first PRE_COPY pass (every page) is not finished
  * @config_sent: the CONFIG record was produced
  * @regs_sent: the REGS record was produced
- * @cursor: next chunk to consider in the current pass
- * @pending: chunks the current pass must send
+ * @cursor: next page to consider in the current pass
+ * @pending: pages the current pass must send
  * @npending: bits set in @pending
- * @digest: PRE_COPY: digest of each chunk as last sent
- * @scan_buf: PRE_COPY: a chunk being hashed by a scan
+ * @digest: PRE_COPY: digest of each page as last sent
+ * @scan_buf: PRE_COPY: up to IVS_RUN_PAGES pages read by a scan
+ * @window: PRE_COPY, STOP_COPY: first page held in @scan_buf, or
+ *	IVS_NO_WINDOW
  * @key: PRE_COPY: the session's hash key
  * @intr_mask: IntrMask captured when STOP_COPY was entered
  * @intr_status: IntrStatus captured when STOP_COPY was entered
  * @got_config: resume: CONFIG record seen
  * @got_regs: resume: REGS record seen (and staged)
- * @loaded: resume: chunks written from the stream
+ * @loaded: resume: pages written from the stream
  * @staged_mask: resume: IntrMask to load at commit
  * @staged_status: resume: IntrStatus to load at commit
  */
@@ -110,7 +128,7 @@ struct ivs_state {
 	void __iomem *bar0;
 	void __iomem *bar2;
 	u64 mem_size;
-	unsigned long nr_chunks;
+	unsigned long nr_pages;
 
 	bool saving;
 	bool precopy;
@@ -123,6 +141,7 @@ struct ivs_state {
 	unsigned long npending;
 	u64 *digest;
 	void *scan_buf;
+	unsigned long window;
 	u64 key;
 	u32 intr_mask;
 	u32 intr_status;
@@ -139,15 +158,18 @@ static struct ivs_state *ivs(struct qvp_device *qdev)
 	return qvp_priv(qdev);
 }
 
-static size_t ivs_chunk_len(struct ivs_state *st, unsigned long i)
+/* Bytes of BAR2 from page @first up to (not including) page @end. */
+static size_t ivs_span(struct ivs_state *st, unsigned long first,
+		       unsigned long end)
 {
-	return min_t(u64, IVS_CHUNK, st->mem_size - (u64)i * IVS_CHUNK);
+	return min_t(u64, (u64)end * IVS_PAGE, st->mem_size) -
+	       (u64)first * IVS_PAGE;
 }
 
-static size_t ivs_mem_rec(struct ivs_state *st, unsigned long i)
+static unsigned long *ivs_bitmap_alloc(unsigned long nbits)
 {
-	return QVP_REC_SIZE(sizeof(struct qvp_ivshmem_mem) +
-			    ivs_chunk_len(st, i));
+	return kvcalloc(BITS_TO_LONGS(nbits), sizeof(unsigned long),
+			GFP_KERNEL_ACCOUNT);
 }
 
 /*
@@ -186,14 +208,40 @@ static u64 ivs_hash(const u8 *p, size_t len, u64 key)
 	return h ^ (h >> 32);
 }
 
-/* Copy chunk @i of BAR2 to @dst, within the MMIO bracket. */
-static void ivs_read_chunk(struct qvp_device *qdev, unsigned long i, void *dst)
+/* Digest of page @i, whose bytes are at @p. */
+static u64 ivs_page_hash(struct ivs_state *st, unsigned long i, const u8 *p)
+{
+	return ivs_hash(p, ivs_span(st, i, i + 1), st->key);
+}
+
+/* Copy pages [@first, @end) of BAR2 to @dst, within the MMIO bracket. */
+static void ivs_read_pages(struct qvp_device *qdev, unsigned long first,
+			   unsigned long end, void *dst)
 {
 	struct ivs_state *st = ivs(qdev);
 	u16 cmd = qvp_mmio_begin(qdev);
 
-	memcpy_fromio(dst, st->bar2 + (u64)i * IVS_CHUNK, ivs_chunk_len(st, i));
+	memcpy_fromio(dst, st->bar2 + (u64)first * IVS_PAGE,
+		      ivs_span(st, first, end));
 	qvp_mmio_end(qdev, cmd);
+}
+
+/*
+ * Read the IVS_RUN_PAGES-aligned window of pages that holds page @i into
+ * the scan buffer (unless it is there already); returns where page @i is.
+ */
+static const u8 *ivs_window(struct qvp_device *qdev, unsigned long i)
+{
+	struct ivs_state *st = ivs(qdev);
+	unsigned long first = round_down(i, IVS_RUN_PAGES);
+
+	if (st->window != first) {
+		ivs_read_pages(qdev, first,
+			       min(first + IVS_RUN_PAGES, st->nr_pages),
+			       st->scan_buf);
+		st->window = first;
+	}
+	return st->scan_buf + (i - first) * IVS_PAGE;
 }
 
 static int ivs_open(struct qvp_device *qdev)
@@ -225,7 +273,7 @@ static int ivs_open(struct qvp_device *qdev)
 	}
 	st->bar2 = bar;
 	st->mem_size = pci_resource_len(pdev, 2);
-	st->nr_chunks = DIV_ROUND_UP_ULL(st->mem_size, IVS_CHUNK);
+	st->nr_pages = DIV_ROUND_UP_ULL(st->mem_size, IVS_PAGE);
 	return 0;
 }
 
@@ -248,33 +296,51 @@ static int ivs_reset(struct qvp_device *qdev)
 	return 0;
 }
 
-static size_t ivs_all_mem_rec(struct ivs_state *st)
+/*
+ * Bytes of the MEM records that send the pages marked in @map: each run of
+ * consecutive marked pages is cut into records of at most IVS_RUN_PAGES
+ * pages, which is how ivs_next_run() sends them.
+ */
+static u64 ivs_runs_bytes(struct ivs_state *st, const unsigned long *map)
 {
-	return st->nr_chunks * QVP_REC_SIZE(sizeof(struct qvp_ivshmem_mem)) +
+	unsigned long first = 0, end;
+	u64 bytes = 0;
+
+	for (;;) {
+		first = find_next_bit(map, st->nr_pages, first);
+		if (first >= st->nr_pages)
+			return bytes;
+		end = find_next_zero_bit(map, st->nr_pages, first);
+		bytes += DIV_ROUND_UP(end - first, IVS_RUN_PAGES) *
+			 IVS_MEM_REC_HDR + ivs_span(st, first, end);
+		first = end;
+	}
+}
+
+static u64 ivs_all_mem_rec(struct ivs_state *st)
+{
+	return DIV_ROUND_UP(st->nr_pages, IVS_RUN_PAGES) * IVS_MEM_REC_HDR +
 	       st->mem_size;
 }
 
 /*
  * What STOP_COPY would still send.  In a PRE_COPY session this counts the
- * chunks known to be pending; chunks changed since the last scan are not
+ * pages known to be pending; pages changed since the last scan are not
  * known until STOP_COPY reads them.
  */
 static size_t ivs_stop_copy_size(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
 	size_t size = 0;
-	unsigned long i;
 
 	if (!st->saving)
 		return IVS_CONFIG_REC + ivs_all_mem_rec(st) + IVS_REGS_REC;
 	if (!st->config_sent)
 		size += IVS_CONFIG_REC;
-	if (st->npending == st->nr_chunks) {
+	if (st->npending == st->nr_pages)
 		size += ivs_all_mem_rec(st);
-	} else {
-		for_each_set_bit(i, st->pending, st->nr_chunks)
-			size += ivs_mem_rec(st, i);
-	}
+	else
+		size += ivs_runs_bytes(st, st->pending);
 	if (!st->regs_sent)
 		size += IVS_REGS_REC;
 	return size;
@@ -282,7 +348,7 @@ static size_t ivs_stop_copy_size(struct qvp_device *qdev)
 
 static void ivs_free_session(struct ivs_state *st)
 {
-	bitmap_free(st->pending);
+	kvfree(st->pending);
 	st->pending = NULL;
 	kvfree(st->digest);
 	st->digest = NULL;
@@ -295,15 +361,16 @@ static int ivs_save_begin(struct qvp_device *qdev, bool precopy)
 {
 	struct ivs_state *st = ivs(qdev);
 
-	st->pending = bitmap_alloc(st->nr_chunks, GFP_KERNEL_ACCOUNT);
+	st->pending = ivs_bitmap_alloc(st->nr_pages);
 	if (!st->pending)
 		return -ENOMEM;
-	bitmap_fill(st->pending, st->nr_chunks);
-	st->npending = st->nr_chunks;
+	bitmap_fill(st->pending, st->nr_pages);
+	st->npending = st->nr_pages;
 	if (precopy) {
-		st->digest = kvcalloc(st->nr_chunks, sizeof(*st->digest),
+		/* 8 bytes per page: see "Stream" above for why. */
+		st->digest = kvcalloc(st->nr_pages, sizeof(*st->digest),
 				      GFP_KERNEL_ACCOUNT);
-		st->scan_buf = kvmalloc(IVS_CHUNK, GFP_KERNEL_ACCOUNT);
+		st->scan_buf = kvmalloc(QVP_IVSHMEM_CHUNK, GFP_KERNEL_ACCOUNT);
 		if (!st->digest || !st->scan_buf) {
 			ivs_free_session(st);
 			return -ENOMEM;
@@ -317,6 +384,7 @@ static int ivs_save_begin(struct qvp_device *qdev, bool precopy)
 	st->config_sent = false;
 	st->regs_sent = false;
 	st->cursor = 0;
+	st->window = IVS_NO_WINDOW;
 	return 0;
 }
 
@@ -334,31 +402,36 @@ static int ivs_save_stop(struct qvp_device *qdev)
 	st->stop = true;
 	st->initial = false;
 	st->cursor = 0;
+	st->window = IVS_NO_WINDOW;
 	return 0;
 }
 
 /*
- * Mark the chunks whose content changed since they were last sent; only
- * after a PRE_COPY pass is over.  Reads and hashes all of BAR2.  A fatal
- * signal cuts the scan short: what it did not reach, the next scan or
- * STOP_COPY finds.
+ * Mark the pages whose content changed since they were last sent; only
+ * after a PRE_COPY pass is over.  Reads and hashes all of BAR2, a window
+ * of IVS_RUN_PAGES pages at a time.  A fatal signal cuts the scan short:
+ * what it did not reach, the next scan or STOP_COPY finds.
  */
 static void ivs_scan(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
 	unsigned long i;
-	size_t len;
+	const u8 *p;
 
-	for (i = 0; i < st->nr_chunks; i++) {
-		if (fatal_signal_pending(current))
-			break;
-		len = ivs_chunk_len(st, i);
-		ivs_read_chunk(qdev, i, st->scan_buf);
-		if (ivs_hash(st->scan_buf, len, st->key) != st->digest[i] &&
+	st->window = IVS_NO_WINDOW;
+	for (i = 0; i < st->nr_pages; i++) {
+		if (i % IVS_RUN_PAGES == 0) {
+			if (fatal_signal_pending(current))
+				break;
+			cond_resched();
+		}
+		p = ivs_window(qdev, i);
+		if (ivs_page_hash(st, i, p) != st->digest[i] &&
 		    !__test_and_set_bit(i, st->pending))
 			st->npending++;
-		cond_resched();
 	}
+	/* The memory keeps changing while the device runs. */
+	st->window = IVS_NO_WINDOW;
 	st->cursor = 0;
 }
 
@@ -366,19 +439,16 @@ static void ivs_precopy_pending(struct qvp_device *qdev, u64 *initial,
 				u64 *dirty)
 {
 	struct ivs_state *st = ivs(qdev);
-	u64 bytes = 0;
-	unsigned long i;
+	u64 bytes;
 
 	if (!st->saving || st->stop)
 		return;
 	if (!st->initial && !st->npending)
 		ivs_scan(qdev);
-	if (st->npending == st->nr_chunks) {
+	if (st->npending == st->nr_pages)
 		bytes = ivs_all_mem_rec(st);
-	} else {
-		for_each_set_bit(i, st->pending, st->nr_chunks)
-			bytes += ivs_mem_rec(st, i);
-	}
+	else
+		bytes = ivs_runs_bytes(st, st->pending);
 	if (st->initial)
 		*initial = bytes + (st->config_sent ? 0 : IVS_CONFIG_REC);
 	else
@@ -414,49 +484,78 @@ static ssize_t ivs_save_regs(struct ivs_state *st, u16 *type, void *buf,
 }
 
 /*
- * The next chunk this pass sends, read into @mem; returns its data length,
- * 0 at the end of the pass, or -errno.
+ * The next run of the pages marked pending, from the cursor on: up to
+ * IVS_RUN_PAGES consecutive ones, read straight into @mem.  PRE_COPY
+ * passes, and STOP_COPY of a session that has no digests.
  */
-static ssize_t ivs_next_chunk(struct qvp_device *qdev,
-			      struct qvp_ivshmem_mem *mem)
+static size_t ivs_next_pending_run(struct qvp_device *qdev,
+				   struct qvp_ivshmem_mem *mem)
 {
 	struct ivs_state *st = ivs(qdev);
-	unsigned long i;
-	bool pending;
-	size_t len;
-	u64 h = 0;
+	unsigned long first, end, i;
 
-	for (;;) {
-		if (st->stop)
-			i = st->cursor;
-		else
-			i = find_next_bit(st->pending, st->nr_chunks,
-					  st->cursor);
-		if (i >= st->nr_chunks) {
-			st->cursor = st->nr_chunks;
-			st->initial = false;
-			return 0;
-		}
-		len = ivs_chunk_len(st, i);
-		ivs_read_chunk(qdev, i, mem->data);
-		st->cursor = i + 1;
-		pending = __test_and_clear_bit(i, st->pending);
-		if (pending)
-			st->npending--;
-		if (st->digest) {
-			h = ivs_hash(mem->data, len, st->key);
-			if (!pending && h == st->digest[i]) {
-				/* STOP_COPY: unchanged since it was sent. */
-				if (fatal_signal_pending(current))
-					return -EINTR;
-				cond_resched();
-				continue;
-			}
-			st->digest[i] = h;
-		}
-		mem->offset = cpu_to_le64((u64)i * IVS_CHUNK);
-		return len;
+	first = find_next_bit(st->pending, st->nr_pages, st->cursor);
+	if (first >= st->nr_pages) {
+		st->cursor = st->nr_pages;
+		return 0;
 	}
+	end = find_next_zero_bit(st->pending,
+				 min(first + IVS_RUN_PAGES, st->nr_pages),
+				 first);
+	ivs_read_pages(qdev, first, end, mem->data);
+	bitmap_clear(st->pending, first, end - first);
+	st->npending -= end - first;
+	if (st->digest) {
+		for (i = first; i < end; i++)
+			st->digest[i] = ivs_page_hash(st, i, mem->data +
+						      (i - first) * IVS_PAGE);
+	}
+	st->cursor = end;
+	mem->offset = cpu_to_le64((u64)first * IVS_PAGE);
+	return ivs_span(st, first, end);
+}
+
+/*
+ * STOP_COPY of a PRE_COPY session: the next run of pages that are pending
+ * or whose digest changed, up to IVS_RUN_PAGES consecutive ones.  Every
+ * page is read once, a window at a time, and only the pages sent are
+ * copied to @mem.  The memory no longer changes, so no digest is updated.
+ * Returns the run's length, 0 when every page was considered, or -EINTR.
+ */
+static ssize_t ivs_next_stop_run(struct qvp_device *qdev,
+				 struct qvp_ivshmem_mem *mem)
+{
+	struct ivs_state *st = ivs(qdev);
+	unsigned long i, first = 0, n = 0;
+	const u8 *p;
+
+	for (i = st->cursor; i < st->nr_pages && n < IVS_RUN_PAGES; i++) {
+		if (!n && i % IVS_RUN_PAGES == 0 && i != st->cursor) {
+			/* A whole window unchanged: let others run. */
+			if (fatal_signal_pending(current)) {
+				st->cursor = i;
+				return -EINTR;
+			}
+			cond_resched();
+		}
+		p = ivs_window(qdev, i);
+		if (__test_and_clear_bit(i, st->pending)) {
+			st->npending--;
+		} else if (ivs_page_hash(st, i, p) == st->digest[i]) {
+			if (n)
+				break;
+			continue;
+		}
+		if (!n)
+			first = i;
+		memcpy(mem->data + n * IVS_PAGE, p, ivs_span(st, i, i + 1));
+		n++;
+	}
+	st->cursor = i;
+	if (!n)
+		return 0;
+	mem->offset = cpu_to_le64((u64)first * IVS_PAGE);
+	return ivs_span(st, first, first + n);
 }
 
 static ssize_t ivs_save_record(struct qvp_device *qdev, u16 *type, void *buf,
@@ -469,15 +568,20 @@ static ssize_t ivs_save_record(struct qvp_device *qdev, u16 *type, void *buf,
 		return -EINVAL;
 	if (!st->config_sent)
 		return ivs_save_config(st, type, buf, size);
-	if (size < sizeof(struct qvp_ivshmem_mem) + IVS_CHUNK)
+	if (size < sizeof(struct qvp_ivshmem_mem) + QVP_IVSHMEM_CHUNK)
 		return -EOVERFLOW;
-	if (!st->stop || st->cursor < st->nr_chunks) {
-		len = ivs_next_chunk(qdev, buf);
+	if (!st->stop || st->cursor < st->nr_pages) {
+		if (st->stop && st->digest)
+			len = ivs_next_stop_run(qdev, buf);
+		else
+			len = ivs_next_pending_run(qdev, buf);
 		if (len) {
 			*type = QVP_REC_IVSHMEM_MEM;
 			return len < 0 ? len :
 			       sizeof(struct qvp_ivshmem_mem) + len;
 		}
+		/* The end of a pass. */
+		st->initial = false;
 	}
 	if (st->stop && !st->regs_sent)
 		return ivs_save_regs(st, type, buf, size);
@@ -493,7 +597,7 @@ static int ivs_load_begin(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
 
-	st->loaded = bitmap_zalloc(st->nr_chunks, GFP_KERNEL_ACCOUNT);
+	st->loaded = ivs_bitmap_alloc(st->nr_pages);
 	if (!st->loaded)
 		return -ENOMEM;
 	st->got_config = false;
@@ -527,32 +631,38 @@ static int ivs_load_config(struct qvp_device *qdev,
 	return 0;
 }
 
+/*
+ * A run of pages: its offset is page-aligned and within BAR2, and it holds
+ * whole pages up to QVP_IVSHMEM_CHUNK bytes (the record descriptor bounds
+ * the length), the last one shorter only where BAR2 ends.
+ */
 static int ivs_load_mem(struct qvp_device *qdev,
 			const struct qvp_ivshmem_mem *mem, u32 len)
 {
 	struct ivs_state *st = ivs(qdev);
 	u64 off = le64_to_cpu(mem->offset);
 	size_t dlen = len - sizeof(*mem);
-	unsigned long i;
+	unsigned long first;
 	u16 cmd;
 
-	if (off % IVS_CHUNK || off >= st->mem_size) {
+	if (off % IVS_PAGE || off >= st->mem_size) {
 		dev_err_ratelimited(qvp_dev(qdev),
-				    "ivshmem: memory record at offset 0x%llx is not a chunk\n",
+				    "ivshmem: memory record at offset 0x%llx is not at a page\n",
 				    off);
 		return -EINVAL;
 	}
-	i = off / IVS_CHUNK;
-	if (dlen != ivs_chunk_len(st, i)) {
+	if (dlen > st->mem_size - off ||
+	    (dlen % IVS_PAGE && dlen != st->mem_size - off)) {
 		dev_err_ratelimited(qvp_dev(qdev),
-				    "ivshmem: memory record at 0x%llx has %zu bytes, the chunk %zu\n",
-				    off, dlen, ivs_chunk_len(st, i));
+				    "ivshmem: memory record at 0x%llx has %zu bytes, not whole pages of the memory\n",
+				    off, dlen);
 		return -EINVAL;
 	}
 	cmd = qvp_mmio_begin(qdev);
 	memcpy_toio(st->bar2 + off, mem->data, dlen);
 	qvp_mmio_end(qdev, cmd);
-	__set_bit(i, st->loaded);
+	first = off / IVS_PAGE;
+	bitmap_set(st->loaded, first, DIV_ROUND_UP(dlen, IVS_PAGE));
 	return 0;
 }
 
@@ -595,11 +705,11 @@ static int ivs_load_commit(struct qvp_device *qdev)
 				    "ivshmem: stream has no register record\n");
 		return -EINVAL;
 	}
-	missing = find_first_zero_bit(st->loaded, st->nr_chunks);
-	if (missing < st->nr_chunks) {
+	missing = find_first_zero_bit(st->loaded, st->nr_pages);
+	if (missing < st->nr_pages) {
 		dev_err_ratelimited(qvp_dev(qdev),
-				    "ivshmem: stream lacks the memory chunk at 0x%llx\n",
-				    (u64)missing * IVS_CHUNK);
+				    "ivshmem: stream lacks the memory page at 0x%llx\n",
+				    (u64)missing * IVS_PAGE);
 		return -EINVAL;
 	}
 	cmd = qvp_mmio_begin(qdev);
@@ -613,7 +723,7 @@ static void ivs_load_end(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
 
-	bitmap_free(st->loaded);
+	kvfree(st->loaded);
 	st->loaded = NULL;
 }
 
@@ -625,8 +735,9 @@ static const struct qvp_rec_desc ivs_records[] = {
 	},
 	{
 		.type = QVP_REC_IVSHMEM_MEM,
-		.min_len = sizeof(struct qvp_ivshmem_mem) + 1,
-		.max_len = sizeof(struct qvp_ivshmem_mem) + IVS_CHUNK,
+		/* a page, or all of a BAR2 smaller than a page (>= 8 bytes) */
+		.min_len = sizeof(struct qvp_ivshmem_mem) + 8,
+		.max_len = sizeof(struct qvp_ivshmem_mem) + QVP_IVSHMEM_CHUNK,
 	},
 	{
 		.type = QVP_REC_IVSHMEM_REGS,

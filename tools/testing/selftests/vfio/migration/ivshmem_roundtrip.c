@@ -8,10 +8,11 @@
  * the registers only: ivshmem memory is shared and survives a reset), the
  * stream is resumed and the whole BAR2 must match by checksum.  Also: the
  * stream layout, PRE_COPY with pages dirtied between passes (exact
- * initial_bytes/dirty_bytes and a STOP_COPY that sends only what changed),
- * migration to a second ivshmem of the same size (VFIO_SELFTESTS_BDF2), and
- * corrupted, truncated and forged streams, which leave the target in ERROR
- * until a reset.
+ * initial_bytes/dirty_bytes and a STOP_COPY that sends only the 4 KiB
+ * pages that changed, consecutive ones in runs of up to 16), streams cut
+ * into runs of any length, migration to a second ivshmem of the same size
+ * (VFIO_SELFTESTS_BDF2), and corrupted, truncated and forged streams,
+ * which leave the target in ERROR until a reset.
  *
  * Usage: ivshmem_roundtrip [BDF] [harness options]
  *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second one)
@@ -32,6 +33,8 @@
 #define REG_INTRSTATUS	0x04
 
 #define CHUNK		((size_t)QVP_IVSHMEM_CHUNK)
+#define PAGE		((size_t)QVP_IVSHMEM_PAGE)
+#define RUN_PAGES	(CHUNK / PAGE)
 #define CONFIG_REC	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_config))
 #define MEM_REC(len)	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_mem) + (len))
 #define REGS_REC	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_regs))
@@ -80,7 +83,10 @@ static uint64_t checksum(const uint8_t *mem, size_t size)
 	return h;
 }
 
-/* Change one byte in every @every-th chunk, from chunk @first; count. */
+/*
+ * Change one byte in every @every-th chunk, from chunk @first; count.
+ * Each change is in one page, and no two are in neighbouring pages.
+ */
 static size_t dirty(struct ivs *d, size_t first, size_t every, uint8_t v)
 {
 	size_t i, n = 0;
@@ -88,6 +94,21 @@ static size_t dirty(struct ivs *d, size_t first, size_t every, uint8_t v)
 	for (i = first; i * CHUNK < d->size; i += every, n++)
 		d->mem[i * CHUNK + (i * 97) % CHUNK] ^= v;
 	return n;
+}
+
+/* Change one byte in each of @n consecutive pages from page @first. */
+static void dirty_run(struct ivs *d, size_t first, size_t n, uint8_t v)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++)
+		d->mem[i * PAGE + (i * 61) % PAGE] ^= v;
+}
+
+/* Bytes of the MEM records that carry @n consecutive whole pages. */
+static size_t run_recs(size_t n)
+{
+	return (n + RUN_PAGES - 1) / RUN_PAGES * MEM_REC(0) + n * PAGE;
 }
 
 static void open_ivs(struct __test_metadata *_metadata, struct ivs *d,
@@ -276,6 +297,9 @@ static const char *walk(const uint8_t *s, size_t len, bool hdr,
 			if (image) {
 				if (moff >= size || rlen - 8 > size - moff)
 					return "MEM record out of bounds";
+				if (moff % PAGE || rlen - 8 > CHUNK ||
+				    ((rlen - 8) % PAGE && moff + rlen - 8 != size))
+					return "MEM record not a run of pages";
 				memcpy(image + moff, pl + 8, rlen - 8);
 			}
 			break;
@@ -418,15 +442,19 @@ TEST_F_TIMEOUT(ivs, cross_device, 300)
 
 /*
  * PRE_COPY while the memory changes: the first pass is the whole memory
- * (initial_bytes), then exactly the chunks dirtied since (dirty_bytes), and
- * STOP_COPY sends only the chunks dirtied after the last pass.
+ * (initial_bytes), then exactly the pages dirtied since (dirty_bytes), and
+ * STOP_COPY sends only the pages dirtied after the last pass.  Scattered
+ * pages go one per record, consecutive ones in runs of up to 16 pages.
+ * The runs need a memory of 1 MiB or more (chunks 7 to 9).
  */
 TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 {
 	struct ivs *a = &self->a, *t = target(self);
 	struct vfio_precopy_info info;
 	size_t n, len0, len1, nchunks = nr_chunks(a->size);
-	size_t chunk_len = a->size < CHUNK ? a->size : CHUNK;
+	size_t page_len = a->size < PAGE ? a->size : PAGE;
+	bool runs = a->size >= (1 << 20);
+	size_t run_bytes;
 	const char *why;
 	struct walk w;
 	uint64_t sum;
@@ -445,12 +473,20 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
 	ASSERT_EQ(info.initial_bytes, self->s.len);
 	n = dirty(a, 0, 16, 0x5a);
+	run_bytes = 0;
+	if (runs) {
+		/* pages 131..150 of chunks 8 and 9: 16 + 4 pages */
+		dirty_run(a, 8 * RUN_PAGES + 3, 20, 0x5a);
+		run_bytes = MEM_REC(16 * PAGE) + MEM_REC(4 * PAGE);
+		ASSERT_EQ(run_recs(20), run_bytes);
+	}
 
-	/* second pass: exactly the dirtied chunks */
+	/* second pass: exactly the dirtied pages */
 	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 	ASSERT_EQ(0ULL, info.initial_bytes);
-	ASSERT_EQ(n * MEM_REC(chunk_len), info.dirty_bytes)
-		TH_LOG("%zu chunks dirtied", n);
+	ASSERT_EQ(n * MEM_REC(page_len) + run_bytes, info.dirty_bytes)
+		TH_LOG("%zu single pages dirtied, runs %s", n,
+		       runs ? "too" : "not");
 	len0 = self->s.len;
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
 	ASSERT_EQ(info.dirty_bytes, self->s.len - len0);
@@ -461,17 +497,23 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	ASSERT_EQ(-1, read(fd, &w, 1));
 	ASSERT_EQ(ENOMSG, errno);
 
-	/* STOP_COPY: the chunks dirtied after the last pass, and registers */
+	/* STOP_COPY: the pages dirtied after the last pass, and registers */
 	n = dirty(a, 5, 32, 0xa5);
+	run_bytes = 0;
+	if (runs) {
+		/* pages 127..143, some sent in the second pass: 16 + 1 */
+		dirty_run(a, 7 * RUN_PAGES + 15, 17, 0xa5);
+		run_bytes = MEM_REC(16 * PAGE) + MEM_REC(PAGE);
+	}
 	go(_metadata, &a->dev, ST(PRE_COPY_P2P), &fd2);
 	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
 	ASSERT_EQ(-1, fd2);
 	len1 = self->s.len;
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
 	close(fd);
-	TH_LOG("STOP_COPY sent %zu bytes of a %zu-byte state (%zu chunks dirty)",
+	TH_LOG("STOP_COPY sent %zu bytes of a %zu-byte state (%zu single pages dirty)",
 	       self->s.len - len1, a->size, n);
-	ASSERT_EQ(n * MEM_REC(chunk_len) + REGS_REC + END_REC,
+	ASSERT_EQ(n * MEM_REC(page_len) + run_bytes + REGS_REC + END_REC,
 		  self->s.len - len1);
 	sum = checksum(a->mem, a->size);
 	go(_metadata, &a->dev, ST(STOP), NULL);
@@ -560,12 +602,63 @@ TEST_F_TIMEOUT(ivs, truncated_stream, 300)
 	}
 }
 
+/*
+ * A writer may cut the memory into runs of any length from 1 to 16 pages:
+ * the saved memory is sent again in runs of 1, 2, .. 16, 1, .. pages.
+ */
+TEST_F_TIMEOUT(ivs, runs_of_any_length, 300)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	size_t head = QVP_HDR_LEN + CONFIG_REC;
+	size_t pages = (a->size + PAGE - 1) / PAGE;
+	size_t cap = head + pages * MEM_REC(0) + a->size + REGS_REC + END_REC;
+	size_t p, n, k = 1, len, dlen;
+	uint8_t *s, *rec;
+	uint64_t sum, off;
+
+	fill(a, 13);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+	sum = checksum(a->mem, a->size);
+	save_all(_metadata, a, &self->s);
+	s = malloc(cap);
+	rec = malloc(8 + CHUNK);
+	ASSERT_NE(NULL, s);
+	ASSERT_NE(NULL, rec);
+	memcpy(s, self->s.data, head);
+	len = head;
+	for (p = 0; p < pages; p += n, k = k % RUN_PAGES + 1) {
+		n = pages - p < k ? pages - p : k;
+		off = p * PAGE;
+		dlen = a->size - off < n * PAGE ? a->size - off : n * PAGE;
+		memcpy(rec, &off, 8);
+		memcpy(rec + 8, a->mem + off, dlen);
+		len += qvp_put_record(s + len, QVP_REC_IVSHMEM_MEM, 0, rec,
+				      8 + dlen);
+	}
+	memcpy(s + len, self->s.data + self->s.len - REGS_REC - END_REC,
+	       REGS_REC + END_REC);
+	len += REGS_REC + END_REC;
+	ASSERT_LE(len, cap);
+	free(rec);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+
+	if (t == a) {
+		fill(a, 14);
+		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	}
+	resume_ok(_metadata, t, s, len);
+	free(s);
+	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	expect_regs(_metadata, t, MASK_A, STATUS_A);
+}
+
 /* Streams with valid CRCs that are still wrong. */
 TEST_F_TIMEOUT(ivs, forged_streams, 300)
 {
 	struct ivs *a = &self->a, *t = target(self);
-	uint8_t *s, *cfg, *mem1;
+	uint8_t *s, *cfg, *mem1, *bad;
 	size_t len, cut, rec = MEM_REC(a->size < CHUNK ? a->size : CHUNK);
+	uint8_t run[8 + 2 * PAGE];
 	uint64_t v;
 	int werr, serr;
 
@@ -589,7 +682,7 @@ TEST_F_TIMEOUT(ivs, forged_streams, 300)
 	memcpy(cfg + QVP_REC_HDR_LEN, &v, 8);
 	qvp_fix_record_crc(cfg);
 
-	/* a chunk at an offset that is not a chunk boundary */
+	/* a run at an offset that is not a page boundary */
 	memcpy(&v, mem1 + QVP_REC_HDR_LEN, 8);
 	ASSERT_EQ(0ULL, v);
 	v = 8;
@@ -597,10 +690,27 @@ TEST_F_TIMEOUT(ivs, forged_streams, 300)
 	qvp_fix_record_crc(mem1);
 	resume_raw(_metadata, t, s, len, &werr, &serr);
 	ASSERT_EQ(EINVAL, werr);
-	expect_error_then_reset(_metadata, t, werr, serr, "unaligned chunk");
+	expect_error_then_reset(_metadata, t, werr, serr, "unaligned run");
 	v = 0;
 	memcpy(mem1 + QVP_REC_HDR_LEN, &v, 8);
 	qvp_fix_record_crc(mem1);
+
+	/* a run of a page and a half, at the start of the memory */
+	if (a->size >= 2 * PAGE) {
+		bad = malloc(QVP_HDR_LEN + CONFIG_REC + MEM_REC(sizeof(run)));
+		ASSERT_NE(NULL, bad);
+		memcpy(bad, s, QVP_HDR_LEN + CONFIG_REC);
+		memset(run, 0, sizeof(run));
+		cut = QVP_HDR_LEN + CONFIG_REC +
+		      qvp_put_record(bad + QVP_HDR_LEN + CONFIG_REC,
+				     QVP_REC_IVSHMEM_MEM, 0, run,
+				     8 + PAGE + PAGE / 2);
+		resume_raw(_metadata, t, bad, cut, &werr, &serr);
+		free(bad);
+		ASSERT_EQ(EINVAL, werr);
+		expect_error_then_reset(_metadata, t, werr, serr,
+					"partial page");
+	}
 
 	/* the first chunk left out: every write succeeds, the end fails */
 	cut = QVP_HDR_LEN + CONFIG_REC;
