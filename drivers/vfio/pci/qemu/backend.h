@@ -51,7 +51,7 @@ struct qvp_device;
  * @precopy_pending: bytes of records that PRE_COPY reads would produce
  *	now: *@initial for the first pass, *@dirty for changes since.  May
  *	do real work to find out (ivshmem reads its memory to find changed
- *	chunks), so it should be exact rather than cheap
+ *	pages), so it should be exact rather than cheap
  * @save_end: the save session ended (any reason); free what it held
  * @load_begin: a resume session starts
  * @load_record: a record whose checksum was verified: validate it and stage
@@ -69,10 +69,10 @@ struct qvp_device;
  *    @stop_copy_size run with qvp_device.state_mutex held;
  *  - @save_record, @precopy_pending and @load_record run from read(),
  *    write(), poll() and the PRE_COPY info ioctl with the session file's
- *    lock held, and possibly without state_mutex.  The arcs that change a
- *    live session (PRE_COPY_P2P -> STOP_COPY and every end of a session)
- *    take that file lock too, so these never overlap an operation on the
- *    same session.
+ *    lock held, and possibly without state_mutex.  The arcs taken with a
+ *    live session (PRE_COPY <-> PRE_COPY_P2P, PRE_COPY_P2P -> STOP_COPY
+ *    and every end of a session) run their operations under that file
+ *    lock too, so these never overlap an operation on the same session.
  */
 struct qvp_backend {
 	const char *name;

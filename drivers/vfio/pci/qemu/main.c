@@ -62,8 +62,11 @@ void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar)
  * config-space writes to PCI_COMMAND and faults on BAR mmaps, and turns on
  * memory decoding if userspace (e.g. QEMU during a guest reset) turned it
  * off.  Returns the PCI_COMMAND value to give back to qvp_mmio_end().
- * May sleep; must not be called with a session file lock held by a path
- * that copies to or from userspace.
+ *
+ * May sleep.  Lock order: state_mutex, then a session file lock, then
+ * memory_lock.  Never touch userspace memory between qvp_mmio_begin() and
+ * qvp_mmio_end(): a fault on an mmap of this device's BARs takes
+ * memory_lock and would deadlock against ourselves.
  */
 u16 qvp_mmio_begin(struct qvp_device *qdev)
 {

@@ -40,7 +40,8 @@
  * @filp: the anon-inode file handed to userspace
  * @qdev: the device; the file holds a reference on it (the vfio device's
  *	struct device), so that a data fd kept after the device was closed
- *	or unbound still finds valid memory, and answers -ENODEV
+ *	or unbound still finds valid memory: read() and write() answer
+ *	-ENODEV, VFIO_MIG_GET_PRECOPY_INFO -EINVAL (no longer PRE_COPY)
  * @lock: protects every field below and serialises read()/write()/poll()
  *	against arcs that end or change the session.  Taken after
  *	qdev->state_mutex, never before it.
@@ -95,30 +96,30 @@ static void qvp_disable_file(struct qvp_mig_file *mf)
 	wake_up_interruptible_all(&mf->waitq);
 }
 
-static void qvp_end_save(struct qvp_device *qdev)
+/* End the session in *@slot (if any): disable its file, tell the backend. */
+static void qvp_end_session(struct qvp_device *qdev,
+			    struct qvp_mig_file **slot,
+			    void (*backend_end)(struct qvp_device *qdev))
 {
-	struct qvp_mig_file *mf = qdev->save;
+	struct qvp_mig_file *mf = *slot;
 
 	if (!mf)
 		return;
 	qvp_disable_file(mf);
-	if (qdev->backend->save_end)
-		qdev->backend->save_end(qdev);
+	if (backend_end)
+		backend_end(qdev);
 	fput(mf->filp);
-	qdev->save = NULL;
+	*slot = NULL;
+}
+
+static void qvp_end_save(struct qvp_device *qdev)
+{
+	qvp_end_session(qdev, &qdev->save, qdev->backend->save_end);
 }
 
 static void qvp_end_resume(struct qvp_device *qdev)
 {
-	struct qvp_mig_file *mf = qdev->resume;
-
-	if (!mf)
-		return;
-	qvp_disable_file(mf);
-	if (qdev->backend->load_end)
-		qdev->backend->load_end(qdev);
-	fput(mf->filp);
-	qdev->resume = NULL;
+	qvp_end_session(qdev, &qdev->resume, qdev->backend->load_end);
 }
 
 /*
@@ -408,6 +409,25 @@ static int qvp_save_enter_stop_copy(struct qvp_device *qdev)
 	return ret;
 }
 
+/*
+ * Run a backend arc operation (@op may be NULL) on a device with a live
+ * save session, under the session's file lock, so that it never overlaps
+ * the session's read(), poll() or PRE_COPY info calls into the backend.
+ */
+static int qvp_save_session_op(struct qvp_device *qdev,
+			       int (*op)(struct qvp_device *qdev))
+{
+	struct qvp_mig_file *mf = qdev->save;
+	int ret;
+
+	if (!op)
+		return 0;
+	mutex_lock(&mf->lock);
+	ret = op(qdev);
+	mutex_unlock(&mf->lock);
+	return ret;
+}
+
 /* ------------------------------------------------------------------ */
 /* Resume sessions                                                     */
 
@@ -483,9 +503,18 @@ static __poll_t qvp_resume_poll(struct file *filp,
 	return mask;
 }
 
+/* VFIO_MIG_GET_PRECOPY_INFO is valid only in PRE_COPY states: -EINVAL. */
+static long qvp_resume_ioctl(struct file *filp, unsigned int cmd,
+			     unsigned long arg)
+{
+	return cmd == VFIO_MIG_GET_PRECOPY_INFO ? -EINVAL : -ENOTTY;
+}
+
 static const struct file_operations qvp_resume_fops = {
 	.owner = THIS_MODULE,
 	.write = qvp_resume_write,
+	.unlocked_ioctl = qvp_resume_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.poll = qvp_resume_poll,
 	.release = qvp_file_release,
 };
@@ -564,13 +593,19 @@ static struct file *qvp_step(struct qvp_device *qdev,
 
 	switch (ARC(cur, next)) {
 	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_RUNNING_P2P):
-	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_PRE_COPY_P2P):
 		ret = be->p2p_stop ? be->p2p_stop(qdev) : 0;
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_RUNNING):
-	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_PRE_COPY):
 		ret = be->p2p_start ? be->p2p_start(qdev) : 0;
+		break;
+
+	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_PRE_COPY_P2P):
+		ret = qvp_save_session_op(qdev, be->p2p_stop);
+		break;
+
+	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_PRE_COPY):
+		ret = qvp_save_session_op(qdev, be->p2p_start);
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_STOP):
