@@ -67,31 +67,6 @@ struct attempt {
 	int stop_err;		/* errno of RESUMING -> STOP, or 0 */
 };
 
-static void expect_regs(struct __test_metadata *_metadata,
-			struct vfio_dev *dev, const struct edu_regs *want,
-			const char *when)
-{
-	struct edu_regs got;
-	char diff[512];
-	int ret;
-
-	ret = edu_read_regs(dev, &got);
-	ASSERT_EQ(0, ret) TH_LOG("%s: reading BAR0: %s", when, strerror(-ret));
-	ASSERT_EQ(0, edu_regs_diff(want, &got, diff, sizeof(diff)))
-		TH_LOG("%s:%s", when, diff);
-}
-
-static void apply(struct __test_metadata *_metadata, struct vfio_dev *dev,
-		  const struct edu_state *s, struct edu_regs *regs)
-{
-	int ret;
-
-	ret = edu_apply(dev, s);
-	ASSERT_EQ(0, ret) TH_LOG("programming the edu: %s", strerror(-ret));
-	edu_expected(s, regs);
-	expect_regs(_metadata, dev, regs, "after programming");
-}
-
 FIXTURE_SETUP(bad)
 {
 	struct vfio_buf s;
@@ -106,7 +81,7 @@ FIXTURE_SETUP(bad)
 	ret = vfio_dev_reset(&self->dev);
 	ASSERT_EQ(0, ret) TH_LOG("reset: %s", strerror(-ret));
 
-	apply(_metadata, &self->dev, &state_saved, &self->good_regs);
+	edu_check_apply(_metadata, &self->dev, &state_saved, &self->good_regs);
 	vfio_buf_init(&s);
 	save(_metadata, &self->dev, &s);
 	ASSERT_EQ(0, qvp_check_edu_stream(s.data, s.len, &self->ids, NULL,
@@ -116,7 +91,7 @@ FIXTURE_SETUP(bad)
 	vfio_buf_free(&s);
 
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
-	apply(_metadata, &self->dev, &state_live, &self->live_regs);
+	edu_check_apply(_metadata, &self->dev, &state_live, &self->live_regs);
 }
 
 FIXTURE_TEARDOWN(bad)
@@ -207,13 +182,13 @@ static void expect_refused(struct __test_metadata *_metadata,
 	ASSERT_EQ(EINVAL, a->stop_err)
 		TH_LOG("%s: RESUMING -> STOP: %s", what, err_name(a->stop_err));
 	expect_state(_metadata, &self->dev, ST(ERROR));
-	expect_regs(_metadata, &self->dev, &self->live_regs, what);
+	edu_expect_regs(_metadata, &self->dev, &self->live_regs, what);
 
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
 	expect_state(_metadata, &self->dev, ST(RUNNING));
 	ASSERT_EQ(0, edu_factorial(&self->dev, 5, &v));
 	ASSERT_EQ(120U, v) TH_LOG("%s: no factorial after reset", what);
-	apply(_metadata, &self->dev, &state_live, &self->live_regs);
+	edu_check_apply(_metadata, &self->dev, &state_live, &self->live_regs);
 }
 
 /* A stream that must be accepted restores state_saved. */
@@ -228,9 +203,9 @@ static void expect_accepted(struct __test_metadata *_metadata,
 		TH_LOG("%s: RESUMING -> STOP: %s", what, err_name(a->stop_err));
 	expect_state(_metadata, &self->dev, ST(STOP));
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &self->good_regs, what);
+	edu_expect_regs(_metadata, &self->dev, &self->good_regs, what);
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
-	apply(_metadata, &self->dev, &state_live, &self->live_regs);
+	edu_check_apply(_metadata, &self->dev, &state_live, &self->live_regs);
 }
 
 /* The fixture's stream is fine, however it is cut into write()s. */

@@ -97,39 +97,13 @@ FIXTURE_TEARDOWN(edu)
 	vfio_dev_close(&self->dev);
 }
 
-static void expect_regs(struct __test_metadata *_metadata,
-			struct vfio_dev *dev, const struct edu_regs *want,
-			const char *when)
-{
-	struct edu_regs got;
-	char diff[512];
-	int ret;
-
-	ret = edu_read_regs(dev, &got);
-	ASSERT_EQ(0, ret) TH_LOG("%s: reading BAR0: %s", when, strerror(-ret));
-	ASSERT_EQ(0, edu_regs_diff(want, &got, diff, sizeof(diff)))
-		TH_LOG("%s:%s", when, diff);
-}
-
-/* Program @s and check that the device shows exactly what we expect. */
-static void apply(struct __test_metadata *_metadata, struct vfio_dev *dev,
-		  const struct edu_state *s, struct edu_regs *regs)
-{
-	int ret;
-
-	ret = edu_apply(dev, s);
-	ASSERT_EQ(0, ret) TH_LOG("programming the edu: %s", strerror(-ret));
-	edu_expected(s, regs);
-	expect_regs(_metadata, dev, regs, "after programming");
-}
-
 static void expect_power_on(struct __test_metadata *_metadata,
 			    struct vfio_dev *dev)
 {
 	struct edu_regs po;
 
 	edu_power_on(&po);
-	expect_regs(_metadata, dev, &po, "after reset");
+	edu_expect_regs(_metadata, dev, &po, "after reset");
 	expect_state(_metadata, dev, ST(RUNNING));
 }
 
@@ -172,7 +146,7 @@ TEST_F(edu, register_model)
 	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_ID, &v));
 	ASSERT_EQ(EDU_ID_VALUE, v);
 	ASSERT_EQ(0x375f00U, edu_factorial_of(10));
-	apply(_metadata, &self->dev, &state_a, &r);
+	edu_check_apply(_metadata, &self->dev, &state_a, &r);
 	ASSERT_EQ(~0x12345678U, r.liveness);
 	ASSERT_EQ(3628800U, r.factorial);
 	/* a factorial of 0 is 1: the power-on 0 is not a factorial result */
@@ -186,12 +160,12 @@ TEST_F(edu, reset_restores_power_on)
 	int fd;
 
 	expect_power_on(_metadata, &self->dev);
-	apply(_metadata, &self->dev, &state_a, &r);
+	edu_check_apply(_metadata, &self->dev, &state_a, &r);
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
 	expect_power_on(_metadata, &self->dev);
 
 	/* also from STOP, with a save session open */
-	apply(_metadata, &self->dev, &state_b, &r);
+	edu_check_apply(_metadata, &self->dev, &state_b, &r);
 	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
 	close(fd);
@@ -204,7 +178,7 @@ TEST_F(edu, stream_layout)
 	struct edu_regs r;
 	uint64_t size;
 
-	apply(_metadata, &self->dev, &state_a, &r);
+	edu_check_apply(_metadata, &self->dev, &state_a, &r);
 	go(_metadata, &self->dev, ST(STOP), NULL);
 	ASSERT_EQ(0, vfio_dev_mig_data_size(&self->dev, &size));
 	TH_LOG("MIG_DATA_SIZE %llu", (unsigned long long)size);
@@ -222,22 +196,22 @@ TEST_F(edu, save_reset_resume)
 	struct edu_regs r;
 	uint32_t v;
 
-	apply(_metadata, &self->dev, &state_a, &r);
+	edu_check_apply(_metadata, &self->dev, &state_a, &r);
 	vfio_buf_init(&s);
 	save(_metadata, &self->dev, &s);
 	check_stream(_metadata, &s, &self->ids, &r);
 
 	/* saving does not disturb the source */
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &r, "source after save");
+	edu_expect_regs(_metadata, &self->dev, &r, "source after save");
 
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
 	expect_power_on(_metadata, &self->dev);
 
 	resume(_metadata, &self->dev, s.data, s.len, 0);
-	expect_regs(_metadata, &self->dev, &r, "resumed, in STOP");
+	edu_expect_regs(_metadata, &self->dev, &r, "resumed, in STOP");
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &r, "resumed, RUNNING");
+	edu_expect_regs(_metadata, &self->dev, &r, "resumed, RUNNING");
 
 	/* the resumed device saves the same stream */
 	vfio_buf_init(&again);
@@ -262,21 +236,21 @@ TEST_F(edu, resume_over_live_state)
 	vfio_buf_init(&sa);
 	vfio_buf_init(&sb);
 
-	apply(_metadata, &self->dev, &state_a, &ra);
+	edu_check_apply(_metadata, &self->dev, &state_a, &ra);
 	save(_metadata, &self->dev, &sa);
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
-	apply(_metadata, &self->dev, &state_b, &rb);
+	edu_check_apply(_metadata, &self->dev, &state_b, &rb);
 	save(_metadata, &self->dev, &sb);
 
 	/* b is live (status 0x80 clear), resume a (0x80 set) over it */
 	resume(_metadata, &self->dev, sa.data, sa.len, 0);
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &ra, "a over b");
+	edu_expect_regs(_metadata, &self->dev, &ra, "a over b");
 
 	/* and the other way round: 0x80 must get cleared */
 	resume(_metadata, &self->dev, sb.data, sb.len, 0);
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &rb, "b over a");
+	edu_expect_regs(_metadata, &self->dev, &rb, "b over a");
 
 	vfio_buf_free(&sa);
 	vfio_buf_free(&sb);
@@ -292,7 +266,7 @@ TEST_F(edu, irq_status_with_msi)
 	enable_msi(_metadata, self);
 	pfd.fd = self->efd;
 	pfd.events = POLLIN;
-	apply(_metadata, &self->dev, &state_irq, &r);
+	edu_check_apply(_metadata, &self->dev, &state_irq, &r);
 	ASSERT_EQ(0xe0U, r.irq_status);
 	/* MSI delivery is asynchronous: wait for it */
 	ASSERT_EQ(1, poll(&pfd, 1, 5000))
@@ -309,12 +283,12 @@ TEST_F(edu, irq_status_with_msi)
 
 	resume(_metadata, &self->dev, s.data, s.len, 0);
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &r, "resumed");
+	edu_expect_regs(_metadata, &self->dev, &r, "resumed");
 
 	/* acknowledging clears it as on the source */
 	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_IRQ_ACK, 0xe0));
 	r.irq_status = 0;
-	expect_regs(_metadata, &self->dev, &r, "after ack");
+	edu_expect_regs(_metadata, &self->dev, &r, "after ack");
 	vfio_buf_free(&s);
 }
 
@@ -326,7 +300,7 @@ TEST_F(edu, precopy_then_stop_copy)
 	uint8_t b[64];
 	int fd, fd2;
 
-	apply(_metadata, &self->dev, &state_a, &r);
+	edu_check_apply(_metadata, &self->dev, &state_a, &r);
 	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
 	ASSERT_LE(0, fd);
 
@@ -373,7 +347,7 @@ TEST_F(edu, precopy_then_stop_copy)
 	expect_power_on(_metadata, &self->dev);
 	resume(_metadata, &self->dev, s.data, s.len, 0);
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &r, "resumed");
+	edu_expect_regs(_metadata, &self->dev, &r, "resumed");
 	vfio_buf_free(&s);
 	vfio_buf_free(&direct);
 }
@@ -396,18 +370,18 @@ TEST_F(edu, migrate_to_second_edu)
 		TH_LOG("VFIO_SELFTESTS_BDF2 is the same device");
 
 	/* destination has a state of its own */
-	apply(_metadata, &dev2, &state_b, &rb);
-	apply(_metadata, &self->dev, &state_a, &r);
+	edu_check_apply(_metadata, &dev2, &state_b, &rb);
+	edu_check_apply(_metadata, &self->dev, &state_a, &r);
 
 	vfio_buf_init(&s);
 	save(_metadata, &self->dev, &s);
 	check_stream(_metadata, &s, &self->ids, &r);
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	expect_regs(_metadata, &self->dev, &r, "source after save");
+	edu_expect_regs(_metadata, &self->dev, &r, "source after save");
 
 	resume(_metadata, &dev2, s.data, s.len, 0);
 	go(_metadata, &dev2, ST(RUNNING), NULL);
-	expect_regs(_metadata, &dev2, &r, "destination");
+	edu_expect_regs(_metadata, &dev2, &r, "destination");
 	vfio_buf_free(&s);
 out:
 	vfio_dev_reset(&dev2);

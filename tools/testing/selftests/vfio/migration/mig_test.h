@@ -81,4 +81,32 @@ static inline void resume(struct __test_metadata *_metadata,
 	go(_metadata, dev, ST(STOP), NULL);
 }
 
+/* The edu's registers must be exactly @want. */
+static inline void edu_expect_regs(struct __test_metadata *_metadata,
+			       struct vfio_dev *dev,
+			       const struct edu_regs *want, const char *when)
+{
+	struct edu_regs got;
+	char diff[512];
+	int ret;
+
+	ret = edu_read_regs(dev, &got);
+	ASSERT_EQ(0, ret) TH_LOG("%s: reading BAR0: %s", when, strerror(-ret));
+	ASSERT_EQ(0, edu_regs_diff(want, &got, diff, sizeof(diff)))
+		TH_LOG("%s:%s", when, diff);
+}
+
+/* Program @s into the edu and check it shows exactly what we expect. */
+static inline void edu_check_apply(struct __test_metadata *_metadata,
+			 struct vfio_dev *dev, const struct edu_state *s,
+			 struct edu_regs *regs)
+{
+	int ret;
+
+	ret = edu_apply(dev, s);
+	ASSERT_EQ(0, ret) TH_LOG("programming the edu: %s", strerror(-ret));
+	edu_expected(s, regs);
+	edu_expect_regs(_metadata, dev, regs, "after programming");
+}
+
 #endif /* MIG_TEST_H */
