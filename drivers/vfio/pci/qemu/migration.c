@@ -77,6 +77,12 @@ struct qvp_mig_file {
 	wait_queue_head_t waitq;
 };
 
+/* Run an optional backend operation. */
+static int qvp_call(struct qvp_device *qdev, int (*op)(struct qvp_device *qdev))
+{
+	return op ? op(qdev) : 0;
+}
+
 static bool qvp_is_precopy(enum vfio_device_mig_state s)
 {
 	return s == VFIO_DEVICE_STATE_PRE_COPY ||
@@ -397,7 +403,7 @@ static int qvp_save_enter_stop_copy(struct qvp_device *qdev)
 	int ret;
 
 	mutex_lock(&mf->lock);
-	ret = be->quiesce ? be->quiesce(qdev) : 0;
+	ret = qvp_call(qdev, be->quiesce);
 	if (!ret && be->save_stop)
 		ret = be->save_stop(qdev);
 	if (!ret) {
@@ -420,10 +426,8 @@ static int qvp_save_session_op(struct qvp_device *qdev,
 	struct qvp_mig_file *mf = qdev->save;
 	int ret;
 
-	if (!op)
-		return 0;
 	mutex_lock(&mf->lock);
-	ret = op(qdev);
+	ret = qvp_call(qdev, op);
 	mutex_unlock(&mf->lock);
 	return ret;
 }
@@ -593,11 +597,11 @@ static struct file *qvp_step(struct qvp_device *qdev,
 
 	switch (ARC(cur, next)) {
 	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_RUNNING_P2P):
-		ret = be->p2p_stop ? be->p2p_stop(qdev) : 0;
+		ret = qvp_call(qdev, be->p2p_stop);
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_RUNNING):
-		ret = be->p2p_start ? be->p2p_start(qdev) : 0;
+		ret = qvp_call(qdev, be->p2p_start);
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_PRE_COPY_P2P):
@@ -609,11 +613,11 @@ static struct file *qvp_step(struct qvp_device *qdev,
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_STOP):
-		ret = be->quiesce ? be->quiesce(qdev) : 0;
+		ret = qvp_call(qdev, be->quiesce);
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING_P2P):
-		ret = be->unquiesce ? be->unquiesce(qdev) : 0;
+		ret = qvp_call(qdev, be->unquiesce);
 		break;
 
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_STOP_COPY):
