@@ -678,13 +678,5 @@ TEST(crc32_matches_zlib)
 
 int main(int argc, char **argv)
 {
-	const char *why;
-
-	g_bdf = mig_take_bdf(&argc, argv);
-	if (!mig_harness_listing(argc, argv)) {
-		why = mig_precheck(g_bdf, true, true);
-		if (why)
-			ksft_exit_skip("%s\n", why);
-	}
-	return test_harness_run(argc, argv);
+	return mig_test_main(argc, argv, &g_bdf, mig_precheck_edu);
 }

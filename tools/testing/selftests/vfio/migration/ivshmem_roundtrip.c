@@ -747,13 +747,5 @@ static const char *precheck(const char *bdf)
 
 int main(int argc, char **argv)
 {
-	const char *why;
-
-	g_bdf = mig_take_bdf(&argc, argv);
-	if (!mig_harness_listing(argc, argv)) {
-		why = precheck(g_bdf);
-		if (why)
-			ksft_exit_skip("%s\n", why);
-	}
-	return test_harness_run(argc, argv);
+	return mig_test_main(argc, argv, &g_bdf, precheck);
 }

@@ -109,4 +109,34 @@ static inline void edu_check_apply(struct __test_metadata *_metadata,
 	edu_expect_regs(_metadata, dev, regs, "after programming");
 }
 
+/* Skip reasons for mig_test_main(): any migratable device, or an edu. */
+static inline const char *mig_precheck_any(const char *bdf)
+{
+	return mig_precheck(bdf, false, true);
+}
+
+static inline const char *mig_precheck_edu(const char *bdf)
+{
+	return mig_precheck(bdf, true, true);
+}
+
+/*
+ * main() of every test program here: the device comes from argv[1] or
+ * $VFIO_SELFTESTS_BDF into *@bdf; when @precheck gives a reason the device
+ * cannot be tested, exit with KSFT_SKIP and print it; else run the tests.
+ */
+static inline int mig_test_main(int argc, char **argv, const char **bdf,
+				const char *(*precheck)(const char *bdf))
+{
+	const char *why;
+
+	*bdf = mig_take_bdf(&argc, argv);
+	if (!mig_harness_listing(argc, argv)) {
+		why = precheck(*bdf);
+		if (why)
+			ksft_exit_skip("%s\n", why);
+	}
+	return test_harness_run(argc, argv);
+}
+
 #endif /* MIG_TEST_H */
