@@ -16,14 +16,9 @@ log() { printf '[bench] %s\n' "$*"; }
 modprobe vfio-pci || { log "modprobe vfio-pci failed"; exit 1; }
 insmod "$out/mod/qemu-vfio-pci.ko" || { log "insmod qemu-vfio-pci failed"; exit 1; }
 
-devices() { # vendor:device -> BDFs, sorted
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d"
-	done | sort
-}
-mapfile -t edu < <(devices 0x1234:0x11e8)
-mapfile -t ivs < <(devices 0x1af4:0x1110)
+. /qvp/scripts/lib.sh
+mapfile -t edu < <(pci_devices 0x1234:0x11e8)
+mapfile -t ivs < <(pci_devices 0x1af4:0x1110)
 
 # The first ivshmem of each size.
 declare -A by_size

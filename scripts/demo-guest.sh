@@ -5,6 +5,7 @@
 # another with vfio-mig, narrating each step.  Exit 0 when edu B ends up
 # holding exactly edu A's state.
 set -u
+. /qvp/scripts/lib.sh	# pci_devices; our say/run/die below
 kver=$(uname -r)
 out=/qvp/out/$kver
 bin=$out/vfio-mig-selftests
@@ -18,9 +19,7 @@ say "Load vfio-pci and our driver, qemu-vfio-pci.ko (kernel $kver)"
 modprobe vfio-pci || die "modprobe vfio-pci failed"
 run insmod "$out/mod/qemu-vfio-pci.ko" || die "insmod failed"
 
-mapfile -t edu < <(for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x11e8 ] && basename "$d"
-done | sort)
+mapfile -t edu < <(pci_devices 0x1234:0x11e8)
 [ "${#edu[@]}" -ge 2 ] || die "the VM has fewer than two edu devices"
 A=${edu[0]} B=${edu[1]}
 say "The VM has two QEMU edu devices; the driver bound both from its ID table"

@@ -26,16 +26,11 @@ done
 modprobe vfio-pci || { log "modprobe vfio-pci failed"; exit 1; }
 insmod "$out/mod/qemu-vfio-pci.ko" || { log "insmod qemu-vfio-pci failed"; exit 1; }
 
-devices() { # vendor:device -> BDFs, sorted
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d"
-	done | sort
-}
-mapfile -t edu < <(devices 0x1234:0x11e8)
+. /qvp/scripts/lib.sh
+mapfile -t edu < <(pci_devices 0x1234:0x11e8)
 log "edu devices: ${edu[*]:-none}"
 
-mapfile -t ivshmem < <(devices 0x1af4:0x1110)
+mapfile -t ivshmem < <(pci_devices 0x1af4:0x1110)
 ivs64=() ivs256=()
 for bdf in "${ivshmem[@]}"; do
 	case $(stat -c %s "/sys/bus/pci/devices/$bdf/resource2") in

@@ -75,3 +75,13 @@ build_user()
 	in_rootfs "$rootfs" "$repo" make -C "/qvp/$dir" O="/qvp/out/$k/$name" \
 		OUTPUT="/qvp/out/$k/$name" "$@" >"$repo/out/$k/$name-build.log" 2>&1
 }
+
+# In the guest: BDFs of the PCI devices with this vendor:device (e.g.
+# 0x1234:0x11e8), sorted.
+pci_devices()
+{
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d"
+	done | sort
+}
