@@ -137,6 +137,16 @@ static void enable_msi(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ret) TH_LOG("enabling bus mastering: %s", strerror(-ret));
 }
 
+/* Resume @s into @dev, run it, and check it shows exactly @want. */
+static void resume_running(struct __test_metadata *_metadata,
+			   struct vfio_dev *dev, const struct vfio_buf *s,
+			   const struct edu_regs *want, const char *when)
+{
+	resume(_metadata, dev, s->data, s->len, 0);
+	go(_metadata, dev, ST(RUNNING), NULL);
+	edu_expect_regs(_metadata, dev, want, when);
+}
+
 /* Liveness, factorial, status and DMA registers behave as we assume. */
 TEST_F(edu, register_model)
 {
@@ -243,14 +253,10 @@ TEST_F(edu, resume_over_live_state)
 	save(_metadata, &self->dev, &sb);
 
 	/* b is live (status 0x80 clear), resume a (0x80 set) over it */
-	resume(_metadata, &self->dev, sa.data, sa.len, 0);
-	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	edu_expect_regs(_metadata, &self->dev, &ra, "a over b");
+	resume_running(_metadata, &self->dev, &sa, &ra, "a over b");
 
 	/* and the other way round: 0x80 must get cleared */
-	resume(_metadata, &self->dev, sb.data, sb.len, 0);
-	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	edu_expect_regs(_metadata, &self->dev, &rb, "b over a");
+	resume_running(_metadata, &self->dev, &sb, &rb, "b over a");
 
 	vfio_buf_free(&sa);
 	vfio_buf_free(&sb);
@@ -281,9 +287,7 @@ TEST_F(edu, irq_status_with_msi)
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
 	expect_power_on(_metadata, &self->dev);
 
-	resume(_metadata, &self->dev, s.data, s.len, 0);
-	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	edu_expect_regs(_metadata, &self->dev, &r, "resumed");
+	resume_running(_metadata, &self->dev, &s, &r, "resumed");
 
 	/* acknowledging clears it as on the source */
 	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_IRQ_ACK, 0xe0));
@@ -345,9 +349,7 @@ TEST_F(edu, precopy_then_stop_copy)
 
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
 	expect_power_on(_metadata, &self->dev);
-	resume(_metadata, &self->dev, s.data, s.len, 0);
-	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	edu_expect_regs(_metadata, &self->dev, &r, "resumed");
+	resume_running(_metadata, &self->dev, &s, &r, "resumed");
 	vfio_buf_free(&s);
 	vfio_buf_free(&direct);
 }
@@ -379,9 +381,7 @@ TEST_F(edu, migrate_to_second_edu)
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
 	edu_expect_regs(_metadata, &self->dev, &r, "source after save");
 
-	resume(_metadata, &dev2, s.data, s.len, 0);
-	go(_metadata, &dev2, ST(RUNNING), NULL);
-	edu_expect_regs(_metadata, &dev2, &r, "destination");
+	resume_running(_metadata, &dev2, &s, &r, "destination");
 	vfio_buf_free(&s);
 out:
 	vfio_dev_reset(&dev2);
