@@ -181,6 +181,18 @@ static bool dump_header(struct dump *x)
 	return true;
 }
 
+/* Open a record's JSON object with the fields every record has. */
+static void json_record_open(struct json *j, size_t off, uint16_t type,
+			     const char *name, uint16_t flags, uint32_t len)
+{
+	json_obj_open(j, NULL);
+	json_u64(j, "offset", off);
+	json_hex(j, "type", type, 4);
+	json_str(j, "type_name", name);
+	json_hex(j, "flags", flags, 4);
+	json_u64(j, "length", len);
+}
+
 static void dump_edu_regs(struct dump *x, const uint8_t *p)
 {
 	static const char * const names32[] = {
@@ -258,12 +270,7 @@ static void dump_records(struct dump *x)
 			out(x, "record @%zu: %s type 0x%04x flags 0x%04x length %u\n",
 			    off, name, type, flags, len);
 			if (j) {
-				json_obj_open(j, NULL);
-				json_u64(j, "offset", off);
-				json_hex(j, "type", type, 4);
-				json_str(j, "type_name", name);
-				json_hex(j, "flags", flags, 4);
-				json_u64(j, "length", len);
+				json_record_open(j, off, type, name, flags, len);
 				json_bool(j, "truncated", true);
 				json_obj_close(j);
 			}
@@ -282,13 +289,8 @@ static void dump_records(struct dump *x)
 		    flags & QVP_REC_F_OPTIONAL ? " (OPTIONAL)" : "", len, crc,
 		    crc_ok ? "ok" : "BAD");
 		if (j) {
-			json_obj_open(j, NULL);
-			json_u64(j, "offset", off);
-			json_hex(j, "type", type, 4);
-			json_str(j, "type_name", name);
-			json_hex(j, "flags", flags, 4);
+			json_record_open(j, off, type, name, flags, len);
 			json_bool(j, "optional", flags & QVP_REC_F_OPTIONAL);
-			json_u64(j, "length", len);
 			json_hex(j, "crc", crc, 8);
 			json_bool(j, "crc_ok", crc_ok);
 		}
