@@ -26,6 +26,7 @@ repo=$(cd "$here/.." && pwd)
 out=$repo/out
 mkdir -p "$out"
 vm_timeout=${QVP_VM_TIMEOUT:-1500}
+vm_stall=${QVP_VM_STALL:-240}
 start=$(date +%s)
 
 pass=0 fail=0 skip=0
@@ -167,19 +168,29 @@ for k in $kernels; do
 	for attempt in 1 2; do
 		step "[$(elapsed)] $k: boot under QEMU (TCG) and run the selftests (console: $ko/console.log)"
 		rm -f "$ko/guest.status" "$ko/selftests.tap" "$ko/dmesg.txt"
-		in_rootfs "$rootfs" "$repo" /qvp/scripts/vm.sh "$k" "$vm_timeout" \
+		in_rootfs "$rootfs" "$repo" env QVP_VM_STALL="$vm_stall" \
+			/qvp/scripts/vm.sh "$k" "$vm_timeout" \
 			"/qvp/out/$k/console.log" /qvp/scripts/guest-run.sh
 		rc=$?
-		# The VM can vanish under TCG: QEMU ends (vng status 255)
-		# with neither a guest panic nor the guest script finishing,
-		# sometimes after an RCU stall in which a halted vCPU never
-		# takes an IPI.  Keep that log and boot once more; the
-		# summary reports the retry.
-		[ "$attempt" = 1 ] && [ "$rc" -eq 255 ] && [ ! -f "$ko/guest.status" ] &&
-			! grep -q 'Kernel panic' "$ko/console.log" || break
-		mv "$ko/console.log" "$ko/console.vanished.log"
-		scan_log "$ko/console.vanished.log" | head -n 5 | sed 's/^/# /'
-		record "$k" skip "first VM run" "QEMU vanished (status 255) without a guest panic; log kept in $ko/console.vanished.log; retried once"
+		# Under TCG the VM has been seen to vanish (QEMU ends with
+		# vng status 255, neither a guest panic nor the guest script
+		# finishing), sometimes after an RCU stall in which a halted
+		# vCPU never takes an IPI, and to freeze as a whole (vm.sh's
+		# heartbeat watchdog, status 123).  Keep that log and boot
+		# once more; the summary reports the retry.
+		[ "$attempt" = 1 ] || break
+		if [ "$rc" -eq 123 ]; then
+			why="the guest stalled (no heartbeat for ${vm_stall}s)"
+		elif [ "$rc" -eq 255 ] && [ ! -f "$ko/guest.status" ] &&
+			! grep -q 'Kernel panic' "$ko/console.log"; then
+			why="QEMU vanished (status 255) without a guest panic"
+		else
+			break
+		fi
+		mv "$ko/console.log" "$ko/console.first-run.log"
+		scan_log "$ko/console.first-run.log" | head -n 5 | sed 's/^/# /'
+		grep -A 3 '^vm.sh: guest stalled' "$ko/console.first-run.log" | sed 's/^/# /'
+		record "$k" skip "first VM run" "$why; log kept in $ko/console.first-run.log; retried once"
 	done
 	nfail=$fail
 	if [ -f "$ko/selftests.tap" ]; then
@@ -195,6 +206,8 @@ for k in $kernels; do
 	fi
 	if [ "$rc" -eq 124 ]; then
 		record "$k" fail "VM finished in time" "timed out after ${vm_timeout}s"
+	elif [ "$rc" -eq 123 ]; then
+		record "$k" fail "VM finished in time" "the guest stalled twice (no heartbeat for ${vm_stall}s)"
 	elif grep -q 'Kernel panic' "$ko/console.log"; then
 		record "$k" fail "VM ran without kernel panic" "guest panicked"
 	elif [ ! -f "$ko/guest.status" ]; then

@@ -8,14 +8,28 @@
 # Usage: vm.sh KVER TIMEOUT_S CONSOLE_LOG CMD...
 # Devices: q35 + intel-iommu, 2 x edu, 4 x ivshmem-plain: two of 64 MiB,
 # then two of 256 MiB (a cross-device migration needs equal sizes).
-# Exit status: CMD's, or 124 on timeout.
+# Exit status: CMD's, 124 on timeout, 123 when the guest stalled.
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
 # of logging the whole console (kernel messages included).
+#
+# Stall watchdog: the guest writes a heartbeat file next to CONSOLE_LOG
+# every 5 s.  A guest that stops beating for QVP_VM_STALL seconds (default
+# 240; 0 disables the watchdog) is frozen as a whole: a hung test would be
+# killed by its own timeout, and a hung kernel task or stalled CPU would be
+# reported by the guest kernel while the other vCPU runs.  vm.sh then
+# appends QEMU's view of the vCPUs (monitor "info cpus", "info registers")
+# to CONSOLE_LOG, stops QEMU and exits with 123, without waiting for
+# TIMEOUT_S.
 set -u
 kver=$1 timeout_s=$2 log=$3
 shift 3
+cmd=$*
+stall_s=${QVP_VM_STALL:-240}
+hb=${log%.log}.heartbeat
+mon=/tmp/qvp-monitor.$$.sock
 
-qemu_opts="-device intel-iommu,intremap=on"
+qemu_opts="-qmp unix:$mon,server=on,wait=off"
+qemu_opts+=" -device intel-iommu,intremap=on"
 qemu_opts+=" -device edu -device edu"
 i=0
 for size in 64M 64M 256M 256M; do
@@ -25,16 +39,77 @@ for size in 64M 64M 256M 256M; do
 done
 
 cd /tmp || exit 1
-vm()
+rm -f "$hb" "$mon"
+trap 'rm -f "$mon"' EXIT
+
+# The guest side of the watchdog, started before CMD.
+beat="(while :; do cat /proc/uptime >$hb; sleep 5; done) &"
+
+# start_vm ARGS...: start the VM in the background, its PID in vm_pid.
+start_vm()
 {
 	timeout --kill-after=10 "$timeout_s" \
 		vng -r "/boot/vmlinuz-$kver" --disable-kvm --cpus 2 --memory 3G \
 		--rwdir /qvp --qemu-opts="$qemu_opts" \
 		--append "intel_iommu=on iommu=pt panic=-1 oops=panic softlockup_panic=1" \
-		"$@"
+		"$@" --exec "$beat $cmd" </dev/null &
+	vm_pid=$!
 }
+
+# hmp CMD...: QEMU monitor commands (through QMP), their output on stdout.
+hmp()
+{
+	python3 - "$mon" "$@" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()                                    # greeting
+def qmp(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r
+qmp("qmp_capabilities")
+for c in sys.argv[2:]:
+    r = qmp("human-monitor-command", **{"command-line": c})
+    print("(qemu) " + c)
+    print(r.get("return", r.get("error")))
+PY
+}
+
+# watch_vm PID: wait for the VM (PID), or stop it once the guest stalls.
+watch_vm()
+{
+	local pid=$1 start last age
+	start=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		[ "$stall_s" -gt 0 ] || continue
+		last=$start
+		[ -f "$hb" ] && last=$(stat -c %Y "$hb")
+		age=$(($(date +%s) - last))
+		# Booting counts as a stall only after twice the time.
+		[ -f "$hb" ] || age=$((age / 2))
+		[ "$age" -ge "$stall_s" ] || continue
+		{
+			echo "vm.sh: guest stalled: no heartbeat for ${age}s; QEMU's view of the vCPUs:"
+			hmp "info cpus" "info registers -a" "info lapic"
+		} >>"$log" 2>&1
+		echo "vm.sh: guest stalled: no heartbeat for ${age}s; stopping QEMU; its view of the vCPUs is at the end of the console log" >&2
+		kill "$pid" 2>/dev/null	# timeout(1) passes it on to QEMU
+		wait "$pid"
+		return 123
+	done
+	wait "$pid"
+}
+
 if [ "${QVP_VM_SHOW:-0}" = 1 ]; then
-	vm --exec "$*" 2>&1 | tee "$log"
-	exit "${PIPESTATUS[0]}"
+	start_vm > >(tee "$log") 2>&1
+else
+	start_vm --verbose >"$log" 2>&1
 fi
-vm --verbose --exec "$*" >"$log" 2>&1
+watch_vm "$vm_pid"
