@@ -29,6 +29,14 @@ hb=${log%.log}.heartbeat
 mon=/tmp/qvp-monitor.$$.sock
 
 qemu_opts="-qmp unix:$mon,server=on,wait=off"
+# QEMU's default qemu64 lacks what every x86-64 server since 2010 has:
+# without PCLMULQDQ, 7.x's crc32_le() falls back to a byte-at-a-time table
+# and the stream checksum, not the driver, sets the pace.  Keep the AMD
+# vendor: an Intel model without ARCH_CAPABILITIES gets page table
+# isolation, whose CR3 switches make every system call ~10x slower under
+# TCG.  No ERMS/FSRM either, or the kernel's user copies become "rep
+# movsb", which TCG runs a byte at a time.
+qemu_opts+=" -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+pclmulqdq,+popcnt"
 qemu_opts+=" -device intel-iommu,intremap=on"
 qemu_opts+=" -device edu -device edu"
 i=0
