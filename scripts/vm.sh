@@ -6,8 +6,9 @@
 # in_rootfs in lib.sh); the repository is at /qvp and writable in the guest.
 #
 # Usage: vm.sh KVER TIMEOUT_S CONSOLE_LOG CMD...
-# Devices: q35 + intel-iommu, 2 x edu, 4 x ivshmem-plain: two of 64 MiB,
-# then two of 256 MiB (a cross-device migration needs equal sizes).
+# Devices: q35 + intel-iommu, 2 x edu, 6 x ivshmem-plain: two of 64 MiB,
+# two of 256 MiB and two of 1 GiB (a cross-device migration needs equal
+# sizes).  Their memory is the host's, allocated as the guest touches it.
 # Exit status: CMD's, 124 on timeout, 123 when the guest stalled.
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
 # of logging the whole console (kernel messages included).
@@ -40,7 +41,7 @@ qemu_opts+=" -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+pclmulqdq,+popcnt"
 qemu_opts+=" -device intel-iommu,intremap=on"
 qemu_opts+=" -device edu -device edu"
 i=0
-for size in 64M 64M 256M 256M; do
+for size in 64M 64M 256M 256M 1G 1G; do
 	qemu_opts+=" -object memory-backend-ram,id=ivm$i,size=$size,share=on"
 	qemu_opts+=" -device ivshmem-plain,memdev=ivm$i"
 	i=$((i + 1))
