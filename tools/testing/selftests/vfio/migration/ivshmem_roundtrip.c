@@ -11,7 +11,8 @@
  * initial_bytes/dirty_bytes and a STOP_COPY that sends only the 4 KiB
  * pages that changed, consecutive ones in runs of up to 16), streams cut
  * into runs of any length, migration to a second ivshmem of the same size
- * (VFIO_SELFTESTS_BDF2), held whole or piped 1 MiB at a time, and
+ * (VFIO_SELFTESTS_BDF2), held whole or piped 1 MiB at a time (STOP_COPY
+ * alone or after PRE_COPY passes), and
  * corrupted, truncated and forged streams, which leave the target in
  * ERROR until a reset.  Tests that hold a whole stream skip when it would
  * take more than half of MemAvailable (a 1 GiB BAR2 in the test VM).
@@ -476,25 +477,65 @@ TEST_F_TIMEOUT(ivs, cross_device, 300)
 }
 
 /*
- * STOP_COPY piped into RESUMING of the second device 1 MiB at a time, as
- * QEMU does over a migration channel: the one test here that holds no
- * whole stream, so it also runs where BAR2 is too large for the others.
+ * Pipe a save fd into a resume fd 1 MiB at a time, as QEMU does over a
+ * migration channel, until the end of the stream or, in PRE_COPY, until
+ * nothing is left for now (ENOMSG).  *@moved gets the bytes moved.
+ */
+static void pipe_stream(struct __test_metadata *_metadata, int sfd, int rfd,
+			size_t *moved)
+{
+	const size_t cap = 1 << 20;
+	uint8_t *buf = malloc(cap);
+	ssize_t n;
+	int ret;
+
+	ASSERT_NE(NULL, buf);
+	*moved = 0;
+	for (;;) {
+		n = read(sfd, buf, cap);
+		if (n < 0 && errno == ENOMSG)
+			break;
+		ASSERT_LE(0, n) TH_LOG("read after %zu bytes: %s", *moved,
+				       strerror(errno));
+		if (!n)
+			break;
+		ret = vfio_mig_write(rfd, buf, n, 0, NULL);
+		ASSERT_EQ(0, ret) TH_LOG("write after %zu bytes: %s", *moved,
+					 strerror(-ret));
+		*moved += n;
+	}
+	free(buf);
+}
+
+/* RESUMING -> STOP -> RUNNING of the target, which must hold @sum. */
+static void finish_piped(struct __test_metadata *_metadata, struct ivs *a,
+			 struct ivs *b, int rfd, uint64_t sum)
+{
+	int ret = vfio_dev_mig_set_state(&b->dev, ST(STOP), NULL);
+
+	ASSERT_EQ(0, ret) TH_LOG("RESUMING -> STOP: %s", strerror(-ret));
+	close(rfd);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+	go(_metadata, &b->dev, ST(RUNNING), NULL);
+	ASSERT_EQ(sum, checksum(b->mem, b->size));
+	expect_regs(_metadata, b, MASK_A, STATUS_A);
+}
+
+/*
+ * STOP_COPY piped into RESUMING of the second device.  With the next
+ * test, the ones here that hold no whole stream, so they also run where
+ * BAR2 is too large for the others.
  */
 TEST_F_TIMEOUT(ivs, streamed_to_second_device, 600)
 {
 	struct ivs *a = &self->a, *b = &self->b;
-	const size_t cap = 1 << 20;
-	size_t moved = 0;
-	uint8_t *buf;
-	int sfd, rfd, ret;
+	size_t moved;
+	int sfd, rfd;
 	uint64_t sum;
-	ssize_t n;
 
 	if (!self->have_b)
 		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
 	TH_LOG("%s -> %s, %zu MiB", a->dev.bdf, b->dev.bdf, a->size >> 20);
-	buf = malloc(cap);
-	ASSERT_NE(NULL, buf);
 	fill(a, 16);
 	fill(b, 17);
 	sum = checksum(a->mem, a->size);
@@ -504,27 +545,56 @@ TEST_F_TIMEOUT(ivs, streamed_to_second_device, 600)
 	go(_metadata, &a->dev, ST(STOP_COPY), &sfd);
 	go(_metadata, &b->dev, ST(STOP), NULL);
 	go(_metadata, &b->dev, ST(RESUMING), &rfd);
-	for (;;) {
-		n = read(sfd, buf, cap);
-		ASSERT_LE(0, n) TH_LOG("read after %zu bytes: %s", moved,
-				       strerror(errno));
-		if (!n)
-			break;
-		ret = vfio_mig_write(rfd, buf, n, 0, NULL);
-		ASSERT_EQ(0, ret) TH_LOG("write after %zu bytes: %s", moved,
-					 strerror(-ret));
-		moved += n;
-	}
-	free(buf);
+	pipe_stream(_metadata, sfd, rfd, &moved);
 	close(sfd);
 	ASSERT_EQ(full_stream_len(a->size), moved);
-	ret = vfio_dev_mig_set_state(&b->dev, ST(STOP), NULL);
-	ASSERT_EQ(0, ret) TH_LOG("RESUMING -> STOP: %s", strerror(-ret));
-	close(rfd);
-	go(_metadata, &a->dev, ST(RUNNING), NULL);
-	go(_metadata, &b->dev, ST(RUNNING), NULL);
-	ASSERT_EQ(sum, checksum(b->mem, b->size));
-	expect_regs(_metadata, b, MASK_A, STATUS_A);
+	finish_piped(_metadata, a, b, rfd, sum);
+}
+
+/*
+ * The same with PRE_COPY: the first pass (the whole memory) and a dirty
+ * pass go to the target while the source runs, then STOP_COPY on the
+ * same fd sends what changed after that; the target ends up with the
+ * memory of the stop.  The pages dirtied are whole chunks apart, so
+ * every dirty page is a record of its own.
+ */
+TEST_F_TIMEOUT(ivs, streamed_precopy_to_second_device, 600)
+{
+	struct ivs *a = &self->a, *b = &self->b;
+	struct vfio_precopy_info info;
+	int sfd, rfd, fd2;
+	size_t moved, n;
+	uint64_t sum;
+
+	if (!self->have_b)
+		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
+	TH_LOG("%s -> %s, %zu MiB", a->dev.bdf, b->dev.bdf, a->size >> 20);
+	fill(a, 18);
+	fill(b, 19);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+
+	go(_metadata, &a->dev, ST(PRE_COPY), &sfd);
+	go(_metadata, &b->dev, ST(STOP), NULL);
+	go(_metadata, &b->dev, ST(RESUMING), &rfd);
+	pipe_stream(_metadata, sfd, rfd, &moved);
+	ASSERT_EQ(full_stream_len(a->size) - REGS_REC - END_REC, moved);
+
+	/* QEMU asks before each pass; that is when changes are looked for */
+	n = dirty(a, 3, 7, 0x3c);
+	ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
+	ASSERT_EQ(n * MEM_REC(PAGE), info.dirty_bytes);
+	pipe_stream(_metadata, sfd, rfd, &moved);
+	ASSERT_EQ(n * MEM_REC(PAGE), moved);
+
+	n = dirty(a, 4, 5, 0xc3);
+	sum = checksum(a->mem, a->size);
+	go(_metadata, &a->dev, ST(PRE_COPY_P2P), &fd2);
+	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
+	ASSERT_EQ(-1, fd2);
+	pipe_stream(_metadata, sfd, rfd, &moved);
+	close(sfd);
+	ASSERT_EQ(n * MEM_REC(PAGE) + REGS_REC + END_REC, moved);
+	finish_piped(_metadata, a, b, rfd, sum);
 }
 
 /*
