@@ -169,6 +169,7 @@ for k in $kernels; do
 		step "[$(elapsed)] $k: boot under QEMU (TCG) and run the selftests (console: $ko/console.log)"
 		rm -f "$ko/guest.status" "$ko/selftests.tap" "$ko/dmesg.txt"
 		in_rootfs "$rootfs" "$repo" env QVP_VM_STALL="$vm_stall" \
+			QVP_VM_TCG="${QVP_VM_TCG:-thread=single}" \
 			/qvp/scripts/vm.sh "$k" "$vm_timeout" \
 			"/qvp/out/$k/console.log" /qvp/scripts/guest-run.sh
 		rc=$?

@@ -10,6 +10,7 @@
 # two of 256 MiB and two of 1 GiB (a cross-device migration needs equal
 # sizes).  Their memory is the host's, allocated as the guest touches it.
 # Exit status: CMD's, 124 on timeout, 123 when the guest stalled.
+# QVP_VM_TCG: options of -accel tcg (default thread=single, see below).
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
 # of logging the whole console (kernel messages included).
 #
@@ -38,6 +39,13 @@ qemu_opts="-qmp unix:$mon,server=on,wait=off"
 # TCG.  No ERMS/FSRM either, or the kernel's user copies become "rep
 # movsb", which TCG runs a byte at a time.
 qemu_opts+=" -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+pclmulqdq,+popcnt"
+# One host thread runs both vCPUs in turn (QVP_VM_TCG=thread=multi for one
+# thread per vCPU).  Every VM that froze or vanished under multi-threaded
+# TCG had a halted vCPU that its timer or an IPI never woke (RCU stall
+# reports "timer wakeup didn't happen ... Possible timer handling issue"),
+# and on 2 host cores the round-robin thread is no slower: the 6.12 suites
+# took 185 s against 201 s.
+qemu_opts+=" -accel tcg,${QVP_VM_TCG:-thread=single}"
 qemu_opts+=" -device intel-iommu,intremap=on"
 qemu_opts+=" -device edu -device edu"
 i=0
