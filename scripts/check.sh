@@ -180,7 +180,7 @@ for k in $kernels; do
 		# heartbeat watchdog, status 123).  Keep that log and boot
 		# once more; the summary reports the retry.
 		[ "$attempt" = 1 ] || break
-		if [ "$rc" -eq 123 ]; then
+		if [ "$rc" -eq 123 ] && grep -q '^vm.sh: guest stalled' "$ko/console.log"; then
 			why="the guest stalled (no heartbeat for ${vm_stall}s)"
 		elif [ "$rc" -eq 255 ] && [ ! -f "$ko/guest.status" ] &&
 			! grep -q 'Kernel panic' "$ko/console.log"; then
@@ -207,8 +207,8 @@ for k in $kernels; do
 	fi
 	if [ "$rc" -eq 124 ]; then
 		record "$k" fail "VM finished in time" "timed out after ${vm_timeout}s"
-	elif [ "$rc" -eq 123 ]; then
-		record "$k" fail "VM finished in time" "the guest stalled twice (no heartbeat for ${vm_stall}s)"
+	elif [ "$rc" -eq 123 ] && grep -q '^vm.sh: guest stalled' "$ko/console.log"; then
+		record "$k" fail "VM finished in time" "the guest stalled (no heartbeat for ${vm_stall}s)"
 	elif grep -q 'Kernel panic' "$ko/console.log"; then
 		record "$k" fail "VM ran without kernel panic" "guest panicked"
 	elif [ ! -f "$ko/guest.status" ]; then

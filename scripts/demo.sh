@@ -30,7 +30,8 @@ build_user "$rootfs" "$repo" "$k" vfio-mig-selftests tools/testing/selftests/vfi
 	{ tail -n 20 "$ko/vfio-mig-selftests-build.log"; die "vfio-mig build failed; full log: $ko/vfio-mig-selftests-build.log"; }
 
 step "booting $k under QEMU (TCG, q35 + intel-iommu, two edu devices); about 20 s"
-in_rootfs "$rootfs" "$repo" env QVP_VM_SHOW=1 /qvp/scripts/vm.sh "$k" 300 \
+in_rootfs "$rootfs" "$repo" env QVP_VM_SHOW=1 QVP_VM_TCG="${QVP_VM_TCG:-thread=single}" \
+	QVP_VM_STALL="${QVP_VM_STALL:-240}" /qvp/scripts/vm.sh "$k" 300 \
 	"/qvp/out/$k/demo.log" /qvp/scripts/demo-guest.sh
 rc=$?
 echo

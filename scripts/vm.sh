@@ -28,6 +28,14 @@ shift 3
 cmd=$*
 stall_s=${QVP_VM_STALL:-240}
 hb=${log%.log}.heartbeat
+# The guest can write only under /qvp, the repository it shares.
+case $hb in
+/qvp/*) ;;
+*)
+	echo "vm.sh: $log is not under /qvp: no heartbeat, no stall watchdog" >&2
+	stall_s=0
+	;;
+esac
 mon=/tmp/qvp-monitor.$$.sock
 
 qemu_opts="-qmp unix:$mon,server=on,wait=off"
@@ -56,8 +64,29 @@ for size in 64M 64M 256M 256M 1G 1G; do
 done
 
 cd /tmp || exit 1
-rm -f "$hb" "$mon"
-trap 'rm -f "$mon"' EXIT
+fifo=/tmp/qvp-console.$$
+rm -f "$hb" "$mon" "$fifo"
+vm_pid=
+
+# stop_vm: end QEMU and whatever else runs in timeout(1)'s process group.
+# timeout passes SIGTERM on to vng, which ends at once, and timeout with
+# it, so a QEMU too wedged to act on SIGTERM needs the SIGKILL.
+stop_vm()
+{
+	[ -n "$vm_pid" ] || return 0
+	kill "$vm_pid" 2>/dev/null
+	sleep 2
+	kill -KILL -- "-$vm_pid" 2>/dev/null
+	wait "$vm_pid" 2>/dev/null
+}
+
+cleanup()
+{
+	kill -0 "$vm_pid" 2>/dev/null && stop_vm
+	rm -f "$mon" "$fifo"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 
 # The guest side of the watchdog, started before CMD.
 beat="(while :; do cat /proc/uptime >$hb; sleep 5; done) &"
@@ -117,16 +146,31 @@ watch_vm()
 			hmp "info cpus" "info registers -a" "info lapic"
 		} >>"$log" 2>&1
 		echo "vm.sh: guest stalled: no heartbeat for ${age}s; stopping QEMU; its view of the vCPUs is at the end of the console log" >&2
-		kill "$pid" 2>/dev/null	# timeout(1) passes it on to QEMU
-		wait "$pid"
+		stop_vm
 		return 123
 	done
 	wait "$pid"
 }
 
+# The console log is written through a FIFO: QEMU opens its output files
+# anew (/proc/self/fd/1 with O_TRUNC, one chardev after the other), which
+# on a regular file would truncate and overwrite what came before.  The
+# stall report is appended to the same log, hence the O_APPEND writers.
+: >"$log"
+mkfifo "$fifo" || exit 1
 if [ "${QVP_VM_SHOW:-0}" = 1 ]; then
-	start_vm > >(tee "$log") 2>&1
+	tee -a "$log" <"$fifo" &
 else
-	start_vm --verbose >"$log" 2>&1
+	cat >>"$log" <"$fifo" &
+fi
+log_pid=$!
+if [ "${QVP_VM_SHOW:-0}" = 1 ]; then
+	start_vm >"$fifo" 2>&1
+else
+	start_vm --verbose >"$fifo" 2>&1
 fi
 watch_vm "$vm_pid"
+rc=$?
+vm_pid=
+wait "$log_pid"
+exit "$rc"
