@@ -493,6 +493,8 @@ static void pipe_stream(struct __test_metadata *_metadata, int sfd, int rfd,
 	*moved = 0;
 	for (;;) {
 		n = read(sfd, buf, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0 && errno == ENOMSG)
 			break;
 		ASSERT_LE(0, n) TH_LOG("read after %zu bytes: %s", *moved,
