@@ -230,7 +230,23 @@ for k in $kernels; do
 	fi
 done
 
-# 6. make demo --------------------------------------------------------------
+# 6. vm.sh's stall watchdog ------------------------------------------------
+k=${kernels%% *}
+step "[$(elapsed)] vm.sh: a frozen guest is noticed and stopped ($k; output: $out/vm-watchdog.tap)"
+"$here/vm-watchdog-test.sh" "$rootfs" "$repo" "$k" >"$out/vm-watchdog.tap" 2>&1
+rc=$?
+while read -r line; do
+	case $line in
+	"ok "*) record vm.sh ok "${line#ok [0-9]* - }" ;;
+	"not ok "*) record vm.sh fail "${line#not ok [0-9]* - }" ;;
+	esac
+done <"$out/vm-watchdog.tap"
+if [ "$rc" -ne 0 ]; then
+	sed 's/^/# /' "$out/vm-watchdog.tap" | tail -n 20
+	grep -q '^not ok' "$out/vm-watchdog.tap" || record vm.sh fail "vm-watchdog-test.sh exit status $rc"
+fi
+
+# 7. make demo --------------------------------------------------------------
 step "[$(elapsed)] make demo (a VM of its own; output: $out/demo.txt)"
 if "$here/demo.sh" >"$out/demo.txt" 2>&1 &&
 	grep -q '^edu B now holds exactly the state of edu A' "$out/demo.txt"; then
