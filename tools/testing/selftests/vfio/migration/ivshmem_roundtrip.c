@@ -331,17 +331,9 @@ FIXTURE(ivs) {
 /* MemAvailable of /proc/meminfo in bytes, 0 if unknown. */
 static size_t mem_available(void)
 {
-	unsigned long long kib = 0;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "r");
+	static const char *const fields[] = { "MemAvailable", NULL };
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib << 10;
+	return mig_meminfo_kib(fields) << 10;
 }
 
 /*

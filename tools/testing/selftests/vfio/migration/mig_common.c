@@ -448,3 +448,23 @@ uint32_t mig_rand(uint32_t *seed)
 	*seed = x;
 	return x;
 }
+
+unsigned long long mig_meminfo_kib(const char *const *fields)
+{
+	unsigned long long v, sum = 0;
+	char line[128], name[64];
+	const char *const *f;
+	FILE *fp = fopen("/proc/meminfo", "r");
+
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%63[^:]: %llu", name, &v) != 2)
+			continue;
+		for (f = fields; *f; f++)
+			if (!strcmp(name, *f))
+				sum += v;
+	}
+	fclose(fp);
+	return sum;
+}

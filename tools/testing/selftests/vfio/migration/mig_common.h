@@ -129,4 +129,10 @@ int edu_regs_diff(const struct edu_regs *want, const struct edu_regs *got,
 /* Small deterministic PRNG (xorshift32) for reproducible "random" input. */
 uint32_t mig_rand(uint32_t *seed);
 
+/*
+ * Sum of the /proc/meminfo @fields (NULL-terminated names, e.g. "Slab"),
+ * in KiB, read in one pass; 0 if the file cannot be read.
+ */
+unsigned long long mig_meminfo_kib(const char *const *fields);
+
 #endif /* MIG_COMMON_H */

@@ -66,18 +66,9 @@ static void set_state(struct vfio_dev *dev, uint32_t s, int *fd)
 /* Slab + VmallocUsed of /proc/meminfo, in KiB. */
 static long kmem_kib(void)
 {
-	char line[128];
-	long v, sum = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
+	static const char *const fields[] = { "Slab", "VmallocUsed", NULL };
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Slab: %ld", &v) == 1 ||
-		    sscanf(line, "VmallocUsed: %ld", &v) == 1)
-			sum += v;
-	fclose(f);
-	return sum;
+	return mig_meminfo_kib(fields);
 }
 
 static int cmp_double(const void *a, const void *b)
