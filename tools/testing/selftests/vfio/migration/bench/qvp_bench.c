@@ -17,6 +17,7 @@
 #define _GNU_SOURCE	/* memfd_create() */
 #endif
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,23 @@ static size_t dirty_pages(uint8_t *mem, size_t size, double pct, bool runs,
 	return n;
 }
 
+/* One pass of @size bytes between @buf and a memfd, 1 MiB a call; seconds. */
+static double memfd_pass(int fd, uint8_t *buf, size_t size, bool write)
+{
+	double t0 = now();
+	size_t off, n;
+	ssize_t r;
+
+	for (off = 0; off < size; off += n) {
+		n = size - off < (1 << 20) ? size - off : 1 << 20;
+		r = write ? pwrite(fd, buf + off, n, off) :
+			    pread(fd, buf + off, n, off);
+		if (r != (ssize_t)n)
+			die(write ? "memfd write" : "memfd read", errno);
+	}
+	return now() - t0;
+}
+
 /*
  * The kernel's user copies at the data fds' pace: @size bytes written to
  * a memfd (copy_from_user into the page cache) and read back (copy_to_user)
@@ -259,33 +277,14 @@ static void kernel_copies(uint8_t *buf, size_t size, double *t_write,
 			  double *t_read)
 {
 	int fd = memfd_create("qvp_bench", 0);
-	size_t off, n;
-	double t0;
 
 	if (fd < 0)
 		die("memfd_create", errno);
 	if (ftruncate(fd, size))
 		die("ftruncate memfd", errno);
-	/* first touch allocates the page cache: not timed */
-	for (off = 0; off < size; off += n) {
-		n = size - off < (1 << 20) ? size - off : 1 << 20;
-		if (pwrite(fd, buf + off, n, off) != (ssize_t)n)
-			die("memfd write", errno);
-	}
-	t0 = now();
-	for (off = 0; off < size; off += n) {
-		n = size - off < (1 << 20) ? size - off : 1 << 20;
-		if (pwrite(fd, buf + off, n, off) != (ssize_t)n)
-			die("memfd write", errno);
-	}
-	*t_write = now() - t0;
-	t0 = now();
-	for (off = 0; off < size; off += n) {
-		n = size - off < (1 << 20) ? size - off : 1 << 20;
-		if (pread(fd, buf + off, n, off) != (ssize_t)n)
-			die("memfd read", errno);
-	}
-	*t_read = now() - t0;
+	memfd_pass(fd, buf, size, true);	/* allocates the page cache */
+	*t_write = memfd_pass(fd, buf, size, true);
+	*t_read = memfd_pass(fd, buf, size, false);
 	close(fd);
 }
 
