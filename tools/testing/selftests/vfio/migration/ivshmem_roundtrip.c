@@ -501,6 +501,21 @@ static void pipe_stream(struct __test_metadata *_metadata, int sfd, int rfd,
 	free(buf);
 }
 
+/*
+ * Fill both memories differently (from @seed), set @a's registers and
+ * open @b's resume fd, returned in *@rfd.
+ */
+static void begin_piped(struct __test_metadata *_metadata, struct ivs *a,
+			struct ivs *b, uint64_t seed, int *rfd)
+{
+	TH_LOG("%s -> %s, %zu MiB", a->dev.bdf, b->dev.bdf, a->size >> 20);
+	fill(a, seed);
+	fill(b, seed + 1);
+	set_regs(_metadata, a, MASK_A, STATUS_A);
+	go(_metadata, &b->dev, ST(STOP), NULL);
+	go(_metadata, &b->dev, ST(RESUMING), rfd);
+}
+
 /* RESUMING -> STOP -> RUNNING of the target, which must hold @sum. */
 static void finish_piped(struct __test_metadata *_metadata, struct ivs *a,
 			 struct ivs *b, int rfd, uint64_t sum)
@@ -529,16 +544,10 @@ TEST_F_TIMEOUT(ivs, streamed_to_second_device, 600)
 
 	if (!self->have_b)
 		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
-	TH_LOG("%s -> %s, %zu MiB", a->dev.bdf, b->dev.bdf, a->size >> 20);
-	fill(a, 16);
-	fill(b, 17);
+	begin_piped(_metadata, a, b, 16, &rfd);
 	sum = checksum(a->mem, a->size);
-	set_regs(_metadata, a, MASK_A, STATUS_A);
-
 	go(_metadata, &a->dev, ST(STOP), NULL);
 	go(_metadata, &a->dev, ST(STOP_COPY), &sfd);
-	go(_metadata, &b->dev, ST(STOP), NULL);
-	go(_metadata, &b->dev, ST(RESUMING), &rfd);
 	pipe_stream(_metadata, sfd, rfd, &moved);
 	close(sfd);
 	ASSERT_EQ(full_stream_len(a->size), moved);
@@ -562,14 +571,8 @@ TEST_F_TIMEOUT(ivs, streamed_precopy_to_second_device, 600)
 
 	if (!self->have_b)
 		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
-	TH_LOG("%s -> %s, %zu MiB", a->dev.bdf, b->dev.bdf, a->size >> 20);
-	fill(a, 18);
-	fill(b, 19);
-	set_regs(_metadata, a, MASK_A, STATUS_A);
-
+	begin_piped(_metadata, a, b, 18, &rfd);
 	go(_metadata, &a->dev, ST(PRE_COPY), &sfd);
-	go(_metadata, &b->dev, ST(STOP), NULL);
-	go(_metadata, &b->dev, ST(RESUMING), &rfd);
 	pipe_stream(_metadata, sfd, rfd, &moved);
 	ASSERT_EQ(full_stream_len(a->size) - REGS_REC - END_REC, moved);
 
