@@ -49,18 +49,7 @@ if [ -n "$pid" ] && [ -f "$dir/console.heartbeat" ] && [ -S "$mon" ]; then
 else
 	tap "not ok" "the guest beats (no heartbeat in 120 s; see $hlog)"
 fi
-python3 - "$mon" <<'PY' >"$dir/qmp.out" 2>&1
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(20)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-f.readline()
-for c in ("qmp_capabilities", "stop"):
-    f.write(json.dumps({"execute": c}) + "\n")
-    f.flush()
-    print(f.readline().strip())
-PY
+python3 "$here/qmp.py" "$mon" stop >"$dir/qmp.out" 2>&1
 stopped=$(date +%s)
 wait "$bg"
 rc=$?

@@ -20,9 +20,10 @@
 # killed by its own timeout, and a hung kernel task or stalled CPU would be
 # reported by the guest kernel while the other vCPU runs.  vm.sh then
 # appends QEMU's view of the vCPUs (monitor "info cpus", "info registers")
-# to CONSOLE_LOG, stops QEMU and exits with 123, without waiting for
-# TIMEOUT_S.
+# to CONSOLE_LOG (through qmp.py), stops QEMU and exits with 123, without
+# waiting for TIMEOUT_S.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 kver=$1 timeout_s=$2 log=$3
 shift 3
 cmd=$*
@@ -102,37 +103,12 @@ start_vm()
 	vm_pid=$!
 }
 
-# hmp CMD...: QEMU monitor commands (through QMP), their output on stdout.
-hmp()
-{
-	python3 - "$mon" "$@" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(20)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-f.readline()                                    # greeting
-def qmp(cmd, **args):
-    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r or "error" in r:
-            return r
-qmp("qmp_capabilities")
-for c in sys.argv[2:]:
-    r = qmp("human-monitor-command", **{"command-line": c})
-    print("(qemu) " + c)
-    print(r.get("return", r.get("error")))
-PY
-}
-
-# watch_vm PID: wait for the VM (PID), or stop it once the guest stalls.
+# watch_vm: wait for the VM, or stop it once the guest stalls.
 watch_vm()
 {
-	local pid=$1 start last age
+	local start last age
 	start=$(date +%s)
-	while kill -0 "$pid" 2>/dev/null; do
+	while kill -0 "$vm_pid" 2>/dev/null; do
 		sleep 5
 		[ "$stall_s" -gt 0 ] || continue
 		last=$start
@@ -143,13 +119,13 @@ watch_vm()
 		[ "$age" -ge "$stall_s" ] || continue
 		{
 			echo "vm.sh: guest stalled: no heartbeat for ${age}s; QEMU's view of the vCPUs:"
-			hmp "info cpus" "info registers -a" "info lapic"
+			python3 "$here/qmp.py" "$mon" "info cpus" "info registers -a" "info lapic"
 		} >>"$log" 2>&1
 		echo "vm.sh: guest stalled: no heartbeat for ${age}s; stopping QEMU; its view of the vCPUs is at the end of the console log" >&2
 		stop_vm
 		return 123
 	done
-	wait "$pid"
+	wait "$vm_pid"
 }
 
 # The console log is written through a FIFO: QEMU opens its output files
@@ -160,16 +136,14 @@ watch_vm()
 mkfifo "$fifo" || exit 1
 if [ "${QVP_VM_SHOW:-0}" = 1 ]; then
 	tee -a "$log" <"$fifo" &
-else
-	cat >>"$log" <"$fifo" &
-fi
-log_pid=$!
-if [ "${QVP_VM_SHOW:-0}" = 1 ]; then
+	log_pid=$!
 	start_vm >"$fifo" 2>&1
 else
+	cat >>"$log" <"$fifo" &
+	log_pid=$!
 	start_vm --verbose >"$fifo" 2>&1
 fi
-watch_vm "$vm_pid"
+watch_vm
 rc=$?
 vm_pid=
 wait "$log_pid"
