@@ -56,6 +56,25 @@ record()
 	esac
 }
 
+# record_tap GROUP FILE RC WHAT: one result of GROUP per TAP line of FILE;
+# a non-zero RC, the exit status of WHAT that wrote FILE, shows FILE's
+# tail and is one more failure.
+record_tap()
+{
+	local group=$1 file=$2 rc=$3 what=$4 line
+	while read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) record "$group" skip "${line#ok }" ;;
+		"ok "*) record "$group" ok "${line#ok }" ;;
+		"not ok "*) record "$group" fail "${line#not ok }" ;;
+		esac
+	done <"$file"
+	if [ "$rc" -ne 0 ]; then
+		sed 's/^/# /' "$file" | tail -n 40
+		record "$group" fail "$what exit status $rc"
+	fi
+}
+
 elapsed() { echo "$(($(date +%s) - start))s"; }
 
 need_root
@@ -71,18 +90,7 @@ step "kernels: $kernels"
 step "[$(elapsed)] host unit tests (userspace build of the stream code)"
 if make -s -C "$repo/tools/testing/stream" O="$out/host" >"$out/host-build.log" 2>&1; then
 	"$out/host/stream_test" >"$out/host-tests.tap" 2>&1
-	rc=$?
-	while read -r line; do
-		case $line in
-		"ok "*"# SKIP"*) record host skip "${line#ok }" ;;
-		"ok "*) record host ok "${line#ok }" ;;
-		"not ok "*) record host fail "${line#not ok }" ;;
-		esac
-	done <"$out/host-tests.tap"
-	if [ "$rc" -ne 0 ]; then
-		sed 's/^/# /' "$out/host-tests.tap" | tail -n 40
-		record host fail "stream_test exit status $rc"
-	fi
+	record_tap host "$out/host-tests.tap" $? stream_test
 else
 	cat "$out/host-build.log"
 	record host fail "build of host tests" "see $out/host-build.log"
@@ -90,18 +98,7 @@ fi
 
 step "[$(elapsed)] host tests of vfio-mig (no device needed)"
 make -s -C "$repo/tools/vfio-mig" check O="$out/host/vfio-mig" >"$out/host-vfio-mig.tap" 2>&1
-rc=$?
-while read -r line; do
-	case $line in
-	"ok "*"# SKIP"*) record host/vfio-mig skip "${line#ok }" ;;
-	"ok "*) record host/vfio-mig ok "${line#ok }" ;;
-	"not ok "*) record host/vfio-mig fail "${line#not ok }" ;;
-	esac
-done <"$out/host-vfio-mig.tap"
-if [ "$rc" -ne 0 ]; then
-	sed 's/^/# /' "$out/host-vfio-mig.tap" | tail -n 40
-	record host/vfio-mig fail "make -C tools/vfio-mig check exit status $rc"
-fi
+record_tap host/vfio-mig "$out/host-vfio-mig.tap" $? "make -C tools/vfio-mig check"
 
 # 3. builds -------------------------------------------------------------------
 for k in $kernels; do
@@ -234,17 +231,7 @@ done
 k=${kernels%% *}
 step "[$(elapsed)] vm.sh: a frozen guest is noticed and stopped ($k; output: $out/vm-watchdog.tap)"
 "$here/vm-watchdog-test.sh" "$rootfs" "$repo" "$k" >"$out/vm-watchdog.tap" 2>&1
-rc=$?
-while read -r line; do
-	case $line in
-	"ok "*) record vm.sh ok "${line#ok [0-9]* - }" ;;
-	"not ok "*) record vm.sh fail "${line#not ok [0-9]* - }" ;;
-	esac
-done <"$out/vm-watchdog.tap"
-if [ "$rc" -ne 0 ]; then
-	sed 's/^/# /' "$out/vm-watchdog.tap" | tail -n 20
-	grep -q '^not ok' "$out/vm-watchdog.tap" || record vm.sh fail "vm-watchdog-test.sh exit status $rc"
-fi
+record_tap vm.sh "$out/vm-watchdog.tap" $? vm-watchdog-test.sh
 
 # 7. make demo --------------------------------------------------------------
 step "[$(elapsed)] make demo (a VM of its own; output: $out/demo.txt)"

@@ -60,6 +60,12 @@ run_suite() {
 		>>"$tap" 2>&1
 }
 
+# missing SUITE WHAT: SUITE cannot run for want of the devices WHAT.
+missing() {
+	echo "# suite: $1" >>"$tap"
+	echo "not ok 1 selftests: vfio: want $2 in the VM" >>"$tap"
+}
+
 if [ "${#edu[@]}" -ge 1 ]; then
 	run_suite edu "$tests" "$out/selftests" \
 		MIG_TESTS="migration_conformance migration_races edu_roundtrip edu_badinput" \
@@ -72,8 +78,7 @@ if [ "${#edu[@]}" -ge 1 ]; then
 		"$out/qemu-migration-selftests" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 else
-	echo "# suite: edu" >>"$tap"
-	echo "not ok 1 selftests: vfio: no edu device in the VM" >>"$tap"
+	missing edu "an edu device"
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
@@ -84,8 +89,7 @@ if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
 		MIG_TESTS="ivshmem_roundtrip" \
 		VFIO_SELFTESTS_BDF="${ivs256[0]}" VFIO_SELFTESTS_BDF2="${ivs256[1]}"
 else
-	echo "# suite: ivshmem" >>"$tap"
-	echo "not ok 1 selftests: vfio: want a 64 MiB and two 256 MiB ivshmem in the VM" >>"$tap"
+	missing ivshmem "a 64 MiB and two 256 MiB ivshmem"
 fi
 # The largest BAR2 the backend promises: only the tests that stream
 # without holding a whole stream run; the others skip, saying why.
@@ -94,8 +98,7 @@ if [ "${#ivs1g[@]}" -ge 2 ]; then
 		MIG_TESTS="ivshmem_roundtrip" \
 		VFIO_SELFTESTS_BDF="${ivs1g[0]}" VFIO_SELFTESTS_BDF2="${ivs1g[1]}"
 else
-	echo "# suite: ivshmem-1G" >>"$tap"
-	echo "not ok 1 selftests: vfio: want two 1 GiB ivshmem in the VM" >>"$tap"
+	missing ivshmem-1G "two 1 GiB ivshmem"
 fi
 
 for bdf in "${edu[@]}" "${ivshmem[@]}"; do
