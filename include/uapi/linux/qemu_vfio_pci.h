@@ -14,9 +14,12 @@
  *	struct qvp_record_header + payload    (zero or more)
  *	struct qvp_record_header of type QVP_REC_END, length 0
  *
- * Nothing may follow the END record.  Each checksum is the CRC-32 used by
- * zlib and Ethernet (reflected polynomial 0xedb88320, initial value and
- * final XOR 0xffffffff) computed as documented beside each field.
+ * Nothing may follow the END record.  Headers and small records carry the
+ * CRC-32 used by zlib and Ethernet (reflected polynomial 0xedb88320,
+ * initial value and final XOR 0xffffffff) computed as documented beside
+ * each field.  Bulk records (QVP_REC_F_BULK, below) carry device memory:
+ * their data is followed by a 64-bit check that a writer computes while
+ * it copies the data and a reader while it stores it (QVP_BULK_*).
  *
  * See Documentation/driver-api/vfio/qemu-vfio-pci-stream.rst for the full
  * definition, the validation rules and the errors reported for bad streams.
@@ -28,7 +31,7 @@
 
 /* "QVPS" as it appears in the stream: 'Q' 'V' 'P' 'S'. */
 #define QVP_STREAM_MAGIC	0x53505651U
-#define QVP_STREAM_VERSION	1
+#define QVP_STREAM_VERSION	2
 
 /* Backends, i.e. device models; carried in qvp_stream_header.backend. */
 #define QVP_BACKEND_EDU		1	/* QEMU "edu", 1234:11e8 */
@@ -45,8 +48,13 @@
  * @subsystem_device: PCI subsystem device ID of the source device
  * @revision:	PCI revision ID of the source device
  * @backend:	QVP_BACKEND_* that produced the stream
- * @flags:	must be 0 in version 1; a reader refuses unknown flags
- * @reserved:	must be 0
+ * @flags:	must be 0 in version 2; a reader refuses unknown flags
+ * @seed_lo:	low 32 bits of the stream's seed, which keys the checks of
+ *		its bulk records.  A writer that reuses block digests to
+ *		find changed memory picks it at random per stream (see
+ *		QVP_BULK_*); otherwise it may be 0, which makes the stream
+ *		of a given state always the same
+ * @seed_hi:	high 32 bits of the seed
  * @crc:	CRC-32 of the first 28 bytes of this header
  *
  * The destination accepts a stream only if vendor, device, subsystem IDs,
@@ -63,7 +71,8 @@ struct qvp_stream_header {
 	__u8   revision;
 	__u8   backend;
 	__le16 flags;
-	__le32 reserved[2];
+	__le32 seed_lo;
+	__le32 seed_hi;
 	__le32 crc;
 };
 
@@ -73,7 +82,8 @@ struct qvp_stream_header {
  * @flags:	QVP_REC_F_*
  * @length:	payload bytes that follow this header
  * @crc:	CRC-32 of the first 8 bytes of this header followed by the
- *		@length payload bytes
+ *		@length payload bytes; for a bulk record, followed by its
+ *		8-byte struct qvp_bulk_head only
  *
  * A reader refuses a record whose @length exceeds what the record type
  * (or the backend) allows as soon as it has read the header, before any
@@ -88,13 +98,71 @@ struct qvp_record_header {
 
 /* An unknown record with this flag is skipped; without it, refused. */
 #define QVP_REC_F_OPTIONAL	0x0001
-#define QVP_REC_F_KNOWN		QVP_REC_F_OPTIONAL
+/*
+ * A bulk record: the payload is a struct qvp_bulk_head, then the data
+ * (at least 8 bytes, a multiple of 8), then a __le64 check of the data:
+ *
+ *	@length = sizeof(struct qvp_bulk_head) + data bytes + 8
+ *
+ * The header's CRC covers the head, so that a reader can trust the
+ * offset before it stores any data; the check covers the data and binds
+ * it to its offset and length, so a writer streams device memory straight
+ * to the reader with no copy to checksum first.  Whether a record type is
+ * bulk is part of its definition: a reader refuses a known type whose
+ * QVP_REC_F_BULK differs from it, and any record with both this flag and
+ * QVP_REC_F_OPTIONAL.
+ */
+#define QVP_REC_F_BULK		0x0002
+#define QVP_REC_F_KNOWN		(QVP_REC_F_OPTIONAL | QVP_REC_F_BULK)
+
+/*
+ * struct qvp_bulk_head - first bytes of a bulk record's payload
+ * @offset:	where the data belongs in the device's memory, as the
+ *		record type defines it
+ */
+struct qvp_bulk_head {
+	__le64 offset;
+};
+
+/*
+ * The check of a bulk record's data.  All words are little endian; rol()
+ * rotates a 64-bit value left; arithmetic is modulo 2^64.
+ *
+ *	step(a, w) = rol(a + w * QVP_BULK_K2, 31) * QVP_BULK_K1
+ *	mix(h):	h ^= h >> 33; h *= QVP_BULK_K2; h ^= h >> 29;
+ *		h *= QVP_BULK_K1; h ^= h >> 32
+ *
+ * The data is cut into blocks of QVP_BULK_BLOCK bytes from its start (the
+ * last one shorter, a multiple of 8, if the length is not a multiple of
+ * QVP_BULK_BLOCK; there is no empty block).  A block of n bytes, words w[0] ..
+ * w[n/8 - 1], hashes with the stream's seed s to
+ *
+ *	v[0] = s + K1 + K2, v[1] = s + K2, v[2] = s, v[3] = s - K1
+ *	for each i: v[i % 4] = step(v[i % 4], w[i])
+ *	digest = mix(rol(v[0], 1) + rol(v[1], 7) + rol(v[2], 12) +
+ *		     rol(v[3], 18) + n)
+ *
+ * and the record's check, for data of length len at head offset off, is
+ *
+ *	c = step(s ^ off, len)
+ *	for each block in order: c = step(c, digest)
+ *	check = mix(c)
+ *
+ * It is not a cryptographic hash.  A writer may reuse a block's digest
+ * to find changed memory (qemu-vfio-pci does for ivshmem during
+ * PRE_COPY); it then draws the seed at random per stream and keeps it
+ * from whatever writes the device memory, which therefore cannot aim for
+ * a collision.  Other writers may use seed 0.
+ */
+#define QVP_BULK_BLOCK		4096
+#define QVP_BULK_K1		0x9e3779b97f4a7c15ULL
+#define QVP_BULK_K2		0xd6e8feb86659fd93ULL
 
 /* Record types.  0x00xx: generic; 0x01xx: edu; 0x02xx: ivshmem. */
 #define QVP_REC_END		0x0000	/* last record, length 0 */
 #define QVP_REC_EDU_REGS	0x0101	/* struct qvp_edu_regs */
 #define QVP_REC_IVSHMEM_CONFIG	0x0201	/* struct qvp_ivshmem_config */
-#define QVP_REC_IVSHMEM_MEM	0x0202	/* struct qvp_ivshmem_mem + data */
+#define QVP_REC_IVSHMEM_MEM	0x0202	/* bulk: a run of pages */
 #define QVP_REC_IVSHMEM_REGS	0x0203	/* struct qvp_ivshmem_regs */
 
 /*
@@ -140,30 +208,28 @@ struct qvp_edu_regs {
  * The memory is cut into pages of QVP_IVSHMEM_PAGE bytes (the last one
  * shorter if the memory size is not a multiple of a page; as BAR sizes
  * are powers of two, only a memory smaller than one page has that).  A
- * MEM record carries a run of 1 to QVP_IVSHMEM_CHUNK / QVP_IVSHMEM_PAGE
- * (16) consecutive whole pages:
+ * MEM record is a bulk record (QVP_REC_F_BULK) whose head offset is the
+ * byte offset of a run of 1 to QVP_IVSHMEM_CHUNK / QVP_IVSHMEM_PAGE (16)
+ * consecutive whole pages, and whose data are those pages:
  *
- *  - its offset is a multiple of QVP_IVSHMEM_PAGE and less than the
+ *  - the offset is a multiple of QVP_IVSHMEM_PAGE and less than the
  *    memory size;
- *  - its data length is N * QVP_IVSHMEM_PAGE with 1 <= N <= 16, so at
+ *  - the data length is N * QVP_IVSHMEM_PAGE with 1 <= N <= 16, so at
  *    most QVP_IVSHMEM_CHUNK bytes, and offset + length is at most the
  *    memory size; a run that ends at the end of the memory may instead
  *    end with the shorter last page (length = memory size - offset);
- *  - the record length is 8 + the data length.
+ *  - the record length is 8 + the data length + 8.
  *
  * A record that breaks any of these rules is refused (EINVAL).  A writer
  * is free to cut the memory into runs as it likes: the qemu-vfio-pci
  * driver sends QVP_IVSHMEM_CHUNK runs in a full pass and runs of
  * consecutive changed pages in a PRE_COPY dirty pass.  When a page
  * appears more than once, the last one wins.  RESUMING -> STOP refuses a
- * stream that did not carry every page.  The destination writes each MEM
- * record to its memory as soon as the record's CRC is verified, so a
- * stream refused later leaves the memory partly overwritten; the device is
- * then in the ERROR migration state until VFIO_DEVICE_RESET.
- *
- * Earlier readers accepted only whole QVP_IVSHMEM_CHUNK-aligned chunks;
- * they still read a stream of full passes (STOP_COPY without PRE_COPY),
- * not one with page runs.
+ * stream that did not carry every page.  The destination writes a MEM
+ * record's data to its memory as it arrives, once the head's CRC has been
+ * verified, and verifies the check after the last byte: a stream refused
+ * then or later leaves the memory partly overwritten; the device is then
+ * in the ERROR migration state until VFIO_DEVICE_RESET.
  */
 #define QVP_IVSHMEM_PAGE	4096
 #define QVP_IVSHMEM_CHUNK	65536	/* largest data of one MEM record */
@@ -177,18 +243,6 @@ struct qvp_edu_regs {
 struct qvp_ivshmem_config {
 	__le64 mem_size;
 	__le64 reserved;
-};
-
-/*
- * struct qvp_ivshmem_mem - a run of pages of shared memory
- * @offset:	byte offset of the run's first page in BAR2, a multiple of
- *		QVP_IVSHMEM_PAGE
- * @data:	the run's bytes, 1 to 16 whole pages (see above); the record
- *		length is 8 + their count
- */
-struct qvp_ivshmem_mem {
-	__le64 offset;
-	__u8   data[];
 };
 
 /*

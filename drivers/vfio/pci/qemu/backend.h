@@ -18,6 +18,40 @@
 struct qvp_device;
 
 /**
+ * struct qvp_bulk - device memory carried by one bulk record
+ * @offset: the record's head offset (where the data belongs)
+ * @mem: the data in the device's mapped memory: read from on save,
+ *	written to on resume, in 64-bit accesses, within qvp_mmio_begin()
+ * @len: data bytes: a multiple of 8, at least 8
+ * @digests: save, optional: receives the digest of each QVP_BULK_BLOCK
+ *	block of the data as it is sent (the last one possibly shorter),
+ *	the same value qvp_bulk_digest_io() gives for those bytes
+ */
+struct qvp_bulk {
+	u64 offset;
+	void __iomem *mem;
+	u32 len;
+	u64 *digests;
+};
+
+/**
+ * struct qvp_save_rec - the next record of a save, as the backend gives it
+ * @type: record type (QVP_REC_*)
+ * @buf: plain record: where its payload goes
+ * @size: plain record: bytes available at @buf
+ * @len: plain record: payload bytes written at @buf
+ * @bulk: bulk record (a type whose descriptor says bulk): the memory it
+ *	carries; the migration layer frames and streams it
+ */
+struct qvp_save_rec {
+	u16 type;
+	void *buf;
+	size_t size;
+	size_t len;
+	struct qvp_bulk bulk;
+};
+
+/**
  * struct qvp_backend - operations of one device model
  * @name: short name, used in log messages
  * @id: QVP_BACKEND_* written to and required in the stream header
@@ -40,22 +74,37 @@ struct qvp_device;
  * @reset: put every register back to its power-on value (VFIO_DEVICE_RESET)
  * @stop_copy_size: bytes (records with their headers) that a STOP_COPY
  *	would still produce; an estimate is fine
- * @save_begin: a save session starts; @precopy is true for PRE_COPY
+ * @save_begin: a save session starts; @precopy is true for PRE_COPY.
+ *	*@seed, the stream's seed, is 0 on entry; a backend that compares
+ *	digests of device memory (qvp_bulk_digest_io(), struct
+ *	qvp_bulk.digests) to find changes sets it to a random value, so that
+ *	whoever writes the memory cannot aim for a collision.  With 0 the
+ *	stream of a given state is always the same bytes
  * @save_stop: the device is quiesced and the session enters STOP_COPY;
  *	capture the state that must now be sent
- * @save_record: produce the payload of the next record of the current
- *	phase into @buf (at most @size bytes), set *@type and return its
- *	length; return 0 when the phase has nothing more to send.  @size is
- *	at least the largest @max_len in @records, so a backend with large
- *	state sizes its records to bound the session's memory
+ * @save_record: describe the next record of the current phase in @rec
+ *	and return 1, or return 0 when the phase has nothing more to send.
+ *	A plain record's payload goes to @rec->buf (@rec->size is at least
+ *	the largest @max_len of the plain types in @records); a bulk
+ *	record names device memory in @rec->bulk, which the migration
+ *	layer copies straight to the reader while it computes the check,
+ *	so the session holds no copy of it.  Bulk memory is read when the
+ *	reader gets to it, not when @save_record runs
  * @precopy_pending: bytes of records that PRE_COPY reads would produce
  *	now: *@initial for the first pass, *@dirty for changes since.  May
  *	do real work to find out (ivshmem reads its memory to find changed
- *	pages), so it should be exact rather than cheap
+ *	pages), so it should be exact rather than cheap.  @in_flight is the
+ *	bulk record the reader is inside of, or NULL: the migration layer
+ *	counts what is left of it, and its digests are not all recorded
+ *	yet, so its memory must not be compared now
  * @save_end: the save session ended (any reason); free what it held
  * @load_begin: a resume session starts
- * @load_record: a record whose checksum was verified: validate it and stage
- *	it (small state), or apply it (large memory), return 0 or -errno
+ * @load_record: a plain record whose checksum was verified: validate it
+ *	and stage it (small state), or apply it, return 0 or -errno
+ * @load_bulk: a bulk record's head was verified: validate @offset and
+ *	@len for @type and return in *@mem where the data goes.  The data
+ *	is written there as it arrives and its check verified after it;
+ *	a mismatch refuses the stream (sticky), so RESUMING -> STOP fails
  * @load_commit: RESUMING -> STOP with a complete stream: apply what was
  *	staged.  Must check everything that can fail before the first
  *	register write.
@@ -67,9 +116,10 @@ struct qvp_device;
  *  - the arc and reset operations (@p2p_stop .. @reset, @save_begin,
  *    @save_stop, @save_end, @load_begin, @load_commit, @load_end) and
  *    @stop_copy_size run with qvp_device.state_mutex held;
- *  - @save_record, @precopy_pending and @load_record run from read(),
- *    write(), poll() and the PRE_COPY info ioctl with the session file's
- *    lock held, and possibly without state_mutex.  The arcs taken with a
+ *  - @save_record, @precopy_pending, @load_record and @load_bulk run
+ *    from read(), write(), poll() and the PRE_COPY info ioctl with the
+ *    session file's lock held, and possibly without state_mutex; so do
+ *    the copies of bulk memory.  The arcs taken with a
  *    live session (PRE_COPY <-> PRE_COPY_P2P, PRE_COPY_P2P -> STOP_COPY
  *    and every end of a session) run their operations under that file
  *    lock too, so these never overlap an operation on the same session.
@@ -92,17 +142,19 @@ struct qvp_backend {
 	int (*reset)(struct qvp_device *qdev);
 	size_t (*stop_copy_size)(struct qvp_device *qdev);
 
-	int (*save_begin)(struct qvp_device *qdev, bool precopy);
+	int (*save_begin)(struct qvp_device *qdev, bool precopy, u64 *seed);
 	int (*save_stop)(struct qvp_device *qdev);
-	ssize_t (*save_record)(struct qvp_device *qdev, u16 *type, void *buf,
-			       size_t size);
-	void (*precopy_pending)(struct qvp_device *qdev, u64 *initial,
+	int (*save_record)(struct qvp_device *qdev, struct qvp_save_rec *rec);
+	void (*precopy_pending)(struct qvp_device *qdev,
+				const struct qvp_bulk *in_flight, u64 *initial,
 				u64 *dirty);
 	void (*save_end)(struct qvp_device *qdev);
 
 	int (*load_begin)(struct qvp_device *qdev);
 	int (*load_record)(struct qvp_device *qdev, u16 type, const void *buf,
 			   u32 len);
+	int (*load_bulk)(struct qvp_device *qdev, u16 type, u64 offset,
+			 u32 len, void __iomem **mem);
 	int (*load_commit)(struct qvp_device *qdev);
 	void (*load_end)(struct qvp_device *qdev);
 };

@@ -203,7 +203,7 @@ static size_t edu_stop_copy_size(struct qvp_device *qdev)
 	return QVP_REC_SIZE(sizeof(struct qvp_edu_regs));
 }
 
-static int edu_save_begin(struct qvp_device *qdev, bool precopy)
+static int edu_save_begin(struct qvp_device *qdev, bool precopy, u64 *seed)
 {
 	/* Nothing to send while running: registers go at STOP_COPY. */
 	edu(qdev)->save_phase = EDU_SAVE_UNCAPTURED;
@@ -235,16 +235,15 @@ static int edu_save_stop(struct qvp_device *qdev)
 	return ret;
 }
 
-static ssize_t edu_save_record(struct qvp_device *qdev, u16 *type, void *buf,
-			       size_t size)
+static int edu_save_record(struct qvp_device *qdev, struct qvp_save_rec *rec)
 {
 	struct edu_state *st = edu(qdev);
-	struct qvp_edu_regs *out = buf;
+	struct qvp_edu_regs *out = rec->buf;
 	struct edu_regs *r = &st->saved;
 
 	if (st->save_phase != EDU_SAVE_PENDING)
 		return 0;
-	if (size < sizeof(*out))
+	if (rec->size < sizeof(*out))
 		return -EOVERFLOW;
 	out->liveness = cpu_to_le32(r->liveness);
 	out->factorial = cpu_to_le32(r->factorial);
@@ -255,8 +254,9 @@ static ssize_t edu_save_record(struct qvp_device *qdev, u16 *type, void *buf,
 	out->dma_count = cpu_to_le64(r->dma_count);
 	out->dma_cmd = cpu_to_le64(r->dma_cmd);
 	st->save_phase = EDU_SAVE_SENT;
-	*type = QVP_REC_EDU_REGS;
-	return sizeof(*out);
+	rec->type = QVP_REC_EDU_REGS;
+	rec->len = sizeof(*out);
+	return 1;
 }
 
 static void edu_save_end(struct qvp_device *qdev)

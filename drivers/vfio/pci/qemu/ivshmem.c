@@ -22,58 +22,62 @@
  * Stream
  * ------
  * IVSHMEM_CONFIG (the memory size), IVSHMEM_MEM records, IVSHMEM_REGS; see
- * include/uapi/linux/qemu_vfio_pci.h.  A MEM record carries a run of 1 to
- * 16 consecutive 4 KiB pages (QVP_IVSHMEM_PAGE; at most QVP_IVSHMEM_CHUNK
- * bytes of data).  A full pass (STOP_COPY, or the first PRE_COPY pass)
- * sends 64 KiB runs; a PRE_COPY dirty pass sends only the changed pages,
- * consecutive ones coalesced into runs of up to 16 pages.  Each read() of
- * the data fd produces at most one record, read from BAR2 in 64-bit
- * accesses straight into the session's transfer buffer, so the
- * memory a save session holds grows with the BAR size only by its
- * per-page bookkeeping: the transfer buffer (one record, 64 KiB + 20
- * bytes) and a bit per page (32 KiB per GiB of BAR2), plus for PRE_COPY
- * sessions only a 64 KiB scan buffer and an 8-byte digest per page
- * (2 MiB per GiB).  The digests are the price of finding scattered 4 KiB
- * changes by content without tracking: 0.2% of the memory being
- * migrated, charged to the caller (GFP_KERNEL_ACCOUNT), allocated with
- * kvcalloc() so no contiguous pages are needed, and held only while a
- * PRE_COPY session lasts.  A resume session holds the parser's record
- * buffer and a bit per page; every verified MEM record is written to BAR2
- * at once, in 64-bit accesses.
+ * include/uapi/linux/qemu_vfio_pci.h.  A MEM record is a bulk record that
+ * carries a run of 1 to 16 consecutive 4 KiB pages (QVP_IVSHMEM_PAGE; at
+ * most QVP_IVSHMEM_CHUNK bytes of data).  A full pass (STOP_COPY, or the
+ * first PRE_COPY pass) sends 64 KiB runs; a PRE_COPY dirty pass sends only
+ * the changed pages, consecutive ones coalesced into runs of up to 16
+ * pages.  The backend only names each run (struct qvp_bulk); the migration
+ * layer copies it from BAR2 straight into the reader's buffer, 64 bits at
+ * a time, hashing it on the way (bulk.c).  So a save session holds no
+ * copy of the memory at all: besides the migration layer's small transfer
+ * buffer, a bit per page (32 KiB per GiB of BAR2) and, for PRE_COPY
+ * sessions only, an 8-byte digest per page (2 MiB per GiB).  The digests
+ * are the price of finding scattered 4 KiB changes by content without
+ * tracking: 0.2% of the memory being migrated, charged to the caller
+ * (GFP_KERNEL_ACCOUNT), allocated with kvcalloc() so no contiguous pages
+ * are needed, and held only while a PRE_COPY session lasts.  A resume
+ * session holds a bit per page; each MEM record's data is written to BAR2
+ * as it arrives, in 64-bit accesses.
  *
  * PRE_COPY
  * --------
  * ivshmem has no dirty tracking, and the memory may be written through
  * the user's mmap of BAR2 at any time while the device runs, so changes
- * are found by content.  Each page sent in PRE_COPY gets a 64-bit digest
- * (a keyed multiply-rotate hash, below) of the bytes sent:
+ * are found by content.  Each page sent in PRE_COPY gets a 64-bit digest:
+ * the bulk check's block digest (QVP_BULK_* in the uapi header), keyed by
+ * the stream's seed, which a PRE_COPY session draws at random (a session
+ * that starts in STOP_COPY compares no digests and keeps seed 0, so its
+ * stream is always the same for the same state), and which the copy to
+ * the reader computes anyway, of exactly the bytes sent:
  *
  *  - the first pass sends every page, in 64 KiB runs; this is
  *    initial_bytes;
  *  - when a pass is over and VFIO_MIG_GET_PRECOPY_INFO (or poll()) asks
- *    what is pending, the whole BAR2 is read 64 KiB at a time and hashed
- *    page by page, and the pages whose digest changed are marked:
- *    dirty_bytes is the exact size of the records that will carry them
- *    (runs of consecutive marked pages, cut every 16 pages, each with its
- *    record header and offset), plus bytes already framed and not yet
+ *    what is pending, the whole BAR2 is read and hashed page by page
+ *    (qvp_bulk_digest_io()), and the pages whose digest changed are
+ *    marked: dirty_bytes is the exact size of the records that will carry
+ *    them (runs of consecutive marked pages, cut every 16 pages, each with
+ *    its header, head and check), plus bytes already framed and not yet
  *    read.  The following reads send the marked pages (their current
  *    content) and then report ENOMSG until the next scan;
  *  - STOP_COPY sends what is still marked or never sent and reads and
  *    hashes every other page once more, sending those that changed
  *    (coalesced the same way), then the registers.
  *
- * Cost: a scan reads all of BAR2 through the kernel mapping and hashes it
- * (about one multiply per 8 bytes), i.e. one full memory read per PRE_COPY
- * iteration and one in STOP_COPY, however little changed; what it saves is
- * the sending (CRC, copy to userspace, the transfer and the destination's
- * writes), which is now proportional to the pages written rather than to
- * the 64 KiB blocks they fall in.  The STOP_COPY read of the whole memory
- * is part of the downtime.  The hash key is random per session and never
- * leaves the kernel, so a writer cannot aim for collisions; an accidental
- * one (a change that keeps the digest) has a probability of about 2^-64
- * per changed page.  Memory written while the device is in STOP or
- * STOP_COPY (by the user's mmap or by another VM sharing the memory) is
- * not the driver's to prevent: userspace must not do it.
+ * Cost: a scan reads all of BAR2 and hashes it (about two multiplies per
+ * 8 bytes), i.e. one full memory read per PRE_COPY iteration and one in
+ * STOP_COPY, however little changed; what it saves is the sending (the
+ * copy to userspace, the transfer and the destination's writes), which is
+ * proportional to the pages written rather than to the 64 KiB blocks they
+ * fall in.  The STOP_COPY read of the whole memory is part of the
+ * downtime.  The seed is random per PRE_COPY session and reaches only
+ * the reader of the stream, not whoever writes the memory, so a writer
+ * cannot aim for collisions; an accidental one (a change that keeps the
+ * digest) has a probability of about 2^-64 per changed page.  Memory
+ * written while the device is in STOP or STOP_COPY (by the user's mmap or
+ * by another VM sharing the memory) is not the driver's to prevent:
+ * userspace must not do it.
  */
 #include <linux/bitmap.h>
 #include <linux/io.h>
@@ -81,8 +85,8 @@
 #include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/unaligned.h>
 
+#include "bulk.h"
 #include "qvp.h"
 
 #define IVS_REG_INTRMASK	0x00
@@ -90,10 +94,9 @@
 #define IVS_BAR0_MIN		0x10
 #define IVS_PAGE		QVP_IVSHMEM_PAGE
 #define IVS_RUN_PAGES		(QVP_IVSHMEM_CHUNK / QVP_IVSHMEM_PAGE)
-#define IVS_NO_WINDOW		ULONG_MAX
 
 #define IVS_CONFIG_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_config))
-#define IVS_MEM_REC_HDR		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_mem))
+#define IVS_MEM_REC_HDR		QVP_REC_SIZE(QVP_BULK_OVERHEAD)
 #define IVS_REGS_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_regs))
 
 /**
@@ -112,10 +115,7 @@
  * @pending: pages the current pass must send
  * @npending: bits set in @pending
  * @digest: PRE_COPY: digest of each page as last sent
- * @scan_buf: PRE_COPY: up to IVS_RUN_PAGES pages read by a scan
- * @window: PRE_COPY, STOP_COPY: first page held in @scan_buf, or
- *	IVS_NO_WINDOW
- * @key: PRE_COPY: the session's hash key
+ * @seed: PRE_COPY: the stream's seed, which keys the digests
  * @intr_mask: IntrMask captured when STOP_COPY was entered
  * @intr_status: IntrStatus captured when STOP_COPY was entered
  * @got_config: resume: CONFIG record seen
@@ -140,9 +140,7 @@ struct ivs_state {
 	unsigned long *pending;
 	unsigned long npending;
 	u64 *digest;
-	void *scan_buf;
-	unsigned long window;
-	u64 key;
+	u64 seed;
 	u32 intr_mask;
 	u32 intr_status;
 
@@ -172,104 +170,17 @@ static unsigned long *ivs_bitmap_alloc(unsigned long nbits)
 			GFP_KERNEL_ACCOUNT);
 }
 
-/*
- * A keyed 64-bit hash for change detection, not for security against
- * someone who knows @key: four independent multiply-rotate lanes over
- * 32-byte blocks (so the multiplies pipeline), folded and mixed at the
- * end.  @len is a multiple of 8; any alignment.
- */
-#define IVS_K1	0x9e3779b97f4a7c15ULL
-#define IVS_K2	0xd6e8feb86659fd93ULL
-
-static inline u64 ivs_lane(u64 acc, u64 w)
+/* Where page @i is in BAR2. */
+static void __iomem *ivs_page(struct ivs_state *st, unsigned long i)
 {
-	return rol64(acc ^ (w * IVS_K2), 27) * IVS_K1;
+	return st->bar2 + (u64)i * IVS_PAGE;
 }
 
-static u64 ivs_hash(const u8 *p, size_t len, u64 key)
+/* Digest of page @i as BAR2 holds it now; within the MMIO bracket. */
+static u64 ivs_page_digest(struct ivs_state *st, unsigned long i)
 {
-	u64 a = key, b = key ^ IVS_K1, c = key + IVS_K2, d = ~key;
-	u64 h;
-	size_t i = 0;
-
-	for (; i + 32 <= len; i += 32) {
-		a = ivs_lane(a, get_unaligned((const u64 *)(p + i)));
-		b = ivs_lane(b, get_unaligned((const u64 *)(p + i + 8)));
-		c = ivs_lane(c, get_unaligned((const u64 *)(p + i + 16)));
-		d = ivs_lane(d, get_unaligned((const u64 *)(p + i + 24)));
-	}
-	for (; i + 8 <= len; i += 8)
-		a = ivs_lane(a, get_unaligned((const u64 *)(p + i)));
-	h = rol64(a, 1) ^ rol64(b, 17) ^ rol64(c, 33) ^ rol64(d, 49) ^ len;
-	h ^= h >> 31;
-	h *= IVS_K2;
-	h ^= h >> 29;
-	h *= IVS_K1;
-	return h ^ (h >> 32);
-}
-
-/* Digest of page @i, whose bytes are at @p. */
-static u64 ivs_page_hash(struct ivs_state *st, unsigned long i, const u8 *p)
-{
-	return ivs_hash(p, ivs_span(st, i, i + 1), st->key);
-}
-
-/*
- * BAR2 copies in 64-bit accesses.  x86's memcpy_fromio() and memcpy_toio()
- * use "rep movsl", 4-byte accesses: twice the bus transactions on a BAR
- * mapped uncached, and, in a QEMU TCG guest, one emulated iteration per
- * 4 bytes, which made them the slowest step of a save.  Offsets and
- * lengths here are multiples of 8 (whole pages, or BAR2's end, and BAR
- * sizes are powers of two); the memory side may be unaligned (a record
- * payload).  No ordering is needed within a copy: the caller holds the
- * MMIO bracket, whose lock and PCI_COMMAND accesses order it.
- */
-static void ivs_copy_from_bar(void *dst, const void __iomem *src, size_t len)
-{
-	u64 *d = dst;
-	size_t i;
-
-	for (i = 0; i < len / 8; i++)
-		put_unaligned(__raw_readq(src + i * 8), d + i);
-}
-
-static void ivs_copy_to_bar(void __iomem *dst, const void *src, size_t len)
-{
-	const u64 *s = src;
-	size_t i;
-
-	for (i = 0; i < len / 8; i++)
-		__raw_writeq(get_unaligned(s + i), dst + i * 8);
-}
-
-/* Copy pages [@first, @end) of BAR2 to @dst, within the MMIO bracket. */
-static void ivs_read_pages(struct qvp_device *qdev, unsigned long first,
-			   unsigned long end, void *dst)
-{
-	struct ivs_state *st = ivs(qdev);
-	u16 cmd = qvp_mmio_begin(qdev);
-
-	ivs_copy_from_bar(dst, st->bar2 + (u64)first * IVS_PAGE,
-			  ivs_span(st, first, end));
-	qvp_mmio_end(qdev, cmd);
-}
-
-/*
- * Read the IVS_RUN_PAGES-aligned window of pages that holds page @i into
- * the scan buffer (unless it is there already); returns where page @i is.
- */
-static const u8 *ivs_window(struct qvp_device *qdev, unsigned long i)
-{
-	struct ivs_state *st = ivs(qdev);
-	unsigned long first = round_down(i, IVS_RUN_PAGES);
-
-	if (st->window != first) {
-		ivs_read_pages(qdev, first,
-			       min(first + IVS_RUN_PAGES, st->nr_pages),
-			       st->scan_buf);
-		st->window = first;
-	}
-	return st->scan_buf + (i - first) * IVS_PAGE;
+	return qvp_bulk_digest_io(st->seed, ivs_page(st, i),
+				  ivs_span(st, i, i + 1));
 }
 
 static int ivs_open(struct qvp_device *qdev)
@@ -300,6 +211,8 @@ static int ivs_open(struct qvp_device *qdev)
 		return PTR_ERR(bar);
 	}
 	st->bar2 = bar;
+	/* Page digests are the bulk check's block digests. */
+	BUILD_BUG_ON(IVS_PAGE != QVP_BULK_BLOCK);
 	st->mem_size = pci_resource_len(pdev, 2);
 	st->nr_pages = DIV_ROUND_UP_ULL(st->mem_size, IVS_PAGE);
 	return 0;
@@ -380,12 +293,10 @@ static void ivs_free_session(struct ivs_state *st)
 	st->pending = NULL;
 	kvfree(st->digest);
 	st->digest = NULL;
-	kvfree(st->scan_buf);
-	st->scan_buf = NULL;
 	st->saving = false;
 }
 
-static int ivs_save_begin(struct qvp_device *qdev, bool precopy)
+static int ivs_save_begin(struct qvp_device *qdev, bool precopy, u64 *seed)
 {
 	struct ivs_state *st = ivs(qdev);
 
@@ -398,12 +309,12 @@ static int ivs_save_begin(struct qvp_device *qdev, bool precopy)
 		/* 8 bytes per page: see "Stream" above for why. */
 		st->digest = kvcalloc(st->nr_pages, sizeof(*st->digest),
 				      GFP_KERNEL_ACCOUNT);
-		st->scan_buf = kvmalloc(QVP_IVSHMEM_CHUNK, GFP_KERNEL_ACCOUNT);
-		if (!st->digest || !st->scan_buf) {
+		if (!st->digest) {
 			ivs_free_session(st);
 			return -ENOMEM;
 		}
-		st->key = get_random_u64();
+		st->seed = get_random_u64();
+		*seed = st->seed;
 	}
 	st->saving = true;
 	st->precopy = precopy;
@@ -412,7 +323,6 @@ static int ivs_save_begin(struct qvp_device *qdev, bool precopy)
 	st->config_sent = false;
 	st->regs_sent = false;
 	st->cursor = 0;
-	st->window = IVS_NO_WINDOW;
 	return 0;
 }
 
@@ -430,40 +340,47 @@ static int ivs_save_stop(struct qvp_device *qdev)
 	st->stop = true;
 	st->initial = false;
 	st->cursor = 0;
-	st->window = IVS_NO_WINDOW;
 	return 0;
 }
 
 /*
  * Mark the pages whose content changed since they were last sent; only
- * after a PRE_COPY pass is over.  Reads and hashes all of BAR2, a window
- * of IVS_RUN_PAGES pages at a time.  A fatal signal cuts the scan short:
- * what it did not reach, the next scan or STOP_COPY finds.
+ * after a PRE_COPY pass is over.  Reads and hashes all of BAR2, taking the
+ * MMIO bracket for IVS_RUN_PAGES pages at a time.  A fatal signal cuts the
+ * scan short: what it did not reach, the next scan or STOP_COPY finds.
+ * The run @in_flight (the reader stopped inside it), if any, is left
+ * alone: its pages are being sent with their current content, and the
+ * digests they get on the way are what the next scan compares with.
  */
-static void ivs_scan(struct qvp_device *qdev)
+static void ivs_scan(struct qvp_device *qdev, const struct qvp_bulk *in_flight)
 {
 	struct ivs_state *st = ivs(qdev);
-	unsigned long i;
-	const u8 *p;
+	unsigned long i, end, skip = 0, skip_end = 0;
+	u16 cmd;
 
-	st->window = IVS_NO_WINDOW;
-	for (i = 0; i < st->nr_pages; i++) {
-		if (i % IVS_RUN_PAGES == 0) {
-			if (fatal_signal_pending(current))
-				break;
-			cond_resched();
-		}
-		p = ivs_window(qdev, i);
-		if (ivs_page_hash(st, i, p) != st->digest[i] &&
-		    !__test_and_set_bit(i, st->pending))
-			st->npending++;
+	if (in_flight) {
+		skip = in_flight->offset / IVS_PAGE;
+		skip_end = skip + DIV_ROUND_UP(in_flight->len, IVS_PAGE);
 	}
-	/* The memory keeps changing while the device runs. */
-	st->window = IVS_NO_WINDOW;
+
+	for (i = 0; i < st->nr_pages; ) {
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+		end = min(i + IVS_RUN_PAGES, st->nr_pages);
+		cmd = qvp_mmio_begin(qdev);
+		for (; i < end; i++)
+			if ((i < skip || i >= skip_end) &&
+			    ivs_page_digest(st, i) != st->digest[i] &&
+			    !__test_and_set_bit(i, st->pending))
+				st->npending++;
+		qvp_mmio_end(qdev, cmd);
+	}
 	st->cursor = 0;
 }
 
-static void ivs_precopy_pending(struct qvp_device *qdev, u64 *initial,
+static void ivs_precopy_pending(struct qvp_device *qdev,
+				const struct qvp_bulk *in_flight, u64 *initial,
 				u64 *dirty)
 {
 	struct ivs_state *st = ivs(qdev);
@@ -472,7 +389,7 @@ static void ivs_precopy_pending(struct qvp_device *qdev, u64 *initial,
 	if (!st->saving || st->stop)
 		return;
 	if (!st->initial && !st->npending)
-		ivs_scan(qdev);
+		ivs_scan(qdev, in_flight);
 	if (st->npending == st->nr_pages)
 		bytes = ivs_all_mem_rec(st);
 	else
@@ -483,44 +400,58 @@ static void ivs_precopy_pending(struct qvp_device *qdev, u64 *initial,
 		*dirty = bytes;
 }
 
-static ssize_t ivs_save_config(struct ivs_state *st, u16 *type, void *buf,
-			       size_t size)
+static int ivs_save_config(struct ivs_state *st, struct qvp_save_rec *rec)
 {
-	struct qvp_ivshmem_config *cfg = buf;
+	struct qvp_ivshmem_config *cfg = rec->buf;
 
-	if (size < sizeof(*cfg))
+	if (rec->size < sizeof(*cfg))
 		return -EOVERFLOW;
 	cfg->mem_size = cpu_to_le64(st->mem_size);
 	cfg->reserved = 0;
 	st->config_sent = true;
-	*type = QVP_REC_IVSHMEM_CONFIG;
-	return sizeof(*cfg);
+	rec->type = QVP_REC_IVSHMEM_CONFIG;
+	rec->len = sizeof(*cfg);
+	return 1;
 }
 
-static ssize_t ivs_save_regs(struct ivs_state *st, u16 *type, void *buf,
-			     size_t size)
+static int ivs_save_regs(struct ivs_state *st, struct qvp_save_rec *rec)
 {
-	struct qvp_ivshmem_regs *regs = buf;
+	struct qvp_ivshmem_regs *regs = rec->buf;
 
-	if (size < sizeof(*regs))
+	if (rec->size < sizeof(*regs))
 		return -EOVERFLOW;
 	regs->intr_mask = cpu_to_le32(st->intr_mask);
 	regs->intr_status = cpu_to_le32(st->intr_status);
 	st->regs_sent = true;
-	*type = QVP_REC_IVSHMEM_REGS;
-	return sizeof(*regs);
+	rec->type = QVP_REC_IVSHMEM_REGS;
+	rec->len = sizeof(*regs);
+	return 1;
+}
+
+/* The MEM record of pages [@first, @end): BAR2 itself is its data. */
+static int ivs_run(struct ivs_state *st, unsigned long first,
+		   unsigned long end, u64 *digests, struct qvp_save_rec *rec)
+{
+	rec->type = QVP_REC_IVSHMEM_MEM;
+	rec->bulk.offset = (u64)first * IVS_PAGE;
+	rec->bulk.mem = ivs_page(st, first);
+	rec->bulk.len = ivs_span(st, first, end);
+	rec->bulk.digests = digests;
+	return 1;
 }
 
 /*
  * The next run of the pages marked pending, from the cursor on: up to
- * IVS_RUN_PAGES consecutive ones, read straight into @mem.  PRE_COPY
- * passes, and STOP_COPY of a session that has no digests.
+ * IVS_RUN_PAGES consecutive ones.  PRE_COPY passes, and STOP_COPY of a
+ * session that has no digests.  In PRE_COPY the copy to the reader
+ * records the digest of each page as sent.  Returns 1 with the run in
+ * @rec, or 0 at the end of the pass.
  */
-static size_t ivs_next_pending_run(struct qvp_device *qdev,
-				   struct qvp_ivshmem_mem *mem)
+static int ivs_next_pending_run(struct qvp_device *qdev,
+				struct qvp_save_rec *rec)
 {
 	struct ivs_state *st = ivs(qdev);
-	unsigned long first, end, i;
+	unsigned long first, end;
 
 	first = find_next_bit(st->pending, st->nr_pages, st->cursor);
 	if (first >= st->nr_pages) {
@@ -530,35 +461,39 @@ static size_t ivs_next_pending_run(struct qvp_device *qdev,
 	end = find_next_zero_bit(st->pending,
 				 min(first + IVS_RUN_PAGES, st->nr_pages),
 				 first);
-	ivs_read_pages(qdev, first, end, mem->data);
 	bitmap_clear(st->pending, first, end - first);
 	st->npending -= end - first;
-	if (st->digest) {
-		for (i = first; i < end; i++)
-			st->digest[i] = ivs_page_hash(st, i, mem->data +
-						      (i - first) * IVS_PAGE);
-	}
 	st->cursor = end;
-	mem->offset = cpu_to_le64((u64)first * IVS_PAGE);
-	return ivs_span(st, first, end);
+	return ivs_run(st, first, end, st->digest ? st->digest + first : NULL,
+		       rec);
+}
+
+/* STOP_COPY of a PRE_COPY session: must page @i be sent?  In the bracket. */
+static bool ivs_stop_changed(struct ivs_state *st, unsigned long i)
+{
+	if (__test_and_clear_bit(i, st->pending)) {
+		st->npending--;
+		return true;
+	}
+	return ivs_page_digest(st, i) != st->digest[i];
 }
 
 /*
  * STOP_COPY of a PRE_COPY session: the next run of pages that are pending
  * or whose digest changed, up to IVS_RUN_PAGES consecutive ones.  Every
- * page is read once, a window at a time, and only the pages sent are
- * copied to @mem.  The memory no longer changes, so no digest is updated.
- * Returns the run's length, 0 when every page was considered, or -EINTR.
+ * page is hashed once more, IVS_RUN_PAGES pages per MMIO bracket; the
+ * memory no longer changes, so no digest is updated.  Returns 1 with the
+ * run in @rec, 0 when every page was considered, or -EINTR.
  */
-static ssize_t ivs_next_stop_run(struct qvp_device *qdev,
-				 struct qvp_ivshmem_mem *mem)
+static int ivs_next_stop_run(struct qvp_device *qdev, struct qvp_save_rec *rec)
 {
 	struct ivs_state *st = ivs(qdev);
-	unsigned long i, first = 0, n = 0;
-	const u8 *p;
+	unsigned long i = st->cursor, end, first = 0, n = 0;
+	bool stop = false;
+	u16 cmd;
 
-	for (i = st->cursor; i < st->nr_pages && n < IVS_RUN_PAGES; i++) {
-		if (!n && i % IVS_RUN_PAGES == 0 && i != st->cursor) {
+	while (!stop && i < st->nr_pages && n < IVS_RUN_PAGES) {
+		if (!n && i != st->cursor) {
 			/* A whole window unchanged: let others run. */
 			if (fatal_signal_pending(current)) {
 				st->cursor = i;
@@ -566,53 +501,51 @@ static ssize_t ivs_next_stop_run(struct qvp_device *qdev,
 			}
 			cond_resched();
 		}
-		p = ivs_window(qdev, i);
-		if (__test_and_clear_bit(i, st->pending)) {
-			st->npending--;
-		} else if (ivs_page_hash(st, i, p) == st->digest[i]) {
-			if (n)
-				break;
-			continue;
+		end = min(round_down(i, IVS_RUN_PAGES) + IVS_RUN_PAGES,
+			  st->nr_pages);
+		cmd = qvp_mmio_begin(qdev);
+		for (; i < end && n < IVS_RUN_PAGES; i++) {
+			if (!ivs_stop_changed(st, i)) {
+				if (n) {
+					stop = true;
+					break;
+				}
+				continue;
+			}
+			if (!n)
+				first = i;
+			n++;
 		}
-		if (!n)
-			first = i;
-		memcpy(mem->data + n * IVS_PAGE, p, ivs_span(st, i, i + 1));
-		n++;
+		qvp_mmio_end(qdev, cmd);
 	}
-	st->cursor = i;
+	/* Page i, if it ended the run, was found unchanged already. */
+	st->cursor = stop ? i + 1 : i;
 	if (!n)
 		return 0;
-	mem->offset = cpu_to_le64((u64)first * IVS_PAGE);
-	return ivs_span(st, first, first + n);
+	return ivs_run(st, first, first + n, NULL, rec);
 }
 
-static ssize_t ivs_save_record(struct qvp_device *qdev, u16 *type, void *buf,
-			       size_t size)
+static int ivs_save_record(struct qvp_device *qdev, struct qvp_save_rec *rec)
 {
 	struct ivs_state *st = ivs(qdev);
-	ssize_t len;
+	int ret;
 
 	if (!st->saving)
 		return -EINVAL;
 	if (!st->config_sent)
-		return ivs_save_config(st, type, buf, size);
-	if (size < sizeof(struct qvp_ivshmem_mem) + QVP_IVSHMEM_CHUNK)
-		return -EOVERFLOW;
+		return ivs_save_config(st, rec);
 	if (!st->stop || st->cursor < st->nr_pages) {
 		if (st->stop && st->digest)
-			len = ivs_next_stop_run(qdev, buf);
+			ret = ivs_next_stop_run(qdev, rec);
 		else
-			len = ivs_next_pending_run(qdev, buf);
-		if (len) {
-			*type = QVP_REC_IVSHMEM_MEM;
-			return len < 0 ? len :
-			       sizeof(struct qvp_ivshmem_mem) + len;
-		}
+			ret = ivs_next_pending_run(qdev, rec);
+		if (ret)
+			return ret;
 		/* The end of a pass. */
 		st->initial = false;
 	}
 	if (st->stop && !st->regs_sent)
-		return ivs_save_regs(st, type, buf, size);
+		return ivs_save_regs(st, rec);
 	return 0;
 }
 
@@ -660,37 +593,41 @@ static int ivs_load_config(struct qvp_device *qdev,
 }
 
 /*
- * A run of pages: its offset is page-aligned and within BAR2, and it holds
- * whole pages up to QVP_IVSHMEM_CHUNK bytes (the record descriptor bounds
- * the length), the last one shorter only where BAR2 ends.
+ * A MEM record's head: the run's offset is page-aligned and within BAR2,
+ * and it holds whole pages up to QVP_IVSHMEM_CHUNK bytes (the record
+ * descriptor bounds the length), the last one shorter only where BAR2
+ * ends.  Its data then goes straight to BAR2.
  */
-static int ivs_load_mem(struct qvp_device *qdev,
-			const struct qvp_ivshmem_mem *mem, u32 len)
+static int ivs_load_bulk(struct qvp_device *qdev, u16 type, u64 off, u32 len,
+			 void __iomem **mem)
 {
 	struct ivs_state *st = ivs(qdev);
-	u64 off = le64_to_cpu(mem->offset);
-	size_t dlen = len - sizeof(*mem);
-	unsigned long first;
-	u16 cmd;
 
+	if (type != QVP_REC_IVSHMEM_MEM)
+		return -EINVAL;
+	if (!st->got_config || st->got_regs) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: memory record %s\n",
+				    st->got_regs ? "after the register record" :
+				    "before the config record");
+		return -EINVAL;
+	}
 	if (off % IVS_PAGE || off >= st->mem_size) {
 		dev_err_ratelimited(qvp_dev(qdev),
 				    "ivshmem: memory record at offset 0x%llx is not at a page\n",
 				    off);
 		return -EINVAL;
 	}
-	if (dlen > st->mem_size - off ||
-	    (dlen % IVS_PAGE && dlen != st->mem_size - off)) {
+	if (len > st->mem_size - off ||
+	    (len % IVS_PAGE && len != st->mem_size - off)) {
 		dev_err_ratelimited(qvp_dev(qdev),
-				    "ivshmem: memory record at 0x%llx has %zu bytes, not whole pages of the memory\n",
-				    off, dlen);
+				    "ivshmem: memory record at 0x%llx has %u bytes, not whole pages of the memory\n",
+				    off, len);
 		return -EINVAL;
 	}
-	cmd = qvp_mmio_begin(qdev);
-	ivs_copy_to_bar(st->bar2 + off, mem->data, dlen);
-	qvp_mmio_end(qdev, cmd);
-	first = off / IVS_PAGE;
-	bitmap_set(st->loaded, first, DIV_ROUND_UP(dlen, IVS_PAGE));
+	/* A data check that fails later refuses the whole stream. */
+	bitmap_set(st->loaded, off / IVS_PAGE, DIV_ROUND_UP(len, IVS_PAGE));
+	*mem = st->bar2 + off;
 	return 0;
 }
 
@@ -710,8 +647,6 @@ static int ivs_load_record(struct qvp_device *qdev, u16 type, const void *buf,
 		return -EINVAL;
 	}
 	switch (type) {
-	case QVP_REC_IVSHMEM_MEM:
-		return ivs_load_mem(qdev, buf, len);
 	case QVP_REC_IVSHMEM_REGS:
 		st->staged_mask = le32_to_cpu(regs->intr_mask);
 		st->staged_status = le32_to_cpu(regs->intr_status);
@@ -763,9 +698,10 @@ static const struct qvp_rec_desc ivs_records[] = {
 	},
 	{
 		.type = QVP_REC_IVSHMEM_MEM,
+		.bulk = true,
 		/* a page, or all of a BAR2 smaller than a page (>= 8 bytes) */
-		.min_len = sizeof(struct qvp_ivshmem_mem) + 8,
-		.max_len = sizeof(struct qvp_ivshmem_mem) + QVP_IVSHMEM_CHUNK,
+		.min_len = QVP_BULK_OVERHEAD + 8,
+		.max_len = QVP_BULK_OVERHEAD + QVP_IVSHMEM_CHUNK,
 	},
 	{
 		.type = QVP_REC_IVSHMEM_REGS,
@@ -793,6 +729,7 @@ const struct qvp_backend qvp_ivshmem_backend = {
 	.save_end = ivs_save_end,
 	.load_begin = ivs_load_begin,
 	.load_record = ivs_load_record,
+	.load_bulk = ivs_load_bulk,
 	.load_commit = ivs_load_commit,
 	.load_end = ivs_load_end,
 };

@@ -64,9 +64,10 @@ void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar)
  * off.  Returns the PCI_COMMAND value to give back to qvp_mmio_end().
  *
  * May sleep.  Lock order: state_mutex, then a session file lock, then
- * memory_lock.  Never touch userspace memory between qvp_mmio_begin() and
- * qvp_mmio_end(): a fault on an mmap of this device's BARs takes
- * memory_lock and would deadlock against ourselves.
+ * memory_lock.  Never fault on userspace memory between qvp_mmio_begin()
+ * and qvp_mmio_end(): a fault on an mmap of this device's BARs takes
+ * memory_lock and would deadlock against ourselves.  User memory may be
+ * touched there only with page faults disabled (bulk.c).
  */
 u16 qvp_mmio_begin(struct qvp_device *qdev)
 {

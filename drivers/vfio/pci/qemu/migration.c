@@ -13,27 +13,27 @@
  * transfer buffer and refills it with the next record that the backend
  * produces for the current phase; in STOP_COPY an END record follows the
  * last one and read() then returns 0 forever.  PRE_COPY -> STOP_COPY keeps
- * the same file and stream.
+ * the same file and stream.  A bulk record puts only its header and head
+ * in the transfer buffer; its data goes from device memory straight to
+ * the reader's buffer, hashed on the way (bulk.c), and its check follows
+ * through the transfer buffer again.
  *
  * Data flow of a resume session: write() copies user bytes straight to
  * where the stream parser wants them; each verified record goes to the
- * backend; RESUMING -> STOP requires the END record and commits.
+ * backend; bulk data goes straight to the device memory that the backend
+ * names for it, hashed on the way, and the parser then verifies its
+ * check.  RESUMING -> STOP requires the END record and commits.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
+#include "bulk.h"
 #include "qvp.h"
-
-/*
- * Smallest transfer buffer of a save session.  It grows to hold the
- * largest record the backend declares (struct qvp_backend.records), since
- * one record is framed into it at a time.
- */
-#define QVP_SAVE_BUF_SIZE	(64 * 1024)
 
 /**
  * struct qvp_mig_file - a save or resume session and its data file
@@ -48,12 +48,23 @@
  * @disabled: the session ended; the file only returns -ENODEV now
  * @stop_copy: a save session is in STOP_COPY (else PRE_COPY*)
  * @end_queued: the END record has been put in @buf
- * @buf: save: framed bytes not yet read; resume: parser record buffer
+ * @buf: save: framed bytes not yet read; resume: parser record buffer.
+ *	Sized for the largest plain record: bulk data never passes here
  * @buf_size: capacity of @buf
  * @pos: save: first unread byte in @buf
  * @len: save: bytes in @buf
  * @initial_left: save: bytes of the PRE_COPY initial data still unread
  *	(counted within @buf)
+ * @seed: save: the stream's seed (in its header; keys the bulk checks),
+ *	chosen by the backend's save_begin
+ * @bulk: the bulk record whose data is in transit (@bulk.len 0: none)
+ * @bulk_pos: bytes of @bulk's data moved to or from the device so far
+ * @sum: save: @bulk's check so far (a resume's is in @parser)
+ * @carry: a word of bulk data in transit in pieces: save, read from the
+ *	device and given to the reader from @carry_pos on; resume, gathered
+ *	from the writer until @carry_len reaches 8
+ * @carry_pos: save: bytes of @carry already read
+ * @carry_len: bytes in @carry
  * @parser: resume: the stream parser
  * @error: resume: sticky -errno of the first bad write()
  * @bytes: bytes read or written so far, for messages
@@ -71,6 +82,13 @@ struct qvp_mig_file {
 	size_t pos;
 	size_t len;
 	u64 initial_left;
+	u64 seed;
+	struct qvp_bulk bulk;
+	u32 bulk_pos;
+	struct qvp_bulk_sum sum;
+	u8 carry[8];
+	unsigned int carry_pos;
+	unsigned int carry_len;
 	struct qvp_parser parser;
 	int error;
 	u64 bytes;
@@ -98,6 +116,9 @@ static void qvp_disable_file(struct qvp_mig_file *mf)
 	mf->buf = NULL;
 	mf->pos = 0;
 	mf->len = 0;
+	mf->bulk.len = 0;
+	mf->carry_pos = 0;
+	mf->carry_len = 0;
 	mutex_unlock(&mf->lock);
 	wake_up_interruptible_all(&mf->waitq);
 }
@@ -156,36 +177,159 @@ static int qvp_file_release(struct inode *inode, struct file *filp)
 /* ------------------------------------------------------------------ */
 /* Save sessions                                                       */
 
-/* Append one framed record to the transfer buffer; @mf->lock held. */
+/* Whether @type is a bulk record type of @be (unknown types: plain). */
+static bool qvp_type_is_bulk(const struct qvp_backend *be, u16 type)
+{
+	unsigned int i;
+
+	for (i = 0; i < be->nr_records; i++)
+		if (be->records[i].type == type)
+			return be->records[i].bulk;
+	return false;
+}
+
+/*
+ * Frame the next record in the transfer buffer: a whole plain record, or
+ * the header and head of a bulk record, whose data then comes from
+ * qvp_save_bulk().  @mf->lock held.  Returns the bytes framed, 0 when the
+ * phase has nothing more, or -errno.
+ */
 static int qvp_save_fill(struct qvp_mig_file *mf)
 {
 	struct qvp_device *qdev = mf->qdev;
 	struct qvp_record_header *rh = (void *)mf->buf;
-	size_t room = mf->buf_size - sizeof(*rh);
-	ssize_t n = 0;
-	u16 type = QVP_REC_END;
+	struct qvp_save_rec rec = {
+		.buf = mf->buf + sizeof(*rh),
+		.size = mf->buf_size - sizeof(*rh),
+	};
+	int ret;
 
 	mf->pos = 0;
 	mf->len = 0;
 	if (mf->end_queued)
 		return 0;
 
-	n = qdev->backend->save_record(qdev, &type, mf->buf + sizeof(*rh),
-				       room);
-	if (n < 0)
-		return n;
-	if (n > room)
-		return -EOVERFLOW;
-	if (!n) {
+	ret = qdev->backend->save_record(qdev, &rec);
+	if (ret < 0)
+		return ret;
+	if (ret && !!rec.bulk.len != qvp_type_is_bulk(qdev->backend, rec.type)) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "%s backend produced record 0x%04x as %s, its descriptor says otherwise\n",
+				    qdev->backend->name, rec.type,
+				    rec.bulk.len ? "bulk" : "plain");
+		return -EINVAL;
+	}
+	if (!ret) {
 		if (!mf->stop_copy)
 			return 0;
 		/* The backend is done with STOP_COPY: close the stream. */
-		type = QVP_REC_END;
+		qvp_record_header_build(rh, QVP_REC_END, 0, NULL, 0);
 		mf->end_queued = true;
+		mf->len = QVP_REC_SIZE(0);
+		return mf->len;
 	}
-	qvp_record_header_build(rh, type, 0, mf->buf + sizeof(*rh), n);
-	mf->len = QVP_REC_SIZE(n);
+	if (rec.bulk.len) {
+		if (rec.bulk.len % 8 ||
+		    rec.bulk.len > U32_MAX - QVP_BULK_OVERHEAD)
+			return -EOVERFLOW;
+		qvp_bulk_header_build(rh, rec.type, (void *)(rh + 1),
+				      rec.bulk.offset, rec.bulk.len);
+		mf->bulk = rec.bulk;
+		mf->bulk_pos = 0;
+		mf->carry_pos = 0;
+		mf->carry_len = 0;
+		qvp_bulk_sum_init(&mf->sum, mf->seed, rec.bulk.offset,
+				  rec.bulk.len);
+		mf->len = sizeof(*rh) + sizeof(struct qvp_bulk_head);
+		return mf->len;
+	}
+	if (rec.len > rec.size)
+		return -EOVERFLOW;
+	qvp_record_header_build(rh, rec.type, 0, rec.buf, rec.len);
+	mf->len = QVP_REC_SIZE(rec.len);
 	return mf->len;
+}
+
+/*
+ * The reader's pointer is fit for whole-word stores.  Some architectures
+ * cannot store a word to an unaligned address; those get bulk data a word
+ * at a time through @carry instead.
+ */
+static bool qvp_word_ok(const void __user *p)
+{
+	return IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) ||
+	       IS_ALIGNED((unsigned long)p, 8);
+}
+
+/*
+ * Give the reader bytes of the bulk record in transit: what is left of a
+ * word in @carry, else data copied straight from the device, else the
+ * check, which goes to the transfer buffer and ends the bulk data.
+ *
+ * The straight copy runs with page faults disabled (bulk.c).  When it
+ * cannot store even the first word (its page is not present, or the word
+ * straddles into a page that cannot take it), that word goes to @carry
+ * and from there by copy_to_user() outside the MMIO bracket, which faults
+ * the page in or fails with -EFAULT: every call makes progress.
+ *
+ * @mf->lock held.  Returns the bytes given (0 when it only moved data to
+ * @carry or queued the check), or -errno.
+ */
+static ssize_t qvp_save_bulk(struct qvp_mig_file *mf, char __user *ubuf,
+			     size_t count)
+{
+	struct qvp_device *qdev = mf->qdev;
+	struct qvp_bulk *b = &mf->bulk;
+	size_t n = 0, words;
+	__le64 check;
+	u64 raw;
+	u16 cmd;
+
+	if (mf->carry_pos < mf->carry_len) {
+		n = min_t(size_t, count, mf->carry_len - mf->carry_pos);
+		n -= copy_to_user(ubuf, mf->carry + mf->carry_pos, n);
+		if (!n)
+			return -EFAULT;
+		mf->carry_pos += n;
+		return n;
+	}
+	if (mf->bulk_pos == b->len) {
+		check = cpu_to_le64(qvp_bulk_finish_out(b, &mf->sum));
+		memcpy(mf->buf, &check, sizeof(check));
+		mf->pos = 0;
+		mf->len = sizeof(check);
+		b->len = 0;
+		return 0;
+	}
+	words = min_t(size_t, count, b->len - mf->bulk_pos) / 8;
+	if (!qvp_word_ok(ubuf))
+		words = 0;
+	cmd = qvp_mmio_begin(qdev);
+	if (words)
+		n = qvp_bulk_copy_out(b, mf->bulk_pos, &mf->sum,
+				      (u64 __user *)ubuf, words) * 8;
+	if (!n)
+		qvp_bulk_word_out(b, mf->bulk_pos, &mf->sum, &raw);
+	qvp_mmio_end(qdev, cmd);
+	if (!n) {
+		memcpy(mf->carry, &raw, sizeof(raw));
+		mf->carry_pos = 0;
+		mf->carry_len = sizeof(raw);
+		mf->bulk_pos += sizeof(raw);
+		return 0;
+	}
+	mf->bulk_pos += n;
+	return n;
+}
+
+/* Stream bytes framed or in transit that no read() has taken yet. */
+static u64 qvp_save_unread(struct qvp_mig_file *mf)
+{
+	u64 unread = mf->len - mf->pos;
+
+	if (mf->bulk.len)
+		unread += mf->bulk.len - mf->bulk_pos + sizeof(__le64);
+	return unread + mf->carry_len - mf->carry_pos;
 }
 
 static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
@@ -204,22 +348,30 @@ static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
 		goto out;
 	}
 	while (done < count) {
-		if (mf->pos == mf->len) {
+		if (mf->pos < mf->len) {
+			n = min(count - done, mf->len - mf->pos);
+			if (copy_to_user(ubuf + done, mf->buf + mf->pos, n)) {
+				ret = -EFAULT;
+				break;
+			}
+			mf->pos += n;
+		} else if (mf->bulk.len) {
+			ret = qvp_save_bulk(mf, ubuf + done, count - done);
+			if (ret < 0)
+				break;
+			n = ret;
+		} else {
+			cond_resched();
 			ret = qvp_save_fill(mf);
 			if (ret <= 0)
 				break;
+			continue;
 		}
-		n = min(count - done, mf->len - mf->pos);
-		if (copy_to_user(ubuf + done, mf->buf + mf->pos, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		mf->pos += n;
 		mf->initial_left -= min_t(u64, mf->initial_left, n);
 		mf->bytes += n;
 		done += n;
 	}
-	if (ret < 0 && ret != -EFAULT)
+	if (ret < 0 && ret != -EFAULT && ret != -EINTR)
 		dev_err_ratelimited(qvp_dev(mf->qdev),
 				    "save stream failed after %llu bytes: %zd\n",
 				    mf->bytes, ret);
@@ -237,10 +389,12 @@ static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
 			      u64 *dirty)
 {
 	struct qvp_device *qdev = mf->qdev;
-	u64 unread = mf->len - mf->pos, bi = 0, bd = 0;
+	u64 unread = qvp_save_unread(mf), bi = 0, bd = 0;
 
 	if (qdev->backend->precopy_pending)
-		qdev->backend->precopy_pending(qdev, &bi, &bd);
+		qdev->backend->precopy_pending(qdev,
+					       mf->bulk.len ? &mf->bulk : NULL,
+					       &bi, &bd);
 	*initial = mf->initial_left + bi;
 	*dirty = unread - min(unread, mf->initial_left) + bd;
 }
@@ -291,7 +445,7 @@ static __poll_t qvp_save_poll(struct file *filp, struct poll_table_struct *wait)
 	mutex_lock(&mf->lock);
 	if (mf->disabled) {
 		mask = EPOLLERR | EPOLLHUP;
-	} else if (mf->stop_copy || mf->pos < mf->len) {
+	} else if (mf->stop_copy || qvp_save_unread(mf)) {
 		mask = EPOLLIN | EPOLLRDNORM;
 	} else {
 		qvp_precopy_sizes(mf, &initial, &dirty);
@@ -351,13 +505,15 @@ static struct file *qvp_session_file(struct qvp_mig_file *mf)
 	return mf->filp;
 }
 
+/* The largest plain record payload: what @buf must hold. */
 static size_t qvp_max_record(const struct qvp_backend *be)
 {
 	size_t max = QVP_OPTIONAL_REC_MAX;
 	unsigned int i;
 
 	for (i = 0; i < be->nr_records; i++)
-		max = max_t(size_t, max, be->records[i].max_len);
+		if (!be->records[i].bulk)
+			max = max_t(size_t, max, be->records[i].max_len);
 	return max;
 }
 
@@ -368,12 +524,11 @@ static struct file *qvp_start_save(struct qvp_device *qdev, bool precopy)
 	int ret;
 
 	mf = qvp_alloc_file(qdev, &qvp_save_fops, O_RDONLY,
-			    max_t(size_t, QVP_SAVE_BUF_SIZE,
-				  QVP_REC_SIZE(qvp_max_record(be))));
+			    QVP_REC_SIZE(qvp_max_record(be)));
 	if (IS_ERR(mf))
 		return ERR_CAST(mf);
 
-	ret = be->save_begin ? be->save_begin(qdev, precopy) : 0;
+	ret = be->save_begin ? be->save_begin(qdev, precopy, &mf->seed) : 0;
 	if (!ret && !precopy && be->save_stop)
 		ret = be->save_stop(qdev);
 	if (ret) {
@@ -383,7 +538,7 @@ static struct file *qvp_start_save(struct qvp_device *qdev, bool precopy)
 		return ERR_PTR(ret);
 	}
 
-	qvp_stream_header_build((void *)mf->buf, &qdev->id);
+	qvp_stream_header_build((void *)mf->buf, &qdev->id, mf->seed);
 	mf->len = sizeof(struct qvp_stream_header);
 	mf->initial_left = precopy ? mf->len : 0;
 	mf->stop_copy = !precopy;
@@ -435,6 +590,72 @@ static int qvp_save_session_op(struct qvp_device *qdev,
 /* ------------------------------------------------------------------ */
 /* Resume sessions                                                     */
 
+/*
+ * Store up to @count bytes of the bulk data the parser expects: straight
+ * to the device while whole words come, through @carry otherwise.  As for
+ * a save, a word that the straight copy (page faults disabled) cannot
+ * load goes through @carry by copy_from_user(), outside the MMIO bracket,
+ * which faults its page in or fails.  @mf->lock held.  Returns the bytes
+ * taken (at least one), or -errno.
+ */
+static ssize_t qvp_resume_bulk(struct qvp_mig_file *mf,
+			       const char __user *ubuf, size_t count)
+{
+	struct qvp_device *qdev = mf->qdev;
+	struct qvp_bulk_sum *s = &mf->parser.bulk_sum;
+	size_t n, words = count / 8;
+	u64 raw;
+	u16 cmd;
+
+	if (!mf->carry_len && words && qvp_word_ok(ubuf)) {
+		cmd = qvp_mmio_begin(qdev);
+		n = qvp_bulk_copy_in(&mf->bulk, mf->bulk_pos, s,
+				     (const u64 __user *)ubuf, words) * 8;
+		qvp_mmio_end(qdev, cmd);
+		mf->bulk_pos += n;
+		if (n)
+			return n;
+	}
+	n = min_t(size_t, count, sizeof(raw) - mf->carry_len);
+	n -= copy_from_user(mf->carry + mf->carry_len, ubuf, n);
+	if (!n)
+		return -EFAULT;
+	mf->carry_len += n;
+	if (mf->carry_len < sizeof(raw))
+		return n;
+	memcpy(&raw, mf->carry, sizeof(raw));
+	cmd = qvp_mmio_begin(qdev);
+	qvp_bulk_word_in(&mf->bulk, mf->bulk_pos, s, raw);
+	qvp_mmio_end(qdev, cmd);
+	mf->bulk_pos += sizeof(raw);
+	mf->carry_len = 0;
+	return n;
+}
+
+/* The parser announced bulk data: ask the backend where it goes. */
+static int qvp_resume_bulk_begin(struct qvp_mig_file *mf)
+{
+	struct qvp_device *qdev = mf->qdev;
+	struct qvp_parser *p = &mf->parser;
+	void __iomem *mem = NULL;
+	int ret = -EINVAL;
+
+	if (qdev->backend->load_bulk)
+		ret = qdev->backend->load_bulk(qdev, p->rec_type,
+					       p->bulk_offset, p->bulk_len,
+					       &mem);
+	if (ret)
+		return ret;
+	mf->bulk = (struct qvp_bulk){
+		.offset = p->bulk_offset,
+		.mem = mem,
+		.len = p->bulk_len,
+	};
+	mf->bulk_pos = 0;
+	mf->carry_len = 0;
+	return 0;
+}
+
 static ssize_t qvp_resume_write(struct file *filp, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
@@ -460,7 +681,15 @@ static ssize_t qvp_resume_write(struct file *filp, const char __user *ubuf,
 	while (done < count) {
 		dst = qvp_parser_next(p, &want);
 		n = min(want, count - done);
-		if (copy_from_user(dst, ubuf + done, n)) {
+		if (!dst) {
+			ret = qvp_resume_bulk(mf, ubuf + done, n);
+			if (ret < 0) {
+				if (done)
+					ret = 0;
+				break;
+			}
+			n = ret;
+		} else if (copy_from_user(dst, ubuf + done, n)) {
 			ret = done ? 0 : -EFAULT;
 			break;
 		}
@@ -485,6 +714,21 @@ static ssize_t qvp_resume_write(struct file *filp, const char __user *ubuf,
 				mf->error = ret;
 				break;
 			}
+		} else if (ret == QVP_PARSE_BULK) {
+			ret = qvp_resume_bulk_begin(mf);
+			if (ret) {
+				dev_err_ratelimited(qvp_dev(qdev),
+						    "resume stream refused at byte %llu: bad %s record 0x%04x at offset 0x%llx, %u bytes (%zd)\n",
+						    p->offset, qdev->backend->name,
+						    p->rec_type, p->bulk_offset,
+						    p->bulk_len, ret);
+				mf->error = ret;
+				break;
+			}
+			/* A long write() lets others run between records. */
+			cond_resched();
+			if (fatal_signal_pending(current))
+				break;
 		}
 	}
 	if (ret >= 0)
@@ -732,7 +976,7 @@ static int qvp_get_data_size(struct vfio_device *vdev,
 	mf = qdev->save;
 	if (mf) {
 		mutex_lock(&mf->lock);
-		size = mf->len - mf->pos;
+		size = qvp_save_unread(mf);
 		if (!mf->end_queued)
 			size += be->stop_copy_size(qdev) + QVP_REC_SIZE(0);
 		mutex_unlock(&mf->lock);

@@ -44,9 +44,95 @@ u32 qvp_crc32(u32 crc, const void *data, size_t len)
 
 #define QVP_HDR_CRC_LEN	offsetof(struct qvp_stream_header, crc)
 #define QVP_REC_CRC_LEN	offsetof(struct qvp_record_header, crc)
+#define QVP_BULK_HEAD_AT	sizeof(struct qvp_record_header)
+#define QVP_BULK_CHECK_AT	(QVP_BULK_HEAD_AT + sizeof(struct qvp_bulk_head))
+
+static u64 qvp_bulk_mix(u64 h)
+{
+	h ^= h >> 33;
+	h *= QVP_BULK_K2;
+	h ^= h >> 29;
+	h *= QVP_BULK_K1;
+	return h ^ (h >> 32);
+}
+
+static void qvp_bulk_block_start(struct qvp_bulk_sum *s)
+{
+	s->v[0] = s->seed + QVP_BULK_K1 + QVP_BULK_K2;
+	s->v[1] = s->seed + QVP_BULK_K2;
+	s->v[2] = s->seed;
+	s->v[3] = s->seed - QVP_BULK_K1;
+	s->pos = 0;
+}
+
+void qvp_bulk_sum_init(struct qvp_bulk_sum *s, u64 seed, u64 offset, u64 len)
+{
+	s->seed = seed;
+	s->c = qvp_bulk_step(seed ^ offset, len);
+	s->digest = 0;
+	qvp_bulk_block_start(s);
+}
+
+/* Finish the current block (at least one word hashed): its digest. */
+u64 qvp_bulk_block_end(struct qvp_bulk_sum *s)
+{
+	u64 h = qvp_rol64(s->v[0], 1) + qvp_rol64(s->v[1], 7) +
+		qvp_rol64(s->v[2], 12) + qvp_rol64(s->v[3], 18) + s->pos;
+
+	s->digest = qvp_bulk_mix(h);
+	s->c = qvp_bulk_step(s->c, s->digest);
+	qvp_bulk_block_start(s);
+	return s->digest;
+}
+
+/* The check, once every word of the data went through @s. */
+u64 qvp_bulk_sum_final(struct qvp_bulk_sum *s)
+{
+	if (s->pos)
+		qvp_bulk_block_end(s);
+	return qvp_bulk_mix(s->c);
+}
+
+static u64 qvp_get_le64(const u8 *p)
+{
+	__le64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64_to_cpu(v);
+}
+
+/* Hash @len bytes (a multiple of 8) of data in memory. */
+void qvp_bulk_sum_bytes(struct qvp_bulk_sum *s, const void *data, size_t len)
+{
+	const u8 *p = data;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8)
+		qvp_bulk_sum_word(s, qvp_get_le64(p + i));
+}
+
+/* Digest of one block (at most QVP_BULK_BLOCK bytes, a multiple of 8). */
+u64 qvp_bulk_digest(u64 seed, const void *data, size_t len)
+{
+	struct qvp_bulk_sum s;
+
+	qvp_bulk_sum_init(&s, seed, 0, 0);
+	qvp_bulk_sum_bytes(&s, data, len);
+	return s.pos ? qvp_bulk_block_end(&s) : s.digest;
+}
+
+/* Check of a whole bulk record's data in memory. */
+u64 qvp_bulk_check(u64 seed, u64 offset, const void *data, size_t len)
+{
+	struct qvp_bulk_sum s;
+
+	qvp_bulk_sum_init(&s, seed, offset, len);
+	qvp_bulk_sum_bytes(&s, data, len);
+	return qvp_bulk_sum_final(&s);
+}
 
 void qvp_stream_header_build(struct qvp_stream_header *hdr,
-			     const struct qvp_stream_id *id)
+			     const struct qvp_stream_id *id, u64 seed)
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->magic = cpu_to_le32(QVP_STREAM_MAGIC);
@@ -58,6 +144,8 @@ void qvp_stream_header_build(struct qvp_stream_header *hdr,
 	hdr->subsystem_device = cpu_to_le16(id->subsystem_device);
 	hdr->revision = id->revision;
 	hdr->backend = id->backend;
+	hdr->seed_lo = cpu_to_le32((u32)seed);
+	hdr->seed_hi = cpu_to_le32((u32)(seed >> 32));
 	hdr->crc = cpu_to_le32(qvp_crc32(0, hdr, QVP_HDR_CRC_LEN));
 }
 
@@ -71,6 +159,25 @@ void qvp_record_header_build(struct qvp_record_header *rh, u16 type,
 	rh->length = cpu_to_le32(len);
 	crc = qvp_crc32(0, rh, QVP_REC_CRC_LEN);
 	rh->crc = cpu_to_le32(qvp_crc32(crc, payload, len));
+}
+
+/*
+ * The header and head of a bulk record with @data_len bytes of data; the
+ * data and its check (qvp_bulk_sum) follow them in the stream.
+ */
+void qvp_bulk_header_build(struct qvp_record_header *rh, u16 type,
+			   void *head, u64 offset, u32 data_len)
+{
+	struct qvp_bulk_head h = { .offset = cpu_to_le64(offset) };
+	u32 crc;
+
+	rh->type = cpu_to_le16(type);
+	rh->flags = cpu_to_le16(QVP_REC_F_BULK);
+	rh->length = cpu_to_le32(data_len + QVP_BULK_OVERHEAD);
+	crc = qvp_crc32(0, rh, QVP_REC_CRC_LEN);
+	rh->crc = cpu_to_le32(qvp_crc32(crc, &h, sizeof(h)));
+	/* @head follows a 12-byte header: it need not be 8-byte aligned. */
+	memcpy(head, &h, sizeof(h));
 }
 
 void qvp_parser_init(struct qvp_parser *p, const struct qvp_stream_id *expect,
@@ -120,7 +227,7 @@ static int qvp_check_header(struct qvp_parser *p)
 		return qvp_parse_fail(p, -EINVAL, "bad stream header length");
 	if (le32_to_cpu(h->crc) != qvp_crc32(0, h, QVP_HDR_CRC_LEN))
 		return qvp_parse_fail(p, -EINVAL, "stream header checksum mismatch");
-	if (h->flags || h->reserved[0] || h->reserved[1])
+	if (h->flags)
 		return qvp_parse_fail(p, -EINVAL, "unknown stream header flags");
 	if (h->backend != id->backend)
 		return qvp_parse_fail(p, -EINVAL, "stream is for another device model");
@@ -131,6 +238,8 @@ static int qvp_check_header(struct qvp_parser *p)
 	    h->revision != id->revision)
 		return qvp_parse_fail(p, -EINVAL,
 				      "stream is from a device with another PCI identity");
+	p->seed = le32_to_cpu(h->seed_lo) |
+		  (u64)le32_to_cpu(h->seed_hi) << 32;
 	return 0;
 }
 
@@ -143,16 +252,26 @@ static int qvp_check_rechdr(struct qvp_parser *p)
 	u16 flags = le16_to_cpu(rh->flags);
 	u32 max_len, min_len = 0;
 
+	bool bulk = flags & QVP_REC_F_BULK;
+
 	if (flags & ~QVP_REC_F_KNOWN)
 		return qvp_parse_fail(p, -EINVAL, "unknown record flags");
+	if (bulk && (flags & QVP_REC_F_OPTIONAL))
+		return qvp_parse_fail(p, -EINVAL, "bulk record marked optional");
 	p->rec_skip = false;
 	if (type == QVP_REC_END) {
 		max_len = 0;
+		if (bulk)
+			return qvp_parse_fail(p, -EINVAL, "END record marked bulk");
 	} else {
 		d = qvp_find_desc(p, type);
 		if (d) {
 			min_len = d->min_len;
 			max_len = d->max_len;
+			if (bulk != d->bulk)
+				return qvp_parse_fail(p, -EINVAL,
+						      bulk ? "bulk flag on a plain record type" :
+						      "bulk record type without the bulk flag");
 		} else if (flags & QVP_REC_F_OPTIONAL) {
 			max_len = QVP_OPTIONAL_REC_MAX;
 			p->rec_skip = true;
@@ -160,10 +279,14 @@ static int qvp_check_rechdr(struct qvp_parser *p)
 			return qvp_parse_fail(p, -EINVAL, "unknown mandatory record type");
 		}
 	}
-	if (len > max_len || len > p->buf_size)
+	/* Bulk data is never buffered: only plain records meet buf_size. */
+	if (len > max_len || (!bulk && len > p->buf_size))
 		return qvp_parse_fail(p, -EFBIG, "record length exceeds the limit of its type");
 	if (len < min_len)
 		return qvp_parse_fail(p, -EINVAL, "record too short for its type");
+	if (bulk && (len < QVP_BULK_OVERHEAD + 8 || len % 8))
+		return qvp_parse_fail(p, -EINVAL,
+				      "bulk record data is not whole 64-bit words");
 	p->rec_type = type;
 	p->rec_flags = flags;
 	p->rec_len = len;
@@ -185,12 +308,41 @@ static int qvp_check_record(struct qvp_parser *p)
 	return p->rec_skip ? 0 : QVP_PARSE_RECORD;
 }
 
+/* The bulk head arrived: trust it once the header's CRC matches. */
+static int qvp_check_bulk_head(struct qvp_parser *p)
+{
+	u32 crc = qvp_crc32(0, p->u.bytes, QVP_REC_CRC_LEN);
+
+	crc = qvp_crc32(crc, p->u.bytes + QVP_BULK_HEAD_AT,
+			sizeof(struct qvp_bulk_head));
+	if (crc != le32_to_cpu(p->u.rec.crc))
+		return qvp_parse_fail(p, -EINVAL, "record checksum mismatch");
+	p->bulk_offset = qvp_get_le64(p->u.bytes + QVP_BULK_HEAD_AT);
+	p->bulk_len = p->rec_len - QVP_BULK_OVERHEAD;
+	qvp_bulk_sum_init(&p->bulk_sum, p->seed, p->bulk_offset, p->bulk_len);
+	p->carry_len = 0;
+	p->state = QVP_PARSE_BULK_DATA;
+	return QVP_PARSE_BULK;
+}
+
+static int qvp_check_bulk(struct qvp_parser *p)
+{
+	u64 check = qvp_get_le64(p->u.bytes + QVP_BULK_CHECK_AT);
+
+	if (check != qvp_bulk_sum_final(&p->bulk_sum))
+		return qvp_parse_fail(p, -EINVAL, "bulk data check mismatch");
+	p->state = QVP_PARSE_RECHDR;
+	return 0;
+}
+
 /*
  * qvp_parser_next - where the next stream bytes go
  * @want: set to the number of bytes wanted there (always >= 1)
  *
- * Once the parser has finished or failed, bytes still go to a scratch
- * place so that the caller can report them; the commit then fails.
+ * Returns NULL for bulk data, which the caller stores and hashes itself
+ * (see struct qvp_parser).  Once the parser has finished or failed, bytes
+ * still go to a scratch place so that the caller can report them; the
+ * commit then fails.
  */
 void *qvp_parser_next(struct qvp_parser *p, size_t *want)
 {
@@ -204,6 +356,15 @@ void *qvp_parser_next(struct qvp_parser *p, size_t *want)
 	case QVP_PARSE_PAYLOAD:
 		*want = p->rec_len - p->have;
 		return p->buf + p->have;
+	case QVP_PARSE_BULK_HEAD:
+		*want = sizeof(struct qvp_bulk_head) - p->have;
+		return p->u.bytes + QVP_BULK_HEAD_AT + p->have;
+	case QVP_PARSE_BULK_DATA:
+		*want = p->bulk_len - p->have;
+		return NULL;
+	case QVP_PARSE_BULK_CHECK:
+		*want = 8 - p->have;
+		return p->u.bytes + QVP_BULK_CHECK_AT + p->have;
 	default:
 		*want = sizeof(p->u.bytes);
 		return p->u.bytes;
@@ -214,9 +375,11 @@ void *qvp_parser_next(struct qvp_parser *p, size_t *want)
  * qvp_parser_commit - account @n bytes stored where qvp_parser_next() said
  *
  * Returns 0 when more bytes are needed, QVP_PARSE_RECORD when a whole
- * record of a known type is in p->buf (p->rec_type, p->rec_len), or a
- * negative errno: -EINVAL for a corrupt, foreign or malformed stream,
- * -EFBIG for a record longer than its type allows.  Errors are sticky.
+ * record of a known type is in p->buf (p->rec_type, p->rec_len),
+ * QVP_PARSE_BULK when a bulk record's data is due (p->rec_type,
+ * p->bulk_offset, p->bulk_len), or a negative errno: -EINVAL for a
+ * corrupt, foreign or malformed stream, -EFBIG for a record longer than
+ * its type allows.  Errors are sticky.
  */
 int qvp_parser_commit(struct qvp_parser *p, size_t n)
 {
@@ -253,6 +416,10 @@ int qvp_parser_commit(struct qvp_parser *p, size_t n)
 		ret = qvp_check_rechdr(p);
 		if (ret)
 			return ret;
+		if (p->rec_flags & QVP_REC_F_BULK) {
+			p->state = QVP_PARSE_BULK_HEAD;
+			return 0;
+		}
 		if (p->rec_len) {
 			p->state = QVP_PARSE_PAYLOAD;
 			return 0;
@@ -263,8 +430,48 @@ int qvp_parser_commit(struct qvp_parser *p, size_t n)
 			return 0;
 		p->have = 0;
 		return qvp_check_record(p);
+	case QVP_PARSE_BULK_HEAD:
+		if (p->have < sizeof(struct qvp_bulk_head))
+			return 0;
+		p->have = 0;
+		return qvp_check_bulk_head(p);
+	case QVP_PARSE_BULK_DATA:
+		if (p->have < p->bulk_len)
+			return 0;
+		p->have = 0;
+		p->state = QVP_PARSE_BULK_CHECK;
+		return 0;
+	case QVP_PARSE_BULK_CHECK:
+		if (p->have < 8)
+			return 0;
+		p->have = 0;
+		return qvp_check_bulk(p);
 	default:
 		return qvp_parse_fail(p, -EINVAL, "parser in an impossible state");
+	}
+}
+
+/* Hash bulk data from memory, gathering words across calls. */
+static void qvp_parser_hash(struct qvp_parser *p, const u8 *src, size_t n)
+{
+	size_t k;
+
+	while (n) {
+		if (!p->carry_len && n >= 8) {
+			k = n & ~(size_t)7;
+			qvp_bulk_sum_bytes(&p->bulk_sum, src, k);
+		} else {
+			k = 8 - p->carry_len < n ? 8 - p->carry_len : n;
+			memcpy(p->carry + p->carry_len, src, k);
+			p->carry_len += k;
+			if (p->carry_len == 8) {
+				qvp_bulk_sum_word(&p->bulk_sum,
+						  qvp_get_le64(p->carry));
+				p->carry_len = 0;
+			}
+		}
+		src += k;
+		n -= k;
 	}
 }
 
@@ -273,6 +480,7 @@ int qvp_parser_commit(struct qvp_parser *p, size_t n)
  *
  * Consumes bytes until a record is complete, an error is found or @len is
  * used up; *@consumed tells how many were taken.  Same returns as commit.
+ * Bulk data is checked and dropped.
  */
 int qvp_parser_feed(struct qvp_parser *p, const void *data, size_t len,
 		    size_t *consumed)
@@ -286,7 +494,10 @@ int qvp_parser_feed(struct qvp_parser *p, const void *data, size_t len,
 	while (len) {
 		dst = qvp_parser_next(p, &want);
 		n = want < len ? want : len;
-		memcpy(dst, src, n);
+		if (dst)
+			memcpy(dst, src, n);
+		else
+			qvp_parser_hash(p, src, n);
 		src += n;
 		len -= n;
 		*consumed += n;
