@@ -39,7 +39,7 @@
 #define PAGE		((size_t)QVP_IVSHMEM_PAGE)
 #define RUN_PAGES	(CHUNK / PAGE)
 #define CONFIG_REC	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_config))
-#define MEM_REC(len)	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_mem) + (len))
+#define MEM_REC(len)	(QVP_REC_HDR_LEN + 16 + (len))	/* bulk: head, check */
 #define REGS_REC	(QVP_REC_HDR_LEN + sizeof(struct qvp_ivshmem_regs))
 #define END_REC		QVP_REC_HDR_LEN
 
@@ -250,36 +250,51 @@ struct walk {
 };
 
 /*
- * Check every CRC and the record sequence of a stream (or, with @hdr
- * false, of a piece of one after its header) and apply its MEM records to
- * @image (if not NULL, @size bytes).  Returns NULL or what is wrong.
+ * Check every CRC and bulk check and the record sequence of a stream and
+ * apply its MEM records to @image (if not NULL, @size bytes).  Returns
+ * NULL or what is wrong.
  */
-static const char *walk(const uint8_t *s, size_t len, bool hdr,
-			struct walk *w, uint8_t *image, size_t size,
-			bool need_end)
+static const char *walk(const uint8_t *s, size_t len, struct walk *w,
+			uint8_t *image, size_t size, bool need_end)
 {
-	size_t off = hdr ? QVP_HDR_LEN : 0;
-	uint32_t rlen, type;
+	size_t off = QVP_HDR_LEN;
+	uint32_t rlen, type, flags;
 	const uint8_t *pl;
-	uint64_t moff;
+	uint64_t moff = 0, check, seed;
 
 	memset(w, 0, sizeof(*w));
 	w->ordered = true;
-	if (hdr && (len < QVP_HDR_LEN ||
-		    qvp_crc32(0, s, QVP_HDR_LEN - 4) !=
-		    qvp_get32(s + QVP_HDR_LEN - 4)))
+	if (len < QVP_HDR_LEN ||
+	    qvp_crc32(0, s, QVP_HDR_LEN - 4) != qvp_get32(s + QVP_HDR_LEN - 4))
 		return "bad stream header";
+	seed = qvp_stream_seed(s);
 	while (off < len) {
 		if (len - off < QVP_REC_HDR_LEN)
 			return "truncated record header";
 		type = s[off] | s[off + 1] << 8;
+		flags = s[off + 2] | s[off + 3] << 8;
 		rlen = qvp_get32(s + off + 4);
 		if (len - off - QVP_REC_HDR_LEN < rlen)
 			return "truncated record";
 		pl = s + off + QVP_REC_HDR_LEN;
-		if (qvp_crc32(qvp_crc32(0, s + off, 8), pl, rlen) !=
-		    qvp_get32(s + off + 8))
+		if ((type == QVP_REC_IVSHMEM_MEM) != !!(flags & QVP_REC_F_BULK))
+			return "MEM records, and only they, are bulk";
+		if (flags & QVP_REC_F_BULK) {
+			if (rlen < 24 || rlen % 8)
+				return "bulk record of a bad length";
+			if (qvp_crc32(qvp_crc32(0, s + off, 8), pl, 8) !=
+			    qvp_get32(s + off + 8))
+				return "bulk record CRC mismatch";
+			memcpy(&check, pl + rlen - 8, 8);
+			memcpy(&moff, pl, 8);
+			if (le64toh(check) !=
+			    qvp_bulk_check(seed, le64toh(moff), pl + 8,
+					   rlen - 16))
+				return "bulk record check mismatch";
+		} else if (qvp_crc32(qvp_crc32(0, s + off, 8), pl, rlen) !=
+			   qvp_get32(s + off + 8)) {
 			return "record CRC mismatch";
+		}
 		off += QVP_REC_HDR_LEN + rlen;
 		switch (type) {
 		case QVP_REC_END:
@@ -296,14 +311,15 @@ static const char *walk(const uint8_t *s, size_t len, bool hdr,
 			if (w->regs)
 				w->ordered = false;
 			w->mem++;
-			memcpy(&moff, pl, 8);
+			moff = le64toh(moff);
+			rlen -= 16;	/* data only */
 			if (image) {
-				if (moff >= size || rlen - 8 > size - moff)
+				if (moff >= size || rlen > size - moff)
 					return "MEM record out of bounds";
-				if (moff % PAGE || rlen - 8 > CHUNK ||
-				    ((rlen - 8) % PAGE && moff + rlen - 8 != size))
+				if (moff % PAGE || rlen > CHUNK ||
+				    (rlen % PAGE && moff + rlen != size))
 					return "MEM record not a run of pages";
-				memcpy(image + moff, pl + 8, rlen - 8);
+				memcpy(image + moff, pl + 8, rlen);
 			}
 			break;
 		case QVP_REC_IVSHMEM_REGS:
@@ -399,8 +415,7 @@ TEST_F_TIMEOUT(ivs, stream_layout, 300)
 	ASSERT_EQ(full_stream_len(a->size), self->s.len);
 
 	memset(self->image, 0, a->size);
-	why = walk(self->s.data, self->s.len, true, &w, self->image, a->size,
-		   true);
+	why = walk(self->s.data, self->s.len, &w, self->image, a->size, true);
 	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
 	ASSERT_TRUE(w.ordered);
 	ASSERT_EQ(1U, w.config);
@@ -674,8 +689,7 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	go(_metadata, &a->dev, ST(STOP), NULL);
 
 	memset(self->image, 0, a->size);
-	why = walk(self->s.data, self->s.len, true, &w, self->image, a->size,
-		   true);
+	why = walk(self->s.data, self->s.len, &w, self->image, a->size, true);
 	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
 	ASSERT_TRUE(w.ordered);
 	ASSERT_EQ(sum, checksum(self->image, a->size));
@@ -688,6 +702,129 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	resume_ok(_metadata, t, self->s.data, self->s.len);
 	ASSERT_EQ(sum, checksum(t->mem, t->size));
 	expect_regs(_metadata, t, MASK_A, STATUS_A);
+}
+
+/*
+ * dirty_bytes asked for while the reader is inside a record: the rest of
+ * that record, and nothing for its page, whose new content it carries.
+ */
+TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	size_t page_len = a->size < PAGE ? a->size : PAGE;
+	size_t rec = MEM_REC(page_len), part = QVP_REC_HDR_LEN + 8 + 100;
+	struct vfio_precopy_info info;
+	uint8_t buf[QVP_REC_HDR_LEN + 8 + 100];
+	uint64_t sum;
+	int fd, fd2;
+
+	NEEDS_WHOLE_STREAM();
+	fill(a, 15);
+	go(_metadata, &a->dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
+	a->mem[100] ^= 0x3c;		/* page 0 only */
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(rec, info.dirty_bytes);
+
+	ASSERT_EQ((ssize_t)part, read(fd, buf, part));
+	ASSERT_EQ(0, vfio_buf_append(&self->s, buf, part));
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(rec - part, info.dirty_bytes)
+		TH_LOG("the page in flight was counted again");
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+
+	go(_metadata, &a->dev, ST(PRE_COPY_P2P), &fd2);
+	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
+	close(fd);
+	sum = checksum(a->mem, a->size);
+	go(_metadata, &a->dev, ST(STOP), NULL);
+	if (t == a) {
+		go(_metadata, &a->dev, ST(RUNNING), NULL);
+		fill(a, 16);
+		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	}
+	resume_ok(_metadata, t, self->s.data, self->s.len);
+	ASSERT_EQ(sum, checksum(t->mem, t->size));
+}
+
+/*
+ * A buffer that ends in a page no access may touch, 4 bytes into the word
+ * being copied: read() and write() take the 4 bytes before it and then
+ * fail with EFAULT, and the stream goes on from there in the next call.
+ * (Copies run with page faults disabled; a word that straddles into such
+ * a page must neither hang the call nor be lost.)
+ */
+TEST_F_TIMEOUT(ivs, buffer_ends_in_guard_page, 300)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	size_t pg = sysconf(_SC_PAGESIZE), len;
+	const size_t head = QVP_HDR_LEN + CONFIG_REC + QVP_REC_HDR_LEN + 8 + 100;
+	uint8_t first[QVP_HDR_LEN + CONFIG_REC + QVP_REC_HDR_LEN + 8 + 100];
+	uint8_t *map, *edge, *s;
+	ssize_t n;
+	uint64_t sum;
+	int fd;
+
+	NEEDS_WHOLE_STREAM();
+	fill(a, 17);
+	sum = checksum(a->mem, a->size);
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mprotect(map + pg, pg, PROT_NONE));
+	edge = map + pg - 4;
+
+	/* save: stop 100 bytes into the first MEM record's data */
+	go(_metadata, &a->dev, ST(STOP), NULL);
+	go(_metadata, &a->dev, ST(STOP_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)head, read(fd, first, head));
+	ASSERT_EQ(0, vfio_buf_append(&self->s, first, head));
+	/* at most the 4 bytes before the guard page, however copied */
+	n = read(fd, edge, 4096);
+	ASSERT_TRUE(n >= 1 && n <= 4)
+		TH_LOG("read into a guarded buffer: %zd (%s)", n,
+		       n < 0 ? strerror(errno) : "bytes");
+	ASSERT_EQ(0, vfio_buf_append(&self->s, edge, n));
+	if (n == 4) {
+		ASSERT_EQ(-1, read(fd, edge + n, 4096));
+		ASSERT_EQ(EFAULT, errno);
+	}
+	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
+	close(fd);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+
+	/* resume: the same, from a buffer whose last 4 bytes are readable */
+	s = self->s.data;
+	len = self->s.len;
+	if (t == a) {
+		fill(a, 18);
+		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	}
+	go(_metadata, &t->dev, ST(STOP), NULL);
+	go(_metadata, &t->dev, ST(RESUMING), &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)head, write(fd, s, head));
+	memcpy(edge, s + head, 4);
+	n = write(fd, edge, 4096);
+	ASSERT_TRUE(n >= 1 && n <= 4)
+		TH_LOG("write from a guarded buffer: %zd (%s)", n,
+		       n < 0 ? strerror(errno) : "bytes");
+	if (n == 4) {
+		ASSERT_EQ(-1, write(fd, edge + n, 4096));
+		ASSERT_EQ(EFAULT, errno);
+	}
+	ASSERT_EQ(0, vfio_mig_write(fd, s + head + n, len - head - n, 1 << 20,
+				    NULL));
+	ASSERT_EQ(0, vfio_dev_mig_set_state(&t->dev, ST(STOP), NULL));
+	close(fd);
+	munmap(map, 2 * pg);
+	go(_metadata, &t->dev, ST(RUNNING), NULL);
+	ASSERT_EQ(sum, checksum(t->mem, t->size));
 }
 
 /* PRE_COPY -> STOP_COPY before the first pass is over. */
@@ -771,8 +908,8 @@ TEST_F_TIMEOUT(ivs, runs_of_any_length, 300)
 	size_t pages = (a->size + PAGE - 1) / PAGE;
 	size_t cap = head + pages * MEM_REC(0) + a->size + REGS_REC + END_REC;
 	size_t p, n, k = 1, len, dlen;
-	uint8_t *s, *rec;
-	uint64_t sum, off;
+	uint64_t sum, off, seed;
+	uint8_t *s;
 
 	NEEDS_WHOLE_STREAM();
 	fill(a, 13);
@@ -780,25 +917,21 @@ TEST_F_TIMEOUT(ivs, runs_of_any_length, 300)
 	sum = checksum(a->mem, a->size);
 	save_all(_metadata, a, &self->s);
 	s = malloc(cap);
-	rec = malloc(8 + CHUNK);
 	ASSERT_NE(NULL, s);
-	ASSERT_NE(NULL, rec);
 	memcpy(s, self->s.data, head);
+	seed = qvp_stream_seed(s);
 	len = head;
 	for (p = 0; p < pages; p += n, k = k % RUN_PAGES + 1) {
 		n = pages - p < k ? pages - p : k;
 		off = p * PAGE;
 		dlen = a->size - off < n * PAGE ? a->size - off : n * PAGE;
-		memcpy(rec, &off, 8);
-		memcpy(rec + 8, a->mem + off, dlen);
-		len += qvp_put_record(s + len, QVP_REC_IVSHMEM_MEM, 0, rec,
-				      8 + dlen);
+		len += qvp_put_bulk(s + len, QVP_REC_IVSHMEM_MEM, seed, off,
+				    a->mem + off, dlen);
 	}
 	memcpy(s + len, self->s.data + self->s.len - REGS_REC - END_REC,
 	       REGS_REC + END_REC);
 	len += REGS_REC + END_REC;
 	ASSERT_LE(len, cap);
-	free(rec);
 	go(_metadata, &a->dev, ST(RUNNING), NULL);
 
 	if (t == a) {
@@ -811,14 +944,14 @@ TEST_F_TIMEOUT(ivs, runs_of_any_length, 300)
 	expect_regs(_metadata, t, MASK_A, STATUS_A);
 }
 
-/* Streams with valid CRCs that are still wrong. */
+/* Streams with valid CRCs and checks that are still wrong. */
 TEST_F_TIMEOUT(ivs, forged_streams, 300)
 {
 	struct ivs *a = &self->a, *t = target(self);
 	uint8_t *s, *cfg, *mem1, *bad;
 	size_t len, cut, rec = MEM_REC(a->size < CHUNK ? a->size : CHUNK);
-	uint8_t run[8 + 2 * PAGE];
-	uint64_t v;
+	uint8_t run[2 * PAGE];
+	uint64_t v, seed;
 	int werr, serr;
 
 	NEEDS_WHOLE_STREAM();
@@ -829,6 +962,7 @@ TEST_F_TIMEOUT(ivs, forged_streams, 300)
 	len = self->s.len;
 	cfg = s + QVP_HDR_LEN;
 	mem1 = cfg + CONFIG_REC;
+	seed = qvp_stream_seed(s);
 
 	/* another memory size */
 	v = a->size * 2;
@@ -847,13 +981,29 @@ TEST_F_TIMEOUT(ivs, forged_streams, 300)
 	ASSERT_EQ(0ULL, v);
 	v = 8;
 	memcpy(mem1 + QVP_REC_HDR_LEN, &v, 8);
-	qvp_fix_record_crc(mem1);
+	qvp_fix_bulk(mem1, seed);
 	resume_raw(_metadata, t, s, len, &werr, &serr);
 	ASSERT_EQ(EINVAL, werr);
 	expect_error_then_reset(_metadata, t, werr, serr, "unaligned run");
 	v = 0;
 	memcpy(mem1 + QVP_REC_HDR_LEN, &v, 8);
+	qvp_fix_bulk(mem1, seed);
+
+	/* a good run under another seed: its check no longer matches */
+	qvp_fix_bulk(mem1, seed ^ 1);
+	resume_raw(_metadata, t, s, len, &werr, &serr);
+	ASSERT_EQ(EINVAL, werr);
+	expect_error_then_reset(_metadata, t, werr, serr, "check, other seed");
+	qvp_fix_bulk(mem1, seed);
+
+	/* a MEM record that is not marked bulk (and has a CRC to match) */
+	qvp_put16(mem1 + 2, 0);
 	qvp_fix_record_crc(mem1);
+	resume_raw(_metadata, t, s, len, &werr, &serr);
+	ASSERT_EQ(EINVAL, werr);
+	expect_error_then_reset(_metadata, t, werr, serr, "MEM not bulk");
+	qvp_put16(mem1 + 2, QVP_REC_F_BULK);
+	qvp_fix_bulk(mem1, seed);
 
 	/* a run of a page and a half, at the start of the memory */
 	if (a->size >= 2 * PAGE) {
@@ -862,9 +1012,9 @@ TEST_F_TIMEOUT(ivs, forged_streams, 300)
 		memcpy(bad, s, QVP_HDR_LEN + CONFIG_REC);
 		memset(run, 0, sizeof(run));
 		cut = QVP_HDR_LEN + CONFIG_REC +
-		      qvp_put_record(bad + QVP_HDR_LEN + CONFIG_REC,
-				     QVP_REC_IVSHMEM_MEM, 0, run,
-				     8 + PAGE + PAGE / 2);
+		      qvp_put_bulk(bad + QVP_HDR_LEN + CONFIG_REC,
+				   QVP_REC_IVSHMEM_MEM, seed, 0, run,
+				   PAGE + PAGE / 2);
 		resume_raw(_metadata, t, bad, cut, &werr, &serr);
 		free(bad);
 		ASSERT_EQ(EINVAL, werr);

@@ -145,6 +145,83 @@ static uint64_t get_le64(const uint8_t *p)
 	return le64toh(v);
 }
 
+uint64_t qvp_stream_seed(const uint8_t *s)
+{
+	return qvp_get32(s + offsetof(struct qvp_stream_header, seed_lo)) |
+	       (uint64_t)qvp_get32(s + offsetof(struct qvp_stream_header,
+						seed_hi)) << 32;
+}
+
+static uint64_t rol64(uint64_t x, unsigned int r)
+{
+	return x << r | x >> (64 - r);
+}
+
+static uint64_t bulk_step(uint64_t acc, uint64_t w)
+{
+	return rol64(acc + w * QVP_BULK_K2, 31) * QVP_BULK_K1;
+}
+
+static uint64_t bulk_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= QVP_BULK_K2;
+	h ^= h >> 29;
+	h *= QVP_BULK_K1;
+	return h ^ h >> 32;
+}
+
+uint64_t qvp_bulk_check(uint64_t seed, uint64_t off, const uint8_t *data,
+			size_t len)
+{
+	uint64_t c = bulk_step(seed ^ off, len), v[4], h;
+	size_t at, n, i;
+
+	for (at = 0; at < len; at += n) {
+		n = len - at < QVP_BULK_BLOCK ? len - at : QVP_BULK_BLOCK;
+		v[0] = seed + QVP_BULK_K1 + QVP_BULK_K2;
+		v[1] = seed + QVP_BULK_K2;
+		v[2] = seed;
+		v[3] = seed - QVP_BULK_K1;
+		for (i = 0; i < n / 8; i++)
+			v[i % 4] = bulk_step(v[i % 4],
+					     get_le64(data + at + 8 * i));
+		h = rol64(v[0], 1) + rol64(v[1], 7) + rol64(v[2], 12) +
+		    rol64(v[3], 18) + n;
+		c = bulk_step(c, bulk_mix(h));
+	}
+	return bulk_mix(c);
+}
+
+void qvp_fix_bulk(uint8_t *rec, uint64_t seed)
+{
+	size_t at = offsetof(struct qvp_record_header, crc);
+	uint32_t len = qvp_get32(rec + offsetof(struct qvp_record_header,
+					       length));
+	const uint8_t *head = rec + QVP_REC_HDR_LEN;
+	uint64_t check;
+
+	qvp_put32(rec + at, qvp_crc32(qvp_crc32(0, rec, at), head, 8));
+	check = htole64(qvp_bulk_check(seed, get_le64(head), head + 8,
+				       len - 16));
+	memcpy(rec + QVP_REC_HDR_LEN + len - 8, &check, 8);
+}
+
+size_t qvp_put_bulk(uint8_t *dst, uint16_t type, uint64_t seed, uint64_t off,
+		    const void *data, uint32_t len)
+{
+	uint64_t le = htole64(off);
+
+	qvp_put16(dst + offsetof(struct qvp_record_header, type), type);
+	qvp_put16(dst + offsetof(struct qvp_record_header, flags),
+		  QVP_REC_F_BULK);
+	qvp_put32(dst + offsetof(struct qvp_record_header, length), len + 16);
+	memcpy(dst + QVP_REC_HDR_LEN, &le, 8);
+	memmove(dst + QVP_REC_HDR_LEN + 8, data, len);
+	qvp_fix_bulk(dst, seed);
+	return QVP_REC_HDR_LEN + len + 16;
+}
+
 void qvp_fix_header_crc(uint8_t *s)
 {
 	size_t at = offsetof(struct qvp_stream_header, crc);
@@ -225,8 +302,6 @@ int qvp_check_edu_stream(const uint8_t *s, size_t len,
 	if (get_le16(HF(flags)))
 		return refuse(why, wl, "header flags 0x%x",
 			      get_le16(HF(flags)));
-	if (qvp_get32(HF(reserved[0])) || qvp_get32(HF(reserved[1])))
-		return refuse(why, wl, "reserved not zero");
 	crc = qvp_crc32(0, s, offsetof(struct qvp_stream_header, crc));
 	got = qvp_get32(HF(crc));
 	if (got != crc)

@@ -90,6 +90,23 @@ void qvp_put16(uint8_t *p, uint16_t v);
 void qvp_put32(uint8_t *p, uint32_t v);
 uint32_t qvp_get32(const uint8_t *p);
 
+/* The seed of the stream whose header is at @s. */
+uint64_t qvp_stream_seed(const uint8_t *s);
+/*
+ * The check of a bulk record's @len data bytes at head offset @off, as
+ * the uapi header defines it, with code of the tests' own.
+ */
+uint64_t qvp_bulk_check(uint64_t seed, uint64_t off, const uint8_t *data,
+			size_t len);
+/*
+ * Emit a bulk record (header, head @off, @len data bytes, check under
+ * @seed) at @dst and return its size.
+ */
+size_t qvp_put_bulk(uint8_t *dst, uint16_t type, uint64_t seed, uint64_t off,
+		    const void *data, uint32_t len);
+/* Recompute the CRC and the check of the bulk record at @rec. */
+void qvp_fix_bulk(uint8_t *rec, uint64_t seed);
+
 /* Recompute the CRC of the stream header at @s. */
 void qvp_fix_header_crc(uint8_t *s);
 /* Recompute the CRC of the record whose header is at @rec. */
