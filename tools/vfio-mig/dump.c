@@ -31,6 +31,17 @@ struct dump {
 	uint64_t err_off;
 	char err[256];
 	unsigned int records;
+	uint64_t seed;		/* the header's, keys the bulk checks */
+
+	/* ivshmem: what the driver's loader would have seen so far */
+	bool ivs_config, ivs_regs;
+	uint64_t ivs_mem_size;
+	struct ivs_run {
+		uint64_t offset;
+		uint64_t len;
+	} *ivs_runs;		/* memory that MEM records carried */
+	size_t ivs_nr_runs, ivs_cap_runs;
+	bool ivs_nomem;		/* ivs_runs could not grow */
 };
 
 static void out(struct dump *x, const char *fmt, ...)
@@ -82,6 +93,62 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
+/*
+ * The record types of each backend, as the driver's backends declare
+ * them: the parser check uses them, the walker knows types by them.
+ */
+static const struct qvp_rec_desc edu_descs[] = {
+	{
+		.type = QVP_REC_EDU_REGS,
+		.min_len = sizeof(struct qvp_edu_regs),
+		.max_len = sizeof(struct qvp_edu_regs),
+	},
+};
+
+static const struct qvp_rec_desc ivs_descs[] = {
+	{
+		.type = QVP_REC_IVSHMEM_CONFIG,
+		.min_len = sizeof(struct qvp_ivshmem_config),
+		.max_len = sizeof(struct qvp_ivshmem_config),
+	},
+	{
+		.type = QVP_REC_IVSHMEM_MEM,
+		.bulk = true,
+		.min_len = QVP_BULK_OVERHEAD + 8,
+		.max_len = QVP_BULK_OVERHEAD + QVP_IVSHMEM_CHUNK,
+	},
+	{
+		.type = QVP_REC_IVSHMEM_REGS,
+		.min_len = sizeof(struct qvp_ivshmem_regs),
+		.max_len = sizeof(struct qvp_ivshmem_regs),
+	},
+};
+
+static const struct {
+	uint8_t backend;
+	const struct qvp_rec_desc *descs;
+	unsigned int nr_descs;
+} backend_descs[] = {
+	{ QVP_BACKEND_EDU, edu_descs, ARRAY_SIZE(edu_descs) },
+	{ QVP_BACKEND_IVSHMEM, ivs_descs, ARRAY_SIZE(ivs_descs) },
+};
+
+/* The descriptor of @type in any backend, and that backend. */
+static const struct qvp_rec_desc *find_desc(uint16_t type, uint8_t *backend)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < ARRAY_SIZE(backend_descs); i++) {
+		for (k = 0; k < backend_descs[i].nr_descs; k++) {
+			if (backend_descs[i].descs[k].type != type)
+				continue;
+			*backend = backend_descs[i].backend;
+			return &backend_descs[i].descs[k];
+		}
+	}
+	return NULL;
+}
+
 static const char *backend_name(unsigned int b)
 {
 	switch (b) {
@@ -101,6 +168,12 @@ static const char *rec_name(uint16_t type, char *buf, size_t len)
 		return "END";
 	case QVP_REC_EDU_REGS:
 		return "EDU_REGS";
+	case QVP_REC_IVSHMEM_CONFIG:
+		return "IVSHMEM_CONFIG";
+	case QVP_REC_IVSHMEM_MEM:
+		return "IVSHMEM_MEM";
+	case QVP_REC_IVSHMEM_REGS:
+		return "IVSHMEM_REGS";
 	default:
 		snprintf(buf, len, "UNKNOWN_0x%04x", type);
 		return buf;
@@ -127,6 +200,7 @@ static bool dump_header(struct dump *x)
 	flags = get16(h + 18);
 	crc = get32(h + 28);
 	want = qvp_crc32(0, h, HDR_CRC_LEN);
+	x->seed = get64(h + 20);
 
 	if (j) {
 		json_obj_open(j, "header");
@@ -142,8 +216,7 @@ static bool dump_header(struct dump *x)
 		json_u64(j, "backend", h[17]);
 		json_str(j, "backend_name", backend_name(h[17]));
 		json_hex(j, "flags", flags, 4);
-		json_hex(j, "reserved0", get32(h + 20), 8);
-		json_hex(j, "reserved1", get32(h + 24), 8);
+		json_hex(j, "seed", x->seed, 16);
 		json_hex(j, "crc", crc, 8);
 		json_bool(j, "crc_ok", crc == want);
 		json_obj_close(j);
@@ -154,6 +227,7 @@ static bool dump_header(struct dump *x)
 	out(x, "  device %04x:%04x subsystem %04x:%04x revision 0x%02x backend %u (%s) flags 0x%04x\n",
 	    get16(h + 8), get16(h + 10), get16(h + 12), get16(h + 14), h[16],
 	    h[17], backend_name(h[17]), flags);
+	out(x, "  seed 0x%016llx\n", (unsigned long long)x->seed);
 
 	if (magic != QVP_STREAM_MAGIC) {
 		problem(x, 0,
@@ -176,8 +250,6 @@ static bool dump_header(struct dump *x)
 	}
 	if (flags)
 		problem(x, 18, "unknown stream header flags 0x%04x", flags);
-	if (get32(h + 20) || get32(h + 24))
-		problem(x, 20, "reserved header fields are not zero");
 	return true;
 }
 
@@ -230,6 +302,235 @@ static void dump_edu_regs(struct dump *x, const uint8_t *p)
 		json_obj_close(j);
 }
 
+static void dump_ivs_config(struct dump *x, const uint8_t *p)
+{
+	uint64_t size = get64(p), rsv = get64(p + 8);
+	struct json *j = x->j;
+
+	if (j) {
+		json_obj_open(j, "ivshmem_config");
+		json_u64(j, "mem_size", size);
+		json_hex(j, "reserved", rsv, 16);
+		json_obj_close(j);
+	}
+	out(x, "  %-11s 0x%016llx (%llu bytes)\n", "mem_size",
+	    (unsigned long long)size, (unsigned long long)size);
+	if (rsv)
+		out(x, "  %-11s 0x%016llx\n", "reserved",
+		    (unsigned long long)rsv);
+}
+
+static void dump_ivs_regs(struct dump *x, const uint8_t *p)
+{
+	struct json *j = x->j;
+
+	if (j) {
+		json_obj_open(j, "ivshmem_regs");
+		json_hex(j, "intr_mask", get32(p), 8);
+		json_hex(j, "intr_status", get32(p + 4), 8);
+		json_obj_close(j);
+	}
+	out(x, "  %-11s 0x%08x\n", "intr_mask", get32(p));
+	out(x, "  %-11s 0x%08x\n", "intr_status", get32(p + 4));
+}
+
+/* A record as the walker sees it. */
+struct rec {
+	size_t off;		/* in the stream */
+	uint16_t type;
+	uint16_t flags;
+	uint32_t len;
+	const char *name;
+	const uint8_t *payload;
+	/* a bulk record of whole words: */
+	bool bulk_ok;
+	uint64_t mem_off;	/* its head's offset */
+	uint32_t data_len;
+	uint64_t check;		/* as stored */
+	uint64_t computed;	/* from the data and the header's seed */
+};
+
+static void dump_bulk(struct dump *x, const struct rec *r)
+{
+	bool ok = r->check == r->computed;
+	struct json *j = x->j;
+
+	if (j) {
+		json_obj_open(j, "bulk_data");
+		json_hex(j, "offset", r->mem_off, 16);
+		json_u64(j, "length", r->data_len);
+		json_hex(j, "check", r->check, 16);
+		json_bool(j, "check_ok", ok);
+		json_obj_close(j);
+	}
+	out(x, "  %-11s 0x%016llx\n", "offset",
+	    (unsigned long long)r->mem_off);
+	out(x, "  %-11s %u bytes\n", "data", r->data_len);
+	out(x, "  %-11s 0x%016llx %s\n", "check",
+	    (unsigned long long)r->check, ok ? "ok" : "BAD");
+}
+
+static const char *flag_names(uint16_t flags)
+{
+	switch (flags & QVP_REC_F_KNOWN) {
+	case QVP_REC_F_OPTIONAL:
+		return " (OPTIONAL)";
+	case QVP_REC_F_BULK:
+		return " (BULK)";
+	case QVP_REC_F_OPTIONAL | QVP_REC_F_BULK:
+		return " (OPTIONAL|BULK)";
+	default:
+		return "";
+	}
+}
+
+/* Remember that @len bytes of the memory at @offset were sent. */
+static void ivs_add_run(struct dump *x, uint64_t offset, uint64_t len)
+{
+	struct ivs_run *runs;
+	size_t cap;
+
+	if (x->ivs_nr_runs == x->ivs_cap_runs) {
+		cap = x->ivs_cap_runs ? 2 * x->ivs_cap_runs : 64;
+		runs = realloc(x->ivs_runs, cap * sizeof(*runs));
+		if (!runs) {
+			x->ivs_nomem = true;
+			return;
+		}
+		x->ivs_runs = runs;
+		x->ivs_cap_runs = cap;
+	}
+	x->ivs_runs[x->ivs_nr_runs].offset = offset;
+	x->ivs_runs[x->ivs_nr_runs].len = len;
+	x->ivs_nr_runs++;
+}
+
+static int ivs_run_cmp(const void *a, const void *b)
+{
+	const struct ivs_run *ra = a, *rb = b;
+
+	return ra->offset < rb->offset ? -1 : ra->offset > rb->offset;
+}
+
+/*
+ * The rules of an ivshmem stream (include/uapi/linux/qemu_vfio_pci.h)
+ * that the driver applies as it loads one, record by record.
+ */
+static void ivs_record(struct dump *x, const struct rec *r)
+{
+	uint64_t size = x->ivs_mem_size, o = r->mem_off;
+	uint32_t n = r->data_len;
+
+	switch (r->type) {
+	case QVP_REC_IVSHMEM_CONFIG:
+		if (x->ivs_config) {
+			problem(x, r->off, "second IVSHMEM_CONFIG record at offset %zu",
+				r->off);
+			return;
+		}
+		x->ivs_config = true;
+		if (r->len != sizeof(struct qvp_ivshmem_config))
+			return;
+		x->ivs_mem_size = get64(r->payload);
+		if (get64(r->payload + 8))
+			problem(x, r->off + RECHDR_SIZE + 8,
+				"IVSHMEM_CONFIG record at offset %zu has reserved bits set",
+				r->off);
+		return;
+	case QVP_REC_IVSHMEM_MEM:
+	case QVP_REC_IVSHMEM_REGS:
+		if (!x->ivs_config) {
+			problem(x, r->off,
+				"%s record at offset %zu comes before the IVSHMEM_CONFIG record",
+				r->name, r->off);
+			return;
+		}
+		if (x->ivs_regs) {
+			problem(x, r->off,
+				"%s record at offset %zu comes after the IVSHMEM_REGS record",
+				r->name, r->off);
+			return;
+		}
+		break;
+	default:
+		return;
+	}
+	if (r->type == QVP_REC_IVSHMEM_REGS) {
+		x->ivs_regs = true;
+		return;
+	}
+	if (!r->bulk_ok || n > QVP_IVSHMEM_CHUNK)
+		return;
+	if (o % QVP_IVSHMEM_PAGE || o >= size) {
+		problem(x, r->off + RECHDR_SIZE,
+			"IVSHMEM_MEM record at offset %zu: memory offset 0x%llx is not a page of the %llu-byte memory",
+			r->off, (unsigned long long)o,
+			(unsigned long long)size);
+		return;
+	}
+	if (n > size - o || (n % QVP_IVSHMEM_PAGE && n != size - o)) {
+		problem(x, r->off + 4,
+			"IVSHMEM_MEM record at offset %zu: %u bytes at 0x%llx are not whole pages of the %llu-byte memory",
+			r->off, n, (unsigned long long)o,
+			(unsigned long long)size);
+		return;
+	}
+	ivs_add_run(x, o, n);
+}
+
+/* At the END record: the stream must have carried all of the state. */
+static void ivs_end(struct dump *x, size_t off)
+{
+	uint64_t covered = 0;
+	size_t i;
+
+	if (!x->ivs_config) {
+		problem(x, off, "stream has no IVSHMEM_CONFIG record");
+		return;
+	}
+	if (!x->ivs_regs) {
+		problem(x, off, "stream has no IVSHMEM_REGS record");
+		return;
+	}
+	if (x->ivs_nomem) {
+		out(x, "  (out of memory: whether every page was sent is not checked)\n");
+		return;
+	}
+	if (x->ivs_nr_runs)
+		qsort(x->ivs_runs, x->ivs_nr_runs, sizeof(*x->ivs_runs),
+		      ivs_run_cmp);
+	for (i = 0; i < x->ivs_nr_runs && covered < x->ivs_mem_size; i++) {
+		if (x->ivs_runs[i].offset > covered)
+			break;
+		if (x->ivs_runs[i].offset + x->ivs_runs[i].len > covered)
+			covered = x->ivs_runs[i].offset + x->ivs_runs[i].len;
+	}
+	if (covered < x->ivs_mem_size)
+		problem(x, off,
+			"stream lacks the memory page at 0x%llx of the %llu-byte memory",
+			(unsigned long long)covered,
+			(unsigned long long)x->ivs_mem_size);
+}
+
+/* Record lengths of the ivshmem types, and the backend they belong to. */
+static void ivs_check_shape(struct dump *x, const struct rec *r,
+			    const struct qvp_rec_desc *d, uint8_t backend)
+{
+	if (!d->bulk && r->len != d->min_len)
+		problem(x, r->off + 4,
+			"%s record at offset %zu has length %u, expected %u",
+			r->name, r->off, r->len, d->min_len);
+	if (d->bulk && r->bulk_ok && r->len > d->max_len)
+		problem(x, r->off + 4,
+			"%s record at offset %zu has %u data bytes, more than %u",
+			r->name, r->off, r->data_len,
+			d->max_len - (uint32_t)QVP_BULK_OVERHEAD);
+	if (backend != QVP_BACKEND_IVSHMEM)
+		problem(x, r->off,
+			"%s record at offset %zu in a stream for backend %u (%s)",
+			r->name, r->off, backend, backend_name(backend));
+}
+
 static void dump_records(struct dump *x)
 {
 	struct json *j = x->j;
@@ -239,12 +540,13 @@ static void dump_records(struct dump *x)
 	if (j)
 		json_arr_open(j, "records");
 	for (;;) {
-		const uint8_t *r = x->d + off;
-		uint16_t type, flags;
-		uint32_t len, crc, want;
-		const char *name;
+		const uint8_t *p = x->d + off;
+		const struct qvp_rec_desc *desc;
+		struct rec r = { .off = off };
+		uint32_t crc, want, covered;
 		char nbuf[32];
-		bool crc_ok, known, is_end;
+		bool crc_ok, known, is_end, bulk;
+		uint8_t rec_backend = 0;
 
 		if (off == x->len) {
 			problem(x, off,
@@ -258,88 +560,145 @@ static void dump_records(struct dump *x)
 				off, x->len - off, RECHDR_SIZE);
 			break;
 		}
-		type = get16(r);
-		flags = get16(r + 2);
-		len = get32(r + 4);
-		crc = get32(r + 8);
-		name = rec_name(type, nbuf, sizeof(nbuf));
-		is_end = type == QVP_REC_END;
-		known = is_end || type == QVP_REC_EDU_REGS;
+		r.type = get16(p);
+		r.flags = get16(p + 2);
+		r.len = get32(p + 4);
+		r.payload = p + RECHDR_SIZE;
+		crc = get32(p + 8);
+		r.name = rec_name(r.type, nbuf, sizeof(nbuf));
+		is_end = r.type == QVP_REC_END;
+		desc = find_desc(r.type, &rec_backend);
+		known = is_end || desc;
+		bulk = r.flags & QVP_REC_F_BULK;
 
-		if (len > x->len - off - RECHDR_SIZE) {
+		if (r.len > x->len - off - RECHDR_SIZE) {
 			out(x, "record @%zu: %s type 0x%04x flags 0x%04x length %u\n",
-			    off, name, type, flags, len);
+			    off, r.name, r.type, r.flags, r.len);
 			if (j) {
-				json_record_open(j, off, type, name, flags, len);
+				json_record_open(j, off, r.type, r.name,
+						 r.flags, r.len);
 				json_bool(j, "truncated", true);
 				json_obj_close(j);
 			}
 			problem(x, off,
 				"record at offset %zu (%s) claims %u payload bytes but only %zu remain (truncated stream or corrupt length)",
-				off, name, len, x->len - off - RECHDR_SIZE);
+				off, r.name, r.len, x->len - off - RECHDR_SIZE);
 			break;
 		}
-		want = qvp_crc32(qvp_crc32(0, r, REC_CRC_LEN), r + RECHDR_SIZE,
-				 len);
+		/* A bulk record's CRC covers its head, not its data. */
+		covered = r.len;
+		if (bulk && covered > sizeof(struct qvp_bulk_head))
+			covered = sizeof(struct qvp_bulk_head);
+		want = qvp_crc32(qvp_crc32(0, p, REC_CRC_LEN), r.payload,
+				 covered);
 		crc_ok = crc == want;
+		r.bulk_ok = bulk && r.len >= QVP_BULK_OVERHEAD + 8 &&
+			    !(r.len % 8);
+		if (r.bulk_ok) {
+			r.mem_off = get64(r.payload);
+			r.data_len = r.len - QVP_BULK_OVERHEAD;
+			r.check = get64(r.payload + r.len - 8);
+			r.computed = qvp_bulk_check(x->seed, r.mem_off,
+						    r.payload + 8, r.data_len);
+		}
 		x->records++;
 
 		out(x, "record @%zu: %s type 0x%04x flags 0x%04x%s length %u crc 0x%08x %s\n",
-		    off, name, type, flags,
-		    flags & QVP_REC_F_OPTIONAL ? " (OPTIONAL)" : "", len, crc,
-		    crc_ok ? "ok" : "BAD");
+		    off, r.name, r.type, r.flags, flag_names(r.flags), r.len,
+		    crc, crc_ok ? "ok" : "BAD");
 		if (j) {
-			json_record_open(j, off, type, name, flags, len);
-			json_bool(j, "optional", flags & QVP_REC_F_OPTIONAL);
+			json_record_open(j, off, r.type, r.name, r.flags,
+					 r.len);
+			json_bool(j, "optional", r.flags & QVP_REC_F_OPTIONAL);
+			json_bool(j, "bulk", bulk);
 			json_hex(j, "crc", crc, 8);
 			json_bool(j, "crc_ok", crc_ok);
 		}
-		if (type == QVP_REC_EDU_REGS && len == sizeof(struct qvp_edu_regs))
-			dump_edu_regs(x, r + RECHDR_SIZE);
+		if (r.type == QVP_REC_EDU_REGS &&
+		    r.len == sizeof(struct qvp_edu_regs))
+			dump_edu_regs(x, r.payload);
+		if (r.type == QVP_REC_IVSHMEM_CONFIG && !bulk &&
+		    r.len == sizeof(struct qvp_ivshmem_config))
+			dump_ivs_config(x, r.payload);
+		if (r.type == QVP_REC_IVSHMEM_REGS && !bulk &&
+		    r.len == sizeof(struct qvp_ivshmem_regs))
+			dump_ivs_regs(x, r.payload);
+		if (r.bulk_ok)
+			dump_bulk(x, &r);
 		if (j)
 			json_obj_close(j);
 
 		if (!crc_ok)
 			problem(x, off,
 				"record at offset %zu (%s): checksum mismatch: stored 0x%08x, computed 0x%08x",
-				off, name, crc, want);
-		if (flags & ~QVP_REC_F_KNOWN)
+				off, r.name, crc, want);
+		if (r.flags & ~QVP_REC_F_KNOWN)
 			problem(x, off + 2,
 				"record at offset %zu (%s): unknown flags 0x%04x",
-				off, name, flags);
-		if (is_end && len)
+				off, r.name, r.flags);
+		/* The parser's rules for the bulk flag, in its words. */
+		if (bulk && (r.flags & QVP_REC_F_OPTIONAL))
+			problem(x, off + 2,
+				"record at offset %zu (%s): bulk record marked optional",
+				off, r.name);
+		if (is_end && bulk)
+			problem(x, off + 2,
+				"record at offset %zu (%s): END record marked bulk",
+				off, r.name);
+		if (desc && bulk != desc->bulk)
+			problem(x, off + 2, "record at offset %zu (%s): %s",
+				off, r.name,
+				bulk ? "bulk flag on a plain record type" :
+				"bulk record type without the bulk flag");
+		if (bulk && !r.bulk_ok)
+			problem(x, off + 4,
+				"record at offset %zu (%s): bulk record data is not whole 64-bit words (length %u)",
+				off, r.name, r.len);
+		if (r.bulk_ok && r.check != r.computed)
+			problem(x, off,
+				"record at offset %zu (%s): bulk data check mismatch: stored 0x%016llx, computed 0x%016llx",
+				off, r.name, (unsigned long long)r.check,
+				(unsigned long long)r.computed);
+		if (is_end && r.len)
 			problem(x, off + 4,
 				"END record at offset %zu has length %u, expected 0",
-				off, len);
-		if (type == QVP_REC_EDU_REGS) {
-			if (len != sizeof(struct qvp_edu_regs))
+				off, r.len);
+		if (r.type == QVP_REC_EDU_REGS) {
+			if (r.len != sizeof(struct qvp_edu_regs))
 				problem(x, off + 4,
 					"EDU_REGS record at offset %zu has length %u, expected %zu",
-					off, len, sizeof(struct qvp_edu_regs));
+					off, r.len, sizeof(struct qvp_edu_regs));
 			if (backend != QVP_BACKEND_EDU)
 				problem(x, off,
 					"EDU_REGS record at offset %zu in a stream for backend %u (%s)",
 					off, backend, backend_name(backend));
-			else if (get32(r + RECHDR_SIZE + 8) & ~0x80U)
+			else if (get32(r.payload + 8) & ~0x80U)
 				problem(x, off + RECHDR_SIZE + 8,
 					"EDU_REGS status has bits other than IRQFACT (0x80); the driver refuses it");
 		}
+		if (desc && rec_backend == QVP_BACKEND_IVSHMEM) {
+			ivs_check_shape(x, &r, desc, backend);
+			if (backend == QVP_BACKEND_IVSHMEM)
+				ivs_record(x, &r);
+		}
 		if (!known) {
-			if (flags & QVP_REC_F_OPTIONAL) {
+			if (r.flags & QVP_REC_F_OPTIONAL) {
 				out(x, "  (unknown optional record: a reader skips it)\n");
-				if (len > QVP_OPTIONAL_REC_MAX)
+				if (r.len > QVP_OPTIONAL_REC_MAX)
 					problem(x, off + 4,
 						"optional record at offset %zu is longer than %u bytes",
 						off, QVP_OPTIONAL_REC_MAX);
 			} else {
 				problem(x, off,
 					"record at offset %zu: unknown mandatory record type 0x%04x",
-					off, type);
+					off, r.type);
 			}
 		}
 
-		off += RECHDR_SIZE + len;
+		off += RECHDR_SIZE + r.len;
 		if (is_end) {
+			if (backend == QVP_BACKEND_IVSHMEM)
+				ivs_end(x, r.off);
 			if (off < x->len)
 				problem(x, off,
 					"%zu bytes of data after the END record (at offset %zu)",
@@ -349,16 +708,16 @@ static void dump_records(struct dump *x)
 	}
 	if (j)
 		json_arr_close(j);
+	free(x->ivs_runs);
+	x->ivs_runs = NULL;
+	x->ivs_nr_runs = 0;
+	x->ivs_cap_runs = 0;
 }
 
 /* The driver's own parser, fed the whole stream: its verdict. */
 static void parser_check(struct dump *x)
 {
 	static uint8_t buf[65536];
-	static const struct qvp_rec_desc edu_descs[] = {
-		{ QVP_REC_EDU_REGS, sizeof(struct qvp_edu_regs),
-		  sizeof(struct qvp_edu_regs) },
-	};
 	const uint8_t *h = x->d;
 	struct qvp_stream_id id = {
 		.vendor = get16(h + 8),
@@ -368,12 +727,19 @@ static void parser_check(struct dump *x)
 		.revision = h[16],
 		.backend = h[17],
 	};
+	const struct qvp_rec_desc *descs = NULL;
+	unsigned int i, nr_descs = 0;
 	struct qvp_parser p;
 	size_t used, off = 0;
 	int ret = 0;
 
-	qvp_parser_init(&p, &id, edu_descs,
-			id.backend == QVP_BACKEND_EDU ? 1 : 0, buf, sizeof(buf));
+	for (i = 0; i < ARRAY_SIZE(backend_descs); i++) {
+		if (backend_descs[i].backend == id.backend) {
+			descs = backend_descs[i].descs;
+			nr_descs = backend_descs[i].nr_descs;
+		}
+	}
+	qvp_parser_init(&p, &id, descs, nr_descs, buf, sizeof(buf));
 	while (off < x->len) {
 		ret = qvp_parser_feed(&p, x->d + off, x->len - off, &used);
 		off += used;
@@ -406,7 +772,7 @@ bool stream_diagnose(const uint8_t *data, size_t len, const char *name)
 	if (len < 4 || get32(data) != QVP_STREAM_MAGIC)
 		return false;
 	if (decode(&x)) {
-		err_msg("%s decodes as a complete qemu-vfio-pci stream, so the device refused it for another reason (another device model or PCI identity, or a register value it cannot load): see dmesg",
+		err_msg("%s decodes as a complete qemu-vfio-pci stream, so the device refused it for another reason (another device model or PCI identity, another memory size, or a register value it cannot load): see dmesg",
 			name);
 		return false;
 	}

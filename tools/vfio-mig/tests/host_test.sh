@@ -114,8 +114,9 @@ flip() {
 	printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
+plan=58
 echo "TAP version 13"
-echo "1..42"
+echo "1..$plan"
 
 # --- help ----------------------------------------------------------------
 check "global --help exits 0" 0 out "^usage: " "$VFIO_MIG" --help
@@ -182,6 +183,79 @@ check "not a stream: exit 1, bad magic" 1 err "offset 0: bad magic" "$VFIO_MIG" 
 check "edu status with COMPUTING set: exit 1" 1 err "IRQFACT" "$VFIO_MIG" dump "$T/computing.bin"
 check "dump of a missing file: exit 1" 1 err "cannot open" "$VFIO_MIG" dump "$T/nonexistent.bin"
 
+# --- stream version 2: the seed, ivshmem and bulk records ------------------
+"$MKSTREAM" --seed 0x1122334455667788 "$T/seed.bin"
+check "edu stream: dump shows the seed" 0 out "^  seed 0x1122334455667788$" "$VFIO_MIG" dump "$T/seed.bin"
+run "edu stream --json: exit 0" 0 "$VFIO_MIG" --json dump "$T/seed.bin" &&
+	json_check "edu stream --json: header has the seed, no reserved words" \
+		"d['ok'] and d['header']['seed'] == '0x1122334455667788' and 'reserved0' not in d['header'] and 'reserved1' not in d['header'] and not d['records'][0]['bulk']"
+
+# CONFIG @32, MEM @60 and @4184 (4096 bytes each), REGS @8308, END @8328.
+"$MKSTREAM" --ivshmem --mem-size 8192 --chunk 4096 --intr-mask 5 \
+	--intr-status 1 "$T/ivs.bin" || {
+	echo "Bail out! mkstream --ivshmem failed"
+	exit 1
+}
+check "dump of an ivshmem stream exits 0" 0 out "^stream OK: 5 records including END, 8340 bytes" "$VFIO_MIG" dump "$T/ivs.bin"
+if grep -q "device 1af4:1110 .*backend 2 (ivshmem)" "$T/out" &&
+   grep -q "^  seed 0x0123456789abcdef$" "$T/out" &&
+   grep -Eq "^record @32: IVSHMEM_CONFIG type 0x0201 flags 0x0000 length 16 crc 0x[0-9a-f]{8} ok" "$T/out" &&
+   grep -q "mem_size *0x0000000000002000 (8192 bytes)" "$T/out" &&
+   grep -Eq "^record @60: IVSHMEM_MEM type 0x0202 flags 0x0002 \(BULK\) length 4112 crc 0x[0-9a-f]{8} ok" "$T/out" &&
+   grep -Eq "^record @4184: IVSHMEM_MEM .*\(BULK\) length 4112 crc 0x[0-9a-f]{8} ok" "$T/out" &&
+   grep -q "^  offset *0x0000000000001000$" "$T/out" &&
+   [ "$(grep -c "^  data *4096 bytes$" "$T/out")" -eq 2 ] &&
+   [ "$(grep -Ec "^  check *0x[0-9a-f]{16} ok$" "$T/out")" -eq 2 ] &&
+   grep -Eq "^record @8308: IVSHMEM_REGS .*length 8 crc 0x[0-9a-f]{8} ok" "$T/out" &&
+   grep -q "intr_mask *0x00000005" "$T/out" &&
+   grep -q "intr_status *0x00000001" "$T/out" &&
+   grep -Eq "^record @8328: END .*ok" "$T/out"; then
+	ok "dump decodes the ivshmem config, both memory runs with their checks, registers and END"
+else
+	not_ok "dump decodes the ivshmem config, both memory runs with their checks, registers and END"
+fi
+run "ivshmem stream --json: exit 0" 0 "$VFIO_MIG" --json dump "$T/ivs.bin" &&
+	json_check "ivshmem stream --json: records, seed, bulk data and checks" \
+		"d['ok'] and d['record_count'] == 5 and d['header']['seed'] == '0x0123456789abcdef' and [r['type_name'] for r in d['records']] == ['IVSHMEM_CONFIG', 'IVSHMEM_MEM', 'IVSHMEM_MEM', 'IVSHMEM_REGS', 'END'] and d['records'][0]['ivshmem_config']['mem_size'] == 8192 and [r['bulk'] for r in d['records']] == [False, True, True, False, False] and [(r['bulk_data']['offset'], r['bulk_data']['length'], r['bulk_data']['check_ok']) for r in d['records'][1:3]] == [('0x0000000000000000', 4096, True), ('0x0000000000001000', 4096, True)] and d['records'][3]['ivshmem_regs'] == {'intr_mask': '0x00000005', 'intr_status': '0x00000001'}"
+cp "$T/ivs.bin" "$T/ivsdata.bin"
+flip "$T/ivsdata.bin" 4304	# data of the MEM record at offset 4184
+check "ivshmem: flipped data byte: exit 1, check BAD" 1 out "^  check *0x[0-9a-f]{16} BAD$" "$VFIO_MIG" dump "$T/ivsdata.bin"
+if grep -Eq "^record @4184: IVSHMEM_MEM .*crc 0x[0-9a-f]{8} ok" "$T/out" &&
+   grep -q "offset 4184: .*bulk data check mismatch" "$T/err"; then
+	ok "ivshmem: flipped data byte: the CRC is ok, the message names offset 4184 and the check"
+else
+	not_ok "ivshmem: flipped data byte: the CRC is ok, the message names offset 4184 and the check"
+fi
+run "ivshmem: flipped data byte --json: exit 1" 1 "$VFIO_MIG" --json dump "$T/ivsdata.bin" &&
+	json_check "ivshmem: flipped data byte --json: check_ok false, error at 4184" \
+		"not d['ok'] and d['error']['offset'] == 4184 and 'bulk data check mismatch' in d['error']['message'] and d['records'][2]['crc_ok'] and not d['records'][2]['bulk_data']['check_ok'] and d['records'][1]['bulk_data']['check_ok']"
+cp "$T/ivs.bin" "$T/ivshead.bin"
+flip "$T/ivshead.bin" 4197	# head (memory offset) of the MEM record at 4184
+check "ivshmem: flipped bulk head byte: record checksum BAD" 1 err "offset 4184: .*IVSHMEM_MEM.*checksum mismatch" "$VFIO_MIG" dump "$T/ivshead.bin"
+# A good header with another seed in front of the same records.
+"$MKSTREAM" --ivshmem --seed 0x42 "$T/ivs42.bin"
+{ head -c 32 "$T/ivs42.bin"; tail -c +33 "$T/ivs.bin"; } >"$T/ivsseed.bin"
+check "ivshmem: another seed in a good header: the first check fails" 1 err "offset 60: .*bulk data check mismatch" "$VFIO_MIG" dump "$T/ivsseed.bin"
+# Without the MEM record at 4184 (4124 bytes): REGS @4184, END @4204.
+{ head -c 4184 "$T/ivs.bin"; tail -c +8309 "$T/ivs.bin"; } >"$T/ivsmiss.bin"
+check "ivshmem: a page never sent: exit 1" 1 err "offset 4204: .*lacks the memory page at 0x1000" "$VFIO_MIG" dump "$T/ivsmiss.bin"
+cp "$T/ivs.bin" "$T/ivsplain.bin"
+printf '\000' | dd of="$T/ivsplain.bin" bs=1 seek=62 conv=notrunc 2>/dev/null
+check "ivshmem: MEM without the bulk flag is reported" 1 out "bulk record type without the bulk flag" "$VFIO_MIG" dump "$T/ivsplain.bin"
+cp "$T/ivs.bin" "$T/ivsflag.bin"
+printf '\002' | dd of="$T/ivsflag.bin" bs=1 seek=34 conv=notrunc 2>/dev/null
+check "ivshmem: CONFIG with the bulk flag: exit 1, CRC BAD" 1 out "IVSHMEM_CONFIG.*\(BULK\).*BAD" "$VFIO_MIG" dump "$T/ivsflag.bin"
+if grep -q "offset 32 (IVSHMEM_CONFIG): bulk flag on a plain record type" "$T/out"; then
+	ok "ivshmem: CONFIG with the bulk flag: the parser's reason is given"
+else
+	not_ok "ivshmem: CONFIG with the bulk flag: the parser's reason is given"
+fi
+head -c 5000 "$T/ivs.bin" >"$T/ivstrunc.bin"
+check "ivshmem: stream cut inside bulk data: exit 1" 1 err "offset 4184: .*claims 4112 payload bytes but only 804 remain" "$VFIO_MIG" dump "$T/ivstrunc.bin"
+"$MKSTREAM" --status 0x80 "$T/edu2.bin"
+{ head -c 92 "$T/edu2.bin"; tail -c +33 "$T/ivs.bin" | head -c 4152; tail -c 12 "$T/edu2.bin"; } >"$T/mixed.bin"
+check "edu stream with ivshmem records: exit 1" 1 err "IVSHMEM_CONFIG record at offset 92 in a stream for backend 1 \(edu\)" "$VFIO_MIG" dump "$T/mixed.bin"
+
 # --- usage errors: exit 2 --------------------------------------------------
 check "no arguments: exit 2" 2 err "usage:" "$VFIO_MIG"
 check "unknown command: exit 2" 2 err "unknown command" "$VFIO_MIG" frobnicate
@@ -218,8 +292,8 @@ else
 	skip "man page renders without warnings" "no MANPAGE or no groff"
 fi
 
-if [ "$n" -ne 42 ]; then
-	echo "# planned 42 tests, ran $n"
+if [ "$n" -ne "$plan" ]; then
+	echo "# planned $plan tests, ran $n"
 	failed=$((failed + 1))
 fi
 if [ "$failed" -ne 0 ]; then
