@@ -41,8 +41,9 @@ mon=/tmp/qvp-monitor.$$.sock
 
 qemu_opts="-qmp unix:$mon,server=on,wait=off"
 # QEMU's default qemu64 lacks what every x86-64 server since 2010 has:
-# without PCLMULQDQ, 7.x's crc32_le() falls back to a byte-at-a-time table
-# and the stream checksum, not the driver, sets the pace.  Keep the AMD
+# without PCLMULQDQ, 7.x's crc32_le() falls back to a byte-at-a-time
+# table, and without SSSE3 glibc's memcpy (the benchmark's baseline) is
+# slower than it needs to be.  Keep the AMD
 # vendor: an Intel model without ARCH_CAPABILITIES gets page table
 # isolation, whose CR3 switches make every system call ~10x slower under
 # TCG.  No ERMS/FSRM either, or the kernel's user copies become "rep
