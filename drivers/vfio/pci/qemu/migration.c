@@ -361,7 +361,12 @@ static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
 				break;
 			n = ret;
 		} else {
+			/* A long read() lets others run between records. */
 			cond_resched();
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				break;
+			}
 			ret = qvp_save_fill(mf);
 			if (ret <= 0)
 				break;
