@@ -94,56 +94,31 @@ static uint64_t get64(const uint8_t *p)
 }
 
 /*
- * The record types of each backend, as the driver's backends declare
- * them: the parser check uses them, the walker knows types by them.
+ * The record types of each backend: stream.c's tables, the ones the
+ * driver's backends use.  The parser check uses them, the walker knows
+ * types by them.
  */
-static const struct qvp_rec_desc edu_descs[] = {
-	{
-		.type = QVP_REC_EDU_REGS,
-		.min_len = sizeof(struct qvp_edu_regs),
-		.max_len = sizeof(struct qvp_edu_regs),
-	},
-};
-
-static const struct qvp_rec_desc ivs_descs[] = {
-	{
-		.type = QVP_REC_IVSHMEM_CONFIG,
-		.min_len = sizeof(struct qvp_ivshmem_config),
-		.max_len = sizeof(struct qvp_ivshmem_config),
-	},
-	{
-		.type = QVP_REC_IVSHMEM_MEM,
-		.bulk = true,
-		.min_len = QVP_BULK_OVERHEAD + 8,
-		.max_len = QVP_BULK_OVERHEAD + QVP_IVSHMEM_CHUNK,
-	},
-	{
-		.type = QVP_REC_IVSHMEM_REGS,
-		.min_len = sizeof(struct qvp_ivshmem_regs),
-		.max_len = sizeof(struct qvp_ivshmem_regs),
-	},
-};
-
 static const struct {
 	uint8_t backend;
 	const struct qvp_rec_desc *descs;
 	unsigned int nr_descs;
 } backend_descs[] = {
-	{ QVP_BACKEND_EDU, edu_descs, ARRAY_SIZE(edu_descs) },
-	{ QVP_BACKEND_IVSHMEM, ivs_descs, ARRAY_SIZE(ivs_descs) },
+	{ QVP_BACKEND_EDU, qvp_edu_records, QVP_EDU_NR_RECORDS },
+	{ QVP_BACKEND_IVSHMEM, qvp_ivshmem_records, QVP_IVSHMEM_NR_RECORDS },
 };
 
 /* The descriptor of @type in any backend, and that backend. */
 static const struct qvp_rec_desc *find_desc(uint16_t type, uint8_t *backend)
 {
-	unsigned int i, k;
+	const struct qvp_rec_desc *d;
+	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(backend_descs); i++) {
-		for (k = 0; k < backend_descs[i].nr_descs; k++) {
-			if (backend_descs[i].descs[k].type != type)
-				continue;
+		d = qvp_rec_desc_find(backend_descs[i].descs,
+				      backend_descs[i].nr_descs, type);
+		if (d) {
 			*backend = backend_descs[i].backend;
-			return &backend_descs[i].descs[k];
+			return d;
 		}
 	}
 	return NULL;

@@ -1100,6 +1100,34 @@ static void test_bulk_refusals(void)
 	}
 }
 
+/*
+ * stream.c's record tables, which the driver's backends and vfio-mig use,
+ * say what this test's own tables (written from the uapi header) say.
+ */
+static void same_descs(const char *name, const struct qvp_rec_desc *got,
+		       unsigned int nr_got, const struct qvp_rec_desc *want,
+		       unsigned int nr_want)
+{
+	unsigned int i;
+	bool same = nr_got == nr_want;
+
+	for (i = 0; same && i < nr_got; i++)
+		same = got[i].type == want[i].type &&
+		       got[i].min_len == want[i].min_len &&
+		       got[i].max_len == want[i].max_len &&
+		       got[i].bulk == want[i].bulk;
+	check(same, "stream.c's %s record table matches the format", name);
+}
+
+static void test_tables(void)
+{
+	same_descs("edu", qvp_edu_records, QVP_EDU_NR_RECORDS, edu_descs,
+		   ARRAY_SIZE(edu_descs));
+	/* ivs_descs ends with T_BULK_ANY, a type of this test's own */
+	same_descs("ivshmem", qvp_ivshmem_records, QVP_IVSHMEM_NR_RECORDS,
+		   ivs_descs, ARRAY_SIZE(ivs_descs) - 1);
+}
+
 int main(void)
 {
 	image_init();
@@ -1117,6 +1145,7 @@ int main(void)
 	test_bulk_corrupt();
 	test_bulk_small();
 	test_bulk_refusals();
+	test_tables();
 	printf("1..%d\n", test_nr);
 	return test_failed ? 1 : 0;
 }

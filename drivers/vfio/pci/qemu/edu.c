@@ -365,22 +365,14 @@ static void edu_load_end(struct qvp_device *qdev)
 	edu(qdev)->staged_valid = false;
 }
 
-static const struct qvp_rec_desc edu_records[] = {
-	{
-		.type = QVP_REC_EDU_REGS,
-		.min_len = sizeof(struct qvp_edu_regs),
-		.max_len = sizeof(struct qvp_edu_regs),
-	},
-};
-
 const struct qvp_backend qvp_edu_backend = {
 	.name = "edu",
 	.id = QVP_BACKEND_EDU,
 	.vendor = 0x1234,
 	.device = 0x11e8,
 	.priv_size = sizeof(struct edu_state),
-	.records = edu_records,
-	.nr_records = ARRAY_SIZE(edu_records),
+	.records = qvp_edu_records,
+	.nr_records = QVP_EDU_NR_RECORDS,
 	.open = edu_open,
 	.close = edu_close,
 	.quiesce = edu_quiesce,

@@ -177,17 +177,6 @@ static int qvp_file_release(struct inode *inode, struct file *filp)
 /* ------------------------------------------------------------------ */
 /* Save sessions                                                       */
 
-/* Whether @type is a bulk record type of @be (unknown types: plain). */
-static bool qvp_type_is_bulk(const struct qvp_backend *be, u16 type)
-{
-	unsigned int i;
-
-	for (i = 0; i < be->nr_records; i++)
-		if (be->records[i].type == type)
-			return be->records[i].bulk;
-	return false;
-}
-
 /*
  * Frame the next record in the transfer buffer: a whole plain record, or
  * the header and head of a bulk record, whose data then comes from
@@ -202,6 +191,7 @@ static int qvp_save_fill(struct qvp_mig_file *mf)
 		.buf = mf->buf + sizeof(*rh),
 		.size = mf->buf_size - sizeof(*rh),
 	};
+	const struct qvp_rec_desc *desc;
 	int ret;
 
 	mf->pos = 0;
@@ -212,13 +202,6 @@ static int qvp_save_fill(struct qvp_mig_file *mf)
 	ret = qdev->backend->save_record(qdev, &rec);
 	if (ret < 0)
 		return ret;
-	if (ret && !!rec.bulk.len != qvp_type_is_bulk(qdev->backend, rec.type)) {
-		dev_err_ratelimited(qvp_dev(qdev),
-				    "%s backend produced record 0x%04x as %s, its descriptor says otherwise\n",
-				    qdev->backend->name, rec.type,
-				    rec.bulk.len ? "bulk" : "plain");
-		return -EINVAL;
-	}
 	if (!ret) {
 		if (!mf->stop_copy)
 			return 0;
@@ -227,6 +210,16 @@ static int qvp_save_fill(struct qvp_mig_file *mf)
 		mf->end_queued = true;
 		mf->len = QVP_REC_SIZE(0);
 		return mf->len;
+	}
+	/* Unknown types count as plain. */
+	desc = qvp_rec_desc_find(qdev->backend->records,
+				 qdev->backend->nr_records, rec.type);
+	if (!!rec.bulk.len != (desc && desc->bulk)) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "%s backend produced record 0x%04x as %s, its descriptor says otherwise\n",
+				    qdev->backend->name, rec.type,
+				    rec.bulk.len ? "bulk" : "plain");
+		return -EINVAL;
 	}
 	if (rec.bulk.len) {
 		if (rec.bulk.len % 8 ||

@@ -202,16 +202,45 @@ static int qvp_parse_fail(struct qvp_parser *p, int err, const char *why)
 	return err;
 }
 
-static const struct qvp_rec_desc *qvp_find_desc(const struct qvp_parser *p,
-						u16 type)
+/* The descriptor of record @type among @descs, or NULL. */
+const struct qvp_rec_desc *qvp_rec_desc_find(const struct qvp_rec_desc *descs,
+					     unsigned int nr_descs, u16 type)
 {
 	unsigned int i;
 
-	for (i = 0; i < p->nr_descs; i++)
-		if (p->descs[i].type == type)
-			return &p->descs[i];
+	for (i = 0; i < nr_descs; i++)
+		if (descs[i].type == type)
+			return &descs[i];
 	return NULL;
 }
+
+const struct qvp_rec_desc qvp_edu_records[QVP_EDU_NR_RECORDS] = {
+	{
+		.type = QVP_REC_EDU_REGS,
+		.min_len = sizeof(struct qvp_edu_regs),
+		.max_len = sizeof(struct qvp_edu_regs),
+	},
+};
+
+const struct qvp_rec_desc qvp_ivshmem_records[QVP_IVSHMEM_NR_RECORDS] = {
+	{
+		.type = QVP_REC_IVSHMEM_CONFIG,
+		.min_len = sizeof(struct qvp_ivshmem_config),
+		.max_len = sizeof(struct qvp_ivshmem_config),
+	},
+	{
+		.type = QVP_REC_IVSHMEM_MEM,
+		.bulk = true,
+		/* a page, or all of a memory smaller than a page (>= 8 bytes) */
+		.min_len = QVP_BULK_OVERHEAD + 8,
+		.max_len = QVP_BULK_OVERHEAD + QVP_IVSHMEM_CHUNK,
+	},
+	{
+		.type = QVP_REC_IVSHMEM_REGS,
+		.min_len = sizeof(struct qvp_ivshmem_regs),
+		.max_len = sizeof(struct qvp_ivshmem_regs),
+	},
+};
 
 static int qvp_check_header(struct qvp_parser *p)
 {
@@ -264,7 +293,7 @@ static int qvp_check_rechdr(struct qvp_parser *p)
 		if (bulk)
 			return qvp_parse_fail(p, -EINVAL, "END record marked bulk");
 	} else {
-		d = qvp_find_desc(p, type);
+		d = qvp_rec_desc_find(p->descs, p->nr_descs, type);
 		if (d) {
 			min_len = d->min_len;
 			max_len = d->max_len;
