@@ -285,6 +285,26 @@ static void note_bulk(struct result *r, const struct qvp_parser *p,
 	r->bulks++;
 }
 
+/*
+ * Account what qvp_parser_feed() or qvp_parser_commit() returned, with
+ * @off bytes consumed; true when the parser refused the stream.
+ */
+static bool note_ret(struct result *r, const struct qvp_parser *p, int ret,
+		     size_t off)
+{
+	if (ret < 0) {
+		r->err = ret;
+		r->err_at = off;
+		r->why = p->why;
+		return true;
+	}
+	if (ret == QVP_PARSE_RECORD)
+		r->records++;
+	if (ret == QVP_PARSE_BULK)
+		note_bulk(r, p, off);
+	return false;
+}
+
 /* Feed @len bytes in pieces of @piece bytes with qvp_parser_feed(). */
 static struct result parse_as(const struct qvp_stream_id *id,
 			      const struct qvp_rec_desc *descs,
@@ -306,16 +326,8 @@ static struct result parse_as(const struct qvp_stream_id *id,
 					      &used);
 			off += used;
 			n -= used;
-			if (ret < 0) {
-				r.err = ret;
-				r.err_at = off;
-				r.why = p.why;
+			if (note_ret(&r, &p, ret, off))
 				return r;
-			}
-			if (ret == QVP_PARSE_RECORD)
-				r.records++;
-			if (ret == QVP_PARSE_BULK)
-				note_bulk(&r, &p, off);
 		}
 	}
 	r.seed = p.seed;
@@ -350,7 +362,6 @@ static struct result parse_direct(const u8 *data, size_t len, size_t piece,
 	size_t off = 0, want, n, pos, i;
 	__le64 w;
 	void *dst;
-	int ret;
 
 	qvp_parser_init(&p, &ivs_id, ivs_descs, ARRAY_SIZE(ivs_descs),
 			buf, sizeof(buf));
@@ -382,17 +393,8 @@ static struct result parse_direct(const u8 *data, size_t len, size_t piece,
 			}
 		}
 		off += n;
-		ret = qvp_parser_commit(&p, n);
-		if (ret < 0) {
-			r.err = ret;
-			r.err_at = off;
-			r.why = p.why;
+		if (note_ret(&r, &p, qvp_parser_commit(&p, n), off))
 			return r;
-		}
-		if (ret == QVP_PARSE_RECORD)
-			r.records++;
-		if (ret == QVP_PARSE_BULK)
-			note_bulk(&r, &p, off);
 	}
 	r.seed = p.seed;
 	r.done = qvp_parser_done(&p);
