@@ -2,33 +2,107 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside the test VM (see vm.sh): load the driver, bind the test
-# devices and run the kselftests through the kselftest runner.  Results go
-# to /qvp/out/<kernel>/ for the host to read:
-#   selftests.tap   TAP of every suite, as the kselftest runner prints it
+# devices and run the kselftests through the kselftest runner.
+#
+# Usage: guest-run.sh [RESULTS]
+# Results go to RESULTS (default /qvp/out/<kernel>/boot1) for the host:
+#   selftests.tap   TAP of every suite, as the kselftest runner prints it,
+#                   between "# suite: NAME" and "# suite-end: NAME STATUS"
+#                   markers; the suites "setup" (module load, device
+#                   binding, migration capability) and "teardown" (device
+#                   release, module unload) are written here
 #   dmesg.txt       the kernel log after everything ran
 #   guest.status    "done" once the script reached its end
+# scripts/verdict.sh judges them against scripts/expected-suites and
+# scripts/expected-skips.  Test programs are built in /qvp/out/<kernel>/.
 set -u
 kver=$(uname -r)
 out=/qvp/out/$kver
+res=${1:-$out/boot1}
 ksft=/opt/linux-src/tools/testing/selftests
 tests=/qvp/tools/testing/selftests/vfio/migration
-tap=$out/selftests.tap
+vfio_mig=$out/vfio-mig-selftests/vfio-mig
+tap=$res/selftests.tap
+mkdir -p "$res"
 : >"$tap"
 
 log() { printf '[guest] %s\n' "$*"; }
 
-log "kernel $kver"
+# A suite of our own (setup, teardown) in the runner's TAP shape: one
+# "# ok N NAME" line per check, then the program's verdict line.
+own_suite_begin() {
+	own_suite=$1 own_n=0 own_failed=0
+	echo "# suite: $own_suite" >>"$tap"
+	echo "# selftests: guest: $own_suite" >>"$tap"
+}
+
+# check NAME CMD...: one check of the suite: CMD's exit status decides.
+check() {
+	local name=$1
+	shift
+	own_n=$((own_n + 1))
+	if "$@" >"$res/check.out" 2>&1; then
+		echo "# ok $own_n $name" >>"$tap"
+	else
+		own_failed=$((own_failed + 1))
+		echo "# not ok $own_n $name" >>"$tap"
+		sed 's/^/# # /' "$res/check.out" | tail -n 5 >>"$tap"
+		log "FAILED: $name"
+		sed 's/^/[guest]   /' "$res/check.out" | tail -n 5
+	fi
+}
+
+own_suite_end() {
+	if [ "$own_failed" -eq 0 ]; then
+		echo "ok 1 selftests: guest: $own_suite" >>"$tap"
+	else
+		echo "not ok 1 selftests: guest: $own_suite # $own_failed failed" >>"$tap"
+	fi
+	echo "# suite-end: $own_suite 0" >>"$tap"
+}
+
+# count_is N WHAT ITEM...: there are N ITEMs.
+count_is() {
+	local want=$1 what=$2
+	shift 2
+	[ "$#" -eq "$want" ] || { echo "found $# $what: $*"; return 1; }
+}
+
+# bound_to BDF DRIVER: the device's driver is DRIVER.
+bound_to() {
+	local cur=
+	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
+		cur=$(basename "$(readlink "/sys/bus/pci/devices/$1/driver")")
+	[ "$cur" = "$2" ] || { echo "$1 is bound to ${cur:-no driver}"; return 1; }
+}
+
+# migratable BDF: its VFIO driver offers migration (vfio-mig info).
+migratable() {
+	"$vfio_mig" --json info "$1" >"$res/info.json" || return 1
+	cat "$res/info.json"
+	grep -q '"migration": *true' "$res/info.json"
+}
+
+# unloaded MODULE: the module is gone.
+unloaded() {
+	rmmod "$1" || return 1
+	! grep -q "^$1 " /proc/modules
+}
+
+log "kernel $kver; results in $res"
 # virtme points /dev/stdout at its console port; the kselftest runner
 # writes test output to /dev/stdout, which must be our own stdout.
 for i in 0:stdin 1:stdout 2:stderr; do
 	ln -sfn "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"
 done
-modprobe vfio-pci || { log "modprobe vfio-pci failed"; exit 1; }
-insmod "$out/mod/qemu-vfio-pci.ko" || { log "insmod qemu-vfio-pci failed"; exit 1; }
 
 . /qvp/scripts/lib.sh
+own_suite_begin setup
+check "modprobe vfio-pci" modprobe vfio-pci
+check "insmod qemu-vfio-pci.ko" insmod "$out/mod/qemu-vfio-pci.ko"
 mapfile -t edu < <(pci_devices 0x1234:0x11e8)
 log "edu devices: ${edu[*]:-none}"
+check "two edu devices" count_is 2 "edu devices" "${edu[@]}"
 
 mapfile -t ivshmem < <(pci_devices 0x1af4:0x1110)
 ivs64=() ivs256=() ivs1g=()
@@ -40,11 +114,16 @@ for bdf in "${ivshmem[@]}"; do
 	esac
 done
 log "ivshmem devices: 64 MiB: ${ivs64[*]:-none}, 256 MiB: ${ivs256[*]:-none}, 1 GiB: ${ivs1g[*]:-none}"
+check "two 64 MiB ivshmem-plain" count_is 2 "64 MiB ivshmem" "${ivs64[@]}"
+check "two 256 MiB ivshmem-plain" count_is 2 "256 MiB ivshmem" "${ivs256[@]}"
+check "two 1 GiB ivshmem-plain" count_is 2 "1 GiB ivshmem" "${ivs1g[@]}"
 
 for bdf in "${edu[@]}" "${ivshmem[@]}"; do
-	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci ||
-		log "could not bind $bdf to qemu-vfio-pci"
+	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci
+	check "$bdf is bound to qemu-vfio-pci" bound_to "$bdf" qemu-vfio-pci
+	check "$bdf offers migration (vfio-mig info)" migratable "$bdf"
 done
+own_suite_end
 
 # run_suite NAME DIR OUTPUT [VAR=VALUE...]: the kselftest runner (make
 # run_tests of the framework's lib.mk) on one of our selftest directories.
@@ -58,13 +137,11 @@ run_suite() {
 	env "$@" kselftest_override_timeout=900 \
 		make -s -C "$dir" KSFT_DIR="$ksft" OUTPUT="$output" run_tests \
 		>>"$tap" 2>&1
+	echo "# suite-end: $name $?" >>"$tap"
 }
 
-# missing SUITE WHAT: SUITE cannot run for want of the devices WHAT.
-missing() {
-	echo "# suite: $1" >>"$tap"
-	echo "not ok 1 selftests: vfio: want $2 in the VM" >>"$tap"
-}
+# A suite whose devices are missing does not run: the setup checks above
+# and the suite's absence (scripts/expected-suites) are its failures.
 
 if [ "${#edu[@]}" -ge 1 ]; then
 	run_suite edu "$tests" "$out/selftests" \
@@ -77,8 +154,6 @@ if [ "${#edu[@]}" -ge 1 ]; then
 	run_suite qemu-migration /qvp/tools/testing/selftests/vfio/qemu-migration \
 		"$out/qemu-migration-selftests" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
-else
-	missing edu "an edu device"
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
@@ -88,8 +163,6 @@ if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
 	run_suite ivshmem-256M "$tests" "$out/selftests" \
 		MIG_TESTS="ivshmem_roundtrip" \
 		VFIO_SELFTESTS_BDF="${ivs256[0]}" VFIO_SELFTESTS_BDF2="${ivs256[1]}"
-else
-	missing ivshmem "a 64 MiB and two 256 MiB ivshmem"
 fi
 # The largest BAR2 the backend promises: only the tests that stream
 # without holding a whole stream run; the others skip, saying why.
@@ -97,14 +170,15 @@ if [ "${#ivs1g[@]}" -ge 2 ]; then
 	run_suite ivshmem-1G "$tests" "$out/selftests" \
 		MIG_TESTS="ivshmem_roundtrip" \
 		VFIO_SELFTESTS_BDF="${ivs1g[0]}" VFIO_SELFTESTS_BDF2="${ivs1g[1]}"
-else
-	missing ivshmem-1G "two 1 GiB ivshmem"
 fi
 
+own_suite_begin teardown
 for bdf in "${edu[@]}" "${ivshmem[@]}"; do
-	"$tests/vfio_bind.sh" restore "$bdf" || true
+	check "$bdf is given back" "$tests/vfio_bind.sh" restore "$bdf"
 done
-rmmod qemu_vfio_pci || log "rmmod qemu_vfio_pci failed"
+# A module that will not unload holds a reference it should have dropped.
+check "rmmod qemu_vfio_pci" unloaded qemu_vfio_pci
+own_suite_end
 
-dmesg >"$out/dmesg.txt"
-echo done >"$out/guest.status"
+dmesg >"$res/dmesg.txt"
+echo done >"$res/guest.status"

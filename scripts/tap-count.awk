@@ -1,40 +1,89 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Reduce the TAP printed by the kselftest runner (see guest-run.sh) to one
-# line per result: "ok|fail|skip|SUITE:NAME|DETAIL".
-#   "# suite: NAME"                 starts a suite (our marker)
-#   "# ok N name" / "# not ok N"    a kselftest_harness test case
-#   "ok N selftests: dir: prog"     a program's result from the runner
-# A program that failed without any failed case (crash, timeout, a
-# non-harness test) is reported as one failure of its own.
-/^# suite: / { suite = $3; next }
+# Reduce the TAP that guest-run.sh collects (the kselftest runner's output,
+# with our suite markers) to one line per fact, fields separated by "|":
+#
+#   begin|SUITE                         "# suite: SUITE"       (guest-run.sh)
+#   end|SUITE|STATUS                    "# suite-end: SUITE STATUS"
+#   case|SUITE|PROG: NAME|RES|DETAIL    "# ok N NAME", "# not ok N NAME"
+#                                       ("PROG: " is left out where PROG
+#                                       is the suite's name)
+#                                       (a kselftest_harness case or a TAP
+#                                       line a test script printed)
+#   prog|SUITE|PROG|RES|CASES|FAILED|DETAIL
+#                                       "ok N selftests: DIR: PROG" (the
+#                                       runner's verdict on one program,
+#                                       with the number of its cases and
+#                                       of its failed cases)
+#
+# RES is ok, fail or skip.  DETAIL is a case's SKIP reason; for a program,
+# the runner's directive (exit=N, TIMEOUT ...) or, for a program that
+# skipped as a whole, the reason it printed last ("1..0 # SKIP why",
+# "ok N # SKIP why").  scripts/verdict.sh judges the
+# lines; this script only parses.
+function flush_prog_state() {
+	prog_cases = 0
+	prog_failed = 0
+	prog_reason = ""
+}
+
+BEGIN { suite = "?"; prog = "?"; flush_prog_state() }
+
+/^# suite: / { suite = $3; prog = "?"; flush_prog_state(); print "begin|" suite; next }
+/^# suite-end: / { print "end|" $3 "|" $4; next }
+/^# selftests: / {
+	prog = $0
+	sub(/^# selftests: [^:]*: /, "", prog)
+	flush_prog_state()
+	next
+}
 /^# (not )?ok [0-9]+ / {
 	line = substr($0, 3)
 	res = (line ~ /^not ok/) ? "fail" : "ok"
 	sub(/^(not )?ok [0-9]+ /, "", line)
 	detail = ""
 	if (line ~ /# SKIP/) {
-		res = "skip"
-		detail = line; sub(/.*# SKIP */, "", detail)
+		detail = line
+		sub(/.*# SKIP */, "", detail)
 		sub(/ *# SKIP.*/, "", line)
+		# "ok 1 # SKIP why" without a name: a whole-program skip
+		# (ksft_exit_skip() after the plan), not a case.
+		if (line == "") {
+			prog_reason = detail
+			next
+		}
+		if (res == "ok")
+			res = "skip"
 	}
 	prog_cases++
 	if (res == "fail")
-		prog_failed_cases++
-	print res "|" suite ":" line "|" detail
+		prog_failed++
+	# guest-run.sh's own suites (setup, teardown) are their program
+	print "case|" suite "|" (prog == suite ? "" : prog ": ") line "|" res "|" detail
+	next
+}
+/^# .*1\.\.0 # SKIP/ {
+	prog_reason = $0
+	sub(/.*# SKIP */, "", prog_reason)
 	next
 }
 /^(not )?ok [0-9]+ selftests: / {
 	line = $0
 	res = (line ~ /^not ok/) ? "fail" : "ok"
-	sub(/^(not )?ok [0-9]+ selftests: /, "", line)
-	if (line ~ /# SKIP/)
+	directive = ""
+	if (line ~ / # /) {
+		directive = line
+		sub(/^[^#]* # /, "", directive)
+	}
+	if (directive ~ /^SKIP/) {
 		res = "skip"
-	if (res == "fail" && !prog_failed_cases)
-		print "fail|" suite ":" line "|program failed"
-	else if (res == "skip" && !prog_cases)
-		print "skip|" suite ":" line "|program skipped"
-	prog_failed_cases = 0
-	prog_cases = 0
+		directive = prog_reason
+	}
+	name = line
+	sub(/^(not )?ok [0-9]+ selftests: [^:]*: /, "", name)
+	sub(/ # .*/, "", name)
+	print "prog|" suite "|" name "|" res "|" prog_cases "|" prog_failed "|" directive
+	prog = "?"
+	flush_prog_state()
 	next
 }

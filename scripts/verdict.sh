@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# How make check counts: the one place that turns what a step left behind
+# into "ok", "not ok" and "# SKIP" lines and the final tally.  Sourced by
+# check.sh, and by verdict-test.sh, which feeds it fake VM runs and checks
+# the verdicts.  Source lib.sh first.  Rules (the testing guide has them
+# in prose):
+#
+#  - A SKIP is a skip only when scripts/expected-skips lists it (test and
+#    reason), with the fact that makes it expected.  Any other SKIP is a
+#    failure that names the manifest.
+#  - Every suite of scripts/expected-suites must have begun and ended in
+#    the TAP of a VM run, with a result line for each of its programs; a
+#    missing suite or program, or a runner that ended early, is a failure.
+#  - A VM run that timed out, stalled, panicked or vanished is a failure
+#    of that run.  Its TAP and its kernel log are still counted.
+#  - Oops, WARN, BUG, lockdep, hung-task and similar lines in the guest's
+#    console or dmesg are a failure.
+
+QVP_EXPECTED_SKIPS=${QVP_EXPECTED_SKIPS:-$here/expected-skips}
+QVP_EXPECTED_SUITES=${QVP_EXPECTED_SUITES:-$here/expected-suites}
+
+verdict_init()
+{
+	pass=0 fail=0 skip=0
+	failures=()
+	unset sum_pass sum_fail sum_skip
+	declare -gA sum_pass sum_fail sum_skip
+	summary_keys=()
+}
+
+# trim VAR: strip the blanks around $VAR.
+trim()
+{
+	local -n v=$1
+	v=${v#"${v%%[![:blank:]]*}"}
+	v=${v%"${v##*[![:blank:]]}"}
+}
+
+# manifest_lines FILE: FILE without comments and blank lines.
+manifest_lines()
+{
+	sed -e 's/^[[:blank:]]*#.*//' -e '/^[[:blank:]]*$/d' "$1"
+}
+
+# expected_skip "GROUP: NAME" REASON: true when scripts/expected-skips
+# lists this skip.  Each line is "TEST | REASON | WHY", TEST and REASON
+# bash glob patterns matched against the whole text.
+expected_skip()
+{
+	local what=$1 reason=$2 pat rpat why
+	[ -r "$QVP_EXPECTED_SKIPS" ] || return 1
+	while IFS='|' read -r pat rpat why; do
+		trim pat
+		trim rpat
+		# shellcheck disable=SC2053	# globs on purpose
+		[[ $what == $pat && $reason == $rpat ]] && return 0
+	done < <(manifest_lines "$QVP_EXPECTED_SKIPS")
+	return 1
+}
+
+# record GROUP ok|fail|skip NAME [DETAIL]
+record()
+{
+	local group=$1 res=$2 name=$3 detail=${4:-}
+	if [ -z "${sum_pass[$group]+x}" ]; then
+		sum_pass[$group]=0 sum_fail[$group]=0 sum_skip[$group]=0
+		summary_keys+=("$group")
+	fi
+	if [ "$res" = skip ] && ! expected_skip "$group: $name" "$detail"; then
+		res=fail
+		detail="unexpected SKIP: ${detail:-no reason given}; a skip counts only when ${QVP_EXPECTED_SKIPS#"${repo:-}"/} lists it, so fix the cause, or add it there with the fact behind it"
+	fi
+	case $res in
+	ok)
+		pass=$((pass + 1)); sum_pass[$group]=$((sum_pass[$group] + 1))
+		echo "ok - $group: $name" ;;
+	skip)
+		skip=$((skip + 1)); sum_skip[$group]=$((sum_skip[$group] + 1))
+		echo "ok - $group: $name # SKIP $detail" ;;
+	*)
+		fail=$((fail + 1)); sum_fail[$group]=$((sum_fail[$group] + 1))
+		failures+=("$group: $name${detail:+ ($detail)}")
+		echo "not ok - $group: $name${detail:+ # $detail}" ;;
+	esac
+}
+
+# record_tap GROUP FILE RC WHAT: one result of GROUP per TAP line of FILE
+# (a plain TAP producer: host tests, vm-watchdog-test.sh); a non-zero RC,
+# the exit status of WHAT that wrote FILE, shows FILE's tail and is one
+# more failure, and so is a FILE without a single result.
+record_tap()
+{
+	local group=$1 file=$2 rc=$3 what=$4 line n=0
+	while read -r line; do
+		case $line in
+		"ok "*"# SKIP"*)
+			line=${line#ok }
+			record "$group" skip "${line%% # SKIP*}" "${line#* # SKIP }" ;;
+		"ok "*) record "$group" ok "${line#ok }" ;;
+		"not ok "*) record "$group" fail "${line#not ok }" ;;
+		*) continue ;;
+		esac
+		n=$((n + 1))
+	done <"$file"
+	if [ "$rc" -ne 0 ]; then
+		sed 's/^/# /' "$file" | tail -n 40
+		record "$group" fail "$what exit status $rc"
+	elif [ "$n" -eq 0 ]; then
+		sed 's/^/# /' "$file" | tail -n 40
+		record "$group" fail "$what printed results" "no TAP result in $file"
+	fi
+}
+
+scan_log()
+{
+	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep|UBSAN:|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
+}
+
+# judge_vm_run LABEL DIR RC: count one boot of the test VM.  DIR holds
+# what guest-run.sh and vm.sh left: console.log, selftests.tap, dmesg.txt,
+# guest.status; RC is vm.sh's exit status.  Results go to groups LABEL and
+# LABEL/SUITE.  Returns 2 when the VM froze or vanished (a second boot may
+# help a person see whether it repeats), else 0.
+judge_vm_run()
+{
+	local label=$1 dir=$2 rc=$3 ret=0
+	local log=$dir/console.log tap=$dir/selftests.tap
+	local kind suite a b c d e s p progs
+	local -A began=() ended=() seen=()
+
+	touch "$log"
+	if [ "$rc" -eq 124 ]; then
+		record "$label" fail "VM finished in time" "timed out; console log: $log"
+	elif [ "$rc" -eq 123 ] && grep -q '^vm.sh: guest stalled' "$log"; then
+		# A driver deadlock looks the same as a frozen TCG: never a skip.
+		record "$label" fail "VM finished in time" "the guest stalled (no heartbeat for ${QVP_VM_STALL:-240}s); QEMU's view of the vCPUs is at the end of $log"
+		ret=2
+	elif grep -q 'Kernel panic' "$log"; then
+		record "$label" fail "VM ran without kernel panic" "guest panicked; console log: $log"
+	elif [ ! -f "$dir/guest.status" ]; then
+		if [ "$rc" -eq 255 ]; then
+			record "$label" fail "guest test script completed" "QEMU ended (status 255) before the guest script finished; console log: $log"
+			ret=2
+		else
+			record "$label" fail "guest test script completed" "exit status $rc; console log: $log"
+		fi
+	else
+		record "$label" ok "guest test script completed"
+	fi
+
+	local logs=("$log")
+	[ -f "$dir/dmesg.txt" ] && logs+=("$dir/dmesg.txt")
+	if scan_log "${logs[@]}" >"$dir/splats.txt"; then
+		sed 's/^/# /' "$dir/splats.txt" | head -n 40
+		record "$label" fail "guest log free of oops/WARN/lockdep" "see $dir/splats.txt"
+	else
+		record "$label" ok "guest log free of oops/WARN/lockdep"
+	fi
+
+	[ -f "$tap" ] || : >"$tap"
+	while IFS='|' read -r kind suite a b c d e; do
+		case $kind in
+		begin) began[$suite]=1 ;;
+		end) ended[$suite]=$a ;;
+		case) record "$label/$suite" "$b" "$a" "$c" ;;
+		prog)
+			# a=PROG b=RES c=CASES d=FAILED e=DETAIL; cases
+			# were counted one by one already.
+			seen[$suite:$a]=1
+			if [ "$b" = fail ] && [ "$d" -eq 0 ]; then
+				record "$label/$suite" fail "$a" "program failed without a failed case: ${e:-no reason}"
+			elif [ "$b" = skip ] && [ "$c" -eq 0 ]; then
+				record "$label/$suite" skip "$a" "$e"
+			elif [ "$c" -eq 0 ]; then
+				record "$label/$suite" "$b" "$a" "$e"
+			fi ;;
+		esac
+	done < <(awk -f "$here/tap-count.awk" "$tap")
+
+	while read -r s progs; do
+		if [ -z "${began[$s]:-}" ]; then
+			record "$label" fail "suite $s ran" "not in $tap (${QVP_EXPECTED_SUITES#"${repo:-}"/} expects it)"
+			continue
+		fi
+		if [ -z "${ended[$s]:-}" ]; then
+			record "$label" fail "suite $s ran to its end" "the runner stopped early; see $tap"
+		elif [ "${ended[$s]}" != 0 ]; then
+			record "$label" fail "suite $s ran to its end" "the runner's exit status was ${ended[$s]}; see $tap"
+		fi
+		for p in $progs; do
+			[ -n "${seen[$s:$p]:-}" ] ||
+				record "$label/$s" fail "$p" "no result: the program did not run, or the runner ended before it (${QVP_EXPECTED_SUITES#"${repo:-}"/} expects it)"
+		done
+	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+	return $ret
+}
+
+# print_summary: the per-group table, the failures and the last line.
+print_summary()
+{
+	local g
+	for g in "${summary_keys[@]}"; do
+		printf '  %-48s %4d passed, %d failed, %d skipped\n' "$g" \
+			"${sum_pass[$g]}" "${sum_fail[$g]}" "${sum_skip[$g]}"
+	done
+	if [ "${#failures[@]}" -gt 0 ]; then
+		echo "  failed:"
+		printf '    %s\n' "${failures[@]}"
+	fi
+}
