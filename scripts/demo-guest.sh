@@ -22,9 +22,15 @@ run insmod "$out/mod/qemu-vfio-pci.ko" || die "insmod failed"
 mapfile -t edu < <(pci_devices 0x1234:0x11e8)
 [ "${#edu[@]}" -ge 2 ] || die "the VM has fewer than two edu devices"
 A=${edu[0]} B=${edu[1]}
-say "The VM has two QEMU edu devices; the driver bound both from its ID table"
+say "The VM has two QEMU edu devices; like every vfio-pci variant driver, ours binds only on request: through driver_override"
 for d in "$A" "$B"; do
-	printf '      %s  driver: %s\n' "$d" "$(basename "$(readlink /sys/bus/pci/devices/$d/driver)")"
+	run sh -c "echo qemu-vfio-pci > /sys/bus/pci/devices/$d/driver_override && echo $d > /sys/bus/pci/drivers_probe" ||
+		die "could not bind $d to qemu-vfio-pci"
+done
+for d in "$A" "$B"; do
+	drv=$(basename "$(readlink "/sys/bus/pci/devices/$d/driver")")
+	printf '      %s  driver: %s\n' "$d" "$drv"
+	[ "$drv" = qemu-vfio-pci ] || die "$d is bound to ${drv:-no driver}, not qemu-vfio-pci"
 done
 
 say "What vfio-mig sees on edu A"

@@ -76,6 +76,15 @@ bound_to() {
 	[ "$cur" = "$2" ] || { echo "$1 is bound to ${cur:-no driver}"; return 1; }
 }
 
+# has_vfio_aliases KO: the module exports the "vfio_pci:" modaliases
+# that libvirt reads to choose a variant driver for a managed hostdev.
+has_vfio_aliases() {
+	modinfo -F alias "$1" | tee "$res/aliases.txt"
+	grep -qi '^vfio_pci:v00001234d000011E8sv' "$res/aliases.txt" &&
+		grep -qi '^vfio_pci:v00001AF4d00001110sv' "$res/aliases.txt" &&
+		! grep -qv '^vfio_pci:' "$res/aliases.txt"
+}
+
 # migratable BDF: its VFIO driver offers migration (vfio-mig info).
 migratable() {
 	"$vfio_mig" --json info "$1" >"$res/info.json" || return 1
@@ -117,6 +126,14 @@ log "ivshmem devices: 64 MiB: ${ivs64[*]:-none}, 256 MiB: ${ivs256[*]:-none}, 1 
 check "two 64 MiB ivshmem-plain" count_is 2 "64 MiB ivshmem" "${ivs64[@]}"
 check "two 256 MiB ivshmem-plain" count_is 2 "256 MiB ivshmem" "${ivs256[@]}"
 check "two 1 GiB ivshmem-plain" count_is 2 "1 GiB ivshmem" "${ivs1g[@]}"
+
+# A variant driver binds only on request (driver_override), never by
+# loading: the devices must still be without a driver here.
+check "modinfo lists the vfio_pci: modaliases of edu and ivshmem-plain" \
+	has_vfio_aliases "$out/mod/qemu-vfio-pci.ko"
+for bdf in "${edu[@]}" "${ivshmem[@]}"; do
+	check "$bdf is left unbound by loading the module" bound_to "$bdf" ""
+done
 
 for bdf in "${edu[@]}" "${ivshmem[@]}"; do
 	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci

@@ -5,9 +5,10 @@
  *
  * A backend knows its device's registers and memory; it knows nothing of
  * file descriptors, the VFIO state machine or the stream framing.  To port
- * the driver to a new device, write one backend and add it to
- * qvp_backends[] in main.c.  Documentation/driver-api/vfio/qemu-vfio-pci-porting.rst
- * explains what each operation must guarantee.
+ * the driver to a new device, write one backend and add its PCI ID, with
+ * the backend as driver_data, to qvp_pci_table[] in main.c.
+ * Documentation/driver-api/vfio/qemu-vfio-pci-porting.rst explains what
+ * each operation must guarantee.
  */
 #ifndef QVP_BACKEND_H
 #define QVP_BACKEND_H
@@ -55,8 +56,6 @@ struct qvp_save_rec {
  * struct qvp_backend - operations of one device model
  * @name: short name, used in log messages
  * @id: QVP_BACKEND_* written to and required in the stream header
- * @vendor: PCI vendor ID this backend drives
- * @device: PCI device ID this backend drives
  * @priv_size: bytes of private state allocated per device (qvp_priv())
  * @records: record types that @load_record accepts, with their lengths
  * @nr_records: entries in @records
@@ -127,8 +126,6 @@ struct qvp_save_rec {
 struct qvp_backend {
 	const char *name;
 	u8 id;
-	u16 vendor;
-	u16 device;
 	size_t priv_size;
 	const struct qvp_rec_desc *records;
 	unsigned int nr_records;

@@ -368,8 +368,6 @@ static void edu_load_end(struct qvp_device *qdev)
 const struct qvp_backend qvp_edu_backend = {
 	.name = "edu",
 	.id = QVP_BACKEND_EDU,
-	.vendor = 0x1234,
-	.device = 0x11e8,
 	.priv_size = sizeof(struct edu_state),
 	.records = qvp_edu_records,
 	.nr_records = QVP_EDU_NR_RECORDS,

@@ -693,8 +693,6 @@ static void ivs_load_end(struct qvp_device *qdev)
 const struct qvp_backend qvp_ivshmem_backend = {
 	.name = "ivshmem",
 	.id = QVP_BACKEND_IVSHMEM,
-	.vendor = 0x1af4,
-	.device = 0x1110,
 	.priv_size = sizeof(struct ivs_state),
 	.records = qvp_ivshmem_records,
 	.nr_records = QVP_IVSHMEM_NR_RECORDS,

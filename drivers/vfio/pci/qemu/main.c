@@ -15,20 +15,27 @@
 
 #include "qvp.h"
 
-static const struct qvp_backend *const qvp_backends[] = {
-	&qvp_edu_backend,
-	&qvp_ivshmem_backend,
+/*
+ * The devices we drive, each with its backend: the one list of them.
+ * Like every upstream vfio-pci variant driver, we bind only on request
+ * (driver_override, or libvirt's managed hostdev, which picks a driver
+ * through the "vfio_pci:" modalias these entries export): loading the
+ * module, or installing it with DKMS, takes no device from its driver.
+ */
+static const struct pci_device_id qvp_pci_table[] = {
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x1234, 0x11e8),	/* QEMU edu */
+	  .driver_data = (kernel_ulong_t)&qvp_edu_backend },
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x1af4, 0x1110),	/* ivshmem-plain */
+	  .driver_data = (kernel_ulong_t)&qvp_ivshmem_backend },
+	{}
 };
+MODULE_DEVICE_TABLE(pci, qvp_pci_table);
 
 static const struct qvp_backend *qvp_find_backend(struct pci_dev *pdev)
 {
-	unsigned int i;
+	const struct pci_device_id *id = pci_match_id(qvp_pci_table, pdev);
 
-	for (i = 0; i < ARRAY_SIZE(qvp_backends); i++)
-		if (qvp_backends[i]->vendor == pdev->vendor &&
-		    qvp_backends[i]->device == pdev->device)
-			return qvp_backends[i];
-	return NULL;
+	return id ? (const struct qvp_backend *)id->driver_data : NULL;
 }
 
 static struct qvp_device *to_qvp(struct vfio_device *vdev)
@@ -301,7 +308,10 @@ static int qvp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	struct qvp_device *qdev;
 	int ret;
 
-	/* driver_override may offer any device: take only those we model. */
+	/*
+	 * driver_override offers any device (the PCI core then passes a
+	 * match-all ID): take only those we model.
+	 */
 	if (!qvp_find_backend(pdev)) {
 		pci_info(pdev, "no %s backend for %04x:%04x, not binding\n",
 			 QVP_DRIVER_NAME, pdev->vendor, pdev->device);
@@ -331,13 +341,6 @@ static void qvp_remove(struct pci_dev *pdev)
 	vfio_pci_core_unregister_device(core);
 	vfio_put_device(&core->vdev);
 }
-
-static const struct pci_device_id qvp_pci_table[] = {
-	{ PCI_DEVICE(0x1234, 0x11e8) },		/* QEMU edu */
-	{ PCI_DEVICE(0x1af4, 0x1110) },		/* QEMU ivshmem-plain */
-	{}
-};
-MODULE_DEVICE_TABLE(pci, qvp_pci_table);
 
 static const struct pci_error_handlers qvp_err_handlers = {
 	.reset_done = qvp_reset_done,
