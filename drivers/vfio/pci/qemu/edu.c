@@ -164,17 +164,17 @@ static void edu_close(struct qvp_device *qdev)
 
 static int edu_quiesce(struct qvp_device *qdev)
 {
-	u16 cmd = qvp_mmio_begin(qdev);
+	u16 set = qvp_mmio_begin(qdev);
 	int ret = edu_wait_idle(qdev);
 
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	return ret;
 }
 
 static int edu_reset(struct qvp_device *qdev)
 {
 	void __iomem *bar0 = edu(qdev)->bar0;
-	u16 cmd = qvp_mmio_begin(qdev);
+	u16 set = qvp_mmio_begin(qdev);
 	int ret;
 
 	ret = edu_wait_idle(qdev);
@@ -192,7 +192,7 @@ static int edu_reset(struct qvp_device *qdev)
 	writeq(0, bar0 + EDU_REG_DMA_DST);
 	writeq(0, bar0 + EDU_REG_DMA_COUNT);
 out:
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	return ret;
 }
 
@@ -215,7 +215,7 @@ static int edu_save_stop(struct qvp_device *qdev)
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
 	struct edu_regs *r = &st->saved;
-	u16 cmd = qvp_mmio_begin(qdev);
+	u16 set = qvp_mmio_begin(qdev);
 	int ret;
 
 	/* Userspace may have started work since the device was stopped. */
@@ -231,7 +231,7 @@ static int edu_save_stop(struct qvp_device *qdev)
 		r->dma_cmd = readq(bar0 + EDU_REG_DMA_CMD) & ~(u64)EDU_DMA_RUN;
 		st->save_phase = EDU_SAVE_PENDING;
 	}
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	return ret;
 }
 
@@ -322,7 +322,7 @@ static int edu_load_commit(struct qvp_device *qdev)
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
 	struct edu_regs *r = &st->staged;
-	u16 cmd;
+	u16 set;
 	int ret;
 
 	if (!st->staged_valid) {
@@ -331,7 +331,7 @@ static int edu_load_commit(struct qvp_device *qdev)
 		return -EINVAL;
 	}
 
-	cmd = qvp_mmio_begin(qdev);
+	set = qvp_mmio_begin(qdev);
 	/*
 	 * Everything in the record was checked by edu_load_record().  What
 	 * can still fail is the device itself not finishing a computation in
@@ -356,7 +356,7 @@ static int edu_load_commit(struct qvp_device *qdev)
 		iowrite32(r->irq_status, bar0 + EDU_REG_IRQ_RAISE);
 	iowrite32(r->status, bar0 + EDU_REG_STATUS);
 out:
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	return ret;
 }
 

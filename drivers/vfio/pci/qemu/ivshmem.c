@@ -229,11 +229,11 @@ static void ivs_close(struct qvp_device *qdev)
 static int ivs_reset(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
-	u16 cmd = qvp_mmio_begin(qdev);
+	u16 set = qvp_mmio_begin(qdev);
 
 	iowrite32(0, st->bar0 + IVS_REG_INTRMASK);
 	iowrite32(0, st->bar0 + IVS_REG_INTRSTATUS);
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	return 0;
 }
 
@@ -329,13 +329,13 @@ static int ivs_save_begin(struct qvp_device *qdev, bool precopy, u64 *seed)
 static int ivs_save_stop(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
-	u16 cmd = qvp_mmio_begin(qdev);
+	u16 set = qvp_mmio_begin(qdev);
 
 	st->intr_mask = ioread32(st->bar0 + IVS_REG_INTRMASK);
 	st->intr_status = ioread32(st->bar0 + IVS_REG_INTRSTATUS);
 	/* The read cleared IntrStatus: the source keeps its state. */
 	iowrite32(st->intr_status, st->bar0 + IVS_REG_INTRSTATUS);
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 
 	st->stop = true;
 	st->initial = false;
@@ -356,7 +356,7 @@ static void ivs_scan(struct qvp_device *qdev, const struct qvp_bulk *in_flight)
 {
 	struct ivs_state *st = ivs(qdev);
 	unsigned long i, end, skip = 0, skip_end = 0;
-	u16 cmd;
+	u16 set;
 
 	if (in_flight) {
 		skip = in_flight->offset / IVS_PAGE;
@@ -368,13 +368,13 @@ static void ivs_scan(struct qvp_device *qdev, const struct qvp_bulk *in_flight)
 			break;
 		cond_resched();
 		end = min(i + IVS_RUN_PAGES, st->nr_pages);
-		cmd = qvp_mmio_begin(qdev);
+		set = qvp_mmio_begin(qdev);
 		for (; i < end; i++)
 			if ((i < skip || i >= skip_end) &&
 			    ivs_page_digest(st, i) != st->digest[i] &&
 			    !__test_and_set_bit(i, st->pending))
 				st->npending++;
-		qvp_mmio_end(qdev, cmd);
+		qvp_mmio_end(qdev, set);
 	}
 	st->cursor = 0;
 }
@@ -490,7 +490,7 @@ static int ivs_next_stop_run(struct qvp_device *qdev, struct qvp_save_rec *rec)
 	struct ivs_state *st = ivs(qdev);
 	unsigned long i = st->cursor, end, first = 0, n = 0;
 	bool stop = false;
-	u16 cmd;
+	u16 set;
 
 	while (!stop && i < st->nr_pages && n < IVS_RUN_PAGES) {
 		if (!n && i != st->cursor) {
@@ -503,7 +503,7 @@ static int ivs_next_stop_run(struct qvp_device *qdev, struct qvp_save_rec *rec)
 		}
 		end = min(round_down(i, IVS_RUN_PAGES) + IVS_RUN_PAGES,
 			  st->nr_pages);
-		cmd = qvp_mmio_begin(qdev);
+		set = qvp_mmio_begin(qdev);
 		for (; i < end && n < IVS_RUN_PAGES; i++) {
 			if (!ivs_stop_changed(st, i)) {
 				if (n) {
@@ -516,7 +516,7 @@ static int ivs_next_stop_run(struct qvp_device *qdev, struct qvp_save_rec *rec)
 				first = i;
 			n++;
 		}
-		qvp_mmio_end(qdev, cmd);
+		qvp_mmio_end(qdev, set);
 	}
 	/* Page i, if it ended the run, was found unchanged already. */
 	st->cursor = stop ? i + 1 : i;
@@ -661,7 +661,7 @@ static int ivs_load_commit(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
 	unsigned long missing;
-	u16 cmd;
+	u16 set;
 
 	if (!st->got_regs) {
 		dev_err_ratelimited(qvp_dev(qdev),
@@ -675,10 +675,10 @@ static int ivs_load_commit(struct qvp_device *qdev)
 				    (u64)missing * IVS_PAGE);
 		return -EINVAL;
 	}
-	cmd = qvp_mmio_begin(qdev);
+	set = qvp_mmio_begin(qdev);
 	iowrite32(st->staged_mask, st->bar0 + IVS_REG_INTRMASK);
 	iowrite32(st->staged_status, st->bar0 + IVS_REG_INTRSTATUS);
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	return 0;
 }
 

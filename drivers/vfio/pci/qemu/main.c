@@ -61,20 +61,52 @@ void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar)
 #endif
 }
 
+/*
+ * Set or clear PCI_COMMAND_MEMORY and leave every other bit as it is now.
+ * vfio-pci-core changes INTx-disable behind our back: the INTx handler
+ * (pci_check_and_mask_intx()) and mask/unmask (pci_intx()) do so under
+ * its irqlock, which we take around our read-modify-write; userspace
+ * writes to PCI_COMMAND through the config region are fenced by the
+ * memory_lock that the caller holds for writing.
+ */
+static void qvp_set_decode(struct qvp_device *qdev, bool on)
+{
+	struct pci_dev *pdev = qdev->core.pdev;
+	unsigned long flags;
+	u16 cmd;
+
+	spin_lock_irqsave(&qdev->core.irqlock, flags);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	if (on)
+		cmd |= PCI_COMMAND_MEMORY;
+	else
+		cmd &= ~PCI_COMMAND_MEMORY;
+	pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	spin_unlock_irqrestore(&qdev->core.irqlock, flags);
+}
+
 /**
  * qvp_mmio_begin - make the device's BARs safe for kernel MMIO
  * @qdev: the device
  *
  * Takes the vfio-pci-core memory_lock for writing, which fences userspace
- * config-space writes to PCI_COMMAND and faults on BAR mmaps, and turns on
- * memory decoding if userspace (e.g. QEMU during a guest reset) turned it
- * off.  Returns the PCI_COMMAND value to give back to qvp_mmio_end().
+ * config-space writes to PCI_COMMAND and faults on BAR mmaps.  If
+ * userspace (e.g. QEMU during a guest reset) turned memory decoding off,
+ * turns it on for the driver's own accesses and says so in the log (core
+ * answers -EIO to userspace BAR accesses meanwhile, as it does while
+ * decoding is off).  Only that bit is ever changed, and qvp_mmio_end()
+ * changes it back and nothing else.
  *
- * May sleep.  Lock order: state_mutex, then a session file lock, then
- * memory_lock.  Never fault on userspace memory between qvp_mmio_begin()
- * and qvp_mmio_end(): a fault on an mmap of this device's BARs takes
- * memory_lock and would deadlock against ourselves.  User memory may be
- * touched there only with page faults disabled (bulk.c).
+ * May sleep.  Keep the bracket short: do not sleep inside it (memory_lock
+ * held for writing stalls every user BAR access and config write).  Lock
+ * order: state_mutex, then a session file lock, then memory_lock.  Never
+ * fault on userspace memory between qvp_mmio_begin() and qvp_mmio_end():
+ * a fault on an mmap of this device's BARs takes memory_lock and would
+ * deadlock against ourselves.  User memory may be touched there only with
+ * page faults disabled (bulk.c).
+ *
+ * Return: the PCI_COMMAND bits the bracket turned on (0 or
+ * PCI_COMMAND_MEMORY), to give to qvp_mmio_end().
  */
 u16 qvp_mmio_begin(struct qvp_device *qdev)
 {
@@ -83,16 +115,24 @@ u16 qvp_mmio_begin(struct qvp_device *qdev)
 
 	down_write(&qdev->core.memory_lock);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!(cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(pdev, PCI_COMMAND,
-				      cmd | PCI_COMMAND_MEMORY);
-	return cmd;
+	if (cmd & PCI_COMMAND_MEMORY)
+		return 0;
+	dev_info_ratelimited(qvp_dev(qdev),
+			     "memory decoding is off (PCI_COMMAND 0x%04x): on for the driver's own BAR accesses, then off again\n",
+			     cmd);
+	qvp_set_decode(qdev, true);
+	return PCI_COMMAND_MEMORY;
 }
 
-void qvp_mmio_end(struct qvp_device *qdev, u16 saved_cmd)
+/**
+ * qvp_mmio_end - end an MMIO bracket
+ * @qdev: the device
+ * @set: what qvp_mmio_begin() returned
+ */
+void qvp_mmio_end(struct qvp_device *qdev, u16 set)
 {
-	if (!(saved_cmd & PCI_COMMAND_MEMORY))
-		pci_write_config_word(qdev->core.pdev, PCI_COMMAND, saved_cmd);
+	if (set & PCI_COMMAND_MEMORY)
+		qvp_set_decode(qdev, false);
 	up_write(&qdev->core.memory_lock);
 }
 

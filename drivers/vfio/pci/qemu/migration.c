@@ -276,7 +276,7 @@ static ssize_t qvp_save_bulk(struct qvp_mig_file *mf, char __user *ubuf,
 	size_t n = 0, words;
 	__le64 check;
 	u64 raw;
-	u16 cmd;
+	u16 set;
 
 	if (mf->carry_pos < mf->carry_len) {
 		n = min_t(size_t, count, mf->carry_len - mf->carry_pos);
@@ -297,13 +297,13 @@ static ssize_t qvp_save_bulk(struct qvp_mig_file *mf, char __user *ubuf,
 	words = min_t(size_t, count, b->len - mf->bulk_pos) / 8;
 	if (!qvp_word_ok(ubuf))
 		words = 0;
-	cmd = qvp_mmio_begin(qdev);
+	set = qvp_mmio_begin(qdev);
 	if (words)
 		n = qvp_bulk_copy_out(b, mf->bulk_pos, &mf->sum,
 				      (u64 __user *)ubuf, words) * 8;
 	if (!n)
 		qvp_bulk_word_out(b, mf->bulk_pos, &mf->sum, &raw);
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	if (!n) {
 		memcpy(mf->carry, &raw, sizeof(raw));
 		mf->carry_pos = 0;
@@ -603,13 +603,13 @@ static ssize_t qvp_resume_bulk(struct qvp_mig_file *mf,
 	struct qvp_bulk_sum *s = &mf->parser.bulk_sum;
 	size_t n, words = count / 8;
 	u64 raw;
-	u16 cmd;
+	u16 set;
 
 	if (!mf->carry_len && words && qvp_word_ok(ubuf)) {
-		cmd = qvp_mmio_begin(qdev);
+		set = qvp_mmio_begin(qdev);
 		n = qvp_bulk_copy_in(&mf->bulk, mf->bulk_pos, s,
 				     (const u64 __user *)ubuf, words) * 8;
-		qvp_mmio_end(qdev, cmd);
+		qvp_mmio_end(qdev, set);
 		mf->bulk_pos += n;
 		if (n)
 			return n;
@@ -622,9 +622,9 @@ static ssize_t qvp_resume_bulk(struct qvp_mig_file *mf,
 	if (mf->carry_len < sizeof(raw))
 		return n;
 	memcpy(&raw, mf->carry, sizeof(raw));
-	cmd = qvp_mmio_begin(qdev);
+	set = qvp_mmio_begin(qdev);
 	qvp_bulk_word_in(&mf->bulk, mf->bulk_pos, s, raw);
-	qvp_mmio_end(qdev, cmd);
+	qvp_mmio_end(qdev, set);
 	mf->bulk_pos += sizeof(raw);
 	mf->carry_len = 0;
 	return n;

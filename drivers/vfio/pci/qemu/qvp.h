@@ -72,7 +72,7 @@ static inline struct device *qvp_dev(struct qvp_device *qdev)
 /* main.c */
 void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
 u16 qvp_mmio_begin(struct qvp_device *qdev);
-void qvp_mmio_end(struct qvp_device *qdev, u16 saved_cmd);
+void qvp_mmio_end(struct qvp_device *qdev, u16 set);
 void qvp_state_lock(struct qvp_device *qdev);
 void qvp_state_unlock(struct qvp_device *qdev);
 
