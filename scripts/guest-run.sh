@@ -85,6 +85,16 @@ has_vfio_aliases() {
 		! grep -qv '^vfio_pci:' "$res/aliases.txt"
 }
 
+# timeout_bounded: edu_timeout_ms takes 1..10000 and nothing else.
+timeout_bounded() {
+	local p=/sys/module/qemu_vfio_pci/parameters/edu_timeout_ms v
+	v=$(cat "$p") || return 1
+	{ echo 10001 >"$p"; } 2>/dev/null && { echo "10001 accepted"; return 1; }
+	{ echo 0 >"$p"; } 2>/dev/null && { echo "0 accepted"; return 1; }
+	echo 10000 >"$p" || { echo "10000 refused"; return 1; }
+	echo "$v" >"$p" && [ "$(cat "$p")" = "$v" ]
+}
+
 # migratable BDF: its VFIO driver offers migration (vfio-mig info).
 migratable() {
 	"$vfio_mig" --json info "$1" >"$res/info.json" || return 1
@@ -134,6 +144,9 @@ check "modinfo lists the vfio_pci: modaliases of edu and ivshmem-plain" \
 for bdf in "${edu[@]}" "${ivshmem[@]}"; do
 	check "$bdf is left unbound by loading the module" bound_to "$bdf" ""
 done
+# edu waits with memory_lock's bracket dropped between looks, but an arc
+# still waits edu_timeout_ms at most: the parameter is bounded.
+check "edu_timeout_ms refuses 0 and values above 10000" timeout_bounded
 
 for bdf in "${edu[@]}" "${ivshmem[@]}"; do
 	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci
@@ -162,7 +175,7 @@ run_suite() {
 
 if [ "${#edu[@]}" -ge 1 ]; then
 	run_suite edu "$tests" "$out/selftests" \
-		MIG_TESTS="migration_conformance migration_races edu_roundtrip edu_badinput" \
+		MIG_TESTS="migration_conformance migration_races edu_roundtrip edu_badinput edu_device" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
 		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \

@@ -13,6 +13,17 @@
  * The 4 KiB internal DMA buffer can only be reached by DMA, which the
  * driver cannot do on a device whose IOMMU domain belongs to userspace; it
  * is not migrated.
+ *
+ * Interrupts: a stopped device must not interrupt, and a saved state must
+ * hold every interrupt the device owes.  QEMU's edu clears COMPUTING
+ * before it looks at IRQFACT and raises the completion interrupt, so an
+ * idle device may still owe one.  While the driver holds the device
+ * stopped (quiesced, or loaded and not yet running) IRQFACT is off in the
+ * device and kept in struct edu_state, and a resumed interrupt status is
+ * raised only when the device runs again (STOP -> RUNNING_P2P).
+ *
+ * The driver never sleeps inside an MMIO bracket: waits poll with a
+ * bracket per look (see edu_wait_idle()).
  */
 #include <linux/delay.h>
 #include <linux/io.h>
@@ -41,10 +52,23 @@
 /* 34! is the first factorial divisible by 2^32. */
 #define EDU_FACT_MAX_N		34
 
+#define EDU_TIMEOUT_MAX_MS	10000
+
 static unsigned int edu_timeout_ms = 2000;
-module_param(edu_timeout_ms, uint, 0644);
+
+static int edu_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, EDU_TIMEOUT_MAX_MS);
+}
+
+static const struct kernel_param_ops edu_timeout_ops = {
+	.set = edu_timeout_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(edu_timeout_ms, &edu_timeout_ops, &edu_timeout_ms, 0644);
 MODULE_PARM_DESC(edu_timeout_ms,
-		 "How long (ms) edu quiesce/reset/load wait for a factorial or DMA in flight (default 2000)");
+		 "How long (ms, 1-10000) edu arcs, reset and load wait for a factorial or DMA in flight (default 2000)");
 
 struct edu_regs {
 	u32 liveness;
@@ -65,6 +89,14 @@ struct edu_regs {
  * @staged: registers of a verified resume record, applied at commit
  * @staged_valid: @staged holds a record
  * @staged_fact_n: the n whose factorial is @staged.factorial
+ * @held: the driver holds the device stopped: IRQFACT is off in the device
+ *	and @irqfact says whether it is on for the user
+ * @irqfact: the user's IRQFACT bit while @held
+ * @pend_irq: interrupt status bits of a resumed state, raised when the
+ *	device runs again
+ *
+ * Everything but @bar0 is protected by the device's state_mutex (the
+ * backend's arc operations run under it).
  */
 struct edu_state {
 	void __iomem *bar0;
@@ -73,6 +105,9 @@ struct edu_state {
 	struct edu_regs staged;
 	bool staged_valid;
 	u32 staged_fact_n;
+	bool held;
+	u32 irqfact;
+	u32 pend_irq;
 };
 
 static struct edu_state *edu(struct qvp_device *qdev)
@@ -101,42 +136,94 @@ static int edu_factorial_arg(u32 value)
 	return -EINVAL;
 }
 
-/* Wait until no factorial and no DMA is in flight; MMIO bracket held. */
-static int edu_wait_idle(struct qvp_device *qdev)
+/* What edu_wait_idle() waits for. */
+#define EDU_BUSY_FACT	BIT(0)
+#define EDU_BUSY_DMA	BIT(1)
+#define EDU_BUSY_ANY	(EDU_BUSY_FACT | EDU_BUSY_DMA)
+
+/* EDU_BUSY_* bits of what is in flight now, or -EIO; MMIO bracket held. */
+static int edu_busy(struct qvp_device *qdev)
 {
 	void __iomem *bar0 = edu(qdev)->bar0;
-	unsigned long deadline = jiffies + msecs_to_jiffies(edu_timeout_ms);
+	u32 status = ioread32(bar0 + EDU_REG_STATUS);
+	u64 cmd = readq(bar0 + EDU_REG_DMA_CMD);
+
+	if (status == ~0U) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "edu: device does not respond to MMIO\n");
+		return -EIO;
+	}
+	return (status & EDU_STATUS_COMPUTING ? EDU_BUSY_FACT : 0) |
+	       (cmd & EDU_DMA_RUN ? EDU_BUSY_DMA : 0);
+}
+
+/*
+ * Wait (bounded by edu_timeout_ms) until none of @what is in flight.
+ * Each look takes an MMIO bracket of its own and the sleeps are outside
+ * it, so userspace config and BAR accesses are not held up.  Call it
+ * without the bracket held.
+ */
+static int edu_wait_idle(struct qvp_device *qdev, int what)
+{
+	unsigned int ms = READ_ONCE(edu_timeout_ms);
+	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
+	int busy;
+	u16 set;
 
 	for (;;) {
-		u32 status = ioread32(bar0 + EDU_REG_STATUS);
-		u64 cmd = readq(bar0 + EDU_REG_DMA_CMD);
-
-		if (!(status & EDU_STATUS_COMPUTING) && !(cmd & EDU_DMA_RUN))
+		set = qvp_mmio_begin(qdev);
+		busy = edu_busy(qdev);
+		qvp_mmio_end(qdev, set);
+		if (busy < 0)
+			return busy;
+		busy &= what;
+		if (!busy)
 			return 0;
-		if (status == ~0U) {
-			dev_err_ratelimited(qvp_dev(qdev),
-					    "edu: device does not respond to MMIO\n");
-			return -EIO;
-		}
 		if (time_after(jiffies, deadline)) {
 			dev_err_ratelimited(qvp_dev(qdev),
 					    "edu: %s still running after %u ms (edu_timeout_ms)\n",
-					    status & EDU_STATUS_COMPUTING ?
-					    "factorial" : "DMA", edu_timeout_ms);
+					    busy & EDU_BUSY_FACT ? "factorial" : "DMA",
+					    ms);
 			return -ETIMEDOUT;
 		}
 		usleep_range(100, 200);
 	}
 }
 
-/* Compute @n! on the device and wait for it, with no completion IRQ. */
-static int edu_load_factorial(struct qvp_device *qdev, u32 n)
+/*
+ * The device is stopped, yet work started since edu_wait_idle() saw it
+ * idle: only a user that touches a stopped device does that.  MMIO
+ * bracket held.
+ */
+static int edu_check_idle(struct qvp_device *qdev)
+{
+	int busy = edu_busy(qdev);
+
+	if (busy > 0) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "edu: userspace started a %s on a stopped device\n",
+				    busy & EDU_BUSY_FACT ? "factorial" : "DMA");
+		return -EBUSY;
+	}
+	return busy;
+}
+
+/* The n whose factorial the device holds, to compute it again. */
+static int edu_fact_n(u32 value)
+{
+	return value ? edu_factorial_arg(value) : EDU_FACT_MAX_N;
+}
+
+/*
+ * Start computing @n! with IRQFACT off, so that it raises no interrupt;
+ * MMIO bracket held.  Its end is to be waited for with edu_wait_idle().
+ */
+static void edu_start_factorial(struct qvp_device *qdev, u32 n)
 {
 	void __iomem *bar0 = edu(qdev)->bar0;
 
 	iowrite32(0, bar0 + EDU_REG_STATUS);
 	iowrite32(n, bar0 + EDU_REG_FACTORIAL);
-	return edu_wait_idle(qdev);
 }
 
 static int edu_open(struct qvp_device *qdev)
@@ -157,42 +244,122 @@ static int edu_open(struct qvp_device *qdev)
 	return 0;
 }
 
+/*
+ * RUNNING -> RUNNING_P2P, PRE_COPY -> PRE_COPY_P2P.  edu cannot tell
+ * peer-to-peer DMA from other DMA, so vfio.h asks for all of its DMA to
+ * be complete before the arc into a P2P state completes.
+ */
+static int edu_p2p_stop(struct qvp_device *qdev)
+{
+	return edu_wait_idle(qdev, EDU_BUSY_DMA);
+}
+
+/*
+ * STOP -> RUNNING_P2P, and the undo of a failed quiesce: give the user
+ * back IRQFACT, and raise what a resumed state owes.
+ */
+static int edu_unquiesce(struct qvp_device *qdev)
+{
+	struct edu_state *st = edu(qdev);
+	void __iomem *bar0 = st->bar0;
+	u32 raise;
+	u16 set;
+
+	if (!st->held)
+		return 0;
+	set = qvp_mmio_begin(qdev);
+	raise = st->pend_irq & ~ioread32(bar0 + EDU_REG_IRQ_STATUS);
+	iowrite32(st->irqfact, bar0 + EDU_REG_STATUS);
+	if (raise)
+		iowrite32(raise, bar0 + EDU_REG_IRQ_RAISE);
+	qvp_mmio_end(qdev, set);
+	st->held = false;
+	st->pend_irq = 0;
+	return 0;
+}
+
 static void edu_close(struct qvp_device *qdev)
 {
+	/* The migration state went back to RUNNING: so does the device. */
+	edu_unquiesce(qdev);
 	edu(qdev)->bar0 = NULL;
 }
 
+/*
+ * RUNNING_P2P -> STOP.  Wait for the work in flight, then turn IRQFACT
+ * off and compute the held factorial once more: its end proves that the
+ * computation before it has finished, completion interrupt included, and
+ * it raises none itself.  From then on the device cannot change its
+ * state, and its interrupt status is complete.
+ */
 static int edu_quiesce(struct qvp_device *qdev)
 {
-	u16 set = qvp_mmio_begin(qdev);
-	int ret = edu_wait_idle(qdev);
+	struct edu_state *st = edu(qdev);
+	void __iomem *bar0 = st->bar0;
+	u32 status, fact;
+	int ret, n;
+	u16 set;
 
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	if (ret)
+		return ret;
+	set = qvp_mmio_begin(qdev);
+	ret = edu_check_idle(qdev);
+	if (ret)
+		goto out;
+	status = ioread32(bar0 + EDU_REG_STATUS);
+	fact = ioread32(bar0 + EDU_REG_FACTORIAL);
+	n = edu_fact_n(fact);
+	if (WARN_ON_ONCE(n < 0)) {	/* no write makes such a value */
+		ret = -EIO;
+		goto out;
+	}
+	if (!st->held) {
+		st->irqfact = status & EDU_STATUS_IRQFACT;
+		st->held = true;
+	}
+	edu_start_factorial(qdev, n);
+out:
 	qvp_mmio_end(qdev, set);
+	if (!ret)
+		ret = edu_wait_idle(qdev, EDU_BUSY_FACT);
+	if (ret)
+		edu_unquiesce(qdev);	/* the arc fails: keep RUNNING_P2P */
 	return ret;
 }
 
 static int edu_reset(struct qvp_device *qdev)
 {
-	void __iomem *bar0 = edu(qdev)->bar0;
-	u16 set = qvp_mmio_begin(qdev);
+	struct edu_state *st = edu(qdev);
+	void __iomem *bar0 = st->bar0;
+	bool computing = false;
 	int ret;
+	u16 set;
 
-	ret = edu_wait_idle(qdev);
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	if (ret)
+		return ret;
+	set = qvp_mmio_begin(qdev);
+	ret = edu_check_idle(qdev);
 	if (ret)
 		goto out;
 	iowrite32(0, bar0 + EDU_REG_STATUS);
 	if (ioread32(bar0 + EDU_REG_FACTORIAL) != 0) {
-		ret = edu_load_factorial(qdev, EDU_FACT_MAX_N);
-		if (ret)
-			goto out;
+		edu_start_factorial(qdev, EDU_FACT_MAX_N);
+		computing = true;
 	}
 	iowrite32(~0U, bar0 + EDU_REG_LIVENESS);	/* reads back 0 */
 	iowrite32(~0U, bar0 + EDU_REG_IRQ_ACK);
 	writeq(0, bar0 + EDU_REG_DMA_SRC);
 	writeq(0, bar0 + EDU_REG_DMA_DST);
 	writeq(0, bar0 + EDU_REG_DMA_COUNT);
+	st->held = false;
+	st->irqfact = 0;
+	st->pend_irq = 0;
 out:
 	qvp_mmio_end(qdev, set);
+	if (!ret && computing)
+		ret = edu_wait_idle(qdev, EDU_BUSY_FACT);
 	return ret;
 }
 
@@ -215,16 +382,24 @@ static int edu_save_stop(struct qvp_device *qdev)
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
 	struct edu_regs *r = &st->saved;
-	u16 set = qvp_mmio_begin(qdev);
+	u32 status;
 	int ret;
+	u16 set;
 
 	/* Userspace may have started work since the device was stopped. */
-	ret = edu_wait_idle(qdev);
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	if (ret)
+		return ret;
+	set = qvp_mmio_begin(qdev);
+	ret = edu_check_idle(qdev);
 	if (!ret) {
+		status = ioread32(bar0 + EDU_REG_STATUS);
 		r->liveness = ioread32(bar0 + EDU_REG_LIVENESS);
 		r->factorial = ioread32(bar0 + EDU_REG_FACTORIAL);
-		r->status = ioread32(bar0 + EDU_REG_STATUS) & EDU_STATUS_IRQFACT;
-		r->irq_status = ioread32(bar0 + EDU_REG_IRQ_STATUS);
+		r->status = (st->held ? st->irqfact : status) &
+			    EDU_STATUS_IRQFACT;
+		r->irq_status = ioread32(bar0 + EDU_REG_IRQ_STATUS) |
+				st->pend_irq;
 		r->dma_src = readq(bar0 + EDU_REG_DMA_SRC);
 		r->dma_dst = readq(bar0 + EDU_REG_DMA_DST);
 		r->dma_count = readq(bar0 + EDU_REG_DMA_COUNT);
@@ -304,7 +479,7 @@ static int edu_load_record(struct qvp_device *qdev, u16 type, const void *buf,
 				    r.dma_cmd);
 		return -EINVAL;
 	}
-	n = r.factorial ? edu_factorial_arg(r.factorial) : EDU_FACT_MAX_N;
+	n = edu_fact_n(r.factorial);
 	if (n < 0) {
 		dev_err_ratelimited(qvp_dev(qdev),
 				    "edu: saved factorial 0x%x is no n! mod 2^32, cannot reproduce it\n",
@@ -322,8 +497,9 @@ static int edu_load_commit(struct qvp_device *qdev)
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
 	struct edu_regs *r = &st->staged;
-	u16 set;
+	bool computing = false;
 	int ret;
+	u16 set;
 
 	if (!st->staged_valid) {
 		dev_err_ratelimited(qvp_dev(qdev),
@@ -331,7 +507,6 @@ static int edu_load_commit(struct qvp_device *qdev)
 		return -EINVAL;
 	}
 
-	set = qvp_mmio_begin(qdev);
 	/*
 	 * Everything in the record was checked by edu_load_record().  What
 	 * can still fail is the device itself not finishing a computation in
@@ -339,24 +514,31 @@ static int edu_load_commit(struct qvp_device *qdev)
 	 * not complete leaves STATUS and FACTORIAL changed; the arc then
 	 * fails and the device is in ERROR, to be reset.
 	 */
-	ret = edu_wait_idle(qdev);
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	if (ret)
+		return ret;
+	set = qvp_mmio_begin(qdev);
+	ret = edu_check_idle(qdev);
 	if (ret)
 		goto out;
+	/* The device enters STOP: IRQFACT off, interrupts owed held back. */
+	iowrite32(0, bar0 + EDU_REG_STATUS);
 	if (ioread32(bar0 + EDU_REG_FACTORIAL) != r->factorial) {
-		ret = edu_load_factorial(qdev, st->staged_fact_n);
-		if (ret)
-			goto out;
+		edu_start_factorial(qdev, st->staged_fact_n);
+		computing = true;
 	}
 	iowrite32(~r->liveness, bar0 + EDU_REG_LIVENESS);
 	writeq(r->dma_src, bar0 + EDU_REG_DMA_SRC);
 	writeq(r->dma_dst, bar0 + EDU_REG_DMA_DST);
 	writeq(r->dma_count, bar0 + EDU_REG_DMA_COUNT);
-	iowrite32(~r->irq_status, bar0 + EDU_REG_IRQ_ACK);
-	if (r->irq_status)
-		iowrite32(r->irq_status, bar0 + EDU_REG_IRQ_RAISE);
-	iowrite32(r->status, bar0 + EDU_REG_STATUS);
+	iowrite32(~0U, bar0 + EDU_REG_IRQ_ACK);
+	st->held = true;
+	st->irqfact = r->status;
+	st->pend_irq = r->irq_status;
 out:
 	qvp_mmio_end(qdev, set);
+	if (!ret && computing)
+		ret = edu_wait_idle(qdev, EDU_BUSY_FACT);
 	return ret;
 }
 
@@ -373,7 +555,9 @@ const struct qvp_backend qvp_edu_backend = {
 	.nr_records = QVP_EDU_NR_RECORDS,
 	.open = edu_open,
 	.close = edu_close,
+	.p2p_stop = edu_p2p_stop,
 	.quiesce = edu_quiesce,
+	.unquiesce = edu_unquiesce,
 	.reset = edu_reset,
 	.stop_copy_size = edu_stop_copy_size,
 	.save_begin = edu_save_begin,

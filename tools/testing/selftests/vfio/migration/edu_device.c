@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the qemu-vfio-pci edu backend does to the device and to the PCI
+ * function around it, beyond the saved bytes: interrupts and the command
+ * register while the driver touches the BAR, the interrupt a stopped
+ * device owes or must not send, and DMA across a P2P arc.
+ *
+ * Usage: edu_device [BDF] [harness options]   (or set VFIO_SELFTESTS_BDF)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mig_test.h"
+
+#define CFG			VFIO_PCI_CONFIG_REGION_INDEX
+#define PCI_CMD			0x04
+#define PCI_CMD_MEMORY		0x0002
+#define PCI_CMD_INTX_DISABLE	0x0400
+
+#define EDU_FACT_IRQ		0x00000001U
+#define EDU_DMA_IRQ		0x00000100U
+#define EDU_DMA_RUN		0x1ULL
+#define EDU_DMA_BUF		0x40000
+
+#define OFF_IRQ_STATUS		(QVP_OFF_REGS_PAYLOAD + \
+				 offsetof(struct qvp_edu_regs, irq_status))
+
+static const char *g_bdf;
+
+FIXTURE(dev) {
+	struct vfio_dev dev;
+	struct vfio_pci_ids ids;
+	int efd;
+	unsigned int irq_index;
+};
+
+FIXTURE_SETUP(dev)
+{
+	int ret;
+
+	self->efd = -1;
+	ret = vfio_dev_open(&self->dev, g_bdf);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev.err);
+	ASSERT_EQ(0, vfio_dev_pci_ids(&self->dev, &self->ids));
+	if (self->ids.vendor != EDU_VENDOR || self->ids.device != EDU_DEVICE)
+		SKIP(return, "%s is %04x:%04x, not an edu", self->dev.bdf,
+		     self->ids.vendor, self->ids.device);
+	ret = vfio_dev_reset(&self->dev);
+	ASSERT_EQ(0, ret) TH_LOG("reset: %s", strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	if (!vfio_dev_is_open(&self->dev))
+		return;
+	vfio_dev_reset(&self->dev);
+	if (self->efd >= 0) {
+		vfio_dev_irq_disable(&self->dev, self->irq_index);
+		close(self->efd);
+	}
+	vfio_dev_close(&self->dev);
+}
+
+/* Signal @index (MSI or INTx) of the device to a fresh eventfd. */
+static void enable_irq(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(dev) *self, unsigned int index)
+{
+	int ret;
+
+	self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, self->efd);
+	self->irq_index = index;
+	ret = vfio_dev_irq_set_eventfds(&self->dev, index, &self->efd, 1);
+	ASSERT_EQ(0, ret) TH_LOG("enabling IRQ index %u: %s", index,
+				 strerror(-ret));
+	/* an MSI is a DMA write: without bus mastering QEMU drops it */
+	ret = vfio_dev_set_bus_master(&self->dev, true);
+	ASSERT_EQ(0, ret) TH_LOG("bus mastering: %s", strerror(-ret));
+}
+
+/* Interrupts signalled since the last call, waiting up to @ms for one. */
+static uint64_t irqs(int efd, int ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	uint64_t n = 0;
+
+	if (ms && poll(&p, 1, ms) <= 0)
+		return 0;
+	if (read(efd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	return n;
+}
+
+static uint16_t user_cmd(struct __test_metadata *_metadata,
+			 struct vfio_dev *dev)
+{
+	uint16_t cmd = 0;
+
+	ASSERT_EQ(0, vfio_dev_region_read(dev, CFG, PCI_CMD, &cmd,
+					  sizeof(cmd)));
+	return cmd;
+}
+
+static void set_user_cmd(struct __test_metadata *_metadata,
+			 struct vfio_dev *dev, uint16_t cmd)
+{
+	ASSERT_EQ(0, vfio_dev_region_write(dev, CFG, PCI_CMD, &cmd,
+					   sizeof(cmd)));
+}
+
+/* PCI_COMMAND as the hardware has it (sysfs, not vfio's virtual view). */
+static uint16_t hw_cmd(struct __test_metadata *_metadata, const char *bdf)
+{
+	char path[128];
+	uint16_t cmd = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ((ssize_t)sizeof(cmd), pread(fd, &cmd, sizeof(cmd), PCI_CMD));
+	close(fd);
+	return cmd;
+}
+
+/*
+ * The count of "vfio-intx(BDF)" in /proc/interrupts, over all CPUs, and
+ * its IRQ number in *@irq.
+ */
+static long long intx_count(const char *bdf, int *irq)
+{
+	char line[1024], name[64];
+	long long total = -1;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "vfio-intx(%s)", bdf);
+	f = fopen("/proc/interrupts", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':');
+
+		if (!p || !strstr(line, name))
+			continue;
+		*irq = atoi(line);
+		total = 0;
+		for (p++; ; ) {
+			char *end;
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			total += v;
+			p = end;
+		}
+	}
+	fclose(f);
+	return total;
+}
+
+/*
+ * Deliver IRQ @irq to CPU 0 and run this thread there, so that the
+ * interrupt a driver raises arrives while that driver's ioctl still runs
+ * on the same CPU: with two vCPUs taking turns (single-threaded TCG) it
+ * would otherwise often arrive after the ioctl, and a race inside the
+ * ioctl would go unseen.
+ */
+static void same_cpu(struct __test_metadata *_metadata, int irq)
+{
+	char path[64];
+	cpu_set_t cpus;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
+	f = fopen(path, "we");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+	fputs("0\n", f);
+	ASSERT_EQ(0, fclose(f)) TH_LOG("%s: %s", path, strerror(errno));
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+}
+
+static void unmask_intx(struct __test_metadata *_metadata,
+			struct vfio_dev *dev)
+{
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+		.index = VFIO_PCI_INTX_IRQ_INDEX,
+		.start = 0,
+		.count = 1,
+	};
+
+	ASSERT_EQ(0, ioctl(dev->device_fd, VFIO_DEVICE_SET_IRQS, &set))
+		TH_LOG("INTx unmask: %s", strerror(errno));
+}
+
+/* A saved stream of @dev whose interrupt status says @irq_status. */
+static void stream_with_irq(struct __test_metadata *_metadata,
+			    struct vfio_dev *dev, struct vfio_buf *s,
+			    uint32_t irq_status)
+{
+	vfio_buf_init(s);
+	save(_metadata, dev, s);
+	go(_metadata, dev, ST(RUNNING), NULL);
+	ASSERT_EQ(QVP_EDU_STREAM_LEN, s->len);
+	qvp_put32(s->data + OFF_IRQ_STATUS, irq_status);
+	qvp_fix_record_crc(s->data + QVP_OFF_REGS_REC);
+}
+
+/*
+ * The driver's own BAR accesses must leave the rest of PCI_COMMAND alone.
+ * INTx is signalled to an eventfd and memory decoding is off (as QEMU
+ * does during a guest reset); then a resume raises the saved interrupt
+ * from inside the driver's MMIO bracket.  The INTx handler masks the
+ * line (INTx-disable) while the bracket has decoding on for itself: the
+ * end of the bracket must turn decoding off again and nothing else,
+ * or the line is unmasked while asserted: an interrupt storm, "nobody
+ * cared" and a disabled IRQ.
+ */
+TEST_F(dev, intx_mask_survives_driver_mmio)
+{
+	struct vfio_buf s;
+	long long before, after;
+	uint16_t cmd, hw;
+	int irq = -1;
+	uint32_t v;
+
+	stream_with_irq(_metadata, &self->dev, &s, EDU_DMA_IRQ);
+	enable_irq(_metadata, self, VFIO_PCI_INTX_IRQ_INDEX);
+	before = intx_count(self->dev.bdf, &irq);
+	ASSERT_LE(0, before) TH_LOG("no vfio-intx(%s) in /proc/interrupts",
+				    self->dev.bdf);
+	same_cpu(_metadata, irq);
+
+	cmd = user_cmd(_metadata, &self->dev);
+	set_user_cmd(_metadata, &self->dev, cmd & ~PCI_CMD_MEMORY);
+	ASSERT_EQ(0, hw_cmd(_metadata, self->dev.bdf) & PCI_CMD_MEMORY);
+
+	resume(_metadata, &self->dev, s.data, s.len, 0);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	ASSERT_LE(1ULL, irqs(self->efd, 2000))
+		TH_LOG("the resumed interrupt was not signalled");
+
+	hw = hw_cmd(_metadata, self->dev.bdf);
+	EXPECT_EQ(0, hw & PCI_CMD_MEMORY)
+		TH_LOG("decoding is on again (PCI_COMMAND 0x%04x)", hw);
+	EXPECT_EQ(PCI_CMD_INTX_DISABLE, hw & PCI_CMD_INTX_DISABLE)
+		TH_LOG("INTx was unmasked behind vfio's back (PCI_COMMAND 0x%04x)",
+		       hw);
+	after = intx_count(self->dev.bdf, &irq);
+	EXPECT_GE(5, after - before)
+		TH_LOG("%lld interrupts for one assertion", after - before);
+
+	/* the user's side of it: decode on, acknowledge, unmask, quiet */
+	set_user_cmd(_metadata, &self->dev, cmd);
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_IRQ_STATUS, &v));
+	ASSERT_EQ(EDU_DMA_IRQ, v);
+	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_IRQ_ACK, v));
+	unmask_intx(_metadata, &self->dev);
+	EXPECT_EQ(0ULL, irqs(self->efd, 200));
+	vfio_buf_free(&s);
+}
+
+/*
+ * A resumed interrupt status is raised when the device runs again, not
+ * at RESUMING -> STOP: a stopped device does not interrupt.  A stream
+ * saved again before that still carries it.
+ */
+TEST_F(dev, resumed_interrupt_waits_for_running)
+{
+	struct edu_regs saved;
+	struct vfio_buf s, again;
+	char why[256];
+	uint32_t v;
+
+	stream_with_irq(_metadata, &self->dev, &s, EDU_DMA_IRQ);
+	enable_irq(_metadata, self, VFIO_PCI_MSI_IRQ_INDEX);
+
+	resume(_metadata, &self->dev, s.data, s.len, 0);
+	EXPECT_EQ(0ULL, irqs(self->efd, 200))
+		TH_LOG("the device interrupted in STOP");
+
+	vfio_buf_init(&again);
+	save(_metadata, &self->dev, &again);
+	ASSERT_EQ(0, qvp_check_edu_stream(again.data, again.len, &self->ids,
+					  &saved, why, sizeof(why)))
+		TH_LOG("%s", why);
+	EXPECT_EQ(EDU_DMA_IRQ, saved.irq_status)
+		TH_LOG("the held interrupt is missing from a second save");
+	EXPECT_EQ(0ULL, irqs(self->efd, 200))
+		TH_LOG("the device interrupted in STOP_COPY");
+
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	EXPECT_EQ(1ULL, irqs(self->efd, 2000))
+		TH_LOG("the resumed interrupt was not sent when running");
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_IRQ_STATUS, &v));
+	EXPECT_EQ(EDU_DMA_IRQ, v);
+	vfio_buf_free(&s);
+	vfio_buf_free(&again);
+}
+
+/*
+ * QEMU's edu clears COMPUTING before it raises the completion interrupt.
+ * Stop the device right after starting a factorial with IRQFACT on, many
+ * times: the saved interrupt status must be the one the device shows,
+ * completion interrupt included, and IRQFACT must come back.
+ */
+TEST_F(dev, stop_captures_fact_interrupt)
+{
+	struct edu_regs saved;
+	struct vfio_buf s;
+	uint32_t v, st;
+	char why[256];
+	int i;
+
+	enable_irq(_metadata, self, VFIO_PCI_MSI_IRQ_INDEX);
+	vfio_buf_init(&s);
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_IRQ_ACK,
+					      ~0U));
+		ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_STATUS,
+					      EDU_STATUS_IRQFACT));
+		ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0,
+					      EDU_REG_FACTORIAL, 5 + i % 8));
+		s.len = 0;
+		save(_metadata, &self->dev, &s);
+		ASSERT_EQ(0, qvp_check_edu_stream(s.data, s.len, &self->ids,
+						  &saved, why, sizeof(why)))
+			TH_LOG("%s", why);
+		go(_metadata, &self->dev, ST(RUNNING), NULL);
+		ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0,
+					     EDU_REG_IRQ_STATUS, &v));
+		ASSERT_EQ(v, saved.irq_status)
+			TH_LOG("round %d: saved interrupt status 0x%x, the device then shows 0x%x",
+			       i, saved.irq_status, v);
+		ASSERT_EQ(EDU_FACT_IRQ, saved.irq_status)
+			TH_LOG("round %d: completion interrupt not saved", i);
+		ASSERT_EQ((uint32_t)EDU_STATUS_IRQFACT, saved.status);
+		ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_STATUS,
+					     &st));
+		ASSERT_EQ((uint32_t)EDU_STATUS_IRQFACT, st)
+			TH_LOG("round %d: IRQFACT not given back", i);
+	}
+	vfio_buf_free(&s);
+}
+
+/*
+ * vfio.h: a device that cannot tell P2P DMA from other DMA must complete
+ * its outstanding DMA before the arc into a P2P state completes.  edu's
+ * DMA runs for 100 ms (QEMU's timer) after its command is written.
+ */
+TEST_F(dev, p2p_waits_for_dma)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = 0x100000,
+		.size = 4096,
+	};
+	uint64_t cmd;
+	int tries;
+	void *buf;
+
+	buf = mmap(NULL, map.size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0x5a, map.size);
+	map.vaddr = (uintptr_t)buf;
+	ASSERT_EQ(0, ioctl(self->dev.container_fd, VFIO_IOMMU_MAP_DMA, &map))
+		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+	ASSERT_EQ(0, vfio_dev_set_bus_master(&self->dev, true));
+
+	/* RAM -> the device's buffer, 8 bytes */
+	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_SRC,
+				      map.iova));
+	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_DST,
+				      EDU_DMA_BUF));
+	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_COUNT, 8));
+	/*
+	 * The arc must find the DMA running; on a host so loaded that
+	 * 100 ms pass between two MMIO accesses, try again.
+	 */
+	for (tries = 0; tries < 5; tries++) {
+		ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0,
+					      EDU_REG_DMA_CMD, EDU_DMA_RUN));
+		ASSERT_EQ(0, vfio_dev_read64(&self->dev, BAR0,
+					     EDU_REG_DMA_CMD, &cmd));
+		if (cmd & EDU_DMA_RUN)
+			break;
+	}
+	ASSERT_EQ(EDU_DMA_RUN, cmd & EDU_DMA_RUN)
+		TH_LOG("the DMA always ended before the arc: nothing tested");
+
+	go(_metadata, &self->dev, ST(RUNNING_P2P), NULL);
+	ASSERT_EQ(0, vfio_dev_read64(&self->dev, BAR0, EDU_REG_DMA_CMD, &cmd));
+	EXPECT_EQ(0ULL, cmd & EDU_DMA_RUN)
+		TH_LOG("DMA still running in RUNNING_P2P (command 0x%llx)",
+		       (unsigned long long)cmd);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	munmap(buf, map.size);
+}
+
+int main(int argc, char **argv)
+{
+	return mig_test_main(argc, argv, &g_bdf, mig_precheck_edu);
+}
