@@ -38,7 +38,7 @@ bg=$!
 
 # vm.sh's own PID names its QMP socket.
 pid=
-for _ in $(seq 60); do
+for _ in $(seq 150); do
 	pid=$(pgrep -f "scripts/vm\.sh .* /qvp/out/vm-watchdog/console\.log" | head -n 1)
 	[ -n "$pid" ] && [ -f "$dir/console.heartbeat" ] && break
 	sleep 2
@@ -47,7 +47,7 @@ mon=$rootfs/tmp/qvp-monitor.$pid.sock
 if [ -n "$pid" ] && [ -f "$dir/console.heartbeat" ] && [ -S "$mon" ]; then
 	tap ok "the guest beats ($(cat "$dir/console.heartbeat"))"
 else
-	tap "not ok" "the guest beats (no heartbeat in 120 s; see $hlog)"
+	tap "not ok" "the guest beats (no heartbeat in 300 s; see $hlog)"
 fi
 python3 "$here/qmp.py" "$mon" stop >"$dir/qmp.out" 2>&1
 stopped=$(date +%s)
