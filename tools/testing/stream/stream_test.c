@@ -98,10 +98,34 @@ static const struct qvp_rec_desc ivs_descs[] = {
 #define BULK_HEAD	sizeof(struct qvp_bulk_head)
 
 #define STREAM_MAX	(160 * 1024)
+#define MAX_SENT	8
 
+/*
+ * A record that a reader of the stream is to hand over: a plain record
+ * with its payload, or a bulk record's head (its data never goes through
+ * the parser's buffer).
+ */
+struct sent {
+	bool bulk;
+	u16 type;
+	u16 flags;
+	u32 len;		/* payload bytes; bulk: data bytes */
+	size_t start;		/* stream offset of its record header */
+	size_t payload;		/* plain: stream offset of its payload */
+	u64 offset;		/* bulk: the head's offset */
+	size_t at;		/* stream bytes up to which it is complete */
+};
+
+/*
+ * A test stream, and what it encodes: @sent lists every record a reader
+ * must deliver, in order, i.e. all but END and the optional records
+ * (which are all of types unknown to the readers of these tests).
+ */
 struct stream {
 	u8 bytes[STREAM_MAX];
 	size_t len;
+	struct sent sent[MAX_SENT];
+	unsigned int nr_sent;
 };
 
 static void put_bytes(struct stream *s, const void *p, size_t len)
@@ -115,6 +139,35 @@ static void put_bytes(struct stream *s, const void *p, size_t len)
 	s->len += len;
 }
 
+/*
+ * Forget the records logged past the end of @s: the tests rewind a
+ * stream by setting its length and write other records from there.
+ */
+static void sent_trim(struct stream *s)
+{
+	while (s->nr_sent && s->sent[s->nr_sent - 1].start >= s->len)
+		s->nr_sent--;
+}
+
+static struct sent *sent_add(struct stream *s, bool bulk, u16 type,
+			     u16 flags, u32 len)
+{
+	struct sent *e;
+
+	if (s->nr_sent == MAX_SENT) {
+		printf("Bail out! test stream has too many records\n");
+		exit(1);
+	}
+	e = &s->sent[s->nr_sent++];
+	memset(e, 0, sizeof(*e));
+	e->bulk = bulk;
+	e->type = type;
+	e->flags = flags;
+	e->len = len;
+	e->start = s->len;
+	return e;
+}
+
 static void put_le64(struct stream *s, u64 v)
 {
 	__le64 w = htole64(v);
@@ -126,7 +179,14 @@ static void put_record(struct stream *s, u16 type, u16 flags,
 		       const void *payload, u32 len)
 {
 	struct qvp_record_header rh;
+	struct sent *e;
 
+	sent_trim(s);
+	if (type != QVP_REC_END && !(flags & QVP_REC_F_OPTIONAL)) {
+		e = sent_add(s, false, type, flags, len);
+		e->payload = s->len + RL;
+		e->at = s->len + RL + len;
+	}
 	qvp_record_header_build(&rh, type, flags, payload, len);
 	put_bytes(s, &rh, sizeof(rh));
 	put_bytes(s, payload, len);
@@ -138,7 +198,12 @@ static void put_bulk(struct stream *s, u16 type, u64 seed, u64 offset,
 {
 	struct qvp_record_header rh;
 	struct qvp_bulk_head head;
+	struct sent *e;
 
+	sent_trim(s);
+	e = sent_add(s, true, type, QVP_REC_F_BULK, len);
+	e->offset = offset;
+	e->at = s->len + RL + BULK_HEAD;
 	qvp_bulk_header_build(&rh, type, &head, offset, len);
 	put_bytes(s, &rh, sizeof(rh));
 	put_bytes(s, &head, sizeof(head));
@@ -158,6 +223,7 @@ static void put_raw_bulk(struct stream *s, u16 type, u16 flags, u32 length,
 	struct qvp_bulk_head head;
 	u32 crc;
 
+	sent_trim(s);
 	rh.type = htole16(type);
 	rh.flags = htole16(flags);
 	rh.length = htole32(length);
@@ -170,17 +236,27 @@ static void put_raw_bulk(struct stream *s, u16 type, u16 flags, u32 length,
 	put_le64(s, 0);
 }
 
-static void make_stream(struct stream *s)
+/* An EDU_REGS record with no byte 0, so that a payload lost shows. */
+static void put_edu_regs(struct stream *s)
 {
 	struct qvp_edu_regs regs = {
-		.liveness = htole32(0x12345678), .factorial = htole32(3628800),
-		.status = htole32(0x80), .dma_src = htole64(0x1000),
+		.liveness = htole32(0x12345678), .factorial = htole32(0x4a375f01),
+		.status = htole32(0x81a1a1a1), .irq_status = htole32(0x11223344),
+		.dma_src = htole64(0x4142434445464748ULL),
+		.dma_dst = htole64(0x5152535455565758ULL),
+		.dma_count = htole64(0x6162636465666768ULL),
+		.dma_cmd = htole64(0x7172737475767778ULL),
 	};
 
+	put_record(s, QVP_REC_EDU_REGS, 0, &regs, sizeof(regs));
+}
+
+static void make_stream(struct stream *s)
+{
 	s->len = 0;
 	qvp_stream_header_build((void *)s->bytes, &edu_id, TEST_SEED);
 	s->len = HL;
-	put_record(s, QVP_REC_EDU_REGS, 0, &regs, sizeof(regs));
+	put_edu_regs(s);
 	put_record(s, QVP_REC_END, 0, NULL, 0);
 }
 
@@ -259,7 +335,20 @@ static void make_ivs_stream(struct stream *s, u64 seed, const struct run *runs,
 
 /* --- parsing ------------------------------------------------------------- */
 
-#define MAX_BULKS	8
+#define MAX_GOT		8
+/* Payload bytes kept of a delivered record: more than any test sends. */
+#define GOT_BYTES	64
+
+/* A QVP_PARSE_RECORD or QVP_PARSE_BULK return, and what came with it. */
+struct got {
+	int kind;		/* QVP_PARSE_RECORD or QVP_PARSE_BULK */
+	u16 type;		/* p->rec_type */
+	u16 flags;		/* p->rec_flags */
+	u32 len;		/* p->rec_len; bulk: p->bulk_len */
+	u64 offset;		/* bulk: p->bulk_offset */
+	size_t at;		/* bytes consumed when it was returned */
+	u8 bytes[GOT_BYTES];	/* record: p->buf as it was then */
+};
 
 struct result {
 	int err;		/* first negative return, or 0 */
@@ -267,22 +356,111 @@ struct result {
 	const char *why;	/* the parser's reason */
 	int records;		/* QVP_PARSE_RECORD deliveries */
 	int bulks;		/* QVP_PARSE_BULK reports */
-	u64 bulk_offset[MAX_BULKS];
-	u32 bulk_len[MAX_BULKS];
-	size_t bulk_at[MAX_BULKS];	/* bytes consumed when reported */
+	struct got got[MAX_GOT];	/* the first MAX_GOT of both, in order */
+	unsigned int nr_got;
 	u64 seed;		/* p->seed at the end */
 	int done;
 };
 
-static void note_bulk(struct result *r, const struct qvp_parser *p,
-		      size_t at)
+/* Keep what the parser hands over with a QVP_PARSE_* return @kind. */
+static void note_got(struct result *r, const struct qvp_parser *p, int kind,
+		     size_t at)
 {
-	if (r->bulks < MAX_BULKS) {
-		r->bulk_offset[r->bulks] = p->bulk_offset;
-		r->bulk_len[r->bulks] = p->bulk_len;
-		r->bulk_at[r->bulks] = at;
+	struct got *g;
+
+	if (r->nr_got == MAX_GOT)
+		return;
+	g = &r->got[r->nr_got++];
+	g->kind = kind;
+	g->type = p->rec_type;
+	g->flags = p->rec_flags;
+	g->at = at;
+	if (kind == QVP_PARSE_BULK) {
+		g->len = p->bulk_len;
+		g->offset = p->bulk_offset;
+	} else {
+		g->len = p->rec_len;
+		memcpy(g->bytes, p->buf,
+		       p->rec_len < GOT_BYTES ? p->rec_len : GOT_BYTES);
 	}
-	r->bulks++;
+}
+
+/*
+ * Whether the parser, given the first @len bytes of @s, handed over
+ * exactly the records that lie whole in them (for a bulk record, its
+ * head), in order, each with the type, flags and length encoded, a plain
+ * record with its payload's bytes and a bulk record with its offset, each
+ * as soon as its last byte was consumed.  @why (@size bytes) says how
+ * many matched, or what differs first.
+ */
+static bool delivered(const struct result *r, const struct stream *s,
+		      size_t len, char *why, size_t size)
+{
+	unsigned int i, k, want = 0;
+	const struct sent *e;
+	const struct got *g;
+
+	while (want < s->nr_sent && s->sent[want].at <= len)
+		want++;
+	if (r->records + r->bulks != (int)want) {
+		snprintf(why, size, "%d records and %d bulk heads delivered, %u sent",
+			 r->records, r->bulks, want);
+		return false;
+	}
+	if (want > MAX_GOT) {
+		snprintf(why, size, "%u records: more than the test keeps", want);
+		return false;
+	}
+	for (i = 0; i < want; i++) {
+		e = &s->sent[i];
+		g = &r->got[i];
+		if (g->kind != (e->bulk ? QVP_PARSE_BULK : QVP_PARSE_RECORD)) {
+			snprintf(why, size, "record %u: delivered as %s, sent as %s",
+				 i, g->kind == QVP_PARSE_BULK ? "bulk" : "plain",
+				 e->bulk ? "bulk" : "plain");
+			return false;
+		}
+		if (g->type != e->type || g->flags != e->flags) {
+			snprintf(why, size,
+				 "record %u: type 0x%04x flags 0x%04x, sent 0x%04x 0x%04x",
+				 i, g->type, g->flags, e->type, e->flags);
+			return false;
+		}
+		if (g->len != e->len) {
+			snprintf(why, size, "record %u (type 0x%04x): length %u, sent %u",
+				 i, e->type, g->len, e->len);
+			return false;
+		}
+		if (g->at != e->at) {
+			snprintf(why, size,
+				 "record %u (type 0x%04x): delivered at byte %zu, complete at %zu",
+				 i, e->type, g->at, e->at);
+			return false;
+		}
+		if (e->bulk && g->offset != e->offset) {
+			snprintf(why, size,
+				 "record %u (type 0x%04x): offset 0x%llx, sent 0x%llx",
+				 i, e->type, (unsigned long long)g->offset,
+				 (unsigned long long)e->offset);
+			return false;
+		}
+		if (!e->bulk && e->len > GOT_BYTES) {
+			snprintf(why, size, "record %u: %u bytes, more than the test keeps",
+				 i, e->len);
+			return false;
+		}
+		for (k = 0; !e->bulk && k < e->len; k++) {
+			if (g->bytes[k] != s->bytes[e->payload + k]) {
+				snprintf(why, size,
+					 "record %u (type 0x%04x): payload byte %u is 0x%02x, sent 0x%02x",
+					 i, e->type, k, g->bytes[k],
+					 s->bytes[e->payload + k]);
+				return false;
+			}
+		}
+	}
+	snprintf(why, size, "%u record%s as sent", want, want == 1 ? "" : "s");
+	return true;
 }
 
 /*
@@ -301,7 +479,9 @@ static bool note_ret(struct result *r, const struct qvp_parser *p, int ret,
 	if (ret == QVP_PARSE_RECORD)
 		r->records++;
 	if (ret == QVP_PARSE_BULK)
-		note_bulk(r, p, off);
+		r->bulks++;
+	if (ret == QVP_PARSE_RECORD || ret == QVP_PARSE_BULK)
+		note_got(r, p, ret, off);
 	return false;
 }
 
@@ -478,14 +658,18 @@ static void test_valid(void)
 	static struct stream s;
 	struct result r;
 	unsigned int i;
+	char why[128];
+	bool ok;
 
 	make_stream(&s);
 	check(s.len == 104, "edu stream is 104 bytes (got %zu)", s.len);
 	check(!memcmp(s.bytes, "QVPS", 4), "stream starts with the magic \"QVPS\"");
 	for (i = 0; i < ARRAY_SIZE(pieces); i++) {
 		r = parse(s.bytes, s.len, pieces[i]);
-		check(!r.err && r.done && r.records == 1 && !r.bulks,
-		      "valid stream in %zu-byte pieces: one record, complete", pieces[i]);
+		ok = delivered(&r, &s, s.len, why, sizeof(why));
+		check(!r.err && r.done && ok,
+		      "valid stream in %zu-byte pieces: complete, EDU_REGS delivered with the type, length and bytes sent (err %d, %s)",
+		      pieces[i], r.err, why);
 	}
 }
 
@@ -495,14 +679,20 @@ static void test_truncated(void)
 	struct result r;
 	size_t len;
 	int bad = 0;
+	char why[128];
 
 	make_stream(&s);
 	for (len = 0; len < s.len; len++) {
 		r = parse(s.bytes, len, 4096);
-		if (r.err || r.done)
+		if (r.err || r.done || !delivered(&r, &s, len, why, sizeof(why))) {
+			if (!bad)
+				printf("# prefix of %zu bytes: err %d, done %d, %s\n",
+				       len, r.err, r.done, why);
 			bad++;
+		}
 	}
-	check(!bad, "every proper prefix is incomplete and not an error (%d bad)", bad);
+	check(!bad, "every proper prefix is incomplete, not an error, and delivers the record it holds whole as sent (%d bad)",
+	      bad);
 }
 
 static void test_bitflips(void)
@@ -636,15 +826,25 @@ static void test_records(void)
 	struct result r;
 	u8 note[100] = "made by a newer writer";
 	u8 big[64] = { 0 };
+	char why[128];
+	bool ok;
 
-	/* Unknown optional record: skipped. */
+	/*
+	 * Unknown optional records: skipped, and the record after one is
+	 * delivered whole although the skipped one went through the buffer.
+	 */
 	s.len = 0;
 	qvp_stream_header_build((void *)s.bytes, &edu_id, TEST_SEED);
 	s.len = HL;
 	put_record(&s, 0x7f01, QVP_REC_F_OPTIONAL, note, sizeof(note));
+	put_edu_regs(&s);
+	put_record(&s, 0x7f02, QVP_REC_F_OPTIONAL, note, 7);
 	put_record(&s, QVP_REC_END, 0, NULL, 0);
 	r = parse(s.bytes, s.len, 5);
-	check(!r.err && r.done && r.records == 0, "unknown optional record is skipped");
+	ok = delivered(&r, &s, s.len, why, sizeof(why));
+	check(!r.err && r.done && ok,
+	      "unknown optional records are skipped, EDU_REGS between them delivered as sent (err %d, %s)",
+	      r.err, why);
 
 	/* Unknown mandatory record: refused at its header. */
 	s.len = HL;
@@ -782,22 +982,18 @@ static void test_bulk_valid(void)
 		1, 3, 5, 7, 9, 13, 4095, 4097, 100000, STREAM_MAX,
 	};
 	static struct stream s;
-	size_t at[ARRAY_SIZE(good_runs)];
 	struct result r;
-	unsigned int i, k;
-	bool right;
+	unsigned int i;
+	char why[128];
+	bool ok;
 
-	make_ivs_stream(&s, TEST_SEED, good_runs, ARRAY_SIZE(good_runs), at);
+	make_ivs_stream(&s, TEST_SEED, good_runs, ARRAY_SIZE(good_runs), NULL);
 	for (i = 0; i < ARRAY_SIZE(pieces); i++) {
 		r = parse_ivs(s.bytes, s.len, pieces[i]);
-		right = r.bulks == ARRAY_SIZE(good_runs);
-		for (k = 0; right && k < ARRAY_SIZE(good_runs); k++)
-			right = r.bulk_offset[k] == good_runs[k].offset &&
-				r.bulk_len[k] == good_runs[k].len &&
-				r.bulk_at[k] == at[k] + RL + BULK_HEAD;
-		check(!r.err && r.done && r.records == 2 && right,
-		      "bulk records of 8, 4096, 4104 and 65536 bytes in %zu-byte pieces: parsed, QVP_PARSE_BULK after each head with its offset and length (err %d \"%s\", %d records, %d bulk)",
-		      pieces[i], r.err, r.why ? r.why : "", r.records, r.bulks);
+		ok = delivered(&r, &s, s.len, why, sizeof(why));
+		check(!r.err && r.done && ok,
+		      "bulk records of 8, 4096, 4104 and 65536 bytes in %zu-byte pieces: parsed; CONFIG, REGS and QVP_PARSE_BULK after each head delivered with the type, length, bytes and offset sent (err %d \"%s\", %s)",
+		      pieces[i], r.err, r.why ? r.why : "", why);
 	}
 }
 
@@ -810,6 +1006,8 @@ static void test_bulk_direct(void)
 	struct result r;
 	unsigned int i, k;
 	size_t at[ARRAY_SIZE(good_runs)];
+	char why[128];
+	bool ok;
 
 	memset(expect, 0, sizeof(expect));
 	for (k = 0; k < ARRAY_SIZE(good_runs); k++)
@@ -819,11 +1017,11 @@ static void test_bulk_direct(void)
 	for (i = 0; i < ARRAY_SIZE(pieces); i++) {
 		memset(mem, 0, sizeof(mem));
 		r = parse_direct(s.bytes, s.len, pieces[i], mem, sizeof(mem));
-		check(!r.err && r.done && r.records == 2 &&
-		      r.bulks == ARRAY_SIZE(good_runs) &&
-		      !memcmp(mem, expect, sizeof(mem)),
-		      "next/commit with the caller hashing words, %zu-byte pieces: stream accepted, memory as sent (err %d \"%s\")",
-		      pieces[i], r.err, r.why ? r.why : "");
+		ok = delivered(&r, &s, s.len, why, sizeof(why));
+		check(!r.err && r.done && ok && !memcmp(mem, expect, sizeof(mem)),
+		      "next/commit with the caller hashing words, %zu-byte pieces: stream accepted, records delivered and memory as sent (err %d \"%s\", %s, memory %s)",
+		      pieces[i], r.err, r.why ? r.why : "", why,
+		      memcmp(mem, expect, sizeof(mem)) ? "differs" : "as sent");
 	}
 
 	/* The caller stores data before the check: a bad byte is caught. */
@@ -911,8 +1109,10 @@ static void test_bulk_corrupt(void)
 		memcpy(s.bytes + at[1], &rh, sizeof(rh));
 		memcpy(s.bytes + at[1] + RL, &head, sizeof(head));
 		r = parse_ivs(s.bytes, s.len, 4096);
-		check(r.err == -EINVAL && r.bulks == 2 &&
-		      r.bulk_offset[1] == 0x3000 &&
+		/* CONFIG, then the heads of the first two MEM records */
+		check(r.err == -EINVAL && r.bulks == 2 && r.nr_got == 3 &&
+		      r.got[2].kind == QVP_PARSE_BULK &&
+		      r.got[2].offset == 0x3000 &&
 		      same(r.why, "bulk data check mismatch"),
 		      "data moved to another offset (head CRC fixed): check mismatch (err %d \"%s\")",
 		      r.err, r.why ? r.why : "");
@@ -937,17 +1137,25 @@ static void test_bulk_small(void)
 	struct result r;
 	size_t len, i;
 	int bit, bad = 0, accepted = 0;
+	char why[128];
+	bool ok;
 
 	make_ivs_stream(&s, TEST_SEED, runs, ARRAY_SIZE(runs), NULL);
 	r = parse_ivs(s.bytes, s.len, 1);
-	check(!r.err && r.done && r.bulks == 2,
-	      "small bulk stream (%zu bytes) parses", s.len);
+	ok = delivered(&r, &s, s.len, why, sizeof(why));
+	check(!r.err && r.done && ok,
+	      "small bulk stream (%zu bytes) parses bytewise, records delivered as sent (err %d, %s)",
+	      s.len, r.err, why);
 	for (len = 0; len < s.len; len++) {
 		r = parse_ivs(s.bytes, len, 3);
-		if (r.err || r.done)
+		if (r.err || r.done || !delivered(&r, &s, len, why, sizeof(why))) {
+			if (!bad)
+				printf("# prefix of %zu bytes: err %d, done %d, %s\n",
+				       len, r.err, r.done, why);
 			bad++;
+		}
 	}
-	check(!bad, "every proper prefix of it is incomplete and not an error (%d bad)",
+	check(!bad, "every proper prefix of it is incomplete, not an error, and delivers the records it holds whole as sent (%d bad)",
 	      bad);
 	for (i = 0; i < s.len; i++) {
 		for (bit = 0; bit < 8; bit++) {
@@ -1064,6 +1272,8 @@ static void test_bulk_refusals(void)
 	/* Plain records still meet the buffer size; bulk ones do not. */
 	{
 		u8 big[IVS_BUF_SIZE + 8] = { 0 };
+		char why[128];
+		bool ok;
 		static const struct qvp_rec_desc loose[] = {
 			{
 				.type = QVP_REC_IVSHMEM_CONFIG,
@@ -1096,9 +1306,10 @@ static void test_bulk_refusals(void)
 		ivs_finish(&s);
 		r = parse_as(&ivs_id, loose, ARRAY_SIZE(loose), IVS_BUF_SIZE,
 			     s.bytes, s.len, 4096);
-		check(!r.err && r.done && r.bulks == 1,
-		      "a 65536-byte bulk record with a %d-byte parser buffer is accepted (err %d)",
-		      IVS_BUF_SIZE, r.err);
+		ok = delivered(&r, &s, s.len, why, sizeof(why));
+		check(!r.err && r.done && ok,
+		      "a 65536-byte bulk record with a %d-byte parser buffer is accepted (err %d, %s)",
+		      IVS_BUF_SIZE, r.err, why);
 	}
 }
 
