@@ -724,12 +724,15 @@ static void rebuild_header(struct stream *s, void (*edit)(struct qvp_stream_head
 	h->crc = htole32(qvp_crc32(0, h, offsetof(struct qvp_stream_header, crc)));
 }
 
+static void hdr_magic(struct qvp_stream_header *h) { h->magic = htole32(0x54505651); }
+static void hdr_magic_be(struct qvp_stream_header *h) { h->magic = htobe32(QVP_STREAM_MAGIC); }
 static void hdr_version1(struct qvp_stream_header *h) { h->version = htole16(1); }
 static void hdr_version3(struct qvp_stream_header *h) { h->version = htole16(3); }
 static void hdr_vendor(struct qvp_stream_header *h) { h->vendor = htole16(0x8086); }
 static void hdr_device(struct qvp_stream_header *h) { h->device = htole16(0x11e9); }
 static void hdr_revision(struct qvp_stream_header *h) { h->revision = 0x11; }
 static void hdr_backend(struct qvp_stream_header *h) { h->backend = QVP_BACKEND_IVSHMEM; }
+static void hdr_subsys_vendor(struct qvp_stream_header *h) { h->subsystem_vendor = htole16(0x1b36); }
 static void hdr_subsys(struct qvp_stream_header *h) { h->subsystem_device = htole16(1); }
 static void hdr_flags(struct qvp_stream_header *h) { h->flags = htole16(1); }
 static void hdr_flags_hi(struct qvp_stream_header *h) { h->flags = htole16(0x8000); }
@@ -748,6 +751,10 @@ static void test_header_fields(void)
 		void (*edit)(struct qvp_stream_header *h);
 		const char *why;
 	} cases[] = {
+		{ "magic \"QVPT\"", hdr_magic,
+		  "bad magic: not a qemu-vfio-pci stream" },
+		{ "magic \"SPVQ\" (byte-swapped)", hdr_magic_be,
+		  "bad magic: not a qemu-vfio-pci stream" },
 		{ "version 1", hdr_version1, "unsupported stream version" },
 		{ "version 3", hdr_version3, "unsupported stream version" },
 		{ "another vendor", hdr_vendor,
@@ -758,7 +765,9 @@ static void test_header_fields(void)
 		  "stream is from a device with another PCI identity" },
 		{ "another backend", hdr_backend,
 		  "stream is for another device model" },
-		{ "another subsystem", hdr_subsys,
+		{ "another subsystem vendor", hdr_subsys_vendor,
+		  "stream is from a device with another PCI identity" },
+		{ "another subsystem device", hdr_subsys,
 		  "stream is from a device with another PCI identity" },
 		{ "flags 0x0001", hdr_flags, "unknown stream header flags" },
 		{ "flags 0x8000", hdr_flags_hi, "unknown stream header flags" },
@@ -775,7 +784,8 @@ static void test_header_fields(void)
 		check(r.err == -EINVAL && r.err_at == HL &&
 		      same(r.why, cases[i].why),
 		      "header with %s and a good CRC: EINVAL at byte 32, \"%s\" (err %d at %zu, \"%s\")",
-		      cases[i].what, cases[i].why, r.err, r.err_at, r.why);
+		      cases[i].what, cases[i].why, r.err, r.err_at,
+		      r.why ? r.why : "");
 	}
 }
 
@@ -897,7 +907,10 @@ static void test_records(void)
 	/* Garbage. */
 	memset(s.bytes, 0xa5, 200);
 	r = parse(s.bytes, 200, 4096);
-	check(r.err == -EINVAL && r.err_at == HL, "garbage: EINVAL at byte 32");
+	check(r.err == -EINVAL && r.err_at == HL &&
+	      same(r.why, "bad magic: not a qemu-vfio-pci stream"),
+	      "garbage: EINVAL at byte 32, \"bad magic\" (err %d at %zu, \"%s\")",
+	      r.err, r.err_at, r.why ? r.why : "");
 
 	/* Errors are sticky. */
 	{
