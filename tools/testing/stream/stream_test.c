@@ -700,7 +700,8 @@ static void test_bitflips(void)
 	static struct stream s;
 	struct result r;
 	size_t i;
-	int bit, accepted = 0;
+	int bit, accepted = 0, wrong = 0;
+	char why[128];
 
 	make_stream(&s);
 	for (i = 0; i < s.len; i++) {
@@ -710,10 +711,19 @@ static void test_bitflips(void)
 			s.bytes[i] ^= 1 << bit;
 			if (!r.err && r.done)
 				accepted++;
+			/* only records wholly before the flip, as sent */
+			if (!delivered(&r, &s, i, why, sizeof(why))) {
+				if (!wrong)
+					printf("# bit %d of byte %zu flipped: %s\n",
+					       bit, i, why);
+				wrong++;
+			}
 		}
 	}
 	check(!accepted, "every single-bit flip of the %zu bytes is refused (%d accepted)",
 	      s.len, accepted);
+	check(!wrong, "with a flipped bit, only the records wholly before it are delivered, as sent (%d flips delivered others)",
+	      wrong);
 }
 
 static void rebuild_header(struct stream *s, void (*edit)(struct qvp_stream_header *))
@@ -861,40 +871,61 @@ static void test_records(void)
 	put_record(&s, 0x7f01, 0, note, sizeof(note));
 	r = parse(s.bytes, s.len, 4096);
 	check(r.err == -EINVAL && r.err_at == HL + RL &&
-	      same(r.why, "unknown mandatory record type"),
-	      "unknown mandatory record: EINVAL at its header (err %d at %zu)", r.err, r.err_at);
+	      same(r.why, "unknown mandatory record type") && !r.records,
+	      "unknown mandatory record: EINVAL at its header, nothing delivered (err %d at %zu, %d records)",
+	      r.err, r.err_at, r.records);
 
 	/* Oversized length: refused at the header, before any payload. */
 	s.len = HL;
 	put_record(&s, QVP_REC_EDU_REGS, 0, big, sizeof(big));
 	r = parse(s.bytes, s.len, 4096);
-	check(r.err == -EFBIG && r.err_at == HL + RL,
-	      "EDU_REGS of 64 bytes: EFBIG at its header (err %d at %zu)", r.err, r.err_at);
+	check(r.err == -EFBIG && r.err_at == HL + RL &&
+	      same(r.why, "record length exceeds the limit of its type") &&
+	      !r.records,
+	      "EDU_REGS of 64 bytes: EFBIG at its header, nothing delivered (err %d at %zu \"%s\", %d records)",
+	      r.err, r.err_at, r.why ? r.why : "", r.records);
 	s.len = HL;
 	put_record(&s, 0x7f02, QVP_REC_F_OPTIONAL, big, 0);
 	((struct qvp_record_header *)(s.bytes + HL))->length = htole32(0x7fffffff);
 	r = parse(s.bytes, s.len, 4096);
-	check(r.err == -EFBIG && r.err_at == HL + RL,
-	      "optional record of 2 GiB: EFBIG at its header (err %d at %zu)", r.err, r.err_at);
+	check(r.err == -EFBIG && r.err_at == HL + RL &&
+	      same(r.why, "record length exceeds the limit of its type"),
+	      "optional record of 2 GiB: EFBIG at its header (err %d at %zu \"%s\")",
+	      r.err, r.err_at, r.why ? r.why : "");
 
 	/* Too short for its type. */
 	s.len = HL;
 	put_record(&s, QVP_REC_EDU_REGS, 0, big, 40);
 	r = parse(s.bytes, s.len, 4096);
 	check(r.err == -EINVAL && r.err_at == HL + RL &&
-	      same(r.why, "record too short for its type"),
-	      "EDU_REGS of 40 bytes: EINVAL");
+	      same(r.why, "record too short for its type") && !r.records,
+	      "EDU_REGS of 40 bytes: EINVAL at its header, nothing delivered (err %d at %zu \"%s\", %d records)",
+	      r.err, r.err_at, r.why ? r.why : "", r.records);
+
+	/* A payload that does not match its CRC is not delivered. */
+	make_stream(&s);
+	s.bytes[HL + RL + 5] ^= 0x01;
+	r = parse(s.bytes, s.len, 4096);
+	check(r.err == -EINVAL && r.err_at == HL + RL + sizeof(struct qvp_edu_regs) &&
+	      same(r.why, "record checksum mismatch") && !r.records,
+	      "EDU_REGS with a changed payload byte: EINVAL at its end, not delivered (err %d at %zu \"%s\", %d records)",
+	      r.err, r.err_at, r.why ? r.why : "", r.records);
 
 	/* END with a payload, unknown record flags. */
 	s.len = HL;
 	put_record(&s, QVP_REC_END, 0, big, 4);
 	r = parse(s.bytes, s.len, 4096);
-	check(r.err == -EFBIG, "END record with a payload is refused (err %d)", r.err);
+	check(r.err == -EFBIG && r.err_at == HL + RL &&
+	      same(r.why, "record length exceeds the limit of its type"),
+	      "END record with a payload: EFBIG at its header (err %d at %zu \"%s\")",
+	      r.err, r.err_at, r.why ? r.why : "");
 	s.len = HL;
 	put_record(&s, QVP_REC_END, 0x8000, NULL, 0);
 	r = parse(s.bytes, s.len, 4096);
-	check(r.err == -EINVAL && same(r.why, "unknown record flags"),
-	      "record with unknown flags is refused");
+	check(r.err == -EINVAL && r.err_at == HL + RL &&
+	      same(r.why, "unknown record flags"),
+	      "record with unknown flags: EINVAL at its header (err %d at %zu \"%s\")",
+	      r.err, r.err_at, r.why ? r.why : "");
 
 	/* Data after END. */
 	make_stream(&s);
@@ -1149,7 +1180,7 @@ static void test_bulk_small(void)
 	static struct stream s;
 	struct result r;
 	size_t len, i;
-	int bit, bad = 0, accepted = 0;
+	int bit, bad = 0, accepted = 0, wrong = 0;
 	char why[128];
 	bool ok;
 
@@ -1177,10 +1208,18 @@ static void test_bulk_small(void)
 			s.bytes[i] ^= 1 << bit;
 			if (!r.err && r.done)
 				accepted++;
+			if (!delivered(&r, &s, i, why, sizeof(why))) {
+				if (!wrong)
+					printf("# bit %d of byte %zu flipped: %s\n",
+					       bit, i, why);
+				wrong++;
+			}
 		}
 	}
 	check(!accepted, "every single-bit flip of it is refused (%d accepted)",
 	      accepted);
+	check(!wrong, "with a flipped bit, only the records (bulk: heads) wholly before it are delivered, as sent (%d flips delivered others)",
+	      wrong);
 }
 
 /* Records that the parser refuses at their header, and why. */
