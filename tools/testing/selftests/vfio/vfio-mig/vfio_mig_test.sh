@@ -93,6 +93,7 @@ trap 'exit 1' INT TERM
 
 n=0
 failed=0
+skipped=0
 
 echo "TAP version 13"
 echo "1..$NTESTS"
@@ -105,6 +106,7 @@ ok() {
 
 skip() {
 	n=$((n + 1))
+	skipped=$((skipped + 1))
 	echo "ok $n $1 # SKIP $2"
 }
 
@@ -155,22 +157,15 @@ expect() {
 }
 EXTRA=
 
-# json EXPR: $T/out must be JSON for which the Python expression on "d"
-# holds; without python3, only '"ok": true' is looked for (if EXPR has d['ok']).
+# json EXPR: $T/out is JSON for which the Python expression on "d" holds
 json() {
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" \
-			"$T/out" 2>"$T/jerr"
-		return
-	fi
-	case $1 in
-	*"d['ok']"*) grep -q '"ok": true' "$T/out" ;;
-	*) true ;;
-	esac
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" \
+		"$T/out" 2>"$T/jerr"
 }
 
 # expect_json NAME EXPR: the last vm call exited 0 and its JSON satisfies
 # EXPR; a non-empty $EXTRA (reset here) is one more reason to fail.
+# Without python3 the JSON cannot be checked: the test is a skip.
 expect_json() {
 	extra=$EXTRA
 	EXTRA=
@@ -178,6 +173,8 @@ expect_json() {
 		not_ok "$1" "exit code $rc, expected 0" ${extra:+"$extra"}
 	elif [ -n "$extra" ]; then
 		not_ok "$1" "$extra"
+	elif ! command -v python3 >/dev/null 2>&1; then
+		skip "$1" "no python3 to check the JSON output with"
 	elif ! json "$2"; then
 		not_ok "$1" "JSON does not satisfy: $2" "$(cat "$T/jerr" 2>/dev/null)"
 	else
@@ -446,5 +443,9 @@ if [ "$failed" -ne 0 ]; then
 	echo "# $failed failed"
 	exit 1
 fi
-echo "# all passed"
+if [ "$skipped" -ne 0 ]; then
+	echo "# passed, $skipped of $n skipped"
+else
+	echo "# all passed"
+fi
 exit 0
