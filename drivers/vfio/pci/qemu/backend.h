@@ -63,13 +63,20 @@ struct qvp_save_rec {
  *	needed.  Device registers keep their values.
  * @close: undo @open
  * @p2p_stop: optional; RUNNING -> RUNNING_P2P and PRE_COPY -> PRE_COPY_P2P:
- *	stop initiating peer-to-peer DMA (keep answering it)
+ *	stop initiating peer-to-peer DMA (keep answering it), and complete
+ *	what is outstanding before returning; a device that cannot tell
+ *	P2P DMA from other DMA completes all of its DMA (vfio.h)
  * @p2p_start: optional; the reverse arcs of @p2p_stop
  * @quiesce: RUNNING_P2P -> STOP and PRE_COPY_P2P -> STOP_COPY.  Wait
  *	(bounded) until the device has finished work in flight and will not
  *	change its state by itself.  Return -ETIMEDOUT if it does not; the
  *	arc then fails and the device stays where it was.
- * @unquiesce: optional; STOP -> RUNNING_P2P: let the device run again
+ * @unquiesce: optional; STOP -> RUNNING_P2P: let the device run again,
+ *	and raise what @load_commit held back; also called when
+ *	PRE_COPY_P2P -> STOP_COPY fails after @quiesce succeeded
+ * @unhold: optional; the migration state went back to RUNNING without
+ *	the arcs (open, close, VFIO_DEVICE_RESET, a PCI reset): give back
+ *	what @quiesce and @load_commit hold back, raising nothing
  * @reset: put every register back to its power-on value (VFIO_DEVICE_RESET)
  * @stop_copy_size: bytes (records with their headers) that a STOP_COPY
  *	would still produce; an estimate is fine
@@ -136,6 +143,7 @@ struct qvp_backend {
 	int (*p2p_start)(struct qvp_device *qdev);
 	int (*quiesce)(struct qvp_device *qdev);
 	int (*unquiesce)(struct qvp_device *qdev);
+	void (*unhold)(struct qvp_device *qdev);
 	int (*reset)(struct qvp_device *qdev);
 	size_t (*stop_copy_size)(struct qvp_device *qdev);
 

@@ -17,10 +17,9 @@
  * Interrupts: a stopped device must not interrupt, and a saved state must
  * hold every interrupt the device owes.  QEMU's edu clears COMPUTING
  * before it looks at IRQFACT and raises the completion interrupt, so an
- * idle device may still owe one.  While the driver holds the device
- * stopped (quiesced, or loaded and not yet running) IRQFACT is off in the
- * device and kept in struct edu_state, and a resumed interrupt status is
- * raised only when the device runs again (STOP -> RUNNING_P2P).
+ * idle device may still owe one (see edu_quiesce()).  A resumed
+ * interrupt status is held in struct edu_state and raised only when the
+ * device runs again (STOP -> RUNNING_P2P).
  *
  * The driver never sleeps inside an MMIO bracket: waits poll with a
  * bracket per look (see edu_wait_idle()).
@@ -39,6 +38,7 @@
 #define  EDU_STATUS_COMPUTING	0x01
 #define  EDU_STATUS_IRQFACT	0x80
 #define EDU_REG_IRQ_STATUS	0x24
+#define  EDU_IRQ_FACT		0x00000001
 #define EDU_REG_IRQ_RAISE	0x60
 #define EDU_REG_IRQ_ACK		0x64
 #define EDU_REG_DMA_SRC		0x80
@@ -52,13 +52,16 @@
 /* 34! is the first factorial divisible by 2^32. */
 #define EDU_FACT_MAX_N		34
 
+/* At least twice QEMU's 100 ms DMA, at most what a user can wait. */
+#define EDU_TIMEOUT_MIN_MS	200
 #define EDU_TIMEOUT_MAX_MS	10000
 
 static unsigned int edu_timeout_ms = 2000;
 
 static int edu_timeout_set(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 1, EDU_TIMEOUT_MAX_MS);
+	return param_set_uint_minmax(val, kp, EDU_TIMEOUT_MIN_MS,
+				     EDU_TIMEOUT_MAX_MS);
 }
 
 static const struct kernel_param_ops edu_timeout_ops = {
@@ -68,7 +71,7 @@ static const struct kernel_param_ops edu_timeout_ops = {
 
 module_param_cb(edu_timeout_ms, &edu_timeout_ops, &edu_timeout_ms, 0644);
 MODULE_PARM_DESC(edu_timeout_ms,
-		 "How long (ms, 1-10000) edu arcs, reset and load wait for a factorial or DMA in flight (default 2000)");
+		 "How long (ms, 200-10000) edu arcs, reset and load wait for a factorial or DMA in flight (default 2000)");
 
 struct edu_regs {
 	u32 liveness;
@@ -89,11 +92,9 @@ struct edu_regs {
  * @staged: registers of a verified resume record, applied at commit
  * @staged_valid: @staged holds a record
  * @staged_fact_n: the n whose factorial is @staged.factorial
- * @held: the driver holds the device stopped: IRQFACT is off in the device
- *	and @irqfact says whether it is on for the user
- * @irqfact: the user's IRQFACT bit while @held
- * @pend_irq: interrupt status bits of a resumed state, raised when the
- *	device runs again
+ * @pend_irq: interrupt status bits the stopped device owes and does not
+ *	show: those of a resumed state, or a completion interrupt that
+ *	quiesce cancelled; raised when the device runs again
  *
  * Everything but @bar0 is protected by the device's state_mutex (the
  * backend's arc operations run under it).
@@ -105,8 +106,6 @@ struct edu_state {
 	struct edu_regs staged;
 	bool staged_valid;
 	u32 staged_fact_n;
-	bool held;
-	u32 irqfact;
 	u32 pend_irq;
 };
 
@@ -160,16 +159,20 @@ static int edu_busy(struct qvp_device *qdev)
 /*
  * Wait (bounded by edu_timeout_ms) until none of @what is in flight.
  * Each look takes an MMIO bracket of its own and the sleeps are outside
- * it, so userspace config and BAR accesses are not held up.  Call it
- * without the bracket held.
+ * it, so the bracket never holds memory_lock across a sleep.  Call it
+ * without the bracket held.  *@seen (if not NULL) gets the EDU_BUSY_*
+ * bits of what any look found in flight.
  */
-static int edu_wait_idle(struct qvp_device *qdev, int what)
+static int edu_wait_idle(struct qvp_device *qdev, unsigned int what,
+			 unsigned int *seen)
 {
 	unsigned int ms = READ_ONCE(edu_timeout_ms);
 	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
 	int busy;
 	u16 set;
 
+	if (seen)
+		*seen = 0;
 	for (;;) {
 		set = qvp_mmio_begin(qdev);
 		busy = edu_busy(qdev);
@@ -177,6 +180,8 @@ static int edu_wait_idle(struct qvp_device *qdev, int what)
 		if (busy < 0)
 			return busy;
 		busy &= what;
+		if (seen)
+			*seen |= busy;
 		if (!busy)
 			return 0;
 		if (time_after(jiffies, deadline)) {
@@ -191,9 +196,9 @@ static int edu_wait_idle(struct qvp_device *qdev, int what)
 }
 
 /*
- * The device is stopped, yet work started since edu_wait_idle() saw it
- * idle: only a user that touches a stopped device does that.  MMIO
- * bracket held.
+ * Work started since edu_wait_idle() saw the device idle: only a user
+ * that touches the device in the middle of an arc or a reset, which
+ * vfio.h forbids, does that.  MMIO bracket held.
  */
 static int edu_check_idle(struct qvp_device *qdev)
 {
@@ -201,7 +206,7 @@ static int edu_check_idle(struct qvp_device *qdev)
 
 	if (busy > 0) {
 		dev_err_ratelimited(qvp_dev(qdev),
-				    "edu: userspace started a %s on a stopped device\n",
+				    "edu: userspace started a %s during an arc or reset\n",
 				    busy & EDU_BUSY_FACT ? "factorial" : "DMA");
 		return -EBUSY;
 	}
@@ -247,120 +252,153 @@ static int edu_open(struct qvp_device *qdev)
 /*
  * RUNNING -> RUNNING_P2P, PRE_COPY -> PRE_COPY_P2P.  edu cannot tell
  * peer-to-peer DMA from other DMA, so vfio.h asks for all of its DMA to
- * be complete before the arc into a P2P state completes.
+ * be complete before the arc into a P2P state completes.  edu can only
+ * drain it: a new DMA command is the user's (vfio.h: the user does not
+ * touch a device in a P2P state), and the peers that could write BAR0
+ * are in a P2P state themselves.
  */
 static int edu_p2p_stop(struct qvp_device *qdev)
 {
-	return edu_wait_idle(qdev, EDU_BUSY_DMA);
+	return edu_wait_idle(qdev, EDU_BUSY_DMA, NULL);
 }
 
 /*
- * STOP -> RUNNING_P2P, and the undo of a failed quiesce: give the user
- * back IRQFACT, and raise what a resumed state owes.
+ * STOP -> RUNNING_P2P, and PRE_COPY_P2P again after a failed
+ * PRE_COPY_P2P -> STOP_COPY: the device runs, and may interrupt.  Raise
+ * what it owes and does not show yet.
  */
 static int edu_unquiesce(struct qvp_device *qdev)
 {
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
-	u32 raise;
+	u32 owed;
 	u16 set;
 
-	if (!st->held)
+	if (!st->pend_irq)
 		return 0;
 	set = qvp_mmio_begin(qdev);
-	raise = st->pend_irq & ~ioread32(bar0 + EDU_REG_IRQ_STATUS);
-	iowrite32(st->irqfact, bar0 + EDU_REG_STATUS);
-	if (raise)
-		iowrite32(raise, bar0 + EDU_REG_IRQ_RAISE);
+	owed = st->pend_irq & ~ioread32(bar0 + EDU_REG_IRQ_STATUS);
+	if (owed)
+		iowrite32(owed, bar0 + EDU_REG_IRQ_RAISE);
 	qvp_mmio_end(qdev, set);
-	st->held = false;
 	st->pend_irq = 0;
 	return 0;
 }
 
+/*
+ * Back to RUNNING without the arcs (open, close, reset, a PCI reset):
+ * interrupts a stopped state owed are dropped, as the session that owed
+ * them has ended.  The device is not touched (it may be closed).
+ */
+static void edu_unhold(struct qvp_device *qdev)
+{
+	edu(qdev)->pend_irq = 0;
+}
+
 static void edu_close(struct qvp_device *qdev)
 {
-	/* The migration state went back to RUNNING: so does the device. */
-	edu_unquiesce(qdev);
 	edu(qdev)->bar0 = NULL;
 }
 
 /*
- * RUNNING_P2P -> STOP.  Wait for the work in flight, then turn IRQFACT
- * off and compute the held factorial once more: its end proves that the
- * computation before it has finished, completion interrupt included, and
- * it raises none itself.  From then on the device cannot change its
- * state, and its interrupt status is complete.
+ * RUNNING_P2P -> STOP.  Wait for the work in flight; then, with IRQFACT
+ * off so that it raises nothing, compute the factorial the device holds
+ * once more, and give IRQFACT back.  The device is then idle, and only a
+ * user who touches a stopped device (vfio.h forbids it) can make it
+ * change or interrupt.
+ *
+ * The extra computation is for the completion interrupt of the user's
+ * last factorial.  QEMU's edu clears COMPUTING, then reads IRQFACT, then
+ * raises FACT_IRQ (under its big lock).  The extra computation ends only
+ * after the previous one got through all three steps, so a raise already
+ * decided is in IRQ_STATUS once the wait returns.  But turning IRQFACT off
+ * can come between the first two steps and cancel that raise: when a
+ * factorial was in flight at any look of the wait and IRQFACT was on,
+ * FACT_IRQ is owed, and is held (raised at unquiesce, saved by
+ * save_stop) if the device does not show it.  What remains open is a
+ * factorial that ended before the first look, with edu's thread stopped
+ * between its first two steps for as long as the few MMIO accesses
+ * before the IRQFACT write take; its completion interrupt can be lost
+ * (trapping BAR0, so the driver sees every factorial started, would
+ * close that).
  */
 static int edu_quiesce(struct qvp_device *qdev)
 {
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
-	u32 status, fact;
+	unsigned int seen;
+	u32 irqfact, fact;
 	int ret, n;
 	u16 set;
 
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, &seen);
 	if (ret)
 		return ret;
 	set = qvp_mmio_begin(qdev);
 	ret = edu_check_idle(qdev);
-	if (ret)
-		goto out;
-	status = ioread32(bar0 + EDU_REG_STATUS);
+	if (ret) {
+		qvp_mmio_end(qdev, set);
+		return ret;
+	}
+	irqfact = ioread32(bar0 + EDU_REG_STATUS) & EDU_STATUS_IRQFACT;
 	fact = ioread32(bar0 + EDU_REG_FACTORIAL);
 	n = edu_fact_n(fact);
-	if (WARN_ON_ONCE(n < 0)) {	/* no write makes such a value */
-		ret = -EIO;
-		goto out;
-	}
-	if (!st->held) {
-		st->irqfact = status & EDU_STATUS_IRQFACT;
-		st->held = true;
+	if (n < 0) {
+		qvp_mmio_end(qdev, set);
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "edu: factorial register reads 0x%x, which no computation gives\n",
+				    fact);
+		return -EIO;
 	}
 	edu_start_factorial(qdev, n);
-out:
 	qvp_mmio_end(qdev, set);
-	if (!ret)
-		ret = edu_wait_idle(qdev, EDU_BUSY_FACT);
-	if (ret)
-		edu_unquiesce(qdev);	/* the arc fails: keep RUNNING_P2P */
+
+	ret = edu_wait_idle(qdev, EDU_BUSY_FACT, NULL);
+
+	set = qvp_mmio_begin(qdev);
+	if (!ret && (seen & EDU_BUSY_FACT) && irqfact &&
+	    !(ioread32(bar0 + EDU_REG_IRQ_STATUS) & EDU_IRQ_FACT))
+		st->pend_irq |= EDU_IRQ_FACT;
+	iowrite32(irqfact, bar0 + EDU_REG_STATUS);
+	qvp_mmio_end(qdev, set);
 	return ret;
 }
 
+/*
+ * VFIO_DEVICE_RESET.  The same extra computation as in quiesce, with
+ * IRQFACT off, lets any completion interrupt still on its way arrive (or
+ * be cancelled) before the status is cleared; it also leaves FACTORIAL
+ * at its power-on value, 0 (34!).
+ */
 static int edu_reset(struct qvp_device *qdev)
 {
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
-	bool computing = false;
 	int ret;
 	u16 set;
 
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, NULL);
 	if (ret)
 		return ret;
 	set = qvp_mmio_begin(qdev);
 	ret = edu_check_idle(qdev);
-	if (ret)
-		goto out;
-	iowrite32(0, bar0 + EDU_REG_STATUS);
-	if (ioread32(bar0 + EDU_REG_FACTORIAL) != 0) {
+	if (!ret)
 		edu_start_factorial(qdev, EDU_FACT_MAX_N);
-		computing = true;
-	}
+	qvp_mmio_end(qdev, set);
+	if (!ret)
+		ret = edu_wait_idle(qdev, EDU_BUSY_FACT, NULL);
+	if (ret)
+		return ret;
+
+	set = qvp_mmio_begin(qdev);
 	iowrite32(~0U, bar0 + EDU_REG_LIVENESS);	/* reads back 0 */
 	iowrite32(~0U, bar0 + EDU_REG_IRQ_ACK);
 	writeq(0, bar0 + EDU_REG_DMA_SRC);
 	writeq(0, bar0 + EDU_REG_DMA_DST);
 	writeq(0, bar0 + EDU_REG_DMA_COUNT);
-	st->held = false;
-	st->irqfact = 0;
-	st->pend_irq = 0;
-out:
 	qvp_mmio_end(qdev, set);
-	if (!ret && computing)
-		ret = edu_wait_idle(qdev, EDU_BUSY_FACT);
-	return ret;
+	st->pend_irq = 0;
+	return 0;
 }
 
 static size_t edu_stop_copy_size(struct qvp_device *qdev)
@@ -387,7 +425,7 @@ static int edu_save_stop(struct qvp_device *qdev)
 	u16 set;
 
 	/* Userspace may have started work since the device was stopped. */
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, NULL);
 	if (ret)
 		return ret;
 	set = qvp_mmio_begin(qdev);
@@ -396,8 +434,7 @@ static int edu_save_stop(struct qvp_device *qdev)
 		status = ioread32(bar0 + EDU_REG_STATUS);
 		r->liveness = ioread32(bar0 + EDU_REG_LIVENESS);
 		r->factorial = ioread32(bar0 + EDU_REG_FACTORIAL);
-		r->status = (st->held ? st->irqfact : status) &
-			    EDU_STATUS_IRQFACT;
+		r->status = status & EDU_STATUS_IRQFACT;
 		r->irq_status = ioread32(bar0 + EDU_REG_IRQ_STATUS) |
 				st->pend_irq;
 		r->dma_src = readq(bar0 + EDU_REG_DMA_SRC);
@@ -509,19 +546,25 @@ static int edu_load_commit(struct qvp_device *qdev)
 
 	/*
 	 * Everything in the record was checked by edu_load_record().  What
-	 * can still fail is the device itself not finishing a computation in
-	 * time: waiting for idle writes nothing, but a factorial that does
-	 * not complete leaves STATUS and FACTORIAL changed; the arc then
-	 * fails and the device is in ERROR, to be reset.
+	 * can still fail is the device: work in flight that does not end in
+	 * time (-ETIMEDOUT), a user who starts work meanwhile (-EBUSY), a
+	 * device that does not answer (-EIO).  Waiting writes nothing; a
+	 * factorial that does not complete leaves STATUS and FACTORIAL
+	 * changed.  The arc then fails and the device is in ERROR, to be
+	 * reset.
 	 */
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY);
+	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, NULL);
 	if (ret)
 		return ret;
 	set = qvp_mmio_begin(qdev);
 	ret = edu_check_idle(qdev);
 	if (ret)
 		goto out;
-	/* The device enters STOP: IRQFACT off, interrupts owed held back. */
+	/*
+	 * The device enters STOP: it must not interrupt, so the saved
+	 * interrupt status is held until it runs again (unquiesce), and
+	 * IRQFACT is written once the factorial is recomputed.
+	 */
 	iowrite32(0, bar0 + EDU_REG_STATUS);
 	if (ioread32(bar0 + EDU_REG_FACTORIAL) != r->factorial) {
 		edu_start_factorial(qdev, st->staged_fact_n);
@@ -532,14 +575,17 @@ static int edu_load_commit(struct qvp_device *qdev)
 	writeq(r->dma_dst, bar0 + EDU_REG_DMA_DST);
 	writeq(r->dma_count, bar0 + EDU_REG_DMA_COUNT);
 	iowrite32(~0U, bar0 + EDU_REG_IRQ_ACK);
-	st->held = true;
-	st->irqfact = r->status;
 	st->pend_irq = r->irq_status;
 out:
 	qvp_mmio_end(qdev, set);
 	if (!ret && computing)
-		ret = edu_wait_idle(qdev, EDU_BUSY_FACT);
-	return ret;
+		ret = edu_wait_idle(qdev, EDU_BUSY_FACT, NULL);
+	if (ret)
+		return ret;
+	set = qvp_mmio_begin(qdev);
+	iowrite32(r->status, bar0 + EDU_REG_STATUS);
+	qvp_mmio_end(qdev, set);
+	return 0;
 }
 
 static void edu_load_end(struct qvp_device *qdev)
@@ -558,6 +604,7 @@ const struct qvp_backend qvp_edu_backend = {
 	.p2p_stop = edu_p2p_stop,
 	.quiesce = edu_quiesce,
 	.unquiesce = edu_unquiesce,
+	.unhold = edu_unhold,
 	.reset = edu_reset,
 	.stop_copy_size = edu_stop_copy_size,
 	.save_begin = edu_save_begin,

@@ -65,9 +65,11 @@ void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar)
  * Set or clear PCI_COMMAND_MEMORY and leave every other bit as it is now.
  * vfio-pci-core changes INTx-disable behind our back: the INTx handler
  * (pci_check_and_mask_intx()) and mask/unmask (pci_intx()) do so under
- * its irqlock, which we take around our read-modify-write; userspace
- * writes to PCI_COMMAND through the config region are fenced by the
- * memory_lock that the caller holds for writing.
+ * its irqlock, which we take around our read-modify-write; enabling INTx
+ * does so under igate, which the caller holds (qvp_mmio_begin()).
+ * Userspace writes to PCI_COMMAND through the config region take
+ * memory_lock, which the caller holds for writing, except a write of the
+ * upper byte alone (SERR#, fast back-to-back), which could still race.
  */
 static void qvp_set_decode(struct qvp_device *qdev, bool on)
 {
@@ -76,12 +78,13 @@ static void qvp_set_decode(struct qvp_device *qdev, bool on)
 	u16 cmd;
 
 	spin_lock_irqsave(&qdev->core.irqlock, flags);
-	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (on)
-		cmd |= PCI_COMMAND_MEMORY;
-	else
-		cmd &= ~PCI_COMMAND_MEMORY;
-	pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	if (!pci_read_config_word(pdev, PCI_COMMAND, &cmd) && cmd != 0xffff) {
+		if (on)
+			cmd |= PCI_COMMAND_MEMORY;
+		else
+			cmd &= ~PCI_COMMAND_MEMORY;
+		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	}
 	spin_unlock_irqrestore(&qdev->core.irqlock, flags);
 }
 
@@ -89,21 +92,22 @@ static void qvp_set_decode(struct qvp_device *qdev, bool on)
  * qvp_mmio_begin - make the device's BARs safe for kernel MMIO
  * @qdev: the device
  *
- * Takes the vfio-pci-core memory_lock for writing, which fences userspace
- * config-space writes to PCI_COMMAND and faults on BAR mmaps.  If
- * userspace (e.g. QEMU during a guest reset) turned memory decoding off,
- * turns it on for the driver's own accesses and says so in the log (core
- * answers -EIO to userspace BAR accesses meanwhile, as it does while
- * decoding is off).  Only that bit is ever changed, and qvp_mmio_end()
- * changes it back and nothing else.
+ * Takes the vfio-pci-core igate (INTx and MSI setup) and memory_lock for
+ * writing, which fences userspace config-space writes to PCI_COMMAND,
+ * BAR reads and writes through the device fd and new faults on BAR
+ * mmaps.  If userspace (e.g. QEMU during a guest reset) turned memory
+ * decoding off, turns it on for the driver's own accesses and says so in
+ * the log, once until decoding is found on again.  Only that bit is ever
+ * changed, and qvp_mmio_end() changes it back and nothing else.
  *
- * May sleep.  Keep the bracket short: do not sleep inside it (memory_lock
- * held for writing stalls every user BAR access and config write).  Lock
- * order: state_mutex, then a session file lock, then memory_lock.  Never
- * fault on userspace memory between qvp_mmio_begin() and qvp_mmio_end():
- * a fault on an mmap of this device's BARs takes memory_lock and would
- * deadlock against ourselves.  User memory may be touched there only with
- * page faults disabled (bulk.c).
+ * May sleep.  Keep the bracket short: do not sleep inside it (it holds up
+ * the user's config writes, BAR accesses through the fd and mmap faults).
+ * Lock order: state_mutex, then a session file lock, then igate, then
+ * memory_lock (core takes igate before memory_lock too).  Never fault on
+ * userspace memory between qvp_mmio_begin() and qvp_mmio_end(): a fault
+ * on an mmap of this device's BARs takes memory_lock and would deadlock
+ * against ourselves.  User memory may be touched there only with page
+ * faults disabled (bulk.c).
  *
  * Return: the PCI_COMMAND bits the bracket turned on (0 or
  * PCI_COMMAND_MEMORY), to give to qvp_mmio_end().
@@ -113,13 +117,18 @@ u16 qvp_mmio_begin(struct qvp_device *qdev)
 	struct pci_dev *pdev = qdev->core.pdev;
 	u16 cmd;
 
+	mutex_lock(&qdev->core.igate);
 	down_write(&qdev->core.memory_lock);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (cmd & PCI_COMMAND_MEMORY)
+	if (cmd & PCI_COMMAND_MEMORY) {
+		qdev->decode_off_noted = false;
 		return 0;
-	dev_info_ratelimited(qvp_dev(qdev),
-			     "memory decoding is off (PCI_COMMAND 0x%04x): on for the driver's own BAR accesses, then off again\n",
-			     cmd);
+	}
+	if (!qdev->decode_off_noted)
+		dev_info(qvp_dev(qdev),
+			 "memory decoding is off (PCI_COMMAND 0x%04x): the driver turns it on for its own BAR accesses, and off again\n",
+			 cmd);
+	qdev->decode_off_noted = true;
 	qvp_set_decode(qdev, true);
 	return PCI_COMMAND_MEMORY;
 }
@@ -134,6 +143,7 @@ void qvp_mmio_end(struct qvp_device *qdev, u16 set)
 	if (set & PCI_COMMAND_MEMORY)
 		qvp_set_decode(qdev, false);
 	up_write(&qdev->core.memory_lock);
+	mutex_unlock(&qdev->core.igate);
 }
 
 /**

@@ -159,6 +159,8 @@ void qvp_mig_reset_state(struct qvp_device *qdev)
 	lockdep_assert_held(&qdev->state_mutex);
 	qvp_end_save(qdev);
 	qvp_end_resume(qdev);
+	if (qdev->backend->unhold)
+		qdev->backend->unhold(qdev);
 	qdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 }
 
@@ -557,8 +559,12 @@ static int qvp_save_enter_stop_copy(struct qvp_device *qdev)
 
 	mutex_lock(&mf->lock);
 	ret = qvp_call(qdev, be->quiesce);
-	if (!ret && be->save_stop)
+	if (!ret && be->save_stop) {
 		ret = be->save_stop(qdev);
+		/* The arc fails: PRE_COPY_P2P again, so the device runs. */
+		if (ret)
+			qvp_call(qdev, be->unquiesce);
+	}
 	if (!ret) {
 		mf->stop_copy = true;
 		mf->initial_left = 0;

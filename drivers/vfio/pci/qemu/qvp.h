@@ -42,6 +42,9 @@ struct qvp_mig_file;
  *	it
  * @reset_work: takes @state_mutex soon after a reset notification, so the
  *	reset is applied even if userspace makes no further call
+ * @decode_off_noted: the log says that memory decoding was found off and
+ *	is turned on for the driver's accesses; cleared when it is found
+ *	on.  Protected by vfio-pci-core's memory_lock (qvp_mmio_begin()).
  */
 struct qvp_device {
 	struct vfio_pci_core_device core;
@@ -57,6 +60,8 @@ struct qvp_device {
 	spinlock_t reset_lock;		/* see @reset_lock above */
 	bool deferred_reset;
 	struct work_struct reset_work;
+
+	bool decode_off_noted;
 };
 
 static inline void *qvp_priv(struct qvp_device *qdev)

@@ -43,6 +43,8 @@ FIXTURE(dev) {
 	struct vfio_pci_ids ids;
 	int efd;
 	unsigned int irq_index;
+	int irq;		/* whose affinity same_cpu() changed, or -1 */
+	char affinity[64];	/* what it was */
 };
 
 FIXTURE_SETUP(dev)
@@ -50,6 +52,7 @@ FIXTURE_SETUP(dev)
 	int ret;
 
 	self->efd = -1;
+	self->irq = -1;
 	ret = vfio_dev_open(&self->dev, g_bdf);
 	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev.err);
 	ASSERT_EQ(0, vfio_dev_pci_ids(&self->dev, &self->ids));
@@ -60,8 +63,23 @@ FIXTURE_SETUP(dev)
 	ASSERT_EQ(0, ret) TH_LOG("reset: %s", strerror(-ret));
 }
 
+static void write_affinity(int irq, const char *list)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
+	f = fopen(path, "we");
+	if (f) {
+		fputs(list, f);
+		fclose(f);
+	}
+}
+
 FIXTURE_TEARDOWN(dev)
 {
+	if (self->irq >= 0)
+		write_affinity(self->irq, self->affinity);
 	if (!vfio_dev_is_open(&self->dev))
 		return;
 	vfio_dev_reset(&self->dev);
@@ -176,13 +194,19 @@ static long long intx_count(const char *bdf, int *irq)
  * would otherwise often arrive after the ioctl, and a race inside the
  * ioctl would go unseen.
  */
-static void same_cpu(struct __test_metadata *_metadata, int irq)
+static void same_cpu(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(dev) *self, int irq)
 {
 	char path[64];
 	cpu_set_t cpus;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
+	f = fopen(path, "re");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_NE(NULL, fgets(self->affinity, sizeof(self->affinity), f));
+	fclose(f);
+	self->irq = irq;	/* the teardown puts it back */
 	f = fopen(path, "we");
 	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
 	fputs("0\n", f);
@@ -243,7 +267,7 @@ TEST_F(dev, intx_mask_survives_driver_mmio)
 	before = intx_count(self->dev.bdf, &irq);
 	ASSERT_LE(0, before) TH_LOG("no vfio-intx(%s) in /proc/interrupts",
 				    self->dev.bdf);
-	same_cpu(_metadata, irq);
+	same_cpu(_metadata, self, irq);
 
 	cmd = user_cmd(_metadata, &self->dev);
 	set_user_cmd(_metadata, &self->dev, cmd & ~PCI_CMD_MEMORY);
@@ -260,8 +284,12 @@ TEST_F(dev, intx_mask_survives_driver_mmio)
 	EXPECT_EQ(PCI_CMD_INTX_DISABLE, hw & PCI_CMD_INTX_DISABLE)
 		TH_LOG("INTx was unmasked behind vfio's back (PCI_COMMAND 0x%04x)",
 		       hw);
+	/*
+	 * A storm is 10000s (the kernel gives up on a line after 100000
+	 * unhandled ones); other devices sharing the line add a few.
+	 */
 	after = intx_count(self->dev.bdf, &irq);
-	EXPECT_GE(5, after - before)
+	EXPECT_GE(1000, after - before)
 		TH_LOG("%lld interrupts for one assertion", after - before);
 
 	/* the user's side of it: decode on, acknowledge, unmask, quiet */
@@ -313,12 +341,38 @@ TEST_F(dev, resumed_interrupt_waits_for_running)
 }
 
 /*
+ * Save @dev into @s: STOP_COPY from RUNNING, or as QEMU does, PRE_COPY
+ * then PRE_COPY_P2P -> STOP_COPY on the same fd.  Ends in STOP.
+ */
+static void save_via(struct __test_metadata *_metadata, struct vfio_dev *dev,
+		     struct vfio_buf *s, bool precopy)
+{
+	int fd, fd2, ret;
+
+	if (!precopy) {
+		save(_metadata, dev, s);
+		return;
+	}
+	go(_metadata, dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	ret = vfio_mig_read(fd, s, MAX_STREAM);
+	ASSERT_EQ(VFIO_MIG_READ_NODATA, ret) TH_LOG("%s", strerror(-ret));
+	go(_metadata, dev, ST(PRE_COPY_P2P), &fd2);
+	go(_metadata, dev, ST(STOP_COPY), &fd2);
+	ret = vfio_mig_read(fd, s, MAX_STREAM);
+	close(fd);
+	ASSERT_EQ(VFIO_MIG_READ_EOF, ret) TH_LOG("%s", strerror(-ret));
+	go(_metadata, dev, ST(STOP), NULL);
+}
+
+/*
  * QEMU's edu clears COMPUTING before it raises the completion interrupt.
  * Stop the device right after starting a factorial with IRQFACT on, many
  * times: the saved interrupt status must be the one the device shows,
  * completion interrupt included, and IRQFACT must come back.
  */
-TEST_F(dev, stop_captures_fact_interrupt)
+static void fact_interrupt_rounds(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(dev) *self, bool precopy)
 {
 	struct edu_regs saved;
 	struct vfio_buf s;
@@ -336,7 +390,7 @@ TEST_F(dev, stop_captures_fact_interrupt)
 		ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0,
 					      EDU_REG_FACTORIAL, 5 + i % 8));
 		s.len = 0;
-		save(_metadata, &self->dev, &s);
+		save_via(_metadata, &self->dev, &s, precopy);
 		ASSERT_EQ(0, qvp_check_edu_stream(s.data, s.len, &self->ids,
 						  &saved, why, sizeof(why)))
 			TH_LOG("%s", why);
@@ -357,12 +411,28 @@ TEST_F(dev, stop_captures_fact_interrupt)
 	vfio_buf_free(&s);
 }
 
+TEST_F(dev, stop_captures_fact_interrupt)
+{
+	fact_interrupt_rounds(_metadata, self, false);
+}
+
+/* The same through PRE_COPY_P2P -> STOP_COPY, QEMU's path. */
+TEST_F(dev, precopy_captures_fact_interrupt)
+{
+	fact_interrupt_rounds(_metadata, self, true);
+}
+
 /*
  * vfio.h: a device that cannot tell P2P DMA from other DMA must complete
  * its outstanding DMA before the arc into a P2P state completes.  edu's
- * DMA runs for 100 ms (QEMU's timer) after its command is written.
+ * DMA runs for 100 ms (QEMU's timer) after its command is written; it
+ * clears RUN and raises its interrupt (if asked) in one step, so RUN
+ * clear means done.  From RUNNING, or from PRE_COPY.  The command asks
+ * for no interrupt: edu keeps the command's other bits after a DMA, and
+ * no reset clears them, which the other tests would see.
  */
-TEST_F(dev, p2p_waits_for_dma)
+static void dma_across_p2p(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(dev) *self, bool precopy)
 {
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
@@ -370,10 +440,16 @@ TEST_F(dev, p2p_waits_for_dma)
 		.iova = 0x100000,
 		.size = 4096,
 	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = map.iova,
+		.size = map.size,
+	};
+	int fd = -1, fd2, tries;
 	uint64_t cmd;
-	int tries;
 	void *buf;
 
+	ASSERT_EQ(0, vfio_dev_set_bus_master(&self->dev, true));
 	buf = mmap(NULL, map.size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
@@ -381,9 +457,12 @@ TEST_F(dev, p2p_waits_for_dma)
 	map.vaddr = (uintptr_t)buf;
 	ASSERT_EQ(0, ioctl(self->dev.container_fd, VFIO_IOMMU_MAP_DMA, &map))
 		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
-	ASSERT_EQ(0, vfio_dev_set_bus_master(&self->dev, true));
 
-	/* RAM -> the device's buffer, 8 bytes */
+	if (precopy) {
+		go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+		ASSERT_LE(0, fd);
+	}
+	/* the mapped page -> the device's buffer, 8 bytes */
 	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_SRC,
 				      map.iova));
 	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_DST,
@@ -404,13 +483,59 @@ TEST_F(dev, p2p_waits_for_dma)
 	ASSERT_EQ(EDU_DMA_RUN, cmd & EDU_DMA_RUN)
 		TH_LOG("the DMA always ended before the arc: nothing tested");
 
-	go(_metadata, &self->dev, ST(RUNNING_P2P), NULL);
+	go(_metadata, &self->dev, precopy ? ST(PRE_COPY_P2P) : ST(RUNNING_P2P),
+	   &fd2);
 	ASSERT_EQ(0, vfio_dev_read64(&self->dev, BAR0, EDU_REG_DMA_CMD, &cmd));
 	EXPECT_EQ(0ULL, cmd & EDU_DMA_RUN)
-		TH_LOG("DMA still running in RUNNING_P2P (command 0x%llx)",
+		TH_LOG("DMA still running in the P2P state (command 0x%llx)",
 		       (unsigned long long)cmd);
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(0, ioctl(self->dev.container_fd, VFIO_IOMMU_UNMAP_DMA,
+			   &unmap));
 	munmap(buf, map.size);
+}
+
+TEST_F(dev, p2p_waits_for_dma)
+{
+	dma_across_p2p(_metadata, self, false);
+}
+
+TEST_F(dev, precopy_p2p_waits_for_dma)
+{
+	dma_across_p2p(_metadata, self, true);
+}
+
+/*
+ * A device closed while stopped goes back to RUNNING without the arcs:
+ * the interrupt a resumed state held for it is dropped with the session
+ * (not raised at close, not left for the next user), and IRQFACT is as
+ * the state says.
+ */
+TEST_F(dev, close_in_stop_drops_held_interrupt)
+{
+	struct vfio_buf s;
+	uint32_t v;
+	int ret;
+
+	stream_with_irq(_metadata, &self->dev, &s, EDU_DMA_IRQ);
+	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_STATUS,
+				      EDU_STATUS_IRQFACT));
+	resume(_metadata, &self->dev, s.data, s.len, 0);
+	vfio_dev_close(&self->dev);
+	ret = vfio_dev_open(&self->dev, g_bdf);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev.err);
+	expect_state(_metadata, &self->dev, ST(RUNNING));
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_IRQ_STATUS, &v));
+	EXPECT_EQ(0U, v) TH_LOG("IRQ_STATUS 0x%x after a close in STOP", v);
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_IRQ_STATUS, &v));
+	EXPECT_EQ(0U, v) TH_LOG("a held interrupt came back: 0x%x", v);
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_STATUS, &v));
+	EXPECT_EQ(0U, v) TH_LOG("STATUS 0x%x, the resumed state has 0", v);
+	vfio_buf_free(&s);
 }
 
 int main(int argc, char **argv)
