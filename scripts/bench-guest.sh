@@ -18,7 +18,7 @@ insmod "$out/mod/qemu-vfio-pci.ko" || { log "insmod qemu-vfio-pci failed"; exit 
 
 . /qvp/scripts/lib.sh
 mapfile -t edu < <(pci_devices 0x1234:0x11e8)
-mapfile -t ivs < <(pci_devices 0x1af4:0x1110)
+mapfile -t ivs < <(ivshmem_plain_devices)
 
 # The first ivshmem of each size up to 256 MiB: qvp_bench holds a copy
 # of BAR2, the whole stream and a memfd of BAR2's size in the guest's

@@ -95,6 +95,23 @@ timeout_bounded() {
 	echo "$v" >"$p" && [ "$(cat "$p")" = "$v" ]
 }
 
+# refused BDF: qemu-vfio-pci will not take the device (driver_override
+# offers it) and says why in the kernel log.
+refused() {
+	local d=/sys/bus/pci/devices/$1 ret=0
+	echo qemu-vfio-pci >"$d/driver_override"
+	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
+	if [ -e "$d/driver" ]; then
+		echo "$1 was bound to $(basename "$(readlink "$d/driver")")"
+		echo "$1" >"$d/driver/unbind"
+		ret=1
+	fi
+	echo >"$d/driver_override"
+	dmesg | grep "$1" | grep "ivshmem-doorbell" ||
+		{ echo "no word of it in the kernel log"; ret=1; }
+	return $ret
+}
+
 # migratable BDF: its VFIO driver offers migration (vfio-mig info).
 migratable() {
 	"$vfio_mig" --json info "$1" >"$res/info.json" || return 1
@@ -123,7 +140,16 @@ mapfile -t edu < <(pci_devices 0x1234:0x11e8)
 log "edu devices: ${edu[*]:-none}"
 check "two edu devices" count_is 2 "edu devices" "${edu[@]}"
 
-mapfile -t ivshmem < <(pci_devices 0x1af4:0x1110)
+# ivshmem-doorbell has the same ID and a BAR1 (MSI-X); plain has none.
+mapfile -t ivs_all < <(pci_devices 0x1af4:0x1110)
+ivshmem=() doorbell=()
+for bdf in "${ivs_all[@]}"; do
+	if [ -e "/sys/bus/pci/devices/$bdf/resource1" ]; then
+		doorbell+=("$bdf")
+	else
+		ivshmem+=("$bdf")
+	fi
+done
 ivs64=() ivs256=() ivs1g=()
 for bdf in "${ivshmem[@]}"; do
 	case $(stat -c %s "/sys/bus/pci/devices/$bdf/resource2") in
@@ -136,6 +162,11 @@ log "ivshmem devices: 64 MiB: ${ivs64[*]:-none}, 256 MiB: ${ivs256[*]:-none}, 1 
 check "two 64 MiB ivshmem-plain" count_is 2 "64 MiB ivshmem" "${ivs64[@]}"
 check "two 256 MiB ivshmem-plain" count_is 2 "256 MiB ivshmem" "${ivs256[@]}"
 check "two 1 GiB ivshmem-plain" count_is 2 "1 GiB ivshmem" "${ivs1g[@]}"
+check "one ivshmem-doorbell" count_is 1 "ivshmem-doorbell" "${doorbell[@]}"
+for bdf in "${doorbell[@]}"; do
+	check "$bdf (ivshmem-doorbell) is refused, with the reason in the log" \
+		refused "$bdf"
+done
 
 # A variant driver binds only on request (driver_override), never by
 # loading: the devices must still be without a driver here.

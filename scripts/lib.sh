@@ -85,3 +85,13 @@ pci_devices()
 		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d"
 	done | sort
 }
+
+# In the guest: BDFs of the ivshmem-plain devices, sorted.  An
+# ivshmem-doorbell has the same ID, and its MSI-X table in BAR1.
+ivshmem_plain_devices()
+{
+	local b
+	for b in $(pci_devices 0x1af4:0x1110); do
+		[ -e "/sys/bus/pci/devices/$b/resource1" ] || echo "$b"
+	done
+}

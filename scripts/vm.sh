@@ -8,7 +8,8 @@
 # Usage: vm.sh KVER TIMEOUT_S CONSOLE_LOG CMD...
 # Devices: q35 + intel-iommu, 2 x edu, 6 x ivshmem-plain: two of 64 MiB,
 # two of 256 MiB and two of 1 GiB (a cross-device migration needs equal
-# sizes).  Their memory is the host's, allocated as the guest touches it.
+# sizes), and one 4 MiB ivshmem-doorbell.  Their memory is the host's,
+# allocated as the guest touches it.
 # Exit status: CMD's, 124 on timeout, 123 when the guest stalled.
 # QVP_VM_TCG: options of -accel tcg (default thread=single, see below).
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
@@ -64,11 +65,17 @@ for size in 64M 64M 256M 256M 1G 1G; do
 	qemu_opts+=" -device ivshmem-plain,memdev=ivm$i"
 	i=$((i + 1))
 done
+# One ivshmem-doorbell (same PCI ID as ivshmem-plain, plus MSI-X in BAR1
+# and a server that hands out its memory), which qemu-vfio-pci must
+# refuse: scripts/ivshmem-server.py plays the server.
+ivs_sock=/tmp/qvp-ivshmem.$$.sock
+qemu_opts+=" -chardev socket,id=ivsd,path=$ivs_sock"
+qemu_opts+=" -device ivshmem-doorbell,chardev=ivsd,vectors=1"
 
 cd /tmp || exit 1
 fifo=/tmp/qvp-console.$$
 rm -f "$hb" "$mon" "$fifo"
-vm_pid=
+vm_pid= ivs_pid=
 
 # stop_vm: end QEMU and whatever else runs in timeout(1)'s process group.
 # timeout passes SIGTERM on to vng, which ends at once, and timeout with
@@ -85,7 +92,8 @@ stop_vm()
 cleanup()
 {
 	kill -0 "$vm_pid" 2>/dev/null && stop_vm
-	rm -f "$mon" "$fifo"
+	[ -n "$ivs_pid" ] && kill "$ivs_pid" 2>/dev/null
+	rm -f "$mon" "$fifo" "$ivs_sock"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -135,6 +143,14 @@ watch_vm()
 # stall report is appended to the same log, hence the O_APPEND writers.
 : >"$log"
 mkfifo "$fifo" || exit 1
+python3 "$here/ivshmem-server.py" "$ivs_sock" 4 >"$fifo.ivs" 2>&1 &
+ivs_pid=$!
+for _ in $(seq 50); do
+	grep -q ready "$fifo.ivs" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q ready "$fifo.ivs" || { cat "$fifo.ivs" >&2; echo "vm.sh: the ivshmem server did not start" >&2; exit 1; }
+rm -f "$fifo.ivs"
 if [ "${QVP_VM_SHOW:-0}" = 1 ]; then
 	tee -a "$log" <"$fifo" &
 	log_pid=$!

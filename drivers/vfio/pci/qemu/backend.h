@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "stream.h"
 
+struct pci_dev;
 struct qvp_device;
 
 /**
@@ -59,6 +60,9 @@ struct qvp_save_rec {
  * @priv_size: bytes of private state allocated per device (qvp_priv())
  * @records: record types that @load_record accepts, with their lengths
  * @nr_records: entries in @records
+ * @probe: optional; the driver is asked to bind @pdev: return 0 if this
+ *	backend can migrate it, or -ENODEV after saying why (a device with
+ *	the right ID may still be a model the backend cannot migrate)
  * @open: the device was opened by userspace and enabled; map what is
  *	needed.  Device registers keep their values.
  * @close: undo @open
@@ -137,6 +141,7 @@ struct qvp_backend {
 	const struct qvp_rec_desc *records;
 	unsigned int nr_records;
 
+	int (*probe)(struct pci_dev *pdev);
 	int (*open)(struct qvp_device *qdev);
 	void (*close)(struct qvp_device *qdev);
 	int (*p2p_stop)(struct qvp_device *qdev);

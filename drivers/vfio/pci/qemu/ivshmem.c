@@ -183,6 +183,22 @@ static u64 ivs_page_digest(struct ivs_state *st, unsigned long i)
 				  ivs_span(st, i, i + 1));
 }
 
+/*
+ * ivshmem-doorbell has ivshmem-plain's PCI ID, plus MSI-X (its table in
+ * BAR1), an IVPosition and peers behind a server: they write BAR2 and
+ * ring this device's vectors whenever they like, also while it is
+ * stopped.  Nothing here can stop them, so a saved BAR2 would be a torn
+ * copy that resumes without complaint.  Refuse the device instead.
+ */
+static int ivs_probe(struct pci_dev *pdev)
+{
+	if (!pdev->msix_cap && !pci_resource_len(pdev, 1))
+		return 0;
+	pci_info(pdev,
+		 "ivshmem: this is an ivshmem-doorbell (MSI-X, BAR1): its peers change it while it is stopped, so it cannot be migrated; not binding\n");
+	return -ENODEV;
+}
+
 static int ivs_open(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
@@ -696,6 +712,7 @@ const struct qvp_backend qvp_ivshmem_backend = {
 	.priv_size = sizeof(struct ivs_state),
 	.records = qvp_ivshmem_records,
 	.nr_records = QVP_IVSHMEM_NR_RECORDS,
+	.probe = ivs_probe,
 	.open = ivs_open,
 	.close = ivs_close,
 	.reset = ivs_reset,

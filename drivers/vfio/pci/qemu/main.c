@@ -25,7 +25,8 @@
 static const struct pci_device_id qvp_pci_table[] = {
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x1234, 0x11e8),	/* QEMU edu */
 	  .driver_data = (kernel_ulong_t)&qvp_edu_backend },
-	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x1af4, 0x1110),	/* ivshmem-plain */
+	/* ivshmem-plain; ivshmem-doorbell has the same ID: ivs_probe() */
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x1af4, 0x1110),
 	  .driver_data = (kernel_ulong_t)&qvp_ivshmem_backend },
 	{}
 };
@@ -355,6 +356,7 @@ static const struct vfio_device_ops qvp_vfio_ops = {
 
 static int qvp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
+	const struct qvp_backend *be;
 	struct qvp_device *qdev;
 	int ret;
 
@@ -362,10 +364,16 @@ static int qvp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	 * driver_override offers any device (the PCI core then passes a
 	 * match-all ID): take only those we model.
 	 */
-	if (!qvp_find_backend(pdev)) {
+	be = qvp_find_backend(pdev);
+	if (!be) {
 		pci_info(pdev, "no %s backend for %04x:%04x, not binding\n",
 			 QVP_DRIVER_NAME, pdev->vendor, pdev->device);
 		return -ENODEV;
+	}
+	if (be->probe) {
+		ret = be->probe(pdev);
+		if (ret)
+			return ret;
 	}
 
 	qdev = vfio_alloc_device(qvp_device, core.vdev, &pdev->dev,

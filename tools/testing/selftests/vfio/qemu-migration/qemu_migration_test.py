@@ -590,8 +590,13 @@ def ivshmem_devices(run):
     if all(env):
         devs = [qq.normalise_bdf(d) for d in env]
     else:
-        # Two of the same BAR2 size, the smallest there are (64 MiB).
-        devs = sorted(qq.pci_devices(*IVSHMEM_ID), key=qq_bar_size)
+        # Two ivshmem-plain of the same BAR2 size, the smallest there are
+        # (64 MiB).  An ivshmem-doorbell has the same ID and a BAR1 (its
+        # MSI-X table); the driver refuses it.
+        devs = sorted((d for d in qq.pci_devices(*IVSHMEM_ID)
+                       if not os.path.exists(
+                           f"/sys/bus/pci/devices/{d}/resource1")),
+                      key=qq_bar_size)
         devs = [d for d in devs if devs and
                 qq_bar_size(d) == qq_bar_size(devs[0])][:2]
     if len(devs) < 2:
