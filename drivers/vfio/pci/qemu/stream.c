@@ -8,9 +8,8 @@
 #include "stream.h"
 
 #ifdef __KERNEL__
-#include <linux/export.h>
-
-u32 qvp_crc32(u32 crc, const void *data, size_t len)
+/* Only this file needs it in the module; the tools call the other one. */
+static u32 qvp_crc32(u32 crc, const void *data, size_t len)
 {
 	return ~crc32_le(~crc, data, len);
 }
@@ -99,36 +98,6 @@ static u64 qvp_get_le64(const u8 *p)
 
 	memcpy(&v, p, sizeof(v));
 	return le64_to_cpu(v);
-}
-
-/* Hash @len bytes (a multiple of 8) of data in memory. */
-void qvp_bulk_sum_bytes(struct qvp_bulk_sum *s, const void *data, size_t len)
-{
-	const u8 *p = data;
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8)
-		qvp_bulk_sum_word(s, qvp_get_le64(p + i));
-}
-
-/* Digest of one block (at most QVP_BULK_BLOCK bytes, a multiple of 8). */
-u64 qvp_bulk_digest(u64 seed, const void *data, size_t len)
-{
-	struct qvp_bulk_sum s;
-
-	qvp_bulk_sum_init(&s, seed, 0, 0);
-	qvp_bulk_sum_bytes(&s, data, len);
-	return s.pos ? qvp_bulk_block_end(&s) : s.digest;
-}
-
-/* Check of a whole bulk record's data in memory. */
-u64 qvp_bulk_check(u64 seed, u64 offset, const void *data, size_t len)
-{
-	struct qvp_bulk_sum s;
-
-	qvp_bulk_sum_init(&s, seed, offset, len);
-	qvp_bulk_sum_bytes(&s, data, len);
-	return qvp_bulk_sum_final(&s);
 }
 
 void qvp_stream_header_build(struct qvp_stream_header *hdr,
@@ -480,6 +449,43 @@ int qvp_parser_commit(struct qvp_parser *p, size_t n)
 	}
 }
 
+#ifndef __KERNEL__
+/*
+ * Userspace only: the tools and tests that build this file check streams
+ * held in memory with these.  The module moves bulk data with bulk.c and
+ * never needs them, so they are not built into it.
+ */
+
+/* Hash @len bytes (a multiple of 8) of data in memory. */
+void qvp_bulk_sum_bytes(struct qvp_bulk_sum *s, const void *data, size_t len)
+{
+	const u8 *p = data;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8)
+		qvp_bulk_sum_word(s, qvp_get_le64(p + i));
+}
+
+/* Digest of one block (at most QVP_BULK_BLOCK bytes, a multiple of 8). */
+u64 qvp_bulk_digest(u64 seed, const void *data, size_t len)
+{
+	struct qvp_bulk_sum s;
+
+	qvp_bulk_sum_init(&s, seed, 0, 0);
+	qvp_bulk_sum_bytes(&s, data, len);
+	return s.pos ? qvp_bulk_block_end(&s) : s.digest;
+}
+
+/* Check of a whole bulk record's data in memory. */
+u64 qvp_bulk_check(u64 seed, u64 offset, const void *data, size_t len)
+{
+	struct qvp_bulk_sum s;
+
+	qvp_bulk_sum_init(&s, seed, offset, len);
+	qvp_bulk_sum_bytes(&s, data, len);
+	return qvp_bulk_sum_final(&s);
+}
+
 /* Hash bulk data from memory, gathering words across calls. */
 static void qvp_parser_hash(struct qvp_parser *p, const u8 *src, size_t n)
 {
@@ -536,3 +542,4 @@ int qvp_parser_feed(struct qvp_parser *p, const void *data, size_t len,
 	}
 	return ret;
 }
+#endif /* !__KERNEL__ */

@@ -27,8 +27,10 @@
 /* Largest unknown optional record that a reader skips. */
 #define QVP_OPTIONAL_REC_MAX	4096
 
+#ifndef __KERNEL__
 /* CRC-32 (zlib/Ethernet) continued from @crc; start with crc = 0. */
 u32 qvp_crc32(u32 crc, const void *data, size_t len);
+#endif
 
 /* Bytes of a bulk record's payload around its data: head and check. */
 #define QVP_BULK_OVERHEAD	(sizeof(struct qvp_bulk_head) + 8)
@@ -68,9 +70,12 @@ void qvp_bulk_sum_init(struct qvp_bulk_sum *s, u64 seed, u64 offset,
 		       u64 len);
 u64 qvp_bulk_block_end(struct qvp_bulk_sum *s);
 u64 qvp_bulk_sum_final(struct qvp_bulk_sum *s);
+#ifndef __KERNEL__
+/* Userspace only (stream.c): data held in memory. */
 void qvp_bulk_sum_bytes(struct qvp_bulk_sum *s, const void *data, size_t len);
 u64 qvp_bulk_digest(u64 seed, const void *data, size_t len);
 u64 qvp_bulk_check(u64 seed, u64 offset, const void *data, size_t len);
+#endif
 
 /*
  * Hash one word (host order, already converted from little endian).
@@ -202,8 +207,11 @@ void qvp_parser_init(struct qvp_parser *p, const struct qvp_stream_id *expect,
 		     void *buf, size_t buf_size);
 void *qvp_parser_next(struct qvp_parser *p, size_t *want);
 int qvp_parser_commit(struct qvp_parser *p, size_t n);
+#ifndef __KERNEL__
+/* Userspace only (stream.c). */
 int qvp_parser_feed(struct qvp_parser *p, const void *data, size_t len,
 		    size_t *consumed);
+#endif
 
 static inline bool qvp_parser_done(const struct qvp_parser *p)
 {
