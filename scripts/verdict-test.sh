@@ -163,7 +163,7 @@ d=$(fake_run runner-died)
 sed -i '/^ok 4 selftests: vfio: edu_badinput$/,/# suite-end: edu 0/d' "$d/selftests.tap"
 judge runner-died "$d" 0
 expect runner-died "a runner that ends early is a failure" \
-	"j_fail == 2" '^not ok - 6.12.0-fake: suite edu ran to its end # the runner stopped early'
+	"j_fail >= 2" '^not ok - 6.12.0-fake: suite edu ran to its end # the runner stopped early'
 
 d=$(fake_run crash)
 sed -i 's/^ok 2 selftests: vfio: migration_races$/not ok 2 selftests: vfio: migration_races # exit=139/' "$d/selftests.tap"

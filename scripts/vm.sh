@@ -123,9 +123,15 @@ watch_vm()
 		last=$start
 		[ -f "$hb" ] && last=$(stat -c %Y "$hb")
 		age=$(($(date +%s) - last))
-		# Booting counts as a stall only after twice the time.
-		[ -f "$hb" ] || age=$((age / 2))
-		[ "$age" -ge "$stall_s" ] || continue
+		# Before the first heartbeat the guest is booting, which on a
+		# loaded host takes minutes: that counts as a stall only after
+		# twice the time, and never before 300 s.
+		if [ ! -f "$hb" ]; then
+			[ "$age" -ge $((stall_s * 2)) ] && [ "$age" -ge 300 ] ||
+				continue
+		elif [ "$age" -lt "$stall_s" ]; then
+			continue
+		fi
 		{
 			echo "vm.sh: guest stalled: no heartbeat for ${age}s; QEMU's view of the vCPUs:"
 			python3 "$here/qmp.py" "$mon" "info cpus" "info registers -a" "info lapic"
