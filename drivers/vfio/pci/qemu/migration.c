@@ -342,6 +342,9 @@ static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
 		ret = -ENODEV;
 		goto out;
 	}
+	/* Nothing asked, nothing done: not even a scan. */
+	if (!count)
+		goto out;
 	while (done < count) {
 		if (mf->pos < mf->len) {
 			n = min(count - done, mf->len - mf->pos);
