@@ -44,6 +44,9 @@ struct qvp_bulk {
  * @len: plain record: payload bytes written at @buf
  * @bulk: bulk record (a type whose descriptor says bulk): the memory it
  *	carries; the migration layer frames and streams it
+ * @initial: PRE_COPY: the record belongs to the initial data (the first
+ *	pass over the state), so its bytes count as initial_bytes until
+ *	they are read; false on entry
  */
 struct qvp_save_rec {
 	u16 type;
@@ -51,6 +54,7 @@ struct qvp_save_rec {
 	size_t size;
 	size_t len;
 	struct qvp_bulk bulk;
+	bool initial;
 };
 
 /**
@@ -101,12 +105,17 @@ struct qvp_save_rec {
  *	so the session holds no copy of it.  Bulk memory is read when the
  *	reader gets to it, not when @save_record runs
  * @precopy_pending: bytes of records that PRE_COPY reads would produce
- *	now: *@initial for the first pass, *@dirty for changes since.  May
- *	do real work to find out (ivshmem reads its memory to find changed
- *	pages), so it should be exact rather than cheap.  @in_flight is the
- *	bulk record the reader is inside of, or NULL: the migration layer
- *	counts what is left of it, and its digests are not all recorded
- *	yet, so its memory must not be compared now
+ *	now and that @save_record has not described yet: *@initial for the
+ *	first pass, *@dirty for changes already found.  Must be cheap (it
+ *	runs on every VFIO_MIG_GET_PRECOPY_INFO and poll()) and must not
+ *	look for new changes: that is @precopy_scan
+ * @precopy_scan: optional; look for state changed since it was last
+ *	sent, so that @precopy_pending and @save_record then report it.
+ *	For a device that finds changes only by reading its state (ivshmem
+ *	hashes all of its memory).  The migration layer calls it only in
+ *	PRE_COPY with nothing pending and nothing framed or in transit (so
+ *	the first pass is over and no bulk record is half read), at most
+ *	once per precopy_scan_ms
  * @save_end: the save session ended (any reason); free what it held
  * @load_begin: a resume session starts
  * @load_record: a plain record whose checksum was verified: validate it
@@ -126,10 +135,10 @@ struct qvp_save_rec {
  *  - the arc and reset operations (@p2p_stop .. @reset, @save_begin,
  *    @save_stop, @save_end, @load_begin, @load_commit, @load_end) and
  *    @stop_copy_size run with qvp_device.state_mutex held;
- *  - @save_record, @precopy_pending, @load_record and @load_bulk run
- *    from read(), write(), poll() and the PRE_COPY info ioctl with the
- *    session file's lock held, and possibly without state_mutex; so do
- *    the copies of bulk memory.  The arcs taken with a
+ *  - @save_record, @precopy_pending, @precopy_scan, @load_record and
+ *    @load_bulk run from read(), write(), poll(), the PRE_COPY info
+ *    ioctl and the session's scan work with the session file's lock
+ *    held, and without state_mutex; so do the copies of bulk memory.  The arcs taken with a
  *    live session (PRE_COPY <-> PRE_COPY_P2P, PRE_COPY_P2P -> STOP_COPY
  *    and every end of a session) run their operations under that file
  *    lock too, so these never overlap an operation on the same session.
@@ -155,9 +164,9 @@ struct qvp_backend {
 	int (*save_begin)(struct qvp_device *qdev, bool precopy, u64 *seed);
 	int (*save_stop)(struct qvp_device *qdev);
 	int (*save_record)(struct qvp_device *qdev, struct qvp_save_rec *rec);
-	void (*precopy_pending)(struct qvp_device *qdev,
-				const struct qvp_bulk *in_flight, u64 *initial,
+	void (*precopy_pending)(struct qvp_device *qdev, u64 *initial,
 				u64 *dirty);
+	void (*precopy_scan)(struct qvp_device *qdev);
 	void (*save_end)(struct qvp_device *qdev);
 
 	int (*load_begin)(struct qvp_device *qdev);

@@ -360,25 +360,22 @@ static int ivs_save_stop(struct qvp_device *qdev)
 }
 
 /*
- * Mark the pages whose content changed since they were last sent; only
- * after a PRE_COPY pass is over.  Reads and hashes all of BAR2, taking the
- * MMIO bracket for IVS_RUN_PAGES pages at a time.  A fatal signal cuts the
- * scan short: what it did not reach, the next scan or STOP_COPY finds.
- * The run @in_flight (the reader stopped inside it), if any, is left
- * alone: its pages are being sent with their current content, and the
- * digests they get on the way are what the next scan compares with.
+ * Mark the pages whose content changed since they were last sent.  The
+ * migration layer calls this only when everything marked has been sent
+ * and read: the first pass is over and the digests of every page sent are
+ * complete.  Reads and hashes all of BAR2, taking the MMIO bracket for
+ * IVS_RUN_PAGES pages at a time.  A fatal signal cuts the scan short:
+ * what it did not reach, the next scan or STOP_COPY finds.
  */
-static void ivs_scan(struct qvp_device *qdev, const struct qvp_bulk *in_flight)
+static void ivs_precopy_scan(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
-	unsigned long i, end, skip = 0, skip_end = 0;
+	unsigned long i, end;
 	u16 set;
 
-	if (in_flight) {
-		skip = in_flight->offset / IVS_PAGE;
-		skip_end = skip + DIV_ROUND_UP(in_flight->len, IVS_PAGE);
-	}
-
+	if (!st->saving || st->stop)
+		return;
+	st->initial = false;
 	for (i = 0; i < st->nr_pages; ) {
 		if (fatal_signal_pending(current))
 			break;
@@ -386,8 +383,7 @@ static void ivs_scan(struct qvp_device *qdev, const struct qvp_bulk *in_flight)
 		end = min(i + IVS_RUN_PAGES, st->nr_pages);
 		set = qvp_mmio_begin(qdev);
 		for (; i < end; i++)
-			if ((i < skip || i >= skip_end) &&
-			    ivs_page_digest(st, i) != st->digest[i] &&
+			if (ivs_page_digest(st, i) != st->digest[i] &&
 			    !__test_and_set_bit(i, st->pending))
 				st->npending++;
 		qvp_mmio_end(qdev, set);
@@ -395,8 +391,8 @@ static void ivs_scan(struct qvp_device *qdev, const struct qvp_bulk *in_flight)
 	st->cursor = 0;
 }
 
-static void ivs_precopy_pending(struct qvp_device *qdev,
-				const struct qvp_bulk *in_flight, u64 *initial,
+/* What the pages marked (and, in the first pass, the config) come to. */
+static void ivs_precopy_pending(struct qvp_device *qdev, u64 *initial,
 				u64 *dirty)
 {
 	struct ivs_state *st = ivs(qdev);
@@ -404,8 +400,6 @@ static void ivs_precopy_pending(struct qvp_device *qdev,
 
 	if (!st->saving || st->stop)
 		return;
-	if (!st->initial && !st->npending)
-		ivs_scan(qdev, in_flight);
 	if (st->npending == st->nr_pages)
 		bytes = ivs_all_mem_rec(st);
 	else
@@ -548,6 +542,7 @@ static int ivs_save_record(struct qvp_device *qdev, struct qvp_save_rec *rec)
 
 	if (!st->saving)
 		return -EINVAL;
+	rec->initial = st->initial;
 	if (!st->config_sent)
 		return ivs_save_config(st, rec);
 	if (!st->stop || st->cursor < st->nr_pages) {
@@ -721,6 +716,7 @@ const struct qvp_backend qvp_ivshmem_backend = {
 	.save_stop = ivs_save_stop,
 	.save_record = ivs_save_record,
 	.precopy_pending = ivs_precopy_pending,
+	.precopy_scan = ivs_precopy_scan,
 	.save_end = ivs_save_end,
 	.load_begin = ivs_load_begin,
 	.load_record = ivs_load_record,

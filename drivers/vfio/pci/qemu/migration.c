@@ -26,6 +26,8 @@
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -34,6 +36,29 @@
 
 #include "bulk.h"
 #include "qvp.h"
+
+#define QVP_SCAN_MAX_MS		60000
+
+/*
+ * PRE_COPY, for a backend that finds changes by reading its state
+ * (precopy_scan): the least time between the end of one scan and the
+ * start of the next, however often userspace asks.
+ */
+static unsigned int precopy_scan_ms = 100;
+
+static int qvp_scan_ms_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, QVP_SCAN_MAX_MS);
+}
+
+static const struct kernel_param_ops qvp_scan_ms_ops = {
+	.set = qvp_scan_ms_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(precopy_scan_ms, &qvp_scan_ms_ops, &precopy_scan_ms, 0644);
+MODULE_PARM_DESC(precopy_scan_ms,
+		 "PRE_COPY: least time (ms, 0-60000) between two scans of a device's state for changes, for devices without dirty tracking (default 100)");
 
 /**
  * struct qvp_mig_file - a save or resume session and its data file
@@ -53,8 +78,13 @@
  * @buf_size: capacity of @buf
  * @pos: save: first unread byte in @buf
  * @len: save: bytes in @buf
- * @initial_left: save: bytes of the PRE_COPY initial data still unread
- *	(counted within @buf)
+ * @initial_left: save, PRE_COPY: bytes framed or in transit that belong
+ *	to the initial data (the stream header, the backend's records marked
+ *	initial) and that no read() has taken yet; never more than
+ *	qvp_save_unread()
+ * @next_scan: save, PRE_COPY: jiffies before which precopy_scan is not
+ *	called again
+ * @scan_work: save, PRE_COPY: scans for a poll() waiter (qvp_scan_work())
  * @seed: save: the stream's seed (in its header; keys the bulk checks),
  *	chosen by the backend's save_begin
  * @bulk: the bulk record whose data is in transit (@bulk.len 0: none)
@@ -68,7 +98,8 @@
  * @parser: resume: the stream parser
  * @error: resume: sticky -errno of the first bad write()
  * @bytes: bytes read or written so far, for messages
- * @waitq: poll() waiters; woken when the session changes phase or ends
+ * @waitq: poll() waiters; woken when the session changes phase or ends,
+ *	and when a scan finds changes
  */
 struct qvp_mig_file {
 	struct file *filp;
@@ -82,6 +113,8 @@ struct qvp_mig_file {
 	size_t pos;
 	size_t len;
 	u64 initial_left;
+	unsigned long next_scan;
+	struct delayed_work scan_work;
 	u64 seed;
 	struct qvp_bulk bulk;
 	u32 bulk_pos;
@@ -121,6 +154,8 @@ static void qvp_disable_file(struct qvp_mig_file *mf)
 	mf->carry_len = 0;
 	mutex_unlock(&mf->lock);
 	wake_up_interruptible_all(&mf->waitq);
+	/* Not rearmed: it checks @disabled under the lock. */
+	cancel_delayed_work_sync(&mf->scan_work);
 }
 
 /* End the session in *@slot (if any): disable its file, tell the backend. */
@@ -169,6 +204,7 @@ static int qvp_file_release(struct inode *inode, struct file *filp)
 	struct qvp_mig_file *mf = filp->private_data;
 
 	/* The session holds a reference of its own, so it has ended by now. */
+	cancel_delayed_work_sync(&mf->scan_work);
 	put_device(&mf->qdev->core.vdev.device);
 	mutex_destroy(&mf->lock);
 	kvfree(mf->buf);
@@ -182,8 +218,10 @@ static int qvp_file_release(struct inode *inode, struct file *filp)
 /*
  * Frame the next record in the transfer buffer: a whole plain record, or
  * the header and head of a bulk record, whose data then comes from
- * qvp_save_bulk().  @mf->lock held.  Returns the bytes framed, 0 when the
- * phase has nothing more, or -errno.
+ * qvp_save_bulk().  A PRE_COPY record that the backend marks initial
+ * counts, all of it (a bulk record's data and check too), in
+ * @initial_left.  @mf->lock held, nothing unread.  Returns the bytes
+ * framed, 0 when the phase has nothing more, or -errno.
  */
 static int qvp_save_fill(struct qvp_mig_file *mf)
 {
@@ -236,12 +274,17 @@ static int qvp_save_fill(struct qvp_mig_file *mf)
 		qvp_bulk_sum_init(&mf->sum, mf->seed, rec.bulk.offset,
 				  rec.bulk.len);
 		mf->len = sizeof(*rh) + sizeof(struct qvp_bulk_head);
+		if (rec.initial && !mf->stop_copy)
+			mf->initial_left += QVP_REC_SIZE(QVP_BULK_OVERHEAD) +
+					    rec.bulk.len;
 		return mf->len;
 	}
 	if (rec.len > rec.size)
 		return -EOVERFLOW;
 	qvp_record_header_build(rh, rec.type, 0, rec.buf, rec.len);
 	mf->len = QVP_REC_SIZE(rec.len);
+	if (rec.initial && !mf->stop_copy)
+		mf->initial_left += mf->len;
 	return mf->len;
 }
 
@@ -327,6 +370,82 @@ static u64 qvp_save_unread(struct qvp_mig_file *mf)
 	return unread + mf->carry_len - mf->carry_pos;
 }
 
+/* Queue the scan work for when the next scan is allowed; @mf->lock held. */
+static void qvp_arm_scan(struct qvp_mig_file *mf)
+{
+	long delay = (long)(mf->next_scan - jiffies);
+
+	schedule_delayed_work(&mf->scan_work, max(delay, 0L));
+}
+
+/*
+ * PRE_COPY bytes still to give, as VFIO_MIG_GET_PRECOPY_INFO reports them:
+ * initial, the initial data framed and unread plus what the backend has
+ * not framed yet of its first pass; dirty, the rest.  From what is known
+ * now: no scan.  @mf->lock held.
+ */
+static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
+			      u64 *dirty)
+{
+	struct qvp_device *qdev = mf->qdev;
+	u64 unread = qvp_save_unread(mf), bi = 0, bd = 0;
+
+	if (qdev->backend->precopy_pending)
+		qdev->backend->precopy_pending(qdev, &bi, &bd);
+	*initial = mf->initial_left + bi;
+	*dirty = unread - mf->initial_left + bd;
+}
+
+/*
+ * At PRE_COPY's temporary end of stream (nothing pending, nothing unread),
+ * let a backend that finds changes by scanning look for them, unless it
+ * did less than precopy_scan_ms ago.  read(), VFIO_MIG_GET_PRECOPY_INFO
+ * and the scan work call this under the same rule, so a read() that
+ * follows an answer of 0/0 returns -ENOMSG unless a scan in between found
+ * something, and one that follows a non-zero answer returns those bytes.
+ * Wakes poll() waiters when the scan found changes.  @mf->lock held.
+ * Returns true if it scanned.
+ */
+static bool qvp_precopy_scan(struct qvp_mig_file *mf)
+{
+	struct qvp_device *qdev = mf->qdev;
+	u64 initial, dirty;
+
+	if (mf->disabled || mf->stop_copy || !qdev->backend->precopy_scan)
+		return false;
+	qvp_precopy_sizes(mf, &initial, &dirty);
+	if (initial || dirty || time_before(jiffies, mf->next_scan))
+		return false;
+	qdev->backend->precopy_scan(qdev);
+	mf->next_scan = jiffies +
+			msecs_to_jiffies(READ_ONCE(precopy_scan_ms));
+	qvp_precopy_sizes(mf, &initial, &dirty);
+	if (initial || dirty)
+		wake_up_interruptible_all(&mf->waitq);
+	return true;
+}
+
+/*
+ * Scan for a poll() waiter: armed by poll() when nothing is pending, runs
+ * when the next scan is allowed, and arms itself again while someone still
+ * waits and nothing was found.  Ended with the session.
+ */
+static void qvp_scan_work(struct work_struct *work)
+{
+	struct qvp_mig_file *mf = container_of(to_delayed_work(work),
+					       struct qvp_mig_file, scan_work);
+	u64 initial, dirty;
+
+	mutex_lock(&mf->lock);
+	if (!mf->disabled && !mf->stop_copy && !qvp_save_unread(mf)) {
+		qvp_precopy_scan(mf);
+		qvp_precopy_sizes(mf, &initial, &dirty);
+		if (!initial && !dirty && wq_has_sleeper(&mf->waitq))
+			qvp_arm_scan(mf);
+	}
+	mutex_unlock(&mf->lock);
+}
+
 static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
 			     size_t count, loff_t *ppos)
 {
@@ -366,6 +485,9 @@ static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
 				break;
 			}
 			ret = qvp_save_fill(mf);
+			/* A read() that would give nothing looks for changes. */
+			if (!ret && !done && qvp_precopy_scan(mf))
+				ret = qvp_save_fill(mf);
 			if (ret <= 0)
 				break;
 			continue;
@@ -387,21 +509,6 @@ out:
 	return ret;
 }
 
-/* Bytes a save session still has to give in PRE_COPY; @mf->lock held. */
-static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
-			      u64 *dirty)
-{
-	struct qvp_device *qdev = mf->qdev;
-	u64 unread = qvp_save_unread(mf), bi = 0, bd = 0;
-
-	if (qdev->backend->precopy_pending)
-		qdev->backend->precopy_pending(qdev,
-					       mf->bulk.len ? &mf->bulk : NULL,
-					       &bi, &bd);
-	*initial = mf->initial_left + bi;
-	*dirty = unread - min(unread, mf->initial_left) + bd;
-}
-
 static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -421,17 +528,23 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 
 	qvp_state_lock(qdev);
 	if (!qvp_is_precopy(qdev->mig_state)) {
-		ret = -EINVAL;
-		goto unlock;
+		qvp_state_unlock(qdev);
+		return -EINVAL;
 	}
+	/*
+	 * Every arc that leaves PRE_COPY(_P2P) or ends this session takes the
+	 * file lock, so holding it keeps the answer one of PRE_COPY; a scan
+	 * then holds up only this session, not the device's state_mutex.
+	 */
 	mutex_lock(&mf->lock);
-	if (mf->disabled)
-		ret = -ENODEV;
-	else
-		qvp_precopy_sizes(mf, &info.initial_bytes, &info.dirty_bytes);
-	mutex_unlock(&mf->lock);
-unlock:
 	qvp_state_unlock(qdev);
+	if (mf->disabled) {
+		ret = -ENODEV;
+	} else {
+		qvp_precopy_scan(mf);
+		qvp_precopy_sizes(mf, &info.initial_bytes, &info.dirty_bytes);
+	}
+	mutex_unlock(&mf->lock);
 	if (ret)
 		return ret;
 	info.flags = 0;
@@ -451,9 +564,12 @@ static __poll_t qvp_save_poll(struct file *filp, struct poll_table_struct *wait)
 	} else if (mf->stop_copy || qvp_save_unread(mf)) {
 		mask = EPOLLIN | EPOLLRDNORM;
 	} else {
+		/* What is known; a scan is the work's, not poll()'s. */
 		qvp_precopy_sizes(mf, &initial, &dirty);
 		if (initial || dirty)
 			mask = EPOLLIN | EPOLLRDNORM;
+		else if (mf->qdev->backend->precopy_scan)
+			qvp_arm_scan(mf);
 	}
 	mutex_unlock(&mf->lock);
 	return mask;
@@ -486,6 +602,8 @@ static struct qvp_mig_file *qvp_alloc_file(struct qvp_device *qdev,
 	mf->qdev = qdev;
 	mutex_init(&mf->lock);
 	init_waitqueue_head(&mf->waitq);
+	INIT_DELAYED_WORK(&mf->scan_work, qvp_scan_work);
+	mf->next_scan = jiffies;
 	get_device(&qdev->core.vdev.device);
 	mf->filp = anon_inode_getfile("qemu_vfio_pci_mig", fops, mf, flags);
 	if (IS_ERR(mf->filp)) {
