@@ -470,6 +470,53 @@ TEST_F(mig, precopy_continues_into_stop_copy)
 	vfio_buf_free(&stream);
 }
 
+/*
+ * A zero-length read() returns 0, as on any Linux file, and changes
+ * nothing: in PRE_COPY with data pending, at PRE_COPY's temporary end of
+ * stream (where a longer read() gets ENOMSG), and in STOP_COPY before
+ * and after the end of the stream.
+ */
+TEST_F(mig, zero_length_read)
+{
+	struct vfio_precopy_info info, again;
+	struct vfio_buf stream;
+	int fd, fd2, ret;
+	char b[8];
+
+	vfio_buf_init(&stream);
+	if (supported(self, ST(PRE_COPY))) {
+		go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
+		ASSERT_EQ(0, read(fd, b, 0))
+			TH_LOG("PRE_COPY, data pending: %s", strerror(errno));
+		ASSERT_EQ(0, vfio_mig_precopy_info(fd, &again));
+		ASSERT_EQ(info.initial_bytes, again.initial_bytes);
+		ASSERT_EQ(info.dirty_bytes, again.dirty_bytes);
+		ret = vfio_mig_read(fd, &stream, MAX_STREAM);
+		ASSERT_EQ(VFIO_MIG_READ_NODATA, ret)
+			TH_LOG("PRE_COPY read: %s", strerror(-ret));
+		ASSERT_EQ(0, read(fd, b, 0))
+			TH_LOG("PRE_COPY, nothing pending: %s",
+			       strerror(errno));
+		if (supported(self, ST(PRE_COPY_P2P)))
+			go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+		go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
+		ASSERT_EQ(-1, fd2);
+	} else {
+		go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+		ASSERT_LE(0, fd);
+	}
+	ASSERT_EQ(0, read(fd, b, 0))
+		TH_LOG("STOP_COPY: %s", strerror(errno));
+	ret = vfio_mig_read(fd, &stream, MAX_STREAM);
+	ASSERT_EQ(VFIO_MIG_READ_EOF, ret)
+		TH_LOG("STOP_COPY read: %s", strerror(-ret));
+	ASSERT_EQ(0, read(fd, b, 0));
+	close(fd);
+	vfio_buf_free(&stream);
+}
+
 /* read or write on @fd must fail with ENODEV */
 static void expect_enodev(struct __test_metadata *_metadata, int fd,
 			  bool is_write, const char *what)
