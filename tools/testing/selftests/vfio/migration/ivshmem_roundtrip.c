@@ -21,9 +21,12 @@
  *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second one)
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
@@ -175,6 +178,41 @@ static size_t full_stream_len(size_t size)
 {
 	return QVP_HDR_LEN + CONFIG_REC + nr_chunks(size) * MEM_REC(0) + size +
 	       REGS_REC + END_REC;
+}
+
+/*
+ * PRE_COPY: the driver scans BAR2 for changes at most once per
+ * precopy_scan_ms (a module parameter); wait until the next scan may run.
+ */
+static void scan_wait(void)
+{
+	FILE *f = fopen("/sys/module/qemu_vfio_pci/parameters/precopy_scan_ms",
+			"r");
+	unsigned int ms = 100;
+
+	if (f) {
+		if (fscanf(f, "%u", &ms) != 1)
+			ms = 100;
+		fclose(f);
+	}
+	usleep((ms + 50) * 1000);
+}
+
+/* Read a PRE_COPY fd until ENOMSG, keeping nothing; the bytes read. */
+static size_t drain(struct __test_metadata *_metadata, int fd)
+{
+	static uint8_t buf[1 << 20];
+	size_t total = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == ENOMSG)
+			return total;
+		ASSERT_LT(0, n) TH_LOG("read after %zu bytes: %s", total,
+				       n ? strerror(errno) : "end of stream");
+		total += n;
+	}
 }
 
 /* Read a data fd until @want (VFIO_MIG_READ_*), with no size bound. */
@@ -342,6 +380,7 @@ FIXTURE(ivs) {
 	bool fits;		/* a whole stream and an image fit in memory */
 	struct vfio_buf s;
 	uint8_t *image;
+	int fd;			/* a data fd the teardown closes */
 };
 
 /* MemAvailable of /proc/meminfo in bytes, 0 if unknown. */
@@ -368,6 +407,7 @@ FIXTURE_SETUP(ivs)
 {
 	const char *bdf2 = getenv("VFIO_SELFTESTS_BDF2");
 
+	self->fd = -1;
 	vfio_buf_init(&self->s);
 	open_ivs(_metadata, &self->a, g_bdf);
 	self->fits = 2 * full_stream_len(self->a.size) <= mem_available() / 2;
@@ -385,6 +425,7 @@ FIXTURE_SETUP(ivs)
 
 FIXTURE_TEARDOWN(ivs)
 {
+	close_fd(&self->fd);
 	close_ivs(&self->a);
 	close_ivs(&self->b);
 	free(self->image);
@@ -642,6 +683,7 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	/* first pass, while the memory changes under it */
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
 	ASSERT_EQ(info.initial_bytes, self->s.len);
+	scan_wait();
 	n = dirty(a, 0, 16, 0x5a);
 	run_bytes = 0;
 	if (runs) {
@@ -723,6 +765,7 @@ TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
 	go(_metadata, &a->dev, ST(PRE_COPY), &fd);
 	ASSERT_LE(0, fd);
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
+	scan_wait();
 	a->mem[100] ^= 0x3c;		/* page 0 only */
 	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 	ASSERT_EQ(rec, info.dirty_bytes);
@@ -825,6 +868,156 @@ TEST_F_TIMEOUT(ivs, buffer_ends_in_guard_page, 300)
 	munmap(map, 2 * pg);
 	go(_metadata, &t->dev, ST(RUNNING), NULL);
 	ASSERT_EQ(sum, checksum(t->mem, t->size));
+}
+
+/*
+ * initial_bytes falls with every byte read, whatever the framing, and
+ * nothing is dirty while nothing was written: read in odd pieces through
+ * the header, the CONFIG record and 100 bytes into the first MEM record.
+ */
+TEST_F_TIMEOUT(ivs, precopy_initial_byte_for_byte, 300)
+{
+	static const size_t pieces[] = { 1, 7, 24, 3, 14, 3, 8, 1, 19, 100 };
+	struct ivs *a = &self->a;
+	struct vfio_precopy_info info;
+	uint64_t initial;
+	size_t i, total = 0;
+	uint8_t buf[128];
+
+	fill(a, 19);
+	go(_metadata, &a->dev, ST(PRE_COPY), &self->fd);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
+	initial = info.initial_bytes;
+	ASSERT_EQ(full_stream_len(a->size) - REGS_REC - END_REC, initial);
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+	for (i = 0; i < ARRAY_SIZE(pieces); i++) {
+		ASSERT_EQ((ssize_t)pieces[i], read(self->fd, buf, pieces[i]));
+		total += pieces[i];
+		ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
+		ASSERT_EQ(initial - total, info.initial_bytes)
+			TH_LOG("after %zu bytes", total);
+		ASSERT_EQ(0ULL, info.dirty_bytes)
+			TH_LOG("after %zu bytes, nothing written", total);
+	}
+	/* the header, CONFIG, then 100 bytes into the first MEM record */
+	ASSERT_EQ(QVP_HDR_LEN + CONFIG_REC + QVP_REC_HDR_LEN + 8 + 100, total);
+	ASSERT_EQ(initial - total, drain(_metadata, self->fd));
+	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
+	ASSERT_EQ(0ULL, info.initial_bytes);
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+}
+
+/*
+ * A page written after the first pass: read() finds it itself (it does
+ * not return ENOMSG while there is something to send), and
+ * VFIO_MIG_GET_PRECOPY_INFO and read() agree on what is left, both ways.
+ */
+TEST_F_TIMEOUT(ivs, precopy_read_finds_changes, 600)
+{
+	struct ivs *a = &self->a;
+	size_t page_len = a->size < PAGE ? a->size : PAGE;
+	struct vfio_precopy_info info;
+	uint8_t buf[2 * PAGE];
+	ssize_t n;
+
+	fill(a, 20);
+	go(_metadata, &a->dev, ST(PRE_COPY), &self->fd);
+	ASSERT_LE(0, self->fd);
+	drain(_metadata, self->fd);
+
+	/* read() first: it must look for the change itself */
+	scan_wait();
+	a->mem[5] ^= 0x42;		/* page 0 */
+	n = read(self->fd, buf, sizeof(buf));
+	ASSERT_EQ((ssize_t)MEM_REC(page_len), n)
+		TH_LOG("read() after a page was written: %s",
+		       n < 0 ? strerror(errno) : "a short record");
+	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
+	ASSERT_EQ(0ULL, info.initial_bytes);
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+	/* 0/0: the temporary end of stream */
+	ASSERT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(ENOMSG, errno);
+
+	/* the ioctl first: read() gives exactly what it announced */
+	if (a->size < 3 * PAGE)
+		return;
+	scan_wait();
+	a->mem[PAGE + 7] ^= 0x42;	/* pages 1 and 2: one run */
+	a->mem[2 * PAGE + 9] ^= 0x42;
+	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
+	ASSERT_EQ(0ULL, info.initial_bytes);
+	ASSERT_EQ(MEM_REC(2 * PAGE), info.dirty_bytes);
+	ASSERT_EQ(info.dirty_bytes, drain(_metadata, self->fd));
+	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
+	ASSERT_EQ(0ULL, info.dirty_bytes);
+}
+
+struct late_write {
+	struct ivs *d;
+	unsigned int delay_ms;
+};
+
+static void *write_late(void *arg)
+{
+	struct late_write *w = arg;
+
+	usleep(w->delay_ms * 1000);
+	w->d->mem[3 * 61] ^= 0x24;	/* page 0 */
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * poll() on a PRE_COPY fd with nothing pending sleeps; the driver scans
+ * for it (at most once per precopy_scan_ms) and wakes it when a scan
+ * finds a change: here a page written while it sleeps (poll() times out
+ * after 60 s and must be woken well before).  read() then gives that
+ * page.
+ */
+TEST_F_TIMEOUT(ivs, precopy_poll_wakes, 300)
+{
+	struct ivs *a = &self->a;
+	size_t page_len = a->size < PAGE ? a->size : PAGE;
+	struct late_write w = { .d = a, .delay_ms = 500 };
+	struct pollfd pfd;
+	uint8_t buf[PAGE + 64];
+	pthread_t thread;
+	double t0, waited;
+	int ret;
+
+	fill(a, 21);
+	go(_metadata, &a->dev, ST(PRE_COPY), &self->fd);
+	ASSERT_LE(0, self->fd);
+	drain(_metadata, self->fd);
+	pfd = (struct pollfd){ .fd = self->fd, .events = POLLIN };
+	ASSERT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("readable with nothing written");
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, write_late, &w));
+	t0 = now_s();
+	ret = poll(&pfd, 1, 60000);
+	waited = now_s() - t0;
+	pthread_join(thread, NULL);
+	TH_LOG("poll() returned %d after %.2f s, revents 0x%x", ret, waited,
+	       pfd.revents);
+	ASSERT_EQ(1, ret) TH_LOG("not woken by the page written after 0.5 s");
+	/* poll() looks once more when it times out: that is no wake-up */
+	ASSERT_GT(50.0, waited) TH_LOG("not woken before poll()'s timeout");
+	ASSERT_EQ(POLLIN, pfd.revents & (POLLIN | POLLERR | POLLHUP));
+	ASSERT_EQ((ssize_t)MEM_REC(page_len), read(self->fd, buf, sizeof(buf)));
+
+	/* leaving PRE_COPY wakes it too: readable to the end in STOP_COPY */
+	go(_metadata, &a->dev, ST(STOP_COPY), NULL);
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(POLLIN, pfd.revents);
 }
 
 /* PRE_COPY -> STOP_COPY before the first pass is over. */
