@@ -53,20 +53,23 @@
  *
  *  - the first pass sends every page, in 64 KiB runs; this is
  *    initial_bytes;
- *  - when a pass is over and VFIO_MIG_GET_PRECOPY_INFO (or poll()) asks
- *    what is pending, the whole BAR2 is read and hashed page by page
+ *  - when a pass is over and everything marked has been read, the
+ *    migration layer calls precopy_scan (from read(), the PRE_COPY info
+ *    ioctl or, for a poll() waiter, its scan work; at most once per
+ *    precopy_scan_ms): the whole BAR2 is read and hashed page by page
  *    (qvp_bulk_digest_io()), and the pages whose digest changed are
- *    marked: dirty_bytes is the exact size of the records that will carry
- *    them (runs of consecutive marked pages, cut every 16 pages, each with
- *    its header, head and check), plus bytes already framed and not yet
- *    read.  The following reads send the marked pages (their current
- *    content) and then report ENOMSG until the next scan;
+ *    marked.  dirty_bytes is the exact size of the records that will
+ *    carry them (runs of consecutive marked pages, cut every 16 pages,
+ *    each with its header, head and check), plus bytes already framed
+ *    and not yet read.  The following reads send the marked pages (their
+ *    current content) and then report ENOMSG until the next scan;
  *  - STOP_COPY sends what is still marked or never sent and reads and
  *    hashes every other page once more, sending those that changed
  *    (coalesced the same way), then the registers.
  *
  * Cost: a scan reads all of BAR2 and hashes it (about two multiplies per
- * 8 bytes), i.e. one full memory read per PRE_COPY iteration and one in
+ * 8 bytes), i.e. one full memory read per PRE_COPY iteration (at most one
+ * per precopy_scan_ms, however often userspace asks) and one in
  * STOP_COPY, however little changed; what it saves is the sending (the
  * copy to userspace, the transfer and the destination's writes), which is
  * proportional to the pages written rather than to the 64 KiB blocks they
