@@ -144,8 +144,12 @@ static int edu_factorial_arg(u32 value)
 static int edu_busy(struct qvp_device *qdev)
 {
 	void __iomem *bar0 = edu(qdev)->bar0;
-	u32 status = ioread32(bar0 + EDU_REG_STATUS);
-	u64 cmd = readq(bar0 + EDU_REG_DMA_CMD);
+	u32 status;
+	u64 cmd;
+
+	lockdep_assert_held_write(&qdev->core.memory_lock);
+	status = ioread32(bar0 + EDU_REG_STATUS);
+	cmd = readq(bar0 + EDU_REG_DMA_CMD);
 
 	if (status == ~0U) {
 		dev_err_ratelimited(qvp_dev(qdev),
@@ -227,6 +231,7 @@ static void edu_start_factorial(struct qvp_device *qdev, u32 n)
 {
 	void __iomem *bar0 = edu(qdev)->bar0;
 
+	lockdep_assert_held_write(&qdev->core.memory_lock);
 	iowrite32(0, bar0 + EDU_REG_STATUS);
 	iowrite32(n, bar0 + EDU_REG_FACTORIAL);
 }

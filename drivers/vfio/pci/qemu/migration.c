@@ -143,6 +143,7 @@ static bool qvp_is_precopy(enum vfio_device_mig_state s)
 /* Disable a session file; state_mutex held. */
 static void qvp_disable_file(struct qvp_mig_file *mf)
 {
+	lockdep_assert_held(&mf->qdev->state_mutex);
 	mutex_lock(&mf->lock);
 	mf->disabled = true;
 	kvfree(mf->buf);
@@ -234,6 +235,8 @@ static int qvp_save_fill(struct qvp_mig_file *mf)
 	const struct qvp_rec_desc *desc;
 	int ret;
 
+	lockdep_assert_held(&mf->lock);
+
 	mf->pos = 0;
 	mf->len = 0;
 	if (mf->end_queued)
@@ -254,16 +257,15 @@ static int qvp_save_fill(struct qvp_mig_file *mf)
 	/* Unknown types count as plain. */
 	desc = qvp_rec_desc_find(qdev->backend->records,
 				 qdev->backend->nr_records, rec.type);
-	if (!!rec.bulk.len != (desc && desc->bulk)) {
-		dev_err_ratelimited(qvp_dev(qdev),
-				    "%s backend produced record 0x%04x as %s, its descriptor says otherwise\n",
-				    qdev->backend->name, rec.type,
-				    rec.bulk.len ? "bulk" : "plain");
+	/* A backend that breaks its contract is a driver bug. */
+	if (WARN_ONCE(!!rec.bulk.len != (desc && desc->bulk),
+		      "%s backend produced record 0x%04x as %s, its descriptor says otherwise\n",
+		      qdev->backend->name, rec.type,
+		      rec.bulk.len ? "bulk" : "plain"))
 		return -EINVAL;
-	}
 	if (rec.bulk.len) {
-		if (rec.bulk.len % 8 ||
-		    rec.bulk.len > U32_MAX - QVP_BULK_OVERHEAD)
+		if (WARN_ON_ONCE(rec.bulk.len % 8 ||
+				 rec.bulk.len > U32_MAX - QVP_BULK_OVERHEAD))
 			return -EOVERFLOW;
 		qvp_bulk_header_build(rh, rec.type, (void *)(rh + 1),
 				      rec.bulk.offset, rec.bulk.len);
@@ -279,7 +281,11 @@ static int qvp_save_fill(struct qvp_mig_file *mf)
 					    rec.bulk.len;
 		return mf->len;
 	}
-	if (rec.len > rec.size)
+	/*
+	 * The backend was told rec.size before it wrote; a longer record
+	 * has overrun the transfer buffer already.
+	 */
+	if (WARN_ON_ONCE(rec.len > rec.size))
 		return -EOVERFLOW;
 	qvp_record_header_build(rh, rec.type, 0, rec.buf, rec.len);
 	mf->len = QVP_REC_SIZE(rec.len);
@@ -322,6 +328,8 @@ static ssize_t qvp_save_bulk(struct qvp_mig_file *mf, char __user *ubuf,
 	__le64 check;
 	u64 raw;
 	u16 set;
+
+	lockdep_assert_held(&mf->lock);
 
 	if (mf->carry_pos < mf->carry_len) {
 		n = min_t(size_t, count, mf->carry_len - mf->carry_pos);
@@ -375,6 +383,8 @@ static void qvp_arm_scan(struct qvp_mig_file *mf)
 {
 	long delay = (long)(mf->next_scan - jiffies);
 
+	lockdep_assert_held(&mf->lock);
+
 	schedule_delayed_work(&mf->scan_work, max(delay, 0L));
 }
 
@@ -389,6 +399,8 @@ static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
 {
 	struct qvp_device *qdev = mf->qdev;
 	u64 unread = qvp_save_unread(mf), bi = 0, bd = 0;
+
+	lockdep_assert_held(&mf->lock);
 
 	if (qdev->backend->precopy_pending)
 		qdev->backend->precopy_pending(qdev, &bi, &bd);
@@ -410,6 +422,8 @@ static bool qvp_precopy_scan(struct qvp_mig_file *mf)
 {
 	struct qvp_device *qdev = mf->qdev;
 	u64 initial, dirty;
+
+	lockdep_assert_held(&mf->lock);
 
 	if (mf->disabled || mf->stop_copy || !qdev->backend->precopy_scan)
 		return false;
@@ -589,15 +603,15 @@ static struct qvp_mig_file *qvp_alloc_file(struct qvp_device *qdev,
 					   int flags, size_t buf_size)
 {
 	struct qvp_mig_file *mf;
+	struct file *filp;
+	int ret = -ENOMEM;
 
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
-		return ERR_PTR(-ENOMEM);
+		goto err;
 	mf->buf = kvzalloc(buf_size, GFP_KERNEL_ACCOUNT);
-	if (!mf->buf) {
-		kfree(mf);
-		return ERR_PTR(-ENOMEM);
-	}
+	if (!mf->buf)
+		goto err_free_mf;
 	mf->buf_size = buf_size;
 	mf->qdev = qdev;
 	mutex_init(&mf->lock);
@@ -605,18 +619,23 @@ static struct qvp_mig_file *qvp_alloc_file(struct qvp_device *qdev,
 	INIT_DELAYED_WORK(&mf->scan_work, qvp_scan_work);
 	mf->next_scan = jiffies;
 	get_device(&qdev->core.vdev.device);
-	mf->filp = anon_inode_getfile("qemu_vfio_pci_mig", fops, mf, flags);
-	if (IS_ERR(mf->filp)) {
-		struct file *err = mf->filp;
-
-		put_device(&qdev->core.vdev.device);
-		mutex_destroy(&mf->lock);
-		kvfree(mf->buf);
-		kfree(mf);
-		return ERR_CAST(err);
+	filp = anon_inode_getfile("qemu_vfio_pci_mig", fops, mf, flags);
+	if (IS_ERR(filp)) {
+		ret = PTR_ERR(filp);
+		goto err_put_device;
 	}
-	stream_open(mf->filp->f_inode, mf->filp);
+	mf->filp = filp;
+	stream_open(filp->f_inode, filp);
 	return mf;
+
+err_put_device:
+	put_device(&qdev->core.vdev.device);
+	mutex_destroy(&mf->lock);
+	kvfree(mf->buf);
+err_free_mf:
+	kfree(mf);
+err:
+	return ERR_PTR(ret);
 }
 
 /* The file returned to userspace carries a reference of its own. */
@@ -731,6 +750,8 @@ static ssize_t qvp_resume_bulk(struct qvp_mig_file *mf,
 	size_t n, words = count / 8;
 	u64 raw;
 	u16 set;
+
+	lockdep_assert_held(&mf->lock);
 
 	if (!mf->carry_len && words && qvp_word_ok(ubuf)) {
 		set = qvp_mmio_begin(qdev);
@@ -1018,9 +1039,13 @@ static struct file *qvp_step(struct qvp_device *qdev,
 		break;
 
 	default:
-		dev_err_ratelimited(qvp_dev(qdev),
-				    "no migration arc from state %u to %u\n",
-				    cur, next);
+		/*
+		 * vfio_mig_get_next_state() refuses what the device does not
+		 * support and splits the rest into these arcs: any other is
+		 * a bug in the driver or the core, not bad input.
+		 */
+		WARN_ONCE(1, "%s: no migration arc from state %u to %u\n",
+			  dev_name(qvp_dev(qdev)), cur, next);
 		ret = -EINVAL;
 		break;
 	}
