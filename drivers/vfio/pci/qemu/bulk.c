@@ -194,8 +194,14 @@ static void qvp_block_done(const struct qvp_bulk *b, u32 end,
  * @dst: the user's buffer
  * @words: 64-bit words to copy, at most what is left of the data
  *
- * Within the MMIO bracket.  Returns the words copied; fewer than @words
- * when @dst faulted (see above).
+ * Reads the words from @b->mem at @pos, stores them to @dst and hashes
+ * them into @s, recording the digest of each block completed in
+ * @b->digests (if set).  User memory is accessed with page faults
+ * disabled (see above).
+ *
+ * Context: within the MMIO bracket (qvp_mmio_begin()).
+ * Return: the words copied and hashed; fewer than @words (possibly 0)
+ * when a store to @dst faulted or @dst is not a valid user range.
  */
 size_t qvp_bulk_copy_out(const struct qvp_bulk *b, u32 pos,
 			 struct qvp_bulk_sum *s, u64 __user *dst,
@@ -225,8 +231,12 @@ size_t qvp_bulk_copy_out(const struct qvp_bulk *b, u32 pos,
  * @src: the user's buffer
  * @words: 64-bit words to store, at most what is left of the data
  *
- * Within the MMIO bracket.  Returns the words stored; fewer than @words
- * when @src faulted.
+ * Loads the words from @src, writes them to @b->mem at @pos and hashes
+ * them into @s.  User memory is accessed with page faults disabled.
+ *
+ * Context: within the MMIO bracket (qvp_mmio_begin()).
+ * Return: the words stored and hashed; fewer than @words (possibly 0)
+ * when a load from @src faulted or @src is not a valid user range.
  */
 size_t qvp_bulk_copy_in(const struct qvp_bulk *b, u32 pos,
 			struct qvp_bulk_sum *s, const u64 __user *src,
@@ -253,10 +263,15 @@ size_t qvp_bulk_copy_in(const struct qvp_bulk *b, u32 pos,
  * @b: the memory
  * @pos: data bytes already sent (a multiple of 8)
  * @s: the record's check so far
- * @raw: the word, as its bytes lie in memory
+ * @raw: set to the word, as its bytes lie in memory
  *
- * For a reader that asks for less than a word, or whose buffer this
- * architecture cannot store whole words to.  Within the MMIO bracket.
+ * Reads the word at @pos and hashes it into @s, recording the block's
+ * digest in @b->digests (if set) when the word completes a block.  For a
+ * reader that asks for less than a word, whose buffer this architecture
+ * cannot store whole words to, or whose buffer faulted in
+ * qvp_bulk_copy_out(): the caller hands @raw over outside the bracket.
+ *
+ * Context: within the MMIO bracket (qvp_mmio_begin()).
  */
 void qvp_bulk_word_out(const struct qvp_bulk *b, u32 pos,
 		       struct qvp_bulk_sum *s, u64 *raw)
@@ -266,7 +281,20 @@ void qvp_bulk_word_out(const struct qvp_bulk *b, u32 pos,
 		b->digests[pos / QVP_BULK_BLOCK] = s->digest;
 }
 
-/* The reverse of qvp_bulk_word_out(): store one gathered word. */
+/**
+ * qvp_bulk_word_in - store one word of bulk data gathered from the writer
+ * @b: the memory (@b->digests unused)
+ * @pos: data bytes already stored (a multiple of 8)
+ * @s: the record's check so far
+ * @raw: the word, as its bytes lie in the stream
+ *
+ * The reverse of qvp_bulk_word_out(): writes @raw to @b->mem at @pos and
+ * hashes it into @s.  For a word the caller gathered in its carry: the
+ * writer gave less than a word, its buffer cannot be loaded in whole
+ * words on this architecture, or the load faulted in qvp_bulk_copy_in().
+ *
+ * Context: within the MMIO bracket (qvp_mmio_begin()).
+ */
 void qvp_bulk_word_in(const struct qvp_bulk *b, u32 pos,
 		      struct qvp_bulk_sum *s, u64 raw)
 {
@@ -274,7 +302,17 @@ void qvp_bulk_word_in(const struct qvp_bulk *b, u32 pos,
 	qvp_bulk_sum_word(s, qvp_le(raw));
 }
 
-/* Digest of the bulk data the reader got, once all of it was sent. */
+/**
+ * qvp_bulk_finish_out - the check of bulk data the reader got
+ * @b: the memory
+ * @s: the record's check, with every word of the data hashed
+ *
+ * Once all of the data was sent: completes the last block if it is
+ * partial (recording its digest in @b->digests, if set) and finishes the
+ * check.  Touches no device memory, so needs no MMIO bracket.
+ *
+ * Return: the record's check, which follows the data in the stream.
+ */
 u64 qvp_bulk_finish_out(const struct qvp_bulk *b, struct qvp_bulk_sum *s)
 {
 	if (s->pos)
@@ -288,8 +326,9 @@ u64 qvp_bulk_finish_out(const struct qvp_bulk *b, struct qvp_bulk_sum *s)
  * @src: the block in the mapped device memory
  * @len: its length: a multiple of 8, 8 to QVP_BULK_BLOCK
  *
- * The value that qvp_bulk_copy_out() records in struct qvp_bulk.digests
- * for the same bytes.  Within the MMIO bracket.
+ * Context: within the MMIO bracket (qvp_mmio_begin()).
+ * Return: the block's digest: the value that qvp_bulk_copy_out() records
+ * in struct qvp_bulk.digests for the same bytes.
  */
 u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len)
 {

@@ -49,7 +49,11 @@ static struct qvp_device *to_qvp(struct vfio_device *vdev)
  * @qdev: the device; only valid between open_device and close_device
  * @bar: BAR index
  *
- * Returns the mapping or an IOMEM_ERR_PTR().
+ * Maps the BAR on first use through vfio-pci-core, which owns the
+ * mapping and undoes it when the device is closed: do not unmap it.
+ *
+ * Context: process context, may sleep.
+ * Return: the mapping, or an IOMEM_ERR_PTR() on failure.
  */
 void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar)
 {
@@ -101,14 +105,15 @@ static void qvp_set_decode(struct qvp_device *qdev, bool on)
  * the log, once until decoding is found on again.  Only that bit is ever
  * changed, and qvp_mmio_end() changes it back and nothing else.
  *
- * May sleep.  Keep the bracket short: do not sleep inside it (it holds up
- * the user's config writes, BAR accesses through the fd and mmap faults).
- * Lock order: state_mutex, then a session file lock, then igate, then
- * memory_lock (core takes igate before memory_lock too).  Never fault on
- * userspace memory between qvp_mmio_begin() and qvp_mmio_end(): a fault
- * on an mmap of this device's BARs takes memory_lock and would deadlock
- * against ourselves.  User memory may be touched there only with page
- * faults disabled (bulk.c).
+ * Context: process context, may sleep.  Keep the bracket short: do not
+ * sleep inside it (it holds up the user's config writes, BAR accesses
+ * through the fd and mmap faults).  Lock order: state_mutex, then a
+ * session file lock, then igate, then memory_lock (core takes igate
+ * before memory_lock too).  Never fault on userspace memory between
+ * qvp_mmio_begin() and qvp_mmio_end(): a fault on an mmap of this
+ * device's BARs takes memory_lock and would deadlock against ourselves.
+ * User memory may be touched there only with page faults disabled
+ * (bulk.c).
  *
  * Return: the PCI_COMMAND bits the bracket turned on (0 or
  * PCI_COMMAND_MEMORY), to give to qvp_mmio_end().
@@ -138,6 +143,12 @@ u16 qvp_mmio_begin(struct qvp_device *qdev)
  * qvp_mmio_end - end an MMIO bracket
  * @qdev: the device
  * @set: what qvp_mmio_begin() returned
+ *
+ * Turns memory decoding off again if qvp_mmio_begin() turned it on, then
+ * releases memory_lock and igate.
+ *
+ * Context: inside the bracket that qvp_mmio_begin() opened (igate and
+ * memory_lock held for writing); ends it.
  */
 void qvp_mmio_end(struct qvp_device *qdev, u16 set)
 {
@@ -152,7 +163,13 @@ void qvp_mmio_end(struct qvp_device *qdev, u16 set)
  * @qdev: the device
  *
  * Every state_mutex holder enters through here, so nobody sees the
- * migration state of before a reset that qvp_reset_done() has recorded.
+ * migration state of before a reset that qvp_reset_done() has recorded:
+ * if one is pending, qvp_mig_reset_state() ends the sessions and returns
+ * to RUNNING before this returns.
+ *
+ * Context: process context, may sleep.  Takes state_mutex, which comes
+ * before a session file's lock and vfio-pci-core's memory_lock; release
+ * it with qvp_state_unlock().
  */
 void qvp_state_lock(struct qvp_device *qdev)
 {
@@ -167,6 +184,15 @@ void qvp_state_lock(struct qvp_device *qdev)
 		qvp_mig_reset_state(qdev);
 }
 
+/**
+ * qvp_state_unlock - release state_mutex
+ * @qdev: the device
+ *
+ * A reset recorded meanwhile is applied by the next qvp_state_lock(),
+ * which the reset's work item makes sure comes soon.
+ *
+ * Context: state_mutex held, taken by qvp_state_lock().
+ */
 void qvp_state_unlock(struct qvp_device *qdev)
 {
 	mutex_unlock(&qdev->state_mutex);

@@ -185,10 +185,18 @@ static void qvp_end_resume(struct qvp_device *qdev)
 	qvp_end_session(qdev, &qdev->resume, qdev->backend->load_end);
 }
 
-/*
+/**
  * qvp_mig_reset_state - end every session and return to RUNNING
+ * @qdev: the device
  *
- * Used on open, close and reset.  Caller holds state_mutex.
+ * Disables the save and resume session files (they return -ENODEV from
+ * now on) and tells the backend that they ended, lets the backend give
+ * back what it held back (&struct qvp_backend.unhold), and sets the
+ * migration state to RUNNING without running the arcs.  Used on open,
+ * close, VFIO_DEVICE_RESET and a deferred PCI reset.
+ *
+ * Context: state_mutex held; may sleep (takes the session file locks and
+ * waits for their scan work).
  */
 void qvp_mig_reset_state(struct qvp_device *qdev)
 {
@@ -971,12 +979,17 @@ static int qvp_finish_resume(struct qvp_device *qdev)
 
 #define ARC(a, b)	(((u32)(a) << 8) | (u32)(b))
 
-/*
+/**
  * qvp_step - perform one arc of the FSM
+ * @qdev: the device
+ * @next: the state one arc away from @qdev->mig_state
  *
- * Returns the new data file (terminal states that start a session), NULL,
- * or an ERR_PTR.  On error the device stays in its current state, except
- * for a failed RESUMING -> STOP, which leaves it in ERROR.
+ * On error the device stays in its current state, except for a failed
+ * RESUMING -> STOP, which leaves it in ERROR.
+ *
+ * Context: state_mutex held.
+ * Return: the new data file (arcs that start a session), NULL, or an
+ * ERR_PTR().
  */
 static struct file *qvp_step(struct qvp_device *qdev,
 			     enum vfio_device_mig_state next)

@@ -28,6 +28,17 @@ static void qvp_crc_table_init(void)
 	}
 }
 
+/**
+ * qvp_crc32 - CRC-32 (zlib/Ethernet) of a buffer
+ * @crc: the CRC of the bytes before @data, or 0 to start
+ * @data: the bytes
+ * @len: bytes at @data
+ *
+ * Userspace build only; the module uses crc32_le() (the static
+ * qvp_crc32() above).  Builds its table on first use, without locking.
+ *
+ * Return: the CRC continued over @data.
+ */
 u32 qvp_crc32(u32 crc, const void *data, size_t len)
 {
 	const u8 *p = data;
@@ -64,6 +75,16 @@ static void qvp_bulk_block_start(struct qvp_bulk_sum *s)
 	s->pos = 0;
 }
 
+/**
+ * qvp_bulk_sum_init - start a bulk record's check
+ * @s: the check to start
+ * @seed: the stream's seed
+ * @offset: the record's head offset
+ * @len: the record's data bytes
+ *
+ * For the digest of a lone block (qvp_bulk_digest_io()), @offset and
+ * @len are 0 and only the block digests of @s are used.
+ */
 void qvp_bulk_sum_init(struct qvp_bulk_sum *s, u64 seed, u64 offset, u64 len)
 {
 	s->seed = seed;
@@ -72,7 +93,15 @@ void qvp_bulk_sum_init(struct qvp_bulk_sum *s, u64 seed, u64 offset, u64 len)
 	qvp_bulk_block_start(s);
 }
 
-/* Finish the current block (at least one word hashed): its digest. */
+/**
+ * qvp_bulk_block_end - finish the current block of a bulk check
+ * @s: the check, with at least one word of the block hashed
+ *
+ * Folds the block's digest into the record's check and starts the next
+ * block.
+ *
+ * Return: the block's digest, also left in @s->digest.
+ */
 u64 qvp_bulk_block_end(struct qvp_bulk_sum *s)
 {
 	u64 h = qvp_rol64(s->v[0], 1) + qvp_rol64(s->v[1], 7) +
@@ -84,7 +113,14 @@ u64 qvp_bulk_block_end(struct qvp_bulk_sum *s)
 	return s->digest;
 }
 
-/* The check, once every word of the data went through @s. */
+/**
+ * qvp_bulk_sum_final - finish a bulk record's check
+ * @s: the check, with every word of the data hashed
+ *
+ * Finishes the last block first if it is partial.
+ *
+ * Return: the record's check, which follows the data in the stream.
+ */
 u64 qvp_bulk_sum_final(struct qvp_bulk_sum *s)
 {
 	if (s->pos)
@@ -100,6 +136,14 @@ static u64 qvp_get_le64(const u8 *p)
 	return le64_to_cpu(v);
 }
 
+/**
+ * qvp_stream_header_build - fill in a stream header
+ * @hdr: the header; every field is written, reserved ones zeroed
+ * @id: the identity of the device the stream is saved from
+ * @seed: the stream's seed for bulk checks
+ *
+ * Also computes the header's CRC.
+ */
 void qvp_stream_header_build(struct qvp_stream_header *hdr,
 			     const struct qvp_stream_id *id, u64 seed)
 {
@@ -118,6 +162,16 @@ void qvp_stream_header_build(struct qvp_stream_header *hdr,
 	hdr->crc = cpu_to_le32(qvp_crc32(0, hdr, QVP_HDR_CRC_LEN));
 }
 
+/**
+ * qvp_record_header_build - fill in the header of a plain record
+ * @rh: the header
+ * @type: the record type (QVP_REC_*)
+ * @flags: QVP_REC_F_* (for a bulk record see qvp_bulk_header_build())
+ * @payload: the payload that follows the header in the stream
+ * @len: payload bytes (0 with a NULL @payload for an END record)
+ *
+ * The CRC covers the header up to its crc field, then the payload.
+ */
 void qvp_record_header_build(struct qvp_record_header *rh, u16 type,
 			     u16 flags, const void *payload, u32 len)
 {
@@ -130,9 +184,17 @@ void qvp_record_header_build(struct qvp_record_header *rh, u16 type,
 	rh->crc = cpu_to_le32(qvp_crc32(crc, payload, len));
 }
 
-/*
- * The header and head of a bulk record with @data_len bytes of data; the
- * data and its check (qvp_bulk_sum) follow them in the stream.
+/**
+ * qvp_bulk_header_build - fill in the header and head of a bulk record
+ * @rh: the header
+ * @type: the record type, a bulk one
+ * @head: where the struct qvp_bulk_head goes, right after @rh in the
+ *	stream (need not be 8-byte aligned)
+ * @offset: the head's offset: where the data belongs
+ * @data_len: data bytes
+ *
+ * The data and its check (struct qvp_bulk_sum) follow them in the
+ * stream; the header's CRC covers the header and the head only.
  */
 void qvp_bulk_header_build(struct qvp_record_header *rh, u16 type,
 			   void *head, u64 offset, u32 data_len)
@@ -149,6 +211,16 @@ void qvp_bulk_header_build(struct qvp_record_header *rh, u16 type,
 	memcpy(head, &h, sizeof(h));
 }
 
+/**
+ * qvp_parser_init - start parsing a stream
+ * @p: the parser
+ * @expect: the device identity the stream header must carry (copied)
+ * @descs: the record types accepted besides END and unknown optional
+ *	ones; must outlive @p
+ * @nr_descs: entries in @descs
+ * @buf: where whole plain record payloads are delivered
+ * @buf_size: bytes at @buf; a longer plain record fails with -EFBIG
+ */
 void qvp_parser_init(struct qvp_parser *p, const struct qvp_stream_id *expect,
 		     const struct qvp_rec_desc *descs, unsigned int nr_descs,
 		     void *buf, size_t buf_size)
@@ -171,7 +243,14 @@ static int qvp_parse_fail(struct qvp_parser *p, int err, const char *why)
 	return err;
 }
 
-/* The descriptor of record @type among @descs, or NULL. */
+/**
+ * qvp_rec_desc_find - look up a record type
+ * @descs: the record types
+ * @nr_descs: entries in @descs
+ * @type: the type to look for (QVP_REC_*)
+ *
+ * Return: the descriptor of @type in @descs, or NULL if it has none.
+ */
 const struct qvp_rec_desc *qvp_rec_desc_find(const struct qvp_rec_desc *descs,
 					     unsigned int nr_descs, u16 type)
 {
@@ -333,14 +412,17 @@ static int qvp_check_bulk(struct qvp_parser *p)
 	return 0;
 }
 
-/*
+/**
  * qvp_parser_next - where the next stream bytes go
+ * @p: the parser
  * @want: set to the number of bytes wanted there (always >= 1)
  *
- * Returns NULL for bulk data, which the caller stores and hashes itself
- * (see struct qvp_parser).  Once the parser has finished or failed, bytes
- * still go to a scratch place so that the caller can report them; the
- * commit then fails.
+ * Once the parser has finished or failed, bytes still go to a scratch
+ * place so that the caller can report them; the commit then fails.
+ *
+ * Context: no locking of its own; the caller serialises use of @p.
+ * Return: where to store up to *@want bytes, or NULL for bulk data,
+ * which the caller stores and hashes itself (see struct qvp_parser).
  */
 void *qvp_parser_next(struct qvp_parser *p, size_t *want)
 {
@@ -369,15 +451,24 @@ void *qvp_parser_next(struct qvp_parser *p, size_t *want)
 	}
 }
 
-/*
+/**
  * qvp_parser_commit - account @n bytes stored where qvp_parser_next() said
+ * @p: the parser
+ * @n: bytes stored, at most the *@want that qvp_parser_next() gave; for
+ *	bulk data, bytes taken (the caller hashes each whole word through
+ *	@p->bulk_sum)
  *
- * Returns 0 when more bytes are needed, QVP_PARSE_RECORD when a whole
- * record of a known type is in p->buf (p->rec_type, p->rec_len),
- * QVP_PARSE_BULK when a bulk record's data is due (p->rec_type,
- * p->bulk_offset, p->bulk_len), or a negative errno: -EINVAL for a
- * corrupt, foreign or malformed stream, -EFBIG for a record longer than
- * its type allows.  Errors are sticky.
+ * Verifies each unit (header, record, bulk head, bulk check) once all of
+ * it is in.  Any byte after the END record is an error.
+ *
+ * Context: no locking of its own; the caller serialises use of @p.
+ * Return: 0 when more bytes are needed (always for @n == 0, unless the
+ * parser failed), QVP_PARSE_RECORD when a whole record of a known type
+ * is in @p->buf (@p->rec_type, @p->rec_len), QVP_PARSE_BULK when a bulk
+ * record's data is due (@p->rec_type, @p->bulk_offset, @p->bulk_len),
+ * or a negative errno: -EINVAL for a corrupt, foreign or malformed
+ * stream, -EFBIG for a record longer than its type allows.  Errors are
+ * sticky.
  */
 int qvp_parser_commit(struct qvp_parser *p, size_t n)
 {
@@ -456,7 +547,13 @@ int qvp_parser_commit(struct qvp_parser *p, size_t n)
  * never needs them, so they are not built into it.
  */
 
-/* Hash @len bytes (a multiple of 8) of data in memory. */
+/**
+ * qvp_bulk_sum_bytes - hash bulk data held in memory
+ * @s: the check so far
+ * @data: the data, at any alignment
+ * @len: bytes at @data: a multiple of 8 (a trailing partial word is
+ *	ignored)
+ */
 void qvp_bulk_sum_bytes(struct qvp_bulk_sum *s, const void *data, size_t len)
 {
 	const u8 *p = data;
@@ -466,7 +563,15 @@ void qvp_bulk_sum_bytes(struct qvp_bulk_sum *s, const void *data, size_t len)
 		qvp_bulk_sum_word(s, qvp_get_le64(p + i));
 }
 
-/* Digest of one block (at most QVP_BULK_BLOCK bytes, a multiple of 8). */
+/**
+ * qvp_bulk_digest - digest of one block of data held in memory
+ * @seed: the stream's seed
+ * @data: the block
+ * @len: its length: a multiple of 8, at most QVP_BULK_BLOCK
+ *
+ * Return: the block's digest, as qvp_bulk_digest_io() gives it for the
+ * same bytes in device memory; 0 when @len is 0.
+ */
 u64 qvp_bulk_digest(u64 seed, const void *data, size_t len)
 {
 	struct qvp_bulk_sum s;
@@ -476,7 +581,15 @@ u64 qvp_bulk_digest(u64 seed, const void *data, size_t len)
 	return s.pos ? qvp_bulk_block_end(&s) : s.digest;
 }
 
-/* Check of a whole bulk record's data in memory. */
+/**
+ * qvp_bulk_check - check of a whole bulk record's data held in memory
+ * @seed: the stream's seed
+ * @offset: the record's head offset
+ * @data: the data
+ * @len: data bytes, a multiple of 8
+ *
+ * Return: the record's check, which follows the data in the stream.
+ */
 u64 qvp_bulk_check(u64 seed, u64 offset, const void *data, size_t len)
 {
 	struct qvp_bulk_sum s;
@@ -510,12 +623,19 @@ static void qvp_parser_hash(struct qvp_parser *p, const u8 *src, size_t n)
 	}
 }
 
-/*
+/**
  * qvp_parser_feed - convenience wrapper for callers that hold the bytes
+ * @p: the parser
+ * @data: the next bytes of the stream
+ * @len: bytes at @data
+ * @consumed: set to the number of bytes of @data taken
  *
  * Consumes bytes until a record is complete, an error is found or @len is
- * used up; *@consumed tells how many were taken.  Same returns as commit.
- * Bulk data is checked and dropped.
+ * used up.  Bulk data is hashed and dropped; its check is verified.
+ *
+ * Return: what the last qvp_parser_commit() returned: 0 when @len was
+ * used up without completing a record, QVP_PARSE_RECORD,
+ * QVP_PARSE_BULK or a negative errno.
  */
 int qvp_parser_feed(struct qvp_parser *p, const void *data, size_t len,
 		    size_t *consumed)

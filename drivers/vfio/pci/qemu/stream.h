@@ -28,7 +28,7 @@
 #define QVP_OPTIONAL_REC_MAX	4096
 
 #ifndef __KERNEL__
-/* CRC-32 (zlib/Ethernet) continued from @crc; start with crc = 0. */
+/* Userspace only (stream.c). */
 u32 qvp_crc32(u32 crc, const void *data, size_t len);
 #endif
 
@@ -77,9 +77,12 @@ u64 qvp_bulk_digest(u64 seed, const void *data, size_t len);
 u64 qvp_bulk_check(u64 seed, u64 offset, const void *data, size_t len);
 #endif
 
-/*
- * Hash one word (host order, already converted from little endian).
- * Returns true when it completed a block; its digest is in @s->digest.
+/**
+ * qvp_bulk_sum_word - hash one word of bulk data
+ * @s: the check so far
+ * @w: the word, in host order (the data's bytes read as little endian)
+ *
+ * Return: true when it completed a block; its digest is in @s->digest.
  */
 static inline bool qvp_bulk_sum_word(struct qvp_bulk_sum *s, u64 w)
 {
