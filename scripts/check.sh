@@ -136,6 +136,18 @@ for f in $srcs; do
 	fi
 done
 
+# kernel-doc, as the kernel's own checker sees it (from the 6.12 kbuild
+# package in the root filesystem).
+kdoc=$(cd "$rootfs" && ls -d usr/lib/linux-kbuild-*/scripts/kernel-doc 2>/dev/null | head -n 1)
+if [ -z "$kdoc" ]; then
+	record checkpatch fail "kernel-doc -Wall" "no scripts/kernel-doc in $rootfs/usr/lib/linux-kbuild-*"
+elif in_rootfs "$rootfs" "$repo" sh -c "cd /qvp && perl /$kdoc -none -Wall -Werror drivers/vfio/pci/qemu/*.[ch]" >"$out/kernel-doc.log" 2>&1; then
+	record checkpatch ok "kernel-doc -Wall clean"
+else
+	sed 's/^/# /' "$out/kernel-doc.log" | head -n 40
+	record checkpatch fail "kernel-doc -Wall" "see $out/kernel-doc.log"
+fi
+
 # 5. the VMs ----------------------------------------------------------------
 # boot_vm KVER N: boot N of KVER's test VM; results in out/KVER/bootN.
 boot_vm()
