@@ -37,18 +37,24 @@
 #include "bulk.h"
 #include "qvp.h"
 
+#define QVP_SCAN_MIN_MS		10
 #define QVP_SCAN_MAX_MS		60000
+/* A scan takes at most 1/(1 + QVP_SCAN_DUTY) of the time, however asked. */
+#define QVP_SCAN_DUTY		4
 
 /*
  * PRE_COPY, for a backend that finds changes by reading its state
  * (precopy_scan): the least time between the end of one scan and the
- * start of the next, however often userspace asks.
+ * start of the next, however often userspace asks.  The gap is also at
+ * least QVP_SCAN_DUTY times the last scan's length, so that a large
+ * device is not read over and over by a caller (QEMU) that calls read()
+ * on every iteration of its migration loop.
  */
 static unsigned int precopy_scan_ms = 100;
 
 static int qvp_scan_ms_set(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 0, QVP_SCAN_MAX_MS);
+	return param_set_uint_minmax(val, kp, QVP_SCAN_MIN_MS, QVP_SCAN_MAX_MS);
 }
 
 static const struct kernel_param_ops qvp_scan_ms_ops = {
@@ -58,7 +64,7 @@ static const struct kernel_param_ops qvp_scan_ms_ops = {
 
 module_param_cb(precopy_scan_ms, &qvp_scan_ms_ops, &precopy_scan_ms, 0644);
 MODULE_PARM_DESC(precopy_scan_ms,
-		 "PRE_COPY: least time (ms, 0-60000) between two scans of a device's state for changes, for devices without dirty tracking (default 100)");
+		 "PRE_COPY: least time (ms, 10-60000) between two scans of a device's state for changes, for devices without dirty tracking (default 100)");
 
 /**
  * struct qvp_mig_file - a save or resume session and its data file
@@ -82,8 +88,11 @@ MODULE_PARM_DESC(precopy_scan_ms,
  *	to the initial data (the stream header, the backend's records marked
  *	initial) and that no read() has taken yet; never more than
  *	qvp_save_unread()
- * @next_scan: save, PRE_COPY: jiffies before which precopy_scan is not
- *	called again
+ * @next_scan: save, PRE_COPY: jiffies before which the ioctl does not call
+ *	precopy_scan again (precopy_scan_ms after the last scan's end)
+ * @next_busy_scan: the same for read() and the scan work, which a caller
+ *	may drive on every loop: also at least QVP_SCAN_DUTY times the last
+ *	scan's length after its end
  * @scan_work: save, PRE_COPY: scans for a poll() waiter (qvp_scan_work())
  * @seed: save: the stream's seed (in its header; keys the bulk checks),
  *	chosen by the backend's save_begin
@@ -114,6 +123,7 @@ struct qvp_mig_file {
 	size_t len;
 	u64 initial_left;
 	unsigned long next_scan;
+	unsigned long next_busy_scan;
 	struct delayed_work scan_work;
 	u64 seed;
 	struct qvp_bulk bulk;
@@ -389,7 +399,7 @@ static u64 qvp_save_unread(struct qvp_mig_file *mf)
 /* Queue the scan work for when the next scan is allowed; @mf->lock held. */
 static void qvp_arm_scan(struct qvp_mig_file *mf)
 {
-	long delay = (long)(mf->next_scan - jiffies);
+	long delay = (long)(mf->next_busy_scan - jiffies);
 
 	lockdep_assert_held(&mf->lock);
 
@@ -413,22 +423,28 @@ static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
 	if (qdev->backend->precopy_pending)
 		qdev->backend->precopy_pending(qdev, &bi, &bd);
 	*initial = mf->initial_left + bi;
+	/* initial_left counts unread initial bytes: never more than unread */
+	if (WARN_ON_ONCE(mf->initial_left > unread))
+		unread = mf->initial_left;
 	*dirty = unread - mf->initial_left + bd;
 }
 
 /*
  * At PRE_COPY's temporary end of stream (nothing pending, nothing unread),
  * let a backend that finds changes by scanning look for them, unless it
- * did less than precopy_scan_ms ago.  read(), VFIO_MIG_GET_PRECOPY_INFO
- * and the scan work call this under the same rule, so a read() that
+ * did less than precopy_scan_ms ago (@ioctl: VFIO_MIG_GET_PRECOPY_INFO),
+ * or, for read() and the scan work, which a caller may drive on every
+ * iteration of a loop, less than max(precopy_scan_ms, QVP_SCAN_DUTY times
+ * the last scan) ago.  All answer from the same counts, so a read() that
  * follows an answer of 0/0 returns -ENOMSG unless a scan in between found
  * something, and one that follows a non-zero answer returns those bytes.
  * Wakes poll() waiters when the scan found changes.  @mf->lock held.
  * Returns true if it scanned.
  */
-static bool qvp_precopy_scan(struct qvp_mig_file *mf)
+static bool qvp_precopy_scan(struct qvp_mig_file *mf, bool ioctl)
 {
 	struct qvp_device *qdev = mf->qdev;
+	unsigned long start, interval;
 	u64 initial, dirty;
 
 	lockdep_assert_held(&mf->lock);
@@ -436,11 +452,15 @@ static bool qvp_precopy_scan(struct qvp_mig_file *mf)
 	if (mf->disabled || mf->stop_copy || !qdev->backend->precopy_scan)
 		return false;
 	qvp_precopy_sizes(mf, &initial, &dirty);
-	if (initial || dirty || time_before(jiffies, mf->next_scan))
+	if (initial || dirty ||
+	    time_before(jiffies, ioctl ? mf->next_scan : mf->next_busy_scan))
 		return false;
+	start = jiffies;
 	qdev->backend->precopy_scan(qdev);
-	mf->next_scan = jiffies +
-			msecs_to_jiffies(READ_ONCE(precopy_scan_ms));
+	interval = msecs_to_jiffies(READ_ONCE(precopy_scan_ms));
+	mf->next_scan = jiffies + interval;
+	mf->next_busy_scan = jiffies +
+			     max(interval, QVP_SCAN_DUTY * (jiffies - start));
 	qvp_precopy_sizes(mf, &initial, &dirty);
 	if (initial || dirty)
 		wake_up_interruptible_all(&mf->waitq);
@@ -460,7 +480,7 @@ static void qvp_scan_work(struct work_struct *work)
 
 	mutex_lock(&mf->lock);
 	if (!mf->disabled && !mf->stop_copy && !qvp_save_unread(mf)) {
-		qvp_precopy_scan(mf);
+		qvp_precopy_scan(mf, false);
 		qvp_precopy_sizes(mf, &initial, &dirty);
 		if (!initial && !dirty && wq_has_sleeper(&mf->waitq))
 			qvp_arm_scan(mf);
@@ -508,7 +528,7 @@ static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
 			}
 			ret = qvp_save_fill(mf);
 			/* A read() that would give nothing looks for changes. */
-			if (!ret && !done && qvp_precopy_scan(mf))
+			if (!ret && !done && qvp_precopy_scan(mf, false))
 				ret = qvp_save_fill(mf);
 			if (ret <= 0)
 				break;
@@ -556,14 +576,14 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	/*
 	 * Every arc that leaves PRE_COPY(_P2P) or ends this session takes the
 	 * file lock, so holding it keeps the answer one of PRE_COPY; a scan
-	 * then holds up only this session, not the device's state_mutex.
+	 * then holds up this session (and callers that wait for its arcs).
 	 */
 	mutex_lock(&mf->lock);
 	qvp_state_unlock(qdev);
 	if (mf->disabled) {
 		ret = -ENODEV;
 	} else {
-		qvp_precopy_scan(mf);
+		qvp_precopy_scan(mf, true);
 		qvp_precopy_sizes(mf, &info.initial_bytes, &info.dirty_bytes);
 	}
 	mutex_unlock(&mf->lock);
@@ -626,6 +646,7 @@ static struct qvp_mig_file *qvp_alloc_file(struct qvp_device *qdev,
 	init_waitqueue_head(&mf->waitq);
 	INIT_DELAYED_WORK(&mf->scan_work, qvp_scan_work);
 	mf->next_scan = jiffies;
+	mf->next_busy_scan = jiffies;
 	get_device(&qdev->core.vdev.device);
 	filp = anon_inode_getfile("qemu_vfio_pci_mig", fops, mf, flags);
 	if (IS_ERR(filp)) {

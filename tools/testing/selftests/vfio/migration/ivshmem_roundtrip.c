@@ -180,23 +180,6 @@ static size_t full_stream_len(size_t size)
 	       REGS_REC + END_REC;
 }
 
-/*
- * PRE_COPY: the driver scans BAR2 for changes at most once per
- * precopy_scan_ms (a module parameter); wait until the next scan may run.
- */
-static void scan_wait(void)
-{
-	FILE *f = fopen("/sys/module/qemu_vfio_pci/parameters/precopy_scan_ms",
-			"r");
-	unsigned int ms = 100;
-
-	if (f) {
-		if (fscanf(f, "%u", &ms) != 1)
-			ms = 100;
-		fclose(f);
-	}
-	usleep((ms + 50) * 1000);
-}
 
 /* Read a PRE_COPY fd until ENOMSG, keeping nothing; the bytes read. */
 static size_t drain(struct __test_metadata *_metadata, int fd)
@@ -636,7 +619,7 @@ TEST_F_TIMEOUT(ivs, streamed_precopy_to_second_device, 600)
 	 * QEMU asks before each pass; the driver looks for changes then,
 	 * unless its last look (the read() that got ENOMSG) is too recent.
 	 */
-	scan_wait();
+	mig_precopy_scan_wait();
 	n = dirty(a, 3, 7, 0x3c);
 	ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
 	ASSERT_EQ(n * MEM_REC(PAGE), info.dirty_bytes);
@@ -687,7 +670,7 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	/* first pass, while the memory changes under it */
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
 	ASSERT_EQ(info.initial_bytes, self->s.len);
-	scan_wait();
+	mig_precopy_scan_wait();
 	n = dirty(a, 0, 16, 0x5a);
 	run_bytes = 0;
 	if (runs) {
@@ -769,7 +752,7 @@ TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
 	go(_metadata, &a->dev, ST(PRE_COPY), &fd);
 	ASSERT_LE(0, fd);
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_NODATA);
-	scan_wait();
+	mig_precopy_scan_wait();
 	a->mem[100] ^= 0x3c;		/* page 0 only */
 	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 	ASSERT_EQ(rec, info.dirty_bytes);
@@ -931,7 +914,7 @@ TEST_F_TIMEOUT(ivs, precopy_read_finds_changes, 600)
 	drain(_metadata, self->fd);
 
 	/* read() first: it must look for the change itself */
-	scan_wait();
+	mig_precopy_scan_wait();
 	a->mem[5] ^= 0x42;		/* page 0 */
 	n = read(self->fd, buf, sizeof(buf));
 	ASSERT_EQ((ssize_t)MEM_REC(page_len), n)
@@ -947,7 +930,7 @@ TEST_F_TIMEOUT(ivs, precopy_read_finds_changes, 600)
 	/* the ioctl first: read() gives exactly what it announced */
 	if (a->size < 3 * PAGE)
 		return;
-	scan_wait();
+	mig_precopy_scan_wait();
 	a->mem[PAGE + 7] ^= 0x42;	/* pages 1 and 2: one run */
 	a->mem[2 * PAGE + 9] ^= 0x42;
 	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));

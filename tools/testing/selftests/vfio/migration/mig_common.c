@@ -543,3 +543,17 @@ unsigned long long mig_meminfo_kib(const char *const *fields)
 	fclose(fp);
 	return sum;
 }
+
+void mig_precopy_scan_wait(void)
+{
+	FILE *f = fopen("/sys/module/qemu_vfio_pci/parameters/precopy_scan_ms",
+			"r");
+	unsigned int ms = 100;
+
+	if (f) {
+		if (fscanf(f, "%u", &ms) != 1)
+			ms = 100;
+		fclose(f);
+	}
+	usleep((ms + 50) * 1000);
+}

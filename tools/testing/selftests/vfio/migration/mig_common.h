@@ -151,5 +151,11 @@ uint32_t mig_rand(uint32_t *seed);
  * in KiB, read in one pass; 0 if the file cannot be read.
  */
 unsigned long long mig_meminfo_kib(const char *const *fields);
+/*
+ * qemu-vfio-pci, PRE_COPY: the driver scans device memory for changes at
+ * most once per precopy_scan_ms (a module parameter) when asked through
+ * VFIO_MIG_GET_PRECOPY_INFO; wait until the next scan may run.
+ */
+void mig_precopy_scan_wait(void);
 
 #endif /* MIG_COMMON_H */

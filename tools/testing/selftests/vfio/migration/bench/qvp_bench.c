@@ -402,6 +402,7 @@ static void bench_ivshmem(struct vfio_dev *dev, const char *bdf)
 			vfio_dev_reset(dev);
 			set_state(dev, ST(PRE_COPY), &fd);
 			drain(fd, stream, cap, NULL, 0);
+			mig_precopy_scan_wait();
 			dirty_pages(mem, size, pcts[i], runs, &seed);
 			vfio_mig_precopy_info(fd, &info);
 			drain(fd, stream, cap, NULL, 0);
