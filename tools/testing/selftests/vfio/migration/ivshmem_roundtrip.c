@@ -32,8 +32,6 @@
 
 #include "mig_test.h"
 
-#define IVS_VENDOR	0x1af4
-#define IVS_DEVICE	0x1110
 #define BAR2		VFIO_PCI_BAR2_REGION_INDEX
 #define REG_INTRMASK	0x00
 #define REG_INTRSTATUS	0x04

@@ -36,6 +36,10 @@
 #define EDU_STATUS_COMPUTING	0x01
 #define EDU_STATUS_IRQFACT	0x80
 
+/* QEMU ivshmem-plain, PCI 1af4:1110 */
+#define IVS_VENDOR		0x1af4
+#define IVS_DEVICE		0x1110
+
 /* Sizes of the stream that qemu-vfio-pci produces for an edu. */
 #define QVP_HDR_LEN		((size_t)sizeof(struct qvp_stream_header))
 #define QVP_REC_HDR_LEN		((size_t)sizeof(struct qvp_record_header))
