@@ -219,6 +219,20 @@ static void save_all(struct __test_metadata *_metadata, struct ivs *d,
 	go(_metadata, &d->dev, ST(STOP), NULL);
 }
 
+/*
+ * An arc between the states of a live save session (PRE_COPY, PRE_COPY_P2P,
+ * STOP_COPY): the session keeps its fd, so the arc must open none.
+ */
+static void go_in_session(struct __test_metadata *_metadata, struct ivs *d,
+			  uint32_t to)
+{
+	int fd;
+
+	go(_metadata, &d->dev, to, &fd);
+	ASSERT_EQ(-1, fd) TH_LOG("-> %s inside a save session opened fd %d",
+				 NAME(to), fd);
+}
+
 /* STOP -> RESUMING, write, RESUMING -> STOP; returns the errors seen. */
 static void resume_raw(struct __test_metadata *_metadata, struct ivs *d,
 		       const uint8_t *s, size_t len, int *write_err,
@@ -602,7 +616,7 @@ TEST_F_TIMEOUT(ivs, streamed_precopy_to_second_device, 600)
 {
 	struct ivs *a = &self->a, *b = &self->b;
 	struct vfio_precopy_info info;
-	int sfd, rfd, fd2;
+	int sfd, rfd;
 	size_t moved, n;
 	uint64_t sum;
 
@@ -626,9 +640,8 @@ TEST_F_TIMEOUT(ivs, streamed_precopy_to_second_device, 600)
 
 	n = dirty(a, 4, 5, 0xc3);
 	sum = checksum(a->mem, a->size);
-	go(_metadata, &a->dev, ST(PRE_COPY_P2P), &fd2);
-	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
-	ASSERT_EQ(-1, fd2);
+	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
+	go_in_session(_metadata, a, ST(STOP_COPY));
 	pipe_stream(_metadata, sfd, rfd, &moved);
 	close(sfd);
 	ASSERT_EQ(n * MEM_REC(PAGE) + REGS_REC + END_REC, moved);
@@ -653,7 +666,7 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	const char *why;
 	struct walk w;
 	uint64_t sum;
-	int fd, fd2;
+	int fd;
 
 	NEEDS_WHOLE_STREAM();
 	fill(a, 7);
@@ -702,9 +715,8 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 		dirty_run(a, 7 * RUN_PAGES + 15, 17, 0xa5);
 		run_bytes = MEM_REC(16 * PAGE) + MEM_REC(PAGE);
 	}
-	go(_metadata, &a->dev, ST(PRE_COPY_P2P), &fd2);
-	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
-	ASSERT_EQ(-1, fd2);
+	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
+	go_in_session(_metadata, a, ST(STOP_COPY));
 	len1 = self->s.len;
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
 	close(fd);
@@ -743,7 +755,7 @@ TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
 	struct vfio_precopy_info info;
 	uint8_t buf[QVP_REC_HDR_LEN + 8 + 100];
 	uint64_t sum;
-	int fd, fd2;
+	int fd;
 
 	NEEDS_WHOLE_STREAM();
 	fill(a, 15);
@@ -764,8 +776,8 @@ TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
 	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 	ASSERT_EQ(0ULL, info.dirty_bytes);
 
-	go(_metadata, &a->dev, ST(PRE_COPY_P2P), &fd2);
-	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
+	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
+	go_in_session(_metadata, a, ST(STOP_COPY));
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
 	close(fd);
 	sum = checksum(a->mem, a->size);
@@ -1011,7 +1023,7 @@ TEST_F_TIMEOUT(ivs, precopy_cut_short, 300)
 	struct ivs *a = &self->a, *t = target(self);
 	uint8_t buf[4096];
 	uint64_t sum;
-	int fd, fd2;
+	int fd;
 
 	NEEDS_WHOLE_STREAM();
 	fill(a, 9);
@@ -1021,7 +1033,7 @@ TEST_F_TIMEOUT(ivs, precopy_cut_short, 300)
 	ASSERT_EQ(0, vfio_buf_append(&self->s, buf, sizeof(buf)));
 	dirty(a, 1, 3, 0x11);	/* chunk 0 was framed already */
 	sum = checksum(a->mem, a->size);
-	go(_metadata, &a->dev, ST(STOP_COPY), &fd2);
+	go_in_session(_metadata, a, ST(STOP_COPY));
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
 	close(fd);
 	ASSERT_EQ(full_stream_len(a->size), self->s.len);
