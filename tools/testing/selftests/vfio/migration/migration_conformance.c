@@ -632,7 +632,7 @@ TEST_F(mig, ended_session_enodev)
 
 TEST_F(mig, reset_from_every_state)
 {
-	uint32_t s, i, st;
+	uint32_t s, i;
 	int fd, ret;
 
 	if (!has_reset(&self->dev))
@@ -649,20 +649,57 @@ TEST_F(mig, reset_from_every_state)
 					 strerror(-ret));
 		expect_state(_metadata, &self->dev, ST(RUNNING));
 	}
+}
 
-	/* ERROR, if an empty stream gets us there */
-	go(_metadata, &self->dev, ST(STOP), NULL);
+/*
+ * ERROR, and the way out of it.  No arc leads to ERROR; a driver may go
+ * there when an arc fails, and one arc must fail: RESUMING -> STOP when
+ * the data written is "incomplete, inconsistent, or otherwise invalid"
+ * (vfio.h).  An empty stream is incomplete for a device whose saved
+ * stream is not empty, so the arc must fail; whether the device then is
+ * in ERROR is up to the driver ("optionally go to the ERROR state").  A
+ * driver that does not go there leaves nothing to test: skip, saying so.
+ */
+TEST_F(mig, reset_from_error)
+{
+	struct vfio_buf stream;
+	size_t len;
+	uint32_t st;
+	int fd, ret;
+
+	if (!has_reset(&self->dev))
+		SKIP(return, "device does not support VFIO_DEVICE_RESET, the only way out of ERROR");
+
+	vfio_buf_init(&stream);
+	save(_metadata, &self->dev, &stream);
+	len = stream.len;
+	vfio_buf_free(&stream);
+	if (!len)
+		SKIP(return, "the device saves an empty stream, so an empty resume is complete and no arc is known to fail");
+
 	go(_metadata, &self->dev, ST(RESUMING), &fd);
-	close_fd(&fd);
+	ASSERT_LE(0, fd);
 	ret = vfio_dev_mig_set_state(&self->dev, ST(STOP), NULL);
+	close(fd);
+	ASSERT_NE(0, ret)
+		TH_LOG("RESUMING -> STOP accepted an empty stream, but the device saves %zu bytes: incomplete data must fail the arc",
+		       len);
 	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->dev, &st));
-	if (ret && st == ST(ERROR)) {
-		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
-		expect_state(_metadata, &self->dev, ST(RUNNING));
-	} else {
-		TH_LOG("an empty stream did not lead to ERROR (%s, state %s)",
-		       strerror(-ret), NAME(st));
-	}
+	if (st != ST(ERROR))
+		SKIP(return, "RESUMING -> STOP refused an empty stream (%s) but the device is in %s, not ERROR (optional in the uAPI): reset from ERROR not tested",
+		     strerror(-ret), NAME(st));
+
+	/* only a reset leads out of ERROR */
+	ret = vfio_dev_mig_set_state(&self->dev, ST(RUNNING), NULL);
+	ASSERT_NE(0, ret) TH_LOG("ERROR -> RUNNING accepted without a reset");
+	expect_state(_metadata, &self->dev, ST(ERROR));
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	expect_state(_metadata, &self->dev, ST(RUNNING));
+
+	/* and the device migrates again */
+	vfio_buf_init(&stream);
+	save(_metadata, &self->dev, &stream);
+	vfio_buf_free(&stream);
 }
 
 TEST_F(mig, close_with_session_open)
