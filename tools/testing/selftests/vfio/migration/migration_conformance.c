@@ -549,8 +549,10 @@ TEST_F(mig, zero_length_read)
 		ASSERT_EQ(0, read(fd, b, 0))
 			TH_LOG("PRE_COPY, nothing pending: %s",
 			       strerror(errno));
-		if (supported(self, ST(PRE_COPY_P2P)))
+		if (supported(self, ST(PRE_COPY_P2P))) {
 			go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+			ASSERT_EQ(-1, fd2);
+		}
 		go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
 		ASSERT_EQ(-1, fd2);
 	} else {
