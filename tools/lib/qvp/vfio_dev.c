@@ -449,19 +449,31 @@ int vfio_dev_irq_set_eventfds(struct vfio_dev *dev, unsigned int index,
 	return ret;
 }
 
-int vfio_dev_irq_disable(struct vfio_dev *dev, unsigned int index)
+/* VFIO_DEVICE_SET_IRQS without data: @action on @count vectors. */
+static int vfio_dev_irq_none(struct vfio_dev *dev, uint32_t action,
+			     unsigned int index, unsigned int count)
 {
 	struct vfio_irq_set set = {
 		.argsz = sizeof(set),
-		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.flags = VFIO_IRQ_SET_DATA_NONE | action,
 		.index = index,
 		.start = 0,
-		.count = 0,
+		.count = count,
 	};
 
 	if (ioctl(dev->device_fd, VFIO_DEVICE_SET_IRQS, &set))
 		return -errno;
 	return 0;
+}
+
+int vfio_dev_irq_disable(struct vfio_dev *dev, unsigned int index)
+{
+	return vfio_dev_irq_none(dev, VFIO_IRQ_SET_ACTION_TRIGGER, index, 0);
+}
+
+int vfio_dev_irq_unmask(struct vfio_dev *dev, unsigned int index)
+{
+	return vfio_dev_irq_none(dev, VFIO_IRQ_SET_ACTION_UNMASK, index, 1);
 }
 
 int vfio_dev_feature(struct vfio_dev *dev, uint32_t flags, void *data,

@@ -108,6 +108,8 @@ int vfio_dev_set_bus_master(struct vfio_dev *dev, bool enable);
 int vfio_dev_irq_set_eventfds(struct vfio_dev *dev, unsigned int index,
 			      const int *fds, unsigned int count);
 int vfio_dev_irq_disable(struct vfio_dev *dev, unsigned int index);
+/* Unmask vector 0 of @index (INTx, after the kernel masked it). */
+int vfio_dev_irq_unmask(struct vfio_dev *dev, unsigned int index);
 
 /* Raw VFIO_DEVICE_FEATURE: @flags holds the feature and GET/SET/PROBE. */
 int vfio_dev_feature(struct vfio_dev *dev, uint32_t flags, void *data,

@@ -217,6 +217,26 @@ static int edu_check_idle(struct qvp_device *qdev)
 	return busy;
 }
 
+/*
+ * Wait for work in flight to end, then take the MMIO bracket and make sure
+ * no new work started meanwhile.  Returns 0 with the bracket held (give
+ * *@set to qvp_mmio_end()), or -errno without it.  *@seen as for
+ * edu_wait_idle().
+ */
+static int edu_begin_idle(struct qvp_device *qdev, unsigned int *seen,
+			  u16 *set)
+{
+	int ret = edu_wait_idle(qdev, EDU_BUSY_ANY, seen);
+
+	if (ret)
+		return ret;
+	*set = qvp_mmio_begin(qdev);
+	ret = edu_check_idle(qdev);
+	if (ret)
+		qvp_mmio_end(qdev, *set);
+	return ret;
+}
+
 /* The n whose factorial the device holds, to compute it again. */
 static int edu_fact_n(u32 value)
 {
@@ -336,15 +356,9 @@ static int edu_quiesce(struct qvp_device *qdev)
 	int ret, n;
 	u16 set;
 
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, &seen);
+	ret = edu_begin_idle(qdev, &seen, &set);
 	if (ret)
 		return ret;
-	set = qvp_mmio_begin(qdev);
-	ret = edu_check_idle(qdev);
-	if (ret) {
-		qvp_mmio_end(qdev, set);
-		return ret;
-	}
 	irqfact = ioread32(bar0 + EDU_REG_STATUS) & EDU_STATUS_IRQFACT;
 	fact = ioread32(bar0 + EDU_REG_FACTORIAL);
 	n = edu_fact_n(fact);
@@ -382,16 +396,12 @@ static int edu_reset(struct qvp_device *qdev)
 	int ret;
 	u16 set;
 
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, NULL);
+	ret = edu_begin_idle(qdev, NULL, &set);
 	if (ret)
 		return ret;
-	set = qvp_mmio_begin(qdev);
-	ret = edu_check_idle(qdev);
-	if (!ret)
-		edu_start_factorial(qdev, EDU_FACT_MAX_N);
+	edu_start_factorial(qdev, EDU_FACT_MAX_N);
 	qvp_mmio_end(qdev, set);
-	if (!ret)
-		ret = edu_wait_idle(qdev, EDU_BUSY_FACT, NULL);
+	ret = edu_wait_idle(qdev, EDU_BUSY_FACT, NULL);
 	if (ret)
 		return ret;
 
@@ -425,31 +435,24 @@ static int edu_save_stop(struct qvp_device *qdev)
 	struct edu_state *st = edu(qdev);
 	void __iomem *bar0 = st->bar0;
 	struct edu_regs *r = &st->saved;
-	u32 status;
 	int ret;
 	u16 set;
 
 	/* Userspace may have started work since the device was stopped. */
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, NULL);
+	ret = edu_begin_idle(qdev, NULL, &set);
 	if (ret)
 		return ret;
-	set = qvp_mmio_begin(qdev);
-	ret = edu_check_idle(qdev);
-	if (!ret) {
-		status = ioread32(bar0 + EDU_REG_STATUS);
-		r->liveness = ioread32(bar0 + EDU_REG_LIVENESS);
-		r->factorial = ioread32(bar0 + EDU_REG_FACTORIAL);
-		r->status = status & EDU_STATUS_IRQFACT;
-		r->irq_status = ioread32(bar0 + EDU_REG_IRQ_STATUS) |
-				st->pend_irq;
-		r->dma_src = readq(bar0 + EDU_REG_DMA_SRC);
-		r->dma_dst = readq(bar0 + EDU_REG_DMA_DST);
-		r->dma_count = readq(bar0 + EDU_REG_DMA_COUNT);
-		r->dma_cmd = readq(bar0 + EDU_REG_DMA_CMD) & ~(u64)EDU_DMA_RUN;
-		st->save_phase = EDU_SAVE_PENDING;
-	}
+	r->liveness = ioread32(bar0 + EDU_REG_LIVENESS);
+	r->factorial = ioread32(bar0 + EDU_REG_FACTORIAL);
+	r->status = ioread32(bar0 + EDU_REG_STATUS) & EDU_STATUS_IRQFACT;
+	r->irq_status = ioread32(bar0 + EDU_REG_IRQ_STATUS) | st->pend_irq;
+	r->dma_src = readq(bar0 + EDU_REG_DMA_SRC);
+	r->dma_dst = readq(bar0 + EDU_REG_DMA_DST);
+	r->dma_count = readq(bar0 + EDU_REG_DMA_COUNT);
+	r->dma_cmd = readq(bar0 + EDU_REG_DMA_CMD) & ~(u64)EDU_DMA_RUN;
+	st->save_phase = EDU_SAVE_PENDING;
 	qvp_mmio_end(qdev, set);
-	return ret;
+	return 0;
 }
 
 static int edu_save_record(struct qvp_device *qdev, struct qvp_save_rec *rec)
@@ -558,13 +561,9 @@ static int edu_load_commit(struct qvp_device *qdev)
 	 * changed.  The arc then fails and the device is in ERROR, to be
 	 * reset.
 	 */
-	ret = edu_wait_idle(qdev, EDU_BUSY_ANY, NULL);
+	ret = edu_begin_idle(qdev, NULL, &set);
 	if (ret)
 		return ret;
-	set = qvp_mmio_begin(qdev);
-	ret = edu_check_idle(qdev);
-	if (ret)
-		goto out;
 	/*
 	 * The device enters STOP: it must not interrupt, so the saved
 	 * interrupt status is held until it runs again (unquiesce), and
@@ -581,12 +580,12 @@ static int edu_load_commit(struct qvp_device *qdev)
 	writeq(r->dma_count, bar0 + EDU_REG_DMA_COUNT);
 	iowrite32(~0U, bar0 + EDU_REG_IRQ_ACK);
 	st->pend_irq = r->irq_status;
-out:
 	qvp_mmio_end(qdev, set);
-	if (!ret && computing)
+	if (computing) {
 		ret = edu_wait_idle(qdev, EDU_BUSY_FACT, NULL);
-	if (ret)
-		return ret;
+		if (ret)
+			return ret;
+	}
 	set = qvp_mmio_begin(qdev);
 	iowrite32(r->status, bar0 + EDU_REG_STATUS);
 	qvp_mmio_end(qdev, set);

@@ -216,21 +216,6 @@ static void same_cpu(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
 }
 
-static void unmask_intx(struct __test_metadata *_metadata,
-			struct vfio_dev *dev)
-{
-	struct vfio_irq_set set = {
-		.argsz = sizeof(set),
-		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
-		.index = VFIO_PCI_INTX_IRQ_INDEX,
-		.start = 0,
-		.count = 1,
-	};
-
-	ASSERT_EQ(0, ioctl(dev->device_fd, VFIO_DEVICE_SET_IRQS, &set))
-		TH_LOG("INTx unmask: %s", strerror(errno));
-}
-
 /* A saved stream of @dev whose interrupt status says @irq_status. */
 static void stream_with_irq(struct __test_metadata *_metadata,
 			    struct vfio_dev *dev, struct vfio_buf *s,
@@ -297,7 +282,7 @@ TEST_F(dev, intx_mask_survives_driver_mmio)
 	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_IRQ_STATUS, &v));
 	ASSERT_EQ(EDU_DMA_IRQ, v);
 	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_IRQ_ACK, v));
-	unmask_intx(_metadata, &self->dev);
+	ASSERT_EQ(0, vfio_dev_irq_unmask(&self->dev, VFIO_PCI_INTX_IRQ_INDEX));
 	EXPECT_EQ(0ULL, irqs(self->efd, 200));
 	vfio_buf_free(&s);
 }
