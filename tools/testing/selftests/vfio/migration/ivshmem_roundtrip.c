@@ -917,19 +917,30 @@ TEST_F_TIMEOUT(ivs, precopy_read_finds_changes, 600)
 	struct vfio_precopy_info info;
 	uint8_t buf[2 * PAGE];
 	ssize_t n;
+	int tries;
 
 	fill(a, 20);
 	go(_metadata, &a->dev, ST(PRE_COPY), &self->fd);
 	ASSERT_LE(0, self->fd);
 	drain(_metadata, self->fd);
 
-	/* read() first: it must look for the change itself */
+	/*
+	 * read() first: it must look for the change itself.  Scans that
+	 * read() starts are rate-limited (precopy_scan_ms, and four times
+	 * the last scan's length), so it may answer -ENOMSG a while: keep
+	 * reading, as QEMU does, for up to 30 s.
+	 */
 	mig_precopy_scan_wait();
 	a->mem[5] ^= 0x42;		/* page 0 */
-	n = read(self->fd, buf, sizeof(buf));
+	for (tries = 0; tries < 600; tries++) {
+		n = read(self->fd, buf, sizeof(buf));
+		if (n >= 0 || errno != ENOMSG)
+			break;
+		usleep(50 * 1000);
+	}
 	ASSERT_EQ((ssize_t)MEM_REC(page_len), n)
-		TH_LOG("read() after a page was written: %s",
-		       n < 0 ? strerror(errno) : "a short record");
+		TH_LOG("read() after a page was written, %d reads: %s",
+		       tries + 1, n < 0 ? strerror(errno) : "a short record");
 	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
 	ASSERT_EQ(0ULL, info.initial_bytes);
 	ASSERT_EQ(0ULL, info.dirty_bytes);
