@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The interface between the device-agnostic migration layer (migration.c)
+ * The interface between the device-agnostic migration protocol (session.h)
  * and a device backend (edu.c, ...).
  *
  * A backend knows its device's registers and memory; it knows nothing of
@@ -75,10 +75,12 @@ struct qvp_save_rec {
  *	what is outstanding before returning; a device that cannot tell
  *	P2P DMA from other DMA completes all of its DMA (vfio.h)
  * @p2p_start: optional; the reverse arcs of @p2p_stop
- * @quiesce: RUNNING_P2P -> STOP and PRE_COPY_P2P -> STOP_COPY.  Wait
- *	(bounded) until the device has finished work in flight and will not
- *	change its state by itself.  Return -ETIMEDOUT if it does not; the
- *	arc then fails and the device stays where it was.
+ * @quiesce: optional; RUNNING_P2P -> STOP and PRE_COPY_P2P -> STOP_COPY.
+ *	Wait (bounded) until the device has finished work in flight and will
+ *	not change its state by itself (a device that never does, like
+ *	ivshmem, whose memory only its users write, needs none).  Return
+ *	-ETIMEDOUT if it does not; the arc then fails and the device stays
+ *	where it was.
  * @unquiesce: optional; STOP -> RUNNING_P2P: let the device run again,
  *	and raise what @load_commit held back; also called when
  *	PRE_COPY_P2P -> STOP_COPY fails after @quiesce succeeded
@@ -129,6 +131,12 @@ struct qvp_save_rec {
  *	register write.
  * @load_end: the resume session ended (any reason); free what it held
  *
+ * Required: @name, @records and @nr_records, @open, @reset,
+ * @stop_copy_size, @save_record, @load_record, @load_commit, and
+ * @load_bulk when @records has a bulk type; probe refuses a backend
+ * without them (and WARNs: it is a driver bug).  Every other operation
+ * is optional, and the protocol calls it through qvp_call().
+ *
  * Locking:
  *  - @open and @close run in open_device/close_device, which vfio
  *    serialises with everything else on the device;
@@ -177,6 +185,26 @@ struct qvp_backend {
 	int (*load_commit)(struct qvp_device *qdev);
 	void (*load_end)(struct qvp_device *qdev);
 };
+
+/**
+ * qvp_call - call an optional backend operation
+ * @fn: the operation (a member of struct qvp_backend), possibly NULL
+ * @...: its arguments
+ *
+ * The one way of calling an operation that a backend may leave out;
+ * those it must have are checked at probe (qvp_backend_valid()) and
+ * called directly.
+ *
+ * Return: what @fn returns, or 0 (nothing, for a void operation) when
+ * the backend has no @fn.
+ */
+#define qvp_call(fn, ...)						\
+	({								\
+		typeof(fn) __fn = (fn);					\
+									\
+		__fn ? __fn(__VA_ARGS__) :				\
+		       (typeof(__fn(__VA_ARGS__)))0;			\
+	})
 
 extern const struct qvp_backend qvp_edu_backend;
 extern const struct qvp_backend qvp_ivshmem_backend;

@@ -2,7 +2,11 @@
 /*
  * qemu-vfio-pci: the data of bulk records (QVP_REC_F_BULK), copied between
  * device memory and the user's buffer in a single pass that also computes
- * the record's check.
+ * the record's check.  A save frames the record's header and head
+ * (save.c), then qvp_bulk_read() gives the data and the check; a resume's
+ * parser verifies the head (resume.c), then qvp_bulk_write() stores the
+ * data and the parser verifies the check (stream.c, whose hash helpers
+ * are shared with the userspace tools).
  *
  * A save that first copied device memory into a kernel buffer, then ran a
  * CRC over it, then copied it to the user, moved each byte three times;
@@ -12,20 +16,21 @@
  * multiply-rotate lanes so that the multiplies overlap).  A resume does
  * the same in the other direction.
  *
- * The caller holds the MMIO bracket (qvp_mmio_begin(), memory_lock for
- * writing), and a page fault on an mmap of this device's BARs would take
- * memory_lock too.  So user memory is accessed with page faults disabled:
+ * The copies run inside the MMIO bracket (qvp_mmio_begin(), memory_lock
+ * for writing), and a page fault on an mmap of this device's BARs would
+ * take memory_lock too.  So user memory is accessed with page faults disabled:
  * a copy stops at the first word whose access faults, for whatever
- * reason, and returns what it did; the caller moves that word through a
- * kernel carry word and copy_to_user()/copy_from_user() outside the
- * bracket, which fault the page in or fail, and goes on.  No word is
- * hashed unless it was both read and stored, so a word retried after a
- * fault is hashed once, as its retried value.
+ * reason, and returns what it did; qvp_bulk_read() and qvp_bulk_write()
+ * move that word through a kernel carry word and copy_to_user() or
+ * copy_from_user() outside the bracket, which fault the page in or fail,
+ * and go on.  No word is hashed unless it was both read and stored, so a
+ * word retried after a fault is hashed once, as its retried value.
  */
 #include <linux/io.h>
 #include <linux/uaccess.h>
 
 #include "bulk.h"
+#include "session.h"
 
 /* A word as read from or written to memory, as the hash sees it. */
 static __always_inline u64 qvp_le(u64 raw)
@@ -203,9 +208,9 @@ static void qvp_block_done(const struct qvp_bulk *b, u32 end,
  * Return: the words copied and hashed; fewer than @words (possibly 0)
  * when a store to @dst faulted or @dst is not a valid user range.
  */
-size_t qvp_bulk_copy_out(const struct qvp_bulk *b, u32 pos,
-			 struct qvp_bulk_sum *s, u64 __user *dst,
-			 size_t words)
+static size_t qvp_bulk_copy_out(const struct qvp_bulk *b, u32 pos,
+				struct qvp_bulk_sum *s, u64 __user *dst,
+				size_t words)
 {
 	size_t i = 0, seg, done;
 
@@ -238,9 +243,9 @@ size_t qvp_bulk_copy_out(const struct qvp_bulk *b, u32 pos,
  * Return: the words stored and hashed; fewer than @words (possibly 0)
  * when a load from @src faulted or @src is not a valid user range.
  */
-size_t qvp_bulk_copy_in(const struct qvp_bulk *b, u32 pos,
-			struct qvp_bulk_sum *s, const u64 __user *src,
-			size_t words)
+static size_t qvp_bulk_copy_in(const struct qvp_bulk *b, u32 pos,
+			       struct qvp_bulk_sum *s, const u64 __user *src,
+			       size_t words)
 {
 	size_t i = 0, seg, done;
 
@@ -273,8 +278,8 @@ size_t qvp_bulk_copy_in(const struct qvp_bulk *b, u32 pos,
  *
  * Context: within the MMIO bracket (qvp_mmio_begin()).
  */
-void qvp_bulk_word_out(const struct qvp_bulk *b, u32 pos,
-		       struct qvp_bulk_sum *s, u64 *raw)
+static void qvp_bulk_word_out(const struct qvp_bulk *b, u32 pos,
+			      struct qvp_bulk_sum *s, u64 *raw)
 {
 	*raw = __raw_readq(b->mem + pos);
 	if (qvp_bulk_sum_word(s, qvp_le(*raw)) && b->digests)
@@ -295,8 +300,8 @@ void qvp_bulk_word_out(const struct qvp_bulk *b, u32 pos,
  *
  * Context: within the MMIO bracket (qvp_mmio_begin()).
  */
-void qvp_bulk_word_in(const struct qvp_bulk *b, u32 pos,
-		      struct qvp_bulk_sum *s, u64 raw)
+static void qvp_bulk_word_in(const struct qvp_bulk *b, u32 pos,
+			     struct qvp_bulk_sum *s, u64 raw)
 {
 	__raw_writeq(raw, b->mem + pos);
 	qvp_bulk_sum_word(s, qvp_le(raw));
@@ -313,11 +318,143 @@ void qvp_bulk_word_in(const struct qvp_bulk *b, u32 pos,
  *
  * Return: the record's check, which follows the data in the stream.
  */
-u64 qvp_bulk_finish_out(const struct qvp_bulk *b, struct qvp_bulk_sum *s)
+static u64 qvp_bulk_finish_out(const struct qvp_bulk *b,
+			       struct qvp_bulk_sum *s)
 {
 	if (s->pos)
 		qvp_block_done(b, b->len, s);
 	return qvp_bulk_sum_final(s);
+}
+
+/*
+ * The reader's pointer is fit for whole-word stores.  Some architectures
+ * cannot store a word to an unaligned address; those get bulk data a word
+ * at a time through @carry instead.
+ */
+static bool qvp_word_ok(const void __user *p)
+{
+	return IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) ||
+	       IS_ALIGNED((unsigned long)p, 8);
+}
+
+/**
+ * qvp_bulk_read - give the reader bytes of the bulk record in transit
+ * @mf: the save session, with a bulk record in transit (@mf->bulk)
+ * @ubuf: the reader's buffer
+ * @count: its size
+ *
+ * Gives what is left of a word in @mf->carry, else data copied straight
+ * from the device, else the check, which goes to the transfer buffer and
+ * ends the bulk data.
+ *
+ * The straight copy runs with page faults disabled (above).  When it
+ * cannot store even the first word (its page is not present, or the word
+ * straddles into a page that cannot take it), that word goes to @carry
+ * and from there by copy_to_user() outside the MMIO bracket, which faults
+ * the page in or fails with -EFAULT: every call makes progress.
+ *
+ * Context: @mf->lock held.
+ * Return: the bytes given (0 when it only moved data to @mf->carry or
+ * queued the check), or -errno.
+ */
+ssize_t qvp_bulk_read(struct qvp_mig_file *mf, char __user *ubuf,
+		      size_t count)
+{
+	struct qvp_device *qdev = mf->qdev;
+	struct qvp_bulk *b = &mf->bulk;
+	size_t n = 0, words;
+	__le64 check;
+	u64 raw;
+	u16 set;
+
+	lockdep_assert_held(&mf->lock);
+
+	if (mf->carry_pos < mf->carry_len) {
+		n = min_t(size_t, count, mf->carry_len - mf->carry_pos);
+		n -= copy_to_user(ubuf, mf->carry + mf->carry_pos, n);
+		if (!n)
+			return -EFAULT;
+		mf->carry_pos += n;
+		return n;
+	}
+	if (mf->bulk_pos == b->len) {
+		check = cpu_to_le64(qvp_bulk_finish_out(b, &mf->sum));
+		memcpy(mf->buf, &check, sizeof(check));
+		mf->pos = 0;
+		mf->len = sizeof(check);
+		b->len = 0;
+		return 0;
+	}
+	words = min_t(size_t, count, b->len - mf->bulk_pos) / 8;
+	if (!qvp_word_ok(ubuf))
+		words = 0;
+	set = qvp_mmio_begin(qdev);
+	if (words)
+		n = qvp_bulk_copy_out(b, mf->bulk_pos, &mf->sum,
+				      (u64 __user *)ubuf, words) * 8;
+	if (!n)
+		qvp_bulk_word_out(b, mf->bulk_pos, &mf->sum, &raw);
+	qvp_mmio_end(qdev, set);
+	if (!n) {
+		memcpy(mf->carry, &raw, sizeof(raw));
+		mf->carry_pos = 0;
+		mf->carry_len = sizeof(raw);
+		mf->bulk_pos += sizeof(raw);
+		return 0;
+	}
+	mf->bulk_pos += n;
+	return n;
+}
+
+/**
+ * qvp_bulk_write - store bytes of the bulk data that the parser expects
+ * @mf: the resume session, with a bulk record in transit (@mf->bulk)
+ * @ubuf: the writer's buffer
+ * @count: bytes available there, at most what is left of the data
+ *
+ * Stores straight to the device while whole words come, through
+ * @mf->carry otherwise.  As for a save, a word that the straight copy
+ * (page faults disabled) cannot load goes through @mf->carry by
+ * copy_from_user(), outside the MMIO bracket, which faults its page in
+ * or fails.
+ *
+ * Context: @mf->lock held.
+ * Return: the bytes taken (at least one), or -errno.
+ */
+ssize_t qvp_bulk_write(struct qvp_mig_file *mf, const char __user *ubuf,
+		       size_t count)
+{
+	struct qvp_device *qdev = mf->qdev;
+	struct qvp_bulk_sum *s = &mf->parser.bulk_sum;
+	size_t n, words = count / 8;
+	u64 raw;
+	u16 set;
+
+	lockdep_assert_held(&mf->lock);
+
+	if (!mf->carry_len && words && qvp_word_ok(ubuf)) {
+		set = qvp_mmio_begin(qdev);
+		n = qvp_bulk_copy_in(&mf->bulk, mf->bulk_pos, s,
+				     (const u64 __user *)ubuf, words) * 8;
+		qvp_mmio_end(qdev, set);
+		mf->bulk_pos += n;
+		if (n)
+			return n;
+	}
+	n = min_t(size_t, count, sizeof(raw) - mf->carry_len);
+	n -= copy_from_user(mf->carry + mf->carry_len, ubuf, n);
+	if (!n)
+		return -EFAULT;
+	mf->carry_len += n;
+	if (mf->carry_len < sizeof(raw))
+		return n;
+	memcpy(&raw, mf->carry, sizeof(raw));
+	set = qvp_mmio_begin(qdev);
+	qvp_bulk_word_in(&mf->bulk, mf->bulk_pos, s, raw);
+	qvp_mmio_end(qdev, set);
+	mf->bulk_pos += sizeof(raw);
+	mf->carry_len = 0;
+	return n;
 }
 
 /**

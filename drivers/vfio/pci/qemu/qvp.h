@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * qemu-vfio-pci: definitions shared by the PCI glue (main.c), the
- * migration protocol layer (migration.c) and the backends.
+ * qemu-vfio-pci: the device, as the PCI glue (main.c), the migration
+ * protocol (fsm.c and the units session.h lists) and the backends share
+ * it.  The layers, each calling only those below it:
+ *
+ *   main.c       PCI and vfio glue
+ *   fsm.c ...    the migration protocol, device agnostic (session.h)
+ *   edu.c, ...   the backends, one per device model (backend.h)
+ *   device.c     BAR mapping and the MMIO bracket; stream.c, the format
  */
 #ifndef QVP_H
 #define QVP_H
@@ -34,9 +40,9 @@ struct qvp_mig_file;
  * @save: the open save session (STOP_COPY / PRE_COPY*), or NULL
  * @resume: the open resume session (RESUMING), or NULL
  * @reset_lock: protects @deferred_reset.  A PCI reset notification
- *	(qvp_reset_done()) arrives with vfio's memory_lock held, so it must
- *	neither sleep on @state_mutex nor end sessions itself: it only sets
- *	@deferred_reset under this spinlock and queues @reset_work.
+ *	(qvp_mig_reset_done()) arrives with vfio's memory_lock held, so it
+ *	must neither sleep on @state_mutex nor end sessions itself: it only
+ *	sets @deferred_reset under this spinlock and queues @reset_work.
  * @deferred_reset: a reset happened and its effect on the migration state
  *	(sessions ended, RUNNING) is not applied yet; qvp_state_lock() applies
  *	it
@@ -74,15 +80,16 @@ static inline struct device *qvp_dev(struct qvp_device *qdev)
 	return &qdev->core.pdev->dev;
 }
 
-/* main.c */
+/* device.c: for the backends and the protocol */
 void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
 u16 qvp_mmio_begin(struct qvp_device *qdev);
 void qvp_mmio_end(struct qvp_device *qdev, u16 set);
-void qvp_state_lock(struct qvp_device *qdev);
-void qvp_state_unlock(struct qvp_device *qdev);
 
-/* migration.c */
-extern const struct vfio_migration_ops qvp_mig_ops;
-void qvp_mig_reset_state(struct qvp_device *qdev);
+/* fsm.c and session.c: the protocol's entry points for the PCI glue */
+void qvp_mig_init(struct qvp_device *qdev);
+void qvp_mig_release(struct qvp_device *qdev);
+void qvp_mig_restart(struct qvp_device *qdev);
+long qvp_mig_device_reset(struct qvp_device *qdev);
+void qvp_mig_reset_done(struct qvp_device *qdev);
 
 #endif /* QVP_H */

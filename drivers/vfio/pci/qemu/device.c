@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qemu-vfio-pci: device access for the driver's own use, below everything
+ * else: the kernel mapping of a BAR and the MMIO bracket, which makes the
+ * BARs safe to touch while userspace owns the device.  Used by the
+ * backends and by the bulk data path; calls nothing of the driver.
+ */
+#include <linux/pci.h>
+
+#include "qvp.h"
+
+/**
+ * qvp_map_bar - kernel mapping of a BAR of an opened device
+ * @qdev: the device; only valid between open_device and close_device
+ * @bar: BAR index
+ *
+ * Maps the BAR on first use through vfio-pci-core, which owns the
+ * mapping and undoes it when the device is closed: do not unmap it.
+ *
+ * Context: process context, may sleep.
+ * Return: the mapping, or an IOMEM_ERR_PTR() on failure.
+ */
+void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar)
+{
+#ifdef QVP_HAVE_GET_IOMAP
+	return vfio_pci_core_get_iomap(&qdev->core, bar);
+#else
+	int ret = vfio_pci_core_setup_barmap(&qdev->core, bar);
+
+	return ret ? IOMEM_ERR_PTR(ret) : qdev->core.barmap[bar];
+#endif
+}
+
+/*
+ * Set or clear PCI_COMMAND_MEMORY and leave every other bit as it is now.
+ * vfio-pci-core changes INTx-disable behind our back: the INTx handler
+ * (pci_check_and_mask_intx()) and mask/unmask (pci_intx()) do so under
+ * its irqlock, which we take around our read-modify-write; enabling INTx
+ * does so under igate, which the caller holds (qvp_mmio_begin()).
+ * Userspace writes to PCI_COMMAND through the config region take
+ * memory_lock, which the caller holds for writing, except a write of the
+ * upper byte alone (SERR#, fast back-to-back), which could still race.
+ */
+static void qvp_set_decode(struct qvp_device *qdev, bool on)
+{
+	struct pci_dev *pdev = qdev->core.pdev;
+	unsigned long flags;
+	u16 cmd;
+
+	spin_lock_irqsave(&qdev->core.irqlock, flags);
+	if (!pci_read_config_word(pdev, PCI_COMMAND, &cmd) && cmd != 0xffff) {
+		if (on)
+			cmd |= PCI_COMMAND_MEMORY;
+		else
+			cmd &= ~PCI_COMMAND_MEMORY;
+		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+	}
+	spin_unlock_irqrestore(&qdev->core.irqlock, flags);
+}
+
+/**
+ * qvp_mmio_begin - make the device's BARs safe for kernel MMIO
+ * @qdev: the device
+ *
+ * Takes the vfio-pci-core igate (INTx and MSI setup) and memory_lock for
+ * writing, which fences userspace config-space writes to PCI_COMMAND,
+ * BAR reads and writes through the device fd and new faults on BAR
+ * mmaps.  If userspace (e.g. QEMU during a guest reset) turned memory
+ * decoding off, turns it on for the driver's own accesses and says so in
+ * the log, once until decoding is found on again.  Only that bit is ever
+ * changed, and qvp_mmio_end() changes it back and nothing else.
+ *
+ * Context: process context, may sleep.  Keep the bracket short: do not
+ * sleep inside it (it holds up the user's config writes, BAR accesses
+ * through the fd and mmap faults).  Lock order: state_mutex, then a
+ * session file lock, then igate, then memory_lock (core takes igate
+ * before memory_lock too).  Never fault on userspace memory between
+ * qvp_mmio_begin() and qvp_mmio_end(): a fault on an mmap of this
+ * device's BARs takes memory_lock and would deadlock against ourselves.
+ * User memory may be touched there only with page faults disabled
+ * (bulk.c).
+ *
+ * Return: the PCI_COMMAND bits the bracket turned on (0 or
+ * PCI_COMMAND_MEMORY), to give to qvp_mmio_end().
+ */
+u16 qvp_mmio_begin(struct qvp_device *qdev)
+{
+	struct pci_dev *pdev = qdev->core.pdev;
+	u16 cmd;
+
+	mutex_lock(&qdev->core.igate);
+	down_write(&qdev->core.memory_lock);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	if (cmd & PCI_COMMAND_MEMORY) {
+		qdev->decode_off_noted = false;
+		return 0;
+	}
+	if (!qdev->decode_off_noted)
+		dev_info(qvp_dev(qdev),
+			 "memory decoding is off (PCI_COMMAND 0x%04x): the driver turns it on for its own BAR accesses, and off again\n",
+			 cmd);
+	qdev->decode_off_noted = true;
+	qvp_set_decode(qdev, true);
+	return PCI_COMMAND_MEMORY;
+}
+
+/**
+ * qvp_mmio_end - end an MMIO bracket
+ * @qdev: the device
+ * @set: what qvp_mmio_begin() returned
+ *
+ * Turns memory decoding off again if qvp_mmio_begin() turned it on, then
+ * releases memory_lock and igate.
+ *
+ * Context: inside the bracket that qvp_mmio_begin() opened (igate and
+ * memory_lock held for writing); ends it.
+ */
+void qvp_mmio_end(struct qvp_device *qdev, u16 set)
+{
+	if (set & PCI_COMMAND_MEMORY)
+		qvp_set_decode(qdev, false);
+	up_write(&qdev->core.memory_lock);
+	mutex_unlock(&qdev->core.igate);
+}
