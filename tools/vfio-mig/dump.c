@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vfio-mig.h"
+#include "records.h"
 #include "stream.h"
 
 #define HDR_SIZE	sizeof(struct qvp_stream_header)
@@ -94,9 +95,8 @@ static uint64_t get64(const uint8_t *p)
 }
 
 /*
- * The record types of each backend: stream.c's tables, the ones the
- * driver's backends use.  The parser check uses them, the walker knows
- * types by them.
+ * The record types of each backend (records.c).  The parser check uses
+ * them, the walker knows types by them.
  */
 static const struct {
 	uint8_t backend;

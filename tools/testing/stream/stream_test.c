@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "records.h"
 #include "stream.h"
 
 static int test_nr, test_failed;
@@ -1366,8 +1367,11 @@ static void test_bulk_refusals(void)
 }
 
 /*
- * stream.c's record tables, which the driver's backends and vfio-mig use,
- * say what this test's own tables (written from the uapi header) say.
+ * vfio-mig's record tables (tools/vfio-mig/records.c), with which it
+ * checks streams, say what this test's own tables (written from the uapi
+ * header) say.  The driver's tables, beside its backends, are checked in
+ * the VM: its streams go through "vfio-mig dump", and edu_badinput
+ * feeds it records of wrong lengths.
  */
 static void same_descs(const char *name, const struct qvp_rec_desc *got,
 		       unsigned int nr_got, const struct qvp_rec_desc *want,
@@ -1381,7 +1385,7 @@ static void same_descs(const char *name, const struct qvp_rec_desc *got,
 		       got[i].min_len == want[i].min_len &&
 		       got[i].max_len == want[i].max_len &&
 		       got[i].bulk == want[i].bulk;
-	check(same, "stream.c's %s record table matches the format", name);
+	check(same, "vfio-mig's %s record table matches the format", name);
 }
 
 static void test_tables(void)

@@ -597,12 +597,21 @@ static void edu_load_end(struct qvp_device *qdev)
 	edu(qdev)->staged_valid = false;
 }
 
+/* The records of an edu stream (include/uapi/linux/qemu_vfio_pci.h). */
+static const struct qvp_rec_desc edu_records[] = {
+	{
+		.type = QVP_REC_EDU_REGS,
+		.min_len = sizeof(struct qvp_edu_regs),
+		.max_len = sizeof(struct qvp_edu_regs),
+	},
+};
+
 const struct qvp_backend qvp_edu_backend = {
 	.name = "edu",
 	.id = QVP_BACKEND_EDU,
 	.priv_size = sizeof(struct edu_state),
-	.records = qvp_edu_records,
-	.nr_records = QVP_EDU_NR_RECORDS,
+	.records = edu_records,
+	.nr_records = ARRAY_SIZE(edu_records),
 	.open = edu_open,
 	.close = edu_close,
 	.p2p_stop = edu_p2p_stop,

@@ -704,12 +704,33 @@ static void ivs_load_end(struct qvp_device *qdev)
 	st->loaded = NULL;
 }
 
+/* The records of an ivshmem stream (include/uapi/linux/qemu_vfio_pci.h). */
+static const struct qvp_rec_desc ivs_records[] = {
+	{
+		.type = QVP_REC_IVSHMEM_CONFIG,
+		.min_len = sizeof(struct qvp_ivshmem_config),
+		.max_len = sizeof(struct qvp_ivshmem_config),
+	},
+	{
+		.type = QVP_REC_IVSHMEM_MEM,
+		.bulk = true,
+		/* a page, or all of a memory smaller than a page (>= 8 bytes) */
+		.min_len = QVP_BULK_OVERHEAD + 8,
+		.max_len = QVP_BULK_OVERHEAD + QVP_IVSHMEM_CHUNK,
+	},
+	{
+		.type = QVP_REC_IVSHMEM_REGS,
+		.min_len = sizeof(struct qvp_ivshmem_regs),
+		.max_len = sizeof(struct qvp_ivshmem_regs),
+	},
+};
+
 const struct qvp_backend qvp_ivshmem_backend = {
 	.name = "ivshmem",
 	.id = QVP_BACKEND_IVSHMEM,
 	.priv_size = sizeof(struct ivs_state),
-	.records = qvp_ivshmem_records,
-	.nr_records = QVP_IVSHMEM_NR_RECORDS,
+	.records = ivs_records,
+	.nr_records = ARRAY_SIZE(ivs_records),
 	.probe = ivs_probe,
 	.open = ivs_open,
 	.close = ivs_close,

@@ -262,34 +262,6 @@ const struct qvp_rec_desc *qvp_rec_desc_find(const struct qvp_rec_desc *descs,
 	return NULL;
 }
 
-const struct qvp_rec_desc qvp_edu_records[QVP_EDU_NR_RECORDS] = {
-	{
-		.type = QVP_REC_EDU_REGS,
-		.min_len = sizeof(struct qvp_edu_regs),
-		.max_len = sizeof(struct qvp_edu_regs),
-	},
-};
-
-const struct qvp_rec_desc qvp_ivshmem_records[QVP_IVSHMEM_NR_RECORDS] = {
-	{
-		.type = QVP_REC_IVSHMEM_CONFIG,
-		.min_len = sizeof(struct qvp_ivshmem_config),
-		.max_len = sizeof(struct qvp_ivshmem_config),
-	},
-	{
-		.type = QVP_REC_IVSHMEM_MEM,
-		.bulk = true,
-		/* a page, or all of a memory smaller than a page (>= 8 bytes) */
-		.min_len = QVP_BULK_OVERHEAD + 8,
-		.max_len = QVP_BULK_OVERHEAD + QVP_IVSHMEM_CHUNK,
-	},
-	{
-		.type = QVP_REC_IVSHMEM_REGS,
-		.min_len = sizeof(struct qvp_ivshmem_regs),
-		.max_len = sizeof(struct qvp_ivshmem_regs),
-	},
-};
-
 static int qvp_check_header(struct qvp_parser *p)
 {
 	const struct qvp_stream_header *h = &p->u.hdr;

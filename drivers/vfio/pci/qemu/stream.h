@@ -127,15 +127,6 @@ struct qvp_rec_desc {
 const struct qvp_rec_desc *qvp_rec_desc_find(const struct qvp_rec_desc *descs,
 					     unsigned int nr_descs, u16 type);
 
-/*
- * The record types of each backend, as the format defines them: what the
- * driver's backends accept and what tools check streams against.
- */
-#define QVP_EDU_NR_RECORDS	1
-#define QVP_IVSHMEM_NR_RECORDS	3
-extern const struct qvp_rec_desc qvp_edu_records[QVP_EDU_NR_RECORDS];
-extern const struct qvp_rec_desc qvp_ivshmem_records[QVP_IVSHMEM_NR_RECORDS];
-
 enum qvp_parse_state {
 	QVP_PARSE_HEADER,	/* collecting struct qvp_stream_header */
 	QVP_PARSE_RECHDR,	/* collecting a struct qvp_record_header */
