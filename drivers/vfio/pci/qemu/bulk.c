@@ -29,7 +29,6 @@
 #include <linux/io.h>
 #include <linux/uaccess.h>
 
-#include "bulk.h"
 #include "session.h"
 
 /* A word as read from or written to memory, as the hash sees it. */
@@ -455,42 +454,4 @@ ssize_t qvp_bulk_write(struct qvp_mig_file *mf, const char __user *ubuf,
 	mf->bulk_pos += sizeof(raw);
 	mf->carry_len = 0;
 	return n;
-}
-
-/**
- * qvp_bulk_digest_io - digest of one block of device memory
- * @seed: the stream's seed
- * @src: the block in the mapped device memory
- * @len: its length: a multiple of 8, 8 to QVP_BULK_BLOCK
- *
- * Context: within the MMIO bracket (qvp_mmio_begin()).
- * Return: the block's digest: the value that qvp_bulk_copy_out() records
- * in struct qvp_bulk.digests for the same bytes.
- */
-u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len)
-{
-	struct qvp_bulk_sum s;
-	u64 a, b, c, d;
-	size_t i;
-
-	qvp_bulk_sum_init(&s, seed, 0, 0);
-	a = s.v[0];
-	b = s.v[1];
-	c = s.v[2];
-	d = s.v[3];
-	for (i = 0; i + 32 <= len; i += 32) {
-		a = qvp_bulk_step(a, qvp_le(__raw_readq(src + i)));
-		b = qvp_bulk_step(b, qvp_le(__raw_readq(src + i + 8)));
-		c = qvp_bulk_step(c, qvp_le(__raw_readq(src + i + 16)));
-		d = qvp_bulk_step(d, qvp_le(__raw_readq(src + i + 24)));
-	}
-	s.v[0] = a;
-	s.v[1] = b;
-	s.v[2] = c;
-	s.v[3] = d;
-	for (; i < len; i += 8)
-		s.v[(i / 8) % 4] = qvp_bulk_step(s.v[(i / 8) % 4],
-						 qvp_le(__raw_readq(src + i)));
-	s.pos = len;
-	return qvp_bulk_block_end(&s);
 }

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * qemu-vfio-pci: device access for the driver's own use, below everything
- * else: the kernel mapping of a BAR and the MMIO bracket, which makes the
- * BARs safe to touch while userspace owns the device.  Used by the
- * backends and by the bulk data path; calls nothing of the driver.
+ * else: the kernel mapping of a BAR, the MMIO bracket, which makes the
+ * BARs safe to touch while userspace owns the device, and the digest of
+ * device memory that backends compare to find changed blocks.  Used by
+ * the backends and by the bulk data path; calls nothing of the driver
+ * but the stream format's hash (stream.c).
  */
+#include <linux/io.h>
 #include <linux/pci.h>
 
 #include "qvp.h"
@@ -121,4 +124,48 @@ void qvp_mmio_end(struct qvp_device *qdev, u16 set)
 		qvp_set_decode(qdev, false);
 	up_write(&qdev->core.memory_lock);
 	mutex_unlock(&qdev->core.igate);
+}
+
+/* A word as read from device memory, as the bulk check's hash sees it. */
+static __always_inline u64 qvp_word_le(u64 raw)
+{
+	return le64_to_cpu((__force __le64)raw);
+}
+
+/**
+ * qvp_bulk_digest_io - digest of one block of device memory
+ * @seed: the stream's seed
+ * @src: the block in the mapped device memory
+ * @len: its length: a multiple of 8, 8 to QVP_BULK_BLOCK
+ *
+ * Context: within the MMIO bracket (qvp_mmio_begin()).
+ * Return: the block's digest: the value that a save (bulk.c) records
+ * in struct qvp_bulk.digests for the same bytes.
+ */
+u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len)
+{
+	struct qvp_bulk_sum s;
+	u64 a, b, c, d;
+	size_t i;
+
+	qvp_bulk_sum_init(&s, seed, 0, 0);
+	a = s.v[0];
+	b = s.v[1];
+	c = s.v[2];
+	d = s.v[3];
+	for (i = 0; i + 32 <= len; i += 32) {
+		a = qvp_bulk_step(a, qvp_word_le(__raw_readq(src + i)));
+		b = qvp_bulk_step(b, qvp_word_le(__raw_readq(src + i + 8)));
+		c = qvp_bulk_step(c, qvp_word_le(__raw_readq(src + i + 16)));
+		d = qvp_bulk_step(d, qvp_word_le(__raw_readq(src + i + 24)));
+	}
+	s.v[0] = a;
+	s.v[1] = b;
+	s.v[2] = c;
+	s.v[3] = d;
+	for (; i < len; i += 8)
+		s.v[(i / 8) % 4] = qvp_bulk_step(s.v[(i / 8) % 4],
+						 qvp_word_le(__raw_readq(src + i)));
+	s.pos = len;
+	return qvp_bulk_block_end(&s);
 }

@@ -89,7 +89,6 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
-#include "bulk.h"
 #include "qvp.h"
 
 #define IVS_REG_INTRMASK	0x00

@@ -84,6 +84,7 @@ static inline struct device *qvp_dev(struct qvp_device *qdev)
 void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
 u16 qvp_mmio_begin(struct qvp_device *qdev);
 void qvp_mmio_end(struct qvp_device *qdev, u16 set);
+u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len);
 
 /* fsm.c and session.c: the protocol's entry points for the PCI glue */
 void qvp_mig_init(struct qvp_device *qdev);
