@@ -7,8 +7,9 @@
  * file descriptors, the VFIO state machine or the stream framing.  To port
  * the driver to a new device, write one backend and add its PCI ID, with
  * the backend as driver_data, to qvp_pci_table[] in main.c.
- * Documentation/driver-api/vfio/qemu-vfio-pci-porting.rst explains what
- * each operation must guarantee.
+ * struct qvp_backend is the contract: what each operation must guarantee
+ * and under which locks it runs.  The porting guide,
+ * Documentation/driver-api/vfio/qemu-vfio-pci-porting.rst, includes it.
  */
 #ifndef QVP_BACKEND_H
 #define QVP_BACKEND_H
@@ -25,9 +26,11 @@ struct qvp_device;
  * @mem: the data in the device's mapped memory: read from on save,
  *	written to on resume, in 64-bit accesses, within qvp_mmio_begin()
  * @len: data bytes: a multiple of 8, at least 8
- * @digests: save, optional: receives the digest of each QVP_BULK_BLOCK
- *	block of the data as it is sent (the last one possibly shorter),
- *	the same value qvp_bulk_digest_io() gives for those bytes
+ * @digests: save, optional: an array of DIV_ROUND_UP(@len,
+ *	QVP_BULK_BLOCK) entries that receives the digest of each
+ *	QVP_BULK_BLOCK (4096-byte) block of the data as the copy completes
+ *	it (the last one possibly shorter), the same value
+ *	qvp_bulk_digest_io() gives for those bytes
  */
 struct qvp_bulk {
 	u64 offset;
@@ -61,95 +64,70 @@ struct qvp_save_rec {
  * struct qvp_backend - operations of one device model
  * @name: short name, used in log messages
  * @id: QVP_BACKEND_* written to and required in the stream header
- * @priv_size: bytes of private state allocated per device (qvp_priv())
- * @records: record types that @load_record accepts, with their lengths
+ * @priv_size: bytes of private state allocated per device, which
+ *	qvp_priv() returns
+ * @records: the record types of the backend's stream (struct
+ *	qvp_rec_desc), each with its bulk flag (true for a bulk type, whose
+ *	records go to @load_bulk; false for a plain one, whose records go to
+ *	@load_record) and a minimum and maximum payload length; for a bulk
+ *	type these include the 8-byte head and the 8-byte check.  On save,
+ *	@save_record must produce each type as its flag says; on resume the
+ *	parser refuses a record whose bulk flag does not match, a longer
+ *	record with -EFBIG as soon as its header arrives and a shorter one
+ *	with -EINVAL.  The save transfer buffer and the resume record buffer
+ *	are sized after the largest max_len of the plain types (at least
+ *	4096 bytes), so this is also the kernel memory a session holds: keep
+ *	plain records to a few KiB.  Bulk types do not count, as their data
+ *	never passes through a kernel buffer; their max_len only bounds one
+ *	record (ivshmem: 64 KiB of data).  The table is static in the
+ *	backend's file, beside the code that produces and takes the records
+ *	(edu_records[] in edu.c), and follows the uapi header; the stream
+ *	codec (stream.c) knows no device.
  * @nr_records: entries in @records
- * @probe: optional; the driver is asked to bind @pdev: return 0 if this
- *	backend can migrate it, or -ENODEV after saying why (a device with
- *	the right ID may still be a model the backend cannot migrate)
- * @open: the device was opened by userspace and enabled; map what is
- *	needed.  Device registers keep their values.
- * @close: undo @open
- * @p2p_stop: optional; RUNNING -> RUNNING_P2P and PRE_COPY -> PRE_COPY_P2P:
- *	stop initiating peer-to-peer DMA (keep answering it), and complete
- *	what is outstanding before returning; a device that cannot tell
- *	P2P DMA from other DMA completes all of its DMA (vfio.h)
- * @p2p_start: optional; the reverse arcs of @p2p_stop
- * @quiesce: optional; RUNNING_P2P -> STOP and PRE_COPY_P2P -> STOP_COPY.
- *	Wait (bounded) until the device has finished work in flight and will
- *	not change its state by itself (a device that never does, like
- *	ivshmem, whose memory only its users write, needs none).  Return
- *	-ETIMEDOUT if it does not; the arc then fails and the device stays
- *	where it was.
- * @unquiesce: optional; STOP -> RUNNING_P2P: let the device run again,
- *	and raise what @load_commit held back; also called when
- *	PRE_COPY_P2P -> STOP_COPY fails after @quiesce succeeded
- * @unhold: optional; the migration state went back to RUNNING without
- *	the arcs (open, close, VFIO_DEVICE_RESET, a PCI reset): give back
- *	what @quiesce and @load_commit hold back, raising nothing
- * @reset: put every register back to its power-on value (VFIO_DEVICE_RESET)
- * @stop_copy_size: bytes (records with their headers) that a STOP_COPY
- *	would still produce; an estimate is fine
- * @save_begin: a save session starts; @precopy is true for PRE_COPY.
- *	*@seed, the stream's seed, is 0 on entry; a backend that compares
- *	digests of device memory (qvp_bulk_digest_io(), struct
- *	qvp_bulk.digests) to find changes sets it to a random value, so that
- *	whoever writes the memory cannot aim for a collision.  With 0 the
- *	stream of a given state is always the same bytes
- * @save_stop: the device is quiesced and the session enters STOP_COPY;
- *	capture the state that must now be sent
- * @save_record: describe the next record of the current phase in @rec
- *	and return 1, or return 0 when the phase has nothing more to send.
- *	A plain record's payload goes to @rec->buf (@rec->size is at least
- *	the largest @max_len of the plain types in @records); a bulk
- *	record names device memory in @rec->bulk, which the migration
- *	layer copies straight to the reader while it computes the check,
- *	so the session holds no copy of it.  Bulk memory is read when the
- *	reader gets to it, not when @save_record runs
- * @precopy_pending: bytes of records that PRE_COPY reads would produce
- *	now and that @save_record has not described yet: *@initial for the
- *	first pass, *@dirty for changes already found.  Must be cheap (it
- *	runs on every VFIO_MIG_GET_PRECOPY_INFO and poll()) and must not
- *	look for new changes: that is @precopy_scan
- * @precopy_scan: optional; look for state changed since it was last
- *	sent, so that @precopy_pending and @save_record then report it.
- *	For a device that finds changes only by reading its state (ivshmem
- *	hashes all of its memory).  The migration layer calls it only in
- *	PRE_COPY with nothing pending and nothing framed or in transit (so
- *	the first pass is over and no bulk record is half read), at most
- *	once per precopy_scan_ms
- * @save_end: the save session ended (any reason); free what it held
- * @load_begin: a resume session starts
- * @load_record: a plain record whose checksum was verified: validate it
- *	and stage it (small state), or apply it, return 0 or -errno
- * @load_bulk: a bulk record's head was verified: validate @offset and
- *	@len for @type and return in *@mem where the data goes.  The data
- *	is written there as it arrives and its check verified after it;
- *	a mismatch refuses the stream (sticky), so RESUMING -> STOP fails
- * @load_commit: RESUMING -> STOP with a complete stream: apply what was
- *	staged.  Must check everything that can fail before the first
- *	register write.
- * @load_end: the resume session ended (any reason); free what it held
+ *
+ * Each operation returns 0 or a negative errno unless stated otherwise.
  *
  * Required: @name, @records and @nr_records, @open, @reset,
  * @stop_copy_size, @save_record, @load_record, @load_commit, and
  * @load_bulk when @records has a bulk type; probe refuses a backend
  * without them (and WARNs: it is a driver bug).  Every other operation
- * is optional, and the protocol calls it through qvp_call().
+ * is optional, may be left NULL, and the protocol calls it through
+ * qvp_call().
  *
- * Locking:
+ * Locking: the protocol layer serialises the backend; a backend needs no
+ * lock of its own for the state it shares with the protocol layer.
+ *
  *  - @open and @close run in open_device/close_device, which vfio
  *    serialises with everything else on the device;
- *  - the arc and reset operations (@p2p_stop .. @reset, @save_begin,
- *    @save_stop, @save_end, @load_begin, @load_commit, @load_end) and
- *    @stop_copy_size run with qvp_device.state_mutex held;
+ *  - the arc and reset operations (@p2p_stop, @p2p_start, @quiesce,
+ *    @unquiesce, @unhold, @reset, @save_begin, @save_stop, @save_end,
+ *    @load_begin, @load_commit, @load_end) and @stop_copy_size run with
+ *    qvp_device.state_mutex held;
  *  - @save_record, @precopy_pending, @precopy_scan, @load_record and
  *    @load_bulk run from read(), write(), poll(), the PRE_COPY info
  *    ioctl and the session's scan work with the session file's lock
- *    held, and without state_mutex; so do the copies of bulk memory.  The arcs taken with a
- *    live session (PRE_COPY <-> PRE_COPY_P2P, PRE_COPY_P2P -> STOP_COPY
- *    and every end of a session) run their operations under that file
- *    lock too, so these never overlap an operation on the same session.
+ *    held, and without state_mutex; so do the copies of bulk memory.
+ *    The arcs taken with a live session (PRE_COPY <-> PRE_COPY_P2P,
+ *    PRE_COPY_P2P -> STOP_COPY, RESUMING -> STOP) run their operations
+ *    under that file lock too, and every end of a session disables the
+ *    file under it before @save_end or @load_end, so these never overlap
+ *    an operation on the same session.
+ *
+ * Each operation's description says exactly what it is called with.
+ * Rules that follow (the locks themselves are in "Lock order", qvp.h):
+ *
+ *  - Operations may use qvp_mmio_begin()/qvp_mmio_end() under the file
+ *    lock (ivshmem reads and hashes BAR2 in @precopy_scan and, in
+ *    STOP_COPY, in @save_record), but must never fault on userspace
+ *    memory between the two.  A backend operation does not touch user
+ *    memory at all; only the protocol layer's bulk copies do, with page
+ *    faults disabled.
+ *  - Do not take state_mutex in an operation: it is already held, or
+ *    must not be taken under the file lock.  Never take it directly
+ *    anywhere else either: every holder enters through qvp_state_lock(),
+ *    which applies a deferred reset first.
+ *  - Do not sleep unboundedly anywhere; every wait needs a timeout, and
+ *    a module parameter that sets one needs limits.
  */
 struct qvp_backend {
 	const char *name;
@@ -158,31 +136,323 @@ struct qvp_backend {
 	const struct qvp_rec_desc *records;
 	unsigned int nr_records;
 
+	/**
+	 * @probe: optional.  The driver is asked to bind @pdev, whose ID is
+	 * in the table: return 0 if this backend can migrate it, or -ENODEV
+	 * after saying why in the log.  One ID can cover models the backend
+	 * cannot migrate: ivshmem's refuses an ivshmem-doorbell.  Runs
+	 * before anything is allocated; look at the struct pci_dev only.
+	 */
 	int (*probe)(struct pci_dev *pdev);
+
+	/**
+	 * @open: the device was opened by userspace and vfio-pci-core has
+	 * enabled it.  Map what is needed with qvp_map_bar() (it works on
+	 * both supported vfio-pci-core APIs).  Do not reset the device:
+	 * its registers keep their values from one open to the next, and
+	 * the protocol layer resets the migration state.  An error fails
+	 * the open.  Called from open_device, which vfio serialises with
+	 * everything else on the device.
+	 */
 	int (*open)(struct qvp_device *qdev);
+
+	/**
+	 * @close: optional; undo @open.  All sessions have ended by then.
+	 * Called from close_device.
+	 */
 	void (*close)(struct qvp_device *qdev);
+
+	/**
+	 * @p2p_stop: optional; RUNNING -> RUNNING_P2P and PRE_COPY ->
+	 * PRE_COPY_P2P.  The device must stop initiating peer-to-peer DMA
+	 * (to other devices' BARs) but keep answering peer-to-peer
+	 * accesses to itself, and any such DMA still outstanding must be
+	 * complete before the arc completes (vfio.h).  A device that
+	 * cannot tell peer-to-peer DMA from other DMA stops and completes
+	 * all of it.  edu waits (bounded) for its DMA in flight; it cannot
+	 * refuse a new DMA command, which only a user breaking vfio.h
+	 * would write in a P2P state.  A device that can refuse new DMA
+	 * should.  On error the arc fails and the device stays where it
+	 * was.  Advertising VFIO_MIGRATION_P2P promises this.
+	 *
+	 * Called with state_mutex held, and also the save session's file
+	 * lock on PRE_COPY -> PRE_COPY_P2P.
+	 */
 	int (*p2p_stop)(struct qvp_device *qdev);
+
+	/**
+	 * @p2p_start: optional; the reverse arcs of @p2p_stop,
+	 * RUNNING_P2P -> RUNNING and PRE_COPY_P2P -> PRE_COPY: the device
+	 * may initiate peer-to-peer DMA again.  Called with state_mutex
+	 * held, and also the save session's file lock on PRE_COPY_P2P ->
+	 * PRE_COPY.
+	 */
 	int (*p2p_start)(struct qvp_device *qdev);
+
+	/**
+	 * @quiesce: optional; RUNNING_P2P -> STOP and PRE_COPY_P2P ->
+	 * STOP_COPY (the latter just before @save_stop).  When it returns
+	 * 0 the device must not change its state on its own and must not
+	 * issue DMA.  A device that never does, like ivshmem, whose memory
+	 * only its users write, needs none.  It must be bounded: wait for
+	 * work in flight for a limited time (edu uses the edu_timeout_ms
+	 * module parameter) and return -ETIMEDOUT if the device does not
+	 * become idle.  On error the arc fails and the device stays in the
+	 * state it was in, so leave the device as you found it.
+	 *
+	 * Make sure the state is complete when @quiesce returns: a device
+	 * that finishes work and raises its completion interrupt in
+	 * separate steps may look idle and still owe the interrupt.  QEMU's
+	 * edu does that (COMPUTING is cleared, then IRQFACT is read, then
+	 * the interrupt raised), so edu's @quiesce computes the current
+	 * factorial once more with IRQFACT off (its end proves the previous
+	 * computation got through all its steps), gives IRQFACT back and,
+	 * when it saw a factorial in flight with IRQFACT on, holds the
+	 * completion interrupt as owed if the device does not show it
+	 * (turning IRQFACT off may have cancelled it).  A stopped device
+	 * must not interrupt at all: keep whatever would interrupt held
+	 * until @unquiesce.
+	 *
+	 * Called with state_mutex held, and also the session file's lock
+	 * on PRE_COPY_P2P -> STOP_COPY.
+	 */
 	int (*quiesce)(struct qvp_device *qdev);
+
+	/**
+	 * @unquiesce: optional; STOP -> RUNNING_P2P: undo @quiesce, let the
+	 * device run again.  Needed if @quiesce really freezes the device,
+	 * or if @load_commit holds back something the device does only
+	 * when running: edu's raises the interrupt status that a resumed
+	 * state carries (or that @quiesce found owed), which @load_commit
+	 * does not, since the device enters STOP.  Also called when
+	 * PRE_COPY_P2P -> STOP_COPY fails after @quiesce succeeded
+	 * (@save_stop failed): the device is back in PRE_COPY_P2P and runs.
+	 *
+	 * Called with state_mutex held, and also the save session's file
+	 * lock after a failed PRE_COPY_P2P -> STOP_COPY.
+	 */
 	int (*unquiesce)(struct qvp_device *qdev);
+
+	/**
+	 * @unhold: optional; the migration state went back to RUNNING
+	 * without the arcs: open, close, VFIO_DEVICE_RESET, a PCI reset
+	 * applied by the deferred-reset path.  Give back what @quiesce and
+	 * @load_commit hold back, raising nothing (the session that owed
+	 * it has ended); edu's drops the interrupts it held.  Called with
+	 * state_mutex held, after the sessions ended; the device may be
+	 * closed (a PCI reset of a closed device), so touch it only while
+	 * it is open.
+	 */
 	void (*unhold)(struct qvp_device *qdev);
+
+	/**
+	 * @reset: put every register back to its power-on value.  Called
+	 * for VFIO_DEVICE_RESET only on devices that have no PCI reset
+	 * method (vfio_pci_core_device.reset_works false); devices with FLR
+	 * are reset by vfio-pci-core.  The sessions have already ended.  An
+	 * error leaves the migration state in ERROR; userspace may retry.
+	 * Called with state_mutex held.
+	 */
 	int (*reset)(struct qvp_device *qdev);
+
+	/**
+	 * @stop_copy_size: the number of bytes of records, record headers
+	 * included (and, for a bulk record, its 16 bytes of head and
+	 * check), that a STOP_COPY from now would still produce; not the
+	 * stream header or the END record, which the protocol layer adds.
+	 * An estimate is fine, but it must not fail and should be cheap:
+	 * it answers MIG_DATA_SIZE.  Called with state_mutex held, and
+	 * also the save session's file lock while one exists.
+	 */
 	size_t (*stop_copy_size)(struct qvp_device *qdev);
 
+	/**
+	 * @save_begin: optional; a save session starts, @precopy true for
+	 * PRE_COPY.  @seed points to the stream's seed, 0 on entry, which
+	 * the protocol layer writes into the stream header once
+	 * @save_begin returns and which keys the checks of bulk records.
+	 * A backend that compares digests of its memory with the ones bulk
+	 * records produce to find what changed (qvp_bulk_digest_io(),
+	 * struct qvp_bulk.digests) sets it to a fresh random value
+	 * (get_random_u64()) and keeps it for those comparisons, so that
+	 * whoever writes the memory cannot aim for a collision; ivshmem
+	 * does this for PRE_COPY sessions only.  Otherwise leave it 0 (edu
+	 * always does): the stream of a given state is then always the same
+	 * bytes, which the conformance test mig.resume_in_pieces and the edu
+	 * tests rely on when they compare a re-saved stream byte for byte.
+	 * Without @save_begin the seed is 0.  Allocate what the session
+	 * needs.  If it fails, no session is created (@save_end is still
+	 * called to clean up).  Called with state_mutex held.
+	 */
 	int (*save_begin)(struct qvp_device *qdev, bool precopy, u64 *seed);
+
+	/**
+	 * @save_stop: optional; the device is quiesced and the session
+	 * enters STOP_COPY: right after @save_begin for STOP -> STOP_COPY,
+	 * or after @quiesce, under the same file lock, for PRE_COPY_P2P ->
+	 * STOP_COPY.  Capture, or prepare to stream, the state that must
+	 * now be sent.  On failure the arc fails; a session that was in
+	 * PRE_COPY_P2P stays there.  Called with state_mutex held, and also
+	 * the session file's lock on PRE_COPY_P2P -> STOP_COPY.
+	 */
 	int (*save_stop)(struct qvp_device *qdev);
+
+	/**
+	 * @save_record: describe the next record of the current phase in
+	 * @rec and return 1; return 0 when the phase has nothing more: in
+	 * PRE_COPY the reader then gets -ENOMSG (and may come back later),
+	 * in STOP_COPY the protocol layer closes the stream with END.  A
+	 * negative errno fails the read() with it.  @rec arrives zeroed but
+	 * for buf and size.  Set its type, then either:
+	 *
+	 *  - a plain record: write the payload to rec->buf and set
+	 *    rec->len.  rec->size is the transfer buffer minus a record
+	 *    header: at least the largest max_len of the plain types in
+	 *    @records, and at least 4096 bytes.  A longer len fails the read
+	 *    with -EOVERFLOW;
+	 *  - a bulk record: fill rec->bulk (struct qvp_bulk) with the head
+	 *    that tells the destination where the data belongs, the data in
+	 *    the kernel mapping of the device memory (qvp_map_bar()), its
+	 *    length (a multiple of 8 and at least 8, otherwise -EOVERFLOW)
+	 *    and, optionally, the array that receives each block's digest.
+	 *    Leave rec->buf alone.  The protocol layer writes the header
+	 *    and head, copies the data from the device straight to the
+	 *    reader, computes the check on the way and appends it, so the
+	 *    session holds no copy of it.
+	 *
+	 * A non-zero rec->bulk.len is what makes the record bulk; it must
+	 * agree with the type's descriptor in @records.  The protocol layer
+	 * checks this at the source: a record produced as bulk whose
+	 * descriptor says plain, or the reverse, fails the read() with
+	 * -EINVAL and a rate-limited "backend produced record 0x.... as
+	 * bulk/plain, its descriptor says otherwise" (a type missing from
+	 * @records counts as plain here).  Bulk memory is read when the
+	 * reader gets to it, over as many read() calls as it takes, not
+	 * when @save_record runs: keep it mapped, and keep the digests
+	 * array, until the session ends.  @save_record is called again only
+	 * once the record's data and check have been read.  In PRE_COPY the
+	 * memory may change while it is being read; that is fine, as the
+	 * check and the digests describe exactly the bytes the reader got.
+	 *
+	 * Called with the session file's lock held (from read()), without
+	 * state_mutex; the copies of bulk data run there too, in the MMIO
+	 * bracket.
+	 */
 	int (*save_record)(struct qvp_device *qdev, struct qvp_save_rec *rec);
+
+	/**
+	 * @precopy_pending: optional; in PRE_COPY, the bytes of records
+	 * (headers included, and a bulk record's head and check) that reads
+	 * would produce now and that @save_record has not described yet:
+	 * @initial for the first pass over the state, @dirty for changes
+	 * already found.  The protocol layer adds what is framed and
+	 * unread, including the rest of a bulk record being read, and
+	 * counts it as initial or dirty by the record's initial mark
+	 * (struct qvp_save_rec.initial: set it for each record of the first
+	 * pass, so that the record counts whole as initial from when it is
+	 * framed until its last byte is read).  It runs on every
+	 * VFIO_MIG_GET_PRECOPY_INFO and poll(): keep it cheap, and do not
+	 * look for new changes here; that is @precopy_scan.  Be honest:
+	 * the initial count may only shrink during a session, the dirty one
+	 * must include everything that will be produced, and both must
+	 * reach 0 when there is nothing left, because userspace decides
+	 * when to stop the device from these numbers.  Called with the
+	 * session file's lock held (from read(), poll(), the ioctl or the
+	 * scan work), without state_mutex.
+	 */
 	void (*precopy_pending)(struct qvp_device *qdev, u64 *initial,
 				u64 *dirty);
+
+	/**
+	 * @precopy_scan: optional; for a device without dirty tracking,
+	 * which finds changes only by reading its state (ivshmem hashes all
+	 * of its memory): look for state changed since it was last sent and
+	 * mark it, so that @precopy_pending and @save_record then report
+	 * and send it.  The protocol layer calls it only in PRE_COPY with
+	 * nothing pending, framed or in transit (the first pass is over and
+	 * no bulk record is half read, so digests recorded by the copy are
+	 * complete), at most once per precopy_scan_ms, from read() (instead
+	 * of returning -ENOMSG), from VFIO_MIG_GET_PRECOPY_INFO, and from
+	 * the scan work that serves poll() waiters.  It runs under the
+	 * session's file lock, without state_mutex, possibly in a kworker.
+	 * Take the MMIO bracket in pieces (ivshmem: 64 KiB), do not sleep
+	 * inside it, and cond_resched() between pieces.  A backend with
+	 * dirty tracking does not need it: it reports changes from
+	 * @precopy_pending as the tracking finds them (waking poll()
+	 * waiters as they appear would need a hook in the protocol layer).
+	 */
 	void (*precopy_scan)(struct qvp_device *qdev);
+
+	/**
+	 * @save_end: optional; the save session ended, for whatever reason.
+	 * Free what it held.  It cannot fail.  Called with state_mutex
+	 * held; the session's file has been disabled under its lock just
+	 * before.
+	 */
 	void (*save_end)(struct qvp_device *qdev);
 
+	/**
+	 * @load_begin: optional; a resume session starts.  Called with
+	 * state_mutex held.
+	 */
 	int (*load_begin)(struct qvp_device *qdev);
+
+	/**
+	 * @load_record: one plain record whose header and CRC have been
+	 * checked, whose type is in @records and whose length is within
+	 * its bounds.  Check its contents and stage it (keep a copy, do not
+	 * touch the device); apply it in @load_commit.  Return -EINVAL for
+	 * contents the backend does not accept; the stream is then refused
+	 * and the error is sticky.  With more than one plain type in
+	 * @records, switch on @type.  Called with the session file's lock
+	 * held (from write()), without state_mutex.
+	 */
 	int (*load_record)(struct qvp_device *qdev, u16 type, const void *buf,
 			   u32 len);
+
+	/**
+	 * @load_bulk: required if @records has a bulk type.  The head of a
+	 * bulk record has arrived and the record CRC (header and head) has
+	 * been checked; @type is a bulk type of @records and the length is
+	 * within its bounds.  @offset is the head, @len the data length
+	 * (the record length minus 16: a multiple of 8, at least 8).  Check
+	 * the type, the order of records and that @offset and @len fit the
+	 * device memory, then set @mem to where the data goes, a kernel
+	 * mapping of the device memory with @len bytes behind it, and
+	 * return 0; or return -EINVAL to refuse the stream.  The protocol
+	 * layer then writes the data there as it arrives, in 64-bit writes,
+	 * over as many write() calls as it takes, and verifies the check
+	 * after the last byte; a mismatch refuses the stream (sticky), so
+	 * RESUMING -> STOP fails.  Bulk data is applied, not staged: if the
+	 * check fails, or the stream is refused later, the memory is
+	 * already partly overwritten and the device is in ERROR until it is
+	 * reset, which is the contract userspace expects; document and test
+	 * it.  Record what arrived (ivshmem keeps a bit per page) so that
+	 * @load_commit can refuse an incomplete stream.  Called with the
+	 * session file's lock held (from write()), without state_mutex.
+	 */
 	int (*load_bulk)(struct qvp_device *qdev, u16 type, u64 offset,
 			 u32 len, void __iomem **mem);
+
+	/**
+	 * @load_commit: RESUMING -> STOP with a complete stream: apply what
+	 * was staged.  Check everything that can fail (required records
+	 * present, device idle, values reproducible) before the first
+	 * register write, so that a failure leaves the device untouched.
+	 * Any error makes the arc fail with -EINVAL and the device enter
+	 * ERROR.  The device enters STOP: do not let it interrupt here;
+	 * raise the interrupts the state owes in @unquiesce (edu keeps them
+	 * in its private state, and a save taken before the device runs
+	 * again still carries them).  Called with state_mutex and the
+	 * session file's lock held.
+	 */
 	int (*load_commit)(struct qvp_device *qdev);
+
+	/**
+	 * @load_end: optional; the resume session ended, for whatever
+	 * reason: free staged data.  Called with state_mutex held; the
+	 * session's file has been disabled under its lock just before.
+	 */
 	void (*load_end)(struct qvp_device *qdev);
 };
 

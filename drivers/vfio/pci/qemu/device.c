@@ -75,9 +75,8 @@ static void qvp_set_decode(struct qvp_device *qdev, bool on)
  *
  * Context: process context, may sleep.  Keep the bracket short: do not
  * sleep inside it (it holds up the user's config writes, BAR accesses
- * through the fd and mmap faults).  Lock order: state_mutex, then a
- * session file lock, then igate, then memory_lock (core takes igate
- * before memory_lock too).  Never fault on userspace memory between
+ * through the fd and mmap faults).  For the lock order, see "Lock
+ * order" in qvp.h.  Never fault on userspace memory between
  * qvp_mmio_begin() and qvp_mmio_end(): a fault on an mmap of this
  * device's BARs takes memory_lock and would deadlock against ourselves.
  * User memory may be touched there only with page faults disabled

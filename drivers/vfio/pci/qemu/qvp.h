@@ -25,17 +25,73 @@
 struct qvp_mig_file;
 
 /**
+ * DOC: Lock order
+ *
+ * The driver's locks, outermost first::
+ *
+ *   qvp_device.state_mutex      one per device, qvp_state_lock()
+ *   qvp_mig_file.lock           one per session file
+ *   vfio-pci-core igate         qvp_mmio_begin()
+ *   vfio-pci-core memory_lock   qvp_mmio_begin(), for writing
+ *   vfio-pci-core irqlock       the bracket's PCI_COMMAND update
+ *
+ *   qvp_device.reset_lock       innermost: nothing is taken under it
+ *
+ * state_mutex serialises migration state changes, migration_get_state,
+ * MIG_DATA_SIZE, VFIO_MIG_GET_PRECOPY_INFO, the driver's
+ * VFIO_DEVICE_RESET and the migration part of open and close against each
+ * other, and protects the migration state, the session pointers and the
+ * backend.  It is taken only through qvp_state_lock(), which applies a
+ * pending PCI reset first, and released with qvp_state_unlock().
+ *
+ * A session file's lock protects the file's buffer and position, the bulk
+ * record in transit (its memory, progress, check so far and split word),
+ * the parser and the disabled flag.  read(), write(), poll() and the scan
+ * work (qvp_scan_work()) take only this lock; an arc or ioctl that
+ * touches a live session takes it after state_mutex.
+ * VFIO_MIG_GET_PRECOPY_INFO takes it after checking the state under
+ * state_mutex and releases the mutex while holding it, so that a scan
+ * runs under the file lock alone.  Ending a session cancels its scan work
+ * (cancel_delayed_work_sync()) with state_mutex held and the file lock
+ * released; the work takes no state_mutex.
+ *
+ * igate and memory_lock are vfio-pci-core's; qvp_mmio_begin() takes both
+ * (igate first, as vfio-pci-core does) for every kernel access to the
+ * BARs, and the bracket updates PCI_COMMAND under irqlock.
+ *
+ * reset_lock, a spinlock, protects only the deferred_reset flag.  It is
+ * the one lock that the PCI reset notification takes
+ * (qvp_mig_reset_done(), called with memory_lock held); qvp_state_lock()
+ * takes it under state_mutex.
+ *
+ * Rules that follow:
+ *
+ *  - memory_lock is never held when state_mutex or a file lock is taken:
+ *    the reset notification, which runs under it, takes only reset_lock,
+ *    and the next qvp_state_lock() applies the reset (the deferred
+ *    reset).
+ *  - copy_to_user() and copy_from_user() are never called with
+ *    state_mutex held: read() and write() copy under the file lock only,
+ *    and VFIO_MIG_GET_PRECOPY_INFO copies its argument before taking the
+ *    mutex and its result after releasing it.  A page fault on a user
+ *    buffer, which may need mm locks or, for a BAR mmap, memory_lock,
+ *    therefore never happens under state_mutex.
+ *  - Between qvp_mmio_begin() and qvp_mmio_end() nothing sleeps, and
+ *    user memory is touched only by the copies of bulk record data
+ *    (bulk.c), with page faults disabled: a fault on an mmap of the
+ *    device's own BARs would wait for the memory_lock its own thread
+ *    holds.
+ */
+
+/**
  * struct qvp_device - one device bound to qemu-vfio-pci
  * @core: the vfio-pci-core device; everything vfio-pci offers comes from it
  * @backend: the device model, chosen at probe time
  * @priv: @backend's private state (struct qvp_backend.priv_size bytes)
  * @id: the identity written to, and required in, stream headers
- * @state_mutex: serialises migration state changes, VFIO_DEVICE_RESET,
- *	MIG_DATA_SIZE, VFIO_MIG_GET_PRECOPY_INFO and open/close against each
- *	other.  Protects @mig_state, @save and @resume and the backend.
- *	Taken before a session file's lock and before vfio's memory_lock,
- *	never after them.  Never held across copy_to_user()/copy_from_user().
- *	Taken only through qvp_state_lock(), which applies a deferred reset.
+ * @state_mutex: the device's migration lock; protects @mig_state, @save,
+ *	@resume and the backend.  What it serialises, and where it stands
+ *	in the lock order: "Lock order" above.
  * @mig_state: current VFIO migration state
  * @save: the open save session (STOP_COPY / PRE_COPY*), or NULL
  * @resume: the open resume session (RESUMING), or NULL

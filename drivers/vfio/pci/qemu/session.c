@@ -25,9 +25,9 @@
  * if one is pending, qvp_mig_reset_state() ends the sessions and returns
  * to RUNNING before this returns.
  *
- * Context: process context, may sleep.  Takes state_mutex, which comes
- * before a session file's lock and vfio-pci-core's memory_lock; release
- * it with qvp_state_unlock().
+ * Context: process context, may sleep.  Takes state_mutex, the first lock
+ * of the driver's lock order ("Lock order", qvp.h); release it with
+ * qvp_state_unlock().
  */
 void qvp_state_lock(struct qvp_device *qdev)
 {

@@ -30,8 +30,7 @@
  *	or unbound still finds valid memory: read() and write() answer
  *	-ENODEV, VFIO_MIG_GET_PRECOPY_INFO -EINVAL (no longer PRE_COPY)
  * @lock: protects every field below and serialises read()/write()/poll()
- *	against arcs that end or change the session.  Taken after
- *	qdev->state_mutex, never before it.
+ *	against arcs that end or change the session ("Lock order", qvp.h)
  * @disabled: the session ended; the file only returns -ENODEV now
  * @stop_copy: a save session is in STOP_COPY (else PRE_COPY*)
  * @end_queued: the END record has been put in @buf
