@@ -137,6 +137,21 @@ struct qvp_backend {
 	unsigned int nr_records;
 
 	/**
+	 * @trap_bar: optional, with @trap_len: the BAR whose first
+	 * @trap_len bytes userspace may not map (trap.c), so that every
+	 * access to them goes through the device fd, where the driver sees
+	 * it.  The BAR must have no MSI-X table (open checks).  A device
+	 * with a trap takes no ioeventfd (VFIO_DEVICE_IOEVENTFD fails with
+	 * -ENOTTY).
+	 */
+	u8 trap_bar;
+	/**
+	 * @trap_len: bytes trapped at the start of @trap_bar, a multiple of
+	 * PAGE_SIZE; 0 traps nothing.
+	 */
+	size_t trap_len;
+
+	/**
 	 * @probe: optional.  The driver is asked to bind @pdev, whose ID is
 	 * in the table: return 0 if this backend can migrate it, or -ENODEV
 	 * after saying why in the log.  One ID can cover models the backend

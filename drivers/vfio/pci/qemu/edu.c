@@ -612,6 +612,12 @@ const struct qvp_backend qvp_edu_backend = {
 	.priv_size = sizeof(struct edu_state),
 	.records = edu_records,
 	.nr_records = ARRAY_SIZE(edu_records),
+	/*
+	 * The register page: the DMA command starts writes to guest memory
+	 * that dirty tracking must see.
+	 */
+	.trap_bar = 0,
+	.trap_len = PAGE_SIZE,
 	.open = edu_open,
 	.close = edu_close,
 	.p2p_stop = edu_p2p_stop,

@@ -40,11 +40,6 @@ static const struct qvp_backend *qvp_find_backend(struct pci_dev *pdev)
 	return id ? (const struct qvp_backend *)id->driver_data : NULL;
 }
 
-static struct qvp_device *to_qvp(struct vfio_device *vdev)
-{
-	return container_of(vdev, struct qvp_device, core.vdev);
-}
-
 static long qvp_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		      unsigned long arg)
 {
@@ -52,6 +47,18 @@ static long qvp_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	struct vfio_device_info __user *uinfo = (void __user *)arg;
 	u32 flags;
 	long ret;
+
+	switch (cmd) {
+	case VFIO_DEVICE_IOEVENTFD:
+		/* Its writes would bypass the trap (trap.c). */
+		if (qdev->backend->trap_len)
+			return -ENOTTY;
+		break;
+#ifndef QVP_HAVE_GET_REGION_INFO_CAPS
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return qvp_trap_region_info(qdev, arg);
+#endif
+	}
 
 	if (qdev->core.reset_works)
 		return vfio_pci_core_ioctl(vdev, cmd, arg);
@@ -73,6 +80,13 @@ static long qvp_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	}
 }
 
+static int qvp_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	int ret = qvp_trap_mmap(to_qvp(vdev), vma);
+
+	return ret ?: vfio_pci_core_mmap(vdev, vma);
+}
+
 static int qvp_open_device(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
@@ -81,6 +95,11 @@ static int qvp_open_device(struct vfio_device *vdev)
 	ret = vfio_pci_core_enable(&qdev->core);
 	if (ret)
 		return ret;
+	ret = qvp_trap_check(qdev);
+	if (ret) {
+		vfio_pci_core_disable(&qdev->core);
+		return ret;
+	}
 
 	ret = qdev->backend->open(qdev);
 	if (ret) {
@@ -149,14 +168,14 @@ static const struct vfio_device_ops qvp_vfio_ops = {
 	.device_feature = vfio_pci_core_ioctl_feature,
 	.read = vfio_pci_core_read,
 	.write = vfio_pci_core_write,
-	.mmap = vfio_pci_core_mmap,
+	.mmap = qvp_mmap,
 	.request = vfio_pci_core_request,
 	.match = vfio_pci_core_match,
 #ifdef QVP_HAVE_MATCH_TOKEN_UUID
 	.match_token_uuid = vfio_pci_core_match_token_uuid,
 #endif
 #ifdef QVP_HAVE_GET_REGION_INFO_CAPS
-	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+	.get_region_info_caps = qvp_trap_region_info,
 #endif
 	.bind_iommufd = vfio_iommufd_physical_bind,
 	.unbind_iommufd = vfio_iommufd_physical_unbind,
@@ -193,6 +212,9 @@ static bool qvp_backend_valid(const struct qvp_backend *be)
 		lacks = "load_commit";
 	else if (bulk && !be->load_bulk)
 		lacks = "load_bulk, which its bulk record types need";
+	else if (be->trap_len && (!PAGE_ALIGNED(be->trap_len) ||
+				  be->trap_bar >= PCI_STD_NUM_BARS))
+		lacks = "a trap_len that is a multiple of PAGE_SIZE in a BAR";
 	else if (be->precopy_scan && !be->precopy_pending)
 		lacks = "precopy_pending, without which precopy_scan finds nothing";
 	return !WARN(lacks, "%s: backend %s lacks %s\n", QVP_DRIVER_NAME,

@@ -131,6 +131,11 @@ static inline void *qvp_priv(struct qvp_device *qdev)
 	return qdev->priv;
 }
 
+static inline struct qvp_device *to_qvp(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct qvp_device, core.vdev);
+}
+
 static inline struct device *qvp_dev(struct qvp_device *qdev)
 {
 	return &qdev->core.pdev->dev;
@@ -141,6 +146,17 @@ void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
 u16 qvp_mmio_begin(struct qvp_device *qdev);
 void qvp_mmio_end(struct qvp_device *qdev, u16 set);
 u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len);
+
+/* trap.c: the trapped BAR range, for the PCI glue */
+int qvp_trap_check(struct qvp_device *qdev);
+int qvp_trap_mmap(struct qvp_device *qdev, struct vm_area_struct *vma);
+#ifdef QVP_HAVE_GET_REGION_INFO_CAPS
+int qvp_trap_region_info(struct vfio_device *vdev,
+			 struct vfio_region_info *info,
+			 struct vfio_info_cap *caps);
+#else
+long qvp_trap_region_info(struct qvp_device *qdev, unsigned long arg);
+#endif
 
 /* fsm.c and session.c: the protocol's entry points for the PCI glue */
 void qvp_mig_init(struct qvp_device *qdev);

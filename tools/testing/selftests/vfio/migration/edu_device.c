@@ -523,6 +523,105 @@ TEST_F(dev, close_in_stop_drops_held_interrupt)
 	vfio_buf_free(&s);
 }
 
+/* BAR0's region info with room for @len bytes of capabilities. */
+static struct vfio_region_info *bar0_info(struct __test_metadata *_metadata,
+					  struct vfio_dev *dev, size_t len)
+{
+	struct vfio_region_info *info = calloc(1, sizeof(*info) + len);
+
+	ASSERT_NE(NULL, info);
+	info->argsz = sizeof(*info) + len;
+	info->index = BAR0;
+	ASSERT_EQ(0, ioctl(dev->device_fd, VFIO_DEVICE_GET_REGION_INFO, info))
+		TH_LOG("GET_REGION_INFO BAR0: %s", strerror(errno));
+	return info;
+}
+
+/*
+ * The register page is trapped (trap.c) so that the driver sees every
+ * DMA command: BAR0's region info offers the rest of the BAR for mmap in
+ * a sparse mmap capability, asks for more room when there is none for
+ * it, the page cannot be mapped, the device takes no ioeventfd (whose
+ * writes would bypass the driver), and the registers work through the
+ * device fd.  The rest of the BAR still maps.
+ */
+TEST_F(dev, register_page_trapped)
+{
+	struct vfio_region_info_cap_sparse_mmap *sparse;
+	struct vfio_device_ioeventfd ioe = {
+		.argsz = sizeof(ioe),
+		.flags = VFIO_DEVICE_IOEVENTFD_32,
+	};
+	long pg = sysconf(_SC_PAGESIZE);
+	struct vfio_region_info *info;
+	uint32_t need, v;
+	void *map;
+	int efd;
+
+	info = bar0_info(_metadata, &self->dev, 0);
+	ASSERT_TRUE(!!(info->flags & VFIO_REGION_INFO_FLAG_MMAP));
+	ASSERT_TRUE(!!(info->flags & VFIO_REGION_INFO_FLAG_CAPS))
+		TH_LOG("BAR0 has no capability: its register page is not trapped");
+	EXPECT_EQ(0U, info->cap_offset);
+	need = info->argsz;
+	ASSERT_GT(need, sizeof(*info));
+	free(info);
+
+	info = bar0_info(_metadata, &self->dev, need - sizeof(*info));
+	ASSERT_EQ(sizeof(*info), info->cap_offset);
+	sparse = (void *)((char *)info + info->cap_offset);
+	ASSERT_EQ(VFIO_REGION_INFO_CAP_SPARSE_MMAP, sparse->header.id);
+	EXPECT_EQ(1, sparse->header.version);
+	EXPECT_EQ(0U, sparse->header.next);
+	ASSERT_EQ(1U, sparse->nr_areas);
+	EXPECT_EQ((uint64_t)pg, sparse->areas[0].offset);
+	EXPECT_EQ(info->size - pg, sparse->areas[0].size);
+
+	map = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->dev.device_fd, info->offset);
+	EXPECT_EQ(MAP_FAILED, map) TH_LOG("the register page was mapped");
+	EXPECT_EQ(EINVAL, errno);
+	if (map != MAP_FAILED)
+		munmap(map, pg);
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->dev.device_fd, info->offset);
+	EXPECT_EQ(MAP_FAILED, map) TH_LOG("a map over the register page");
+	EXPECT_EQ(EINVAL, errno);
+	if (map != MAP_FAILED)
+		munmap(map, 2 * pg);
+	map = mmap(NULL, sparse->areas[0].size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, self->dev.device_fd,
+		   info->offset + sparse->areas[0].offset);
+	EXPECT_NE(MAP_FAILED, map) TH_LOG("mmap of the sparse area: %s",
+					  strerror(errno));
+	if (map != MAP_FAILED)
+		munmap(map, sparse->areas[0].size);
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ioe.fd = efd;
+	ioe.offset = info->offset + EDU_REG_DMA_CMD;
+	ioe.data = EDU_DMA_RUN;
+	EXPECT_EQ(-1, ioctl(self->dev.device_fd, VFIO_DEVICE_IOEVENTFD, &ioe))
+		TH_LOG("an ioeventfd on the DMA command register was taken");
+	EXPECT_EQ(ENOTTY, errno);
+	ioe.offset = info->offset + pg;
+	ioe.data = 0;
+	EXPECT_EQ(-1, ioctl(self->dev.device_fd, VFIO_DEVICE_IOEVENTFD, &ioe))
+		TH_LOG("an ioeventfd past the page was taken");
+	EXPECT_EQ(ENOTTY, errno);
+	close(efd);
+
+	/* Through the fd, the registers answer as edu does. */
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_ID, &v));
+	EXPECT_EQ(0x010000edU, v);
+	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_LIVENESS,
+				      0x12345678));
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_LIVENESS, &v));
+	EXPECT_EQ(~0x12345678U, v);
+	free(info);
+}
+
 int main(int argc, char **argv)
 {
 	return mig_test_main(argc, argv, &g_bdf, mig_precheck_edu);
