@@ -298,6 +298,25 @@ out:
 	return ret;
 }
 
+/* Read and check the user's VFIO_MIG_GET_PRECOPY_INFO argument. */
+static int qvp_precopy_info_in(struct qvp_device *qdev, unsigned int cmd,
+			       unsigned long arg,
+			       struct vfio_precopy_info *info)
+{
+#ifdef QVP_HAVE_CHECK_PRECOPY_IOCTL
+	return vfio_check_precopy_ioctl(&qdev->core.vdev, cmd, arg, info);
+#else
+	unsigned long minsz = offsetofend(struct vfio_precopy_info,
+					  dirty_bytes);
+
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	if (copy_from_user(info, (void __user *)arg, minsz))
+		return -EFAULT;
+	return info->argsz < minsz ? -EINVAL : 0;
+#endif
+}
+
 static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -306,14 +325,11 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	unsigned long minsz = offsetofend(struct vfio_precopy_info,
 					  dirty_bytes);
 	struct vfio_precopy_info info;
-	long ret = 0;
+	long ret;
 
-	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
-		return -ENOTTY;
-	if (copy_from_user(&info, (void __user *)arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
+	ret = qvp_precopy_info_in(qdev, cmd, arg, &info);
+	if (ret)
+		return ret;
 
 	qvp_state_lock(qdev);
 	if (!qvp_is_precopy(qdev->mig_state)) {
@@ -336,6 +352,15 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	mutex_unlock(&mf->lock);
 	if (ret)
 		return ret;
+	/*
+	 * Once userspace opts in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
+	 * (kernels that have it), flags is output, and
+	 * VFIO_PRECOPY_INFO_REINIT says that new initial data follows in the
+	 * stream.  No backend here ever has new initial data: what edu and
+	 * ivshmem send first is fixed when QEMU realizes the device, and
+	 * later changes are dirty data.  Without the opt-in flags is
+	 * reserved, and this driver has always answered 0 there.
+	 */
 	info.flags = 0;
 	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
 }
