@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <qvp/edu.h>
+#include <qvp/ivshmem.h>
+
 #include "stream.h"
 
 static int put_record(FILE *f, u16 type, u16 flags, const void *payload,
@@ -126,16 +129,16 @@ int main(int argc, char **argv)
 		{ "--dma-cmd", offsetof(struct qvp_edu_regs, dma_cmd), 8 },
 	};
 	struct qvp_stream_id id = {
-		.vendor = 0x1234,
-		.device = 0x11e8,
+		.vendor = EDU_VENDOR,
+		.device = EDU_DEVICE,
 		.subsystem_vendor = 0x1af4,
 		.subsystem_device = 0x1100,
 		.revision = 0x10,
 		.backend = QVP_BACKEND_EDU,
 	};
 	static const struct qvp_stream_id ivshmem_id = {
-		.vendor = 0x1af4,
-		.device = 0x1110,
+		.vendor = IVS_VENDOR,
+		.device = IVS_DEVICE,
 		.subsystem_vendor = 0x1af4,
 		.subsystem_device = 0x1100,
 		.revision = 0x01,

@@ -28,11 +28,6 @@
 #define PCI_CMD_MEMORY		0x0002
 #define PCI_CMD_INTX_DISABLE	0x0400
 
-#define EDU_FACT_IRQ		0x00000001U
-#define EDU_DMA_IRQ		0x00000100U
-#define EDU_DMA_RUN		0x1ULL
-#define EDU_DMA_BUF		0x40000
-
 #define OFF_IRQ_STATUS		(QVP_OFF_REGS_PAYLOAD + \
 				 offsetof(struct qvp_edu_regs, irq_status))
 
@@ -247,7 +242,7 @@ TEST_F(dev, intx_mask_survives_driver_mmio)
 	int irq = -1;
 	uint32_t v;
 
-	stream_with_irq(_metadata, &self->dev, &s, EDU_DMA_IRQ);
+	stream_with_irq(_metadata, &self->dev, &s, EDU_IRQ_DMA);
 	enable_irq(_metadata, self, VFIO_PCI_INTX_IRQ_INDEX);
 	before = intx_count(self->dev.bdf, &irq);
 	ASSERT_LE(0, before) TH_LOG("no vfio-intx(%s) in /proc/interrupts",
@@ -280,7 +275,7 @@ TEST_F(dev, intx_mask_survives_driver_mmio)
 	/* the user's side of it: decode on, acknowledge, unmask, quiet */
 	set_user_cmd(_metadata, &self->dev, cmd);
 	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_IRQ_STATUS, &v));
-	ASSERT_EQ(EDU_DMA_IRQ, v);
+	ASSERT_EQ(EDU_IRQ_DMA, v);
 	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_IRQ_ACK, v));
 	ASSERT_EQ(0, vfio_dev_irq_unmask(&self->dev, VFIO_PCI_INTX_IRQ_INDEX));
 	EXPECT_EQ(0ULL, irqs(self->efd, 200));
@@ -299,7 +294,7 @@ TEST_F(dev, resumed_interrupt_waits_for_running)
 	char why[256];
 	uint32_t v;
 
-	stream_with_irq(_metadata, &self->dev, &s, EDU_DMA_IRQ);
+	stream_with_irq(_metadata, &self->dev, &s, EDU_IRQ_DMA);
 	enable_irq(_metadata, self, VFIO_PCI_MSI_IRQ_INDEX);
 
 	resume(_metadata, &self->dev, s.data, s.len, 0);
@@ -311,7 +306,7 @@ TEST_F(dev, resumed_interrupt_waits_for_running)
 	ASSERT_EQ(0, qvp_check_edu_stream(again.data, again.len, &self->ids,
 					  &saved, why, sizeof(why)))
 		TH_LOG("%s", why);
-	EXPECT_EQ(EDU_DMA_IRQ, saved.irq_status)
+	EXPECT_EQ(EDU_IRQ_DMA, saved.irq_status)
 		TH_LOG("the held interrupt is missing from a second save");
 	EXPECT_EQ(0ULL, irqs(self->efd, 200))
 		TH_LOG("the device interrupted in STOP_COPY");
@@ -320,7 +315,7 @@ TEST_F(dev, resumed_interrupt_waits_for_running)
 	EXPECT_EQ(1ULL, irqs(self->efd, 2000))
 		TH_LOG("the resumed interrupt was not sent when running");
 	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_IRQ_STATUS, &v));
-	EXPECT_EQ(EDU_DMA_IRQ, v);
+	EXPECT_EQ(EDU_IRQ_DMA, v);
 	vfio_buf_free(&s);
 	vfio_buf_free(&again);
 }
@@ -385,7 +380,7 @@ static void fact_interrupt_rounds(struct __test_metadata *_metadata,
 		ASSERT_EQ(v, saved.irq_status)
 			TH_LOG("round %d: saved interrupt status 0x%x, the device then shows 0x%x",
 			       i, saved.irq_status, v);
-		ASSERT_EQ(EDU_FACT_IRQ, saved.irq_status)
+		ASSERT_EQ(EDU_IRQ_FACT, saved.irq_status)
 			TH_LOG("round %d: completion interrupt not saved", i);
 		ASSERT_EQ((uint32_t)EDU_STATUS_IRQFACT, saved.status);
 		ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_STATUS,
@@ -504,7 +499,7 @@ TEST_F(dev, close_in_stop_drops_held_interrupt)
 	uint32_t v;
 	int ret;
 
-	stream_with_irq(_metadata, &self->dev, &s, EDU_DMA_IRQ);
+	stream_with_irq(_metadata, &self->dev, &s, EDU_IRQ_DMA);
 	ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, EDU_REG_STATUS,
 				      EDU_STATUS_IRQFACT));
 	resume(_metadata, &self->dev, s.data, s.len, 0);

@@ -32,10 +32,6 @@
 
 #include "mig_test.h"
 
-#define BAR2		VFIO_PCI_BAR2_REGION_INDEX
-#define REG_INTRMASK	0x00
-#define REG_INTRSTATUS	0x04
-
 #define CHUNK		((size_t)QVP_IVSHMEM_CHUNK)
 #define PAGE		((size_t)QVP_IVSHMEM_PAGE)
 #define RUN_PAGES	(CHUNK / PAGE)
@@ -129,7 +125,7 @@ static void open_ivs(struct __test_metadata *_metadata, struct ivs *d,
 		SKIP(return, "%s is %04x:%04x, not an ivshmem", d->dev.bdf,
 		     ids.vendor, ids.device);
 	ASSERT_TRUE(!!(d->dev.info.flags & VFIO_DEVICE_FLAGS_RESET));
-	ret = vfio_dev_region_mmap(&d->dev, BAR2, &addr, &d->size);
+	ret = vfio_dev_region_mmap(&d->dev, IVS_BAR_MEM, &addr, &d->size);
 	ASSERT_EQ(0, ret) TH_LOG("mmap BAR2: %s", strerror(-ret));
 	d->mem = addr;
 	ret = vfio_dev_reset(&d->dev);
@@ -150,8 +146,10 @@ static void close_ivs(struct ivs *d)
 static void set_regs(struct __test_metadata *_metadata, struct ivs *d,
 		     uint32_t mask, uint32_t status)
 {
-	ASSERT_EQ(0, vfio_dev_write32(&d->dev, BAR0, REG_INTRMASK, mask));
-	ASSERT_EQ(0, vfio_dev_write32(&d->dev, BAR0, REG_INTRSTATUS, status));
+	ASSERT_EQ(0, vfio_dev_write32(&d->dev, IVS_BAR_REGS, IVS_REG_INTRMASK,
+				      mask));
+	ASSERT_EQ(0, vfio_dev_write32(&d->dev, IVS_BAR_REGS,
+				      IVS_REG_INTRSTATUS, status));
 }
 
 /* Reading IntrStatus clears it: write it back. */
@@ -160,9 +158,12 @@ static void expect_regs(struct __test_metadata *_metadata, struct ivs *d,
 {
 	uint32_t m, s;
 
-	ASSERT_EQ(0, vfio_dev_read32(&d->dev, BAR0, REG_INTRMASK, &m));
-	ASSERT_EQ(0, vfio_dev_read32(&d->dev, BAR0, REG_INTRSTATUS, &s));
-	ASSERT_EQ(0, vfio_dev_write32(&d->dev, BAR0, REG_INTRSTATUS, s));
+	ASSERT_EQ(0, vfio_dev_read32(&d->dev, IVS_BAR_REGS, IVS_REG_INTRMASK,
+				     &m));
+	ASSERT_EQ(0, vfio_dev_read32(&d->dev, IVS_BAR_REGS, IVS_REG_INTRSTATUS,
+				     &s));
+	ASSERT_EQ(0, vfio_dev_write32(&d->dev, IVS_BAR_REGS,
+				      IVS_REG_INTRSTATUS, s));
 	ASSERT_EQ(mask, m) TH_LOG("IntrMask 0x%x, want 0x%x", m, mask);
 	ASSERT_EQ(status, s) TH_LOG("IntrStatus 0x%x, want 0x%x", s, status);
 }

@@ -12,33 +12,12 @@
 #include <stdint.h>
 #include <linux/qemu_vfio_pci.h>
 
+#include <qvp/edu.h>
+#include <qvp/ivshmem.h>
+
 #include "vfio_dev.h"
 
 #define BAR0			VFIO_PCI_BAR0_REGION_INDEX
-
-/* QEMU edu, PCI 1234:11e8 */
-#define EDU_VENDOR		0x1234
-#define EDU_DEVICE		0x11e8
-#define EDU_ID_VALUE		0x010000edU
-
-#define EDU_REG_ID		0x00
-#define EDU_REG_LIVENESS	0x04
-#define EDU_REG_FACTORIAL	0x08
-#define EDU_REG_STATUS		0x20
-#define EDU_REG_IRQ_STATUS	0x24
-#define EDU_REG_IRQ_RAISE	0x60
-#define EDU_REG_IRQ_ACK		0x64
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_REG_DMA_CMD		0x98
-
-#define EDU_STATUS_COMPUTING	0x01
-#define EDU_STATUS_IRQFACT	0x80
-
-/* QEMU ivshmem-plain, PCI 1af4:1110 */
-#define IVS_VENDOR		0x1af4
-#define IVS_DEVICE		0x1110
 
 /* Sizes of the stream that qemu-vfio-pci produces for an edu. */
 #define QVP_HDR_LEN		((size_t)sizeof(struct qvp_stream_header))

@@ -789,7 +789,7 @@ static const struct state_knob {
 } state_knobs[] = {
 	{ EDU_VENDOR, EDU_DEVICE, VFIO_PCI_BAR0_REGION_INDEX,
 	  EDU_REG_LIVENESS, "QEMU edu liveness register" },
-	{ IVS_VENDOR, IVS_DEVICE, VFIO_PCI_BAR2_REGION_INDEX, 0,
+	{ IVS_VENDOR, IVS_DEVICE, IVS_BAR_MEM, 0,
 	  "first word of QEMU ivshmem's shared memory" },
 };
 

@@ -21,13 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <qvp/edu.h>
+
 #include "vfio_dev.h"
 
 #define BAR0			VFIO_PCI_BAR0_REGION_INDEX
-#define EDU_REG_LIVENESS	0x04
-#define EDU_REG_FACTORIAL	0x08
-#define EDU_REG_STATUS		0x20
-#define EDU_STATUS_COMPUTING	0x01
 #define PCI_CMD			0x04
 #define PCI_CMD_MEMORY		0x02
 

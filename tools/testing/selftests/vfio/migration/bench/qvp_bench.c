@@ -29,7 +29,6 @@
 #include "mig_common.h"
 
 #define ST(x)		((uint32_t)VFIO_DEVICE_STATE_##x)
-#define BAR2		VFIO_PCI_BAR2_REGION_INDEX
 #define PAGE		4096UL
 /*
  * Best of REPS runs for every throughput figure, the baselines as much as
@@ -300,7 +299,7 @@ static void bench_ivshmem(struct vfio_dev *dev, const char *bdf)
 	void *addr;
 	int i, fd, ret;
 
-	ret = vfio_dev_region_mmap(dev, BAR2, &addr, &size);
+	ret = vfio_dev_region_mmap(dev, IVS_BAR_MEM, &addr, &size);
 	if (ret)
 		die("mmap BAR2", ret);
 	mem = addr;
