@@ -201,13 +201,24 @@ run_suite() {
 	echo "# suite-end: $name $?" >>"$tap"
 }
 
+# dev_args "BDF..." PROG...: the devices of PROGs as the kselftest
+# runner passes them, in KSELFTEST_<PROG>_ARGS: as upstream's VFIO
+# selftests take them, PCI addresses at the end of the command line.
+dev_args() {
+	local bdfs=$1 p
+	shift
+	for p in "$@"; do
+		echo "KSELFTEST_${p^^}_ARGS=$bdfs"
+	done
+}
+
 # A suite whose devices are missing does not run: the setup checks above
 # and the suite's absence (scripts/expected-suites) are its failures.
 
 if [ "${#edu[@]}" -ge 1 ]; then
-	run_suite edu "$tests" "$out/selftests" \
-		MIG_TESTS="migration_conformance migration_races edu_roundtrip edu_badinput edu_device" \
-		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+	progs="migration_conformance migration_races edu_roundtrip edu_badinput edu_device"
+	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
+	run_suite edu "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
 		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
 		VFIO_MIG_EDU_REGS="$out/vfio-mig-selftests/edu_regs" \
@@ -218,19 +229,19 @@ if [ "${#edu[@]}" -ge 1 ]; then
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
-	run_suite ivshmem-64M "$tests" "$out/selftests" \
-		MIG_TESTS="migration_conformance migration_races ivshmem_roundtrip" \
-		VFIO_SELFTESTS_BDF="${ivs64[0]}" VFIO_SELFTESTS_BDF2="${ivs64[1]:-}"
-	run_suite ivshmem-256M "$tests" "$out/selftests" \
-		MIG_TESTS="ivshmem_roundtrip" \
-		VFIO_SELFTESTS_BDF="${ivs256[0]}" VFIO_SELFTESTS_BDF2="${ivs256[1]}"
+	progs="migration_conformance migration_races ivshmem_roundtrip"
+	mapfile -t args < <(dev_args "${ivs64[*]:0:2}" $progs)
+	run_suite ivshmem-64M "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
+	progs="ivshmem_roundtrip"
+	mapfile -t args < <(dev_args "${ivs256[*]:0:2}" $progs)
+	run_suite ivshmem-256M "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
 fi
 # The largest BAR2 the backend promises: only the tests that stream
 # without holding a whole stream run; the others skip, saying why.
 if [ "${#ivs1g[@]}" -ge 2 ]; then
-	run_suite ivshmem-1G "$tests" "$out/selftests" \
-		MIG_TESTS="ivshmem_roundtrip" \
-		VFIO_SELFTESTS_BDF="${ivs1g[0]}" VFIO_SELFTESTS_BDF2="${ivs1g[1]}"
+	progs="ivshmem_roundtrip"
+	mapfile -t args < <(dev_args "${ivs1g[*]:0:2}" $progs)
+	run_suite ivshmem-1G "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
 fi
 
 own_suite_begin teardown

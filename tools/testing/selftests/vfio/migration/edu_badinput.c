@@ -11,7 +11,7 @@
  * complete), keep returning that errno, fail RESUMING -> STOP with EINVAL
  * and enter ERROR, leave the registers alone, and recover on reset.
  *
- * Usage: edu_badinput [BDF] [harness options]
+ * Usage: edu_badinput [harness options] BDF
  *        (or set VFIO_SELFTESTS_BDF)
  */
 #include <errno.h>

@@ -5,7 +5,7 @@
  * register while the driver touches the BAR, the interrupt a stopped
  * device owes or must not send, and DMA across a P2P arc.
  *
- * Usage: edu_device [BDF] [harness options]   (or set VFIO_SELFTESTS_BDF)
+ * Usage: edu_device [harness options] BDF   (or set VFIO_SELFTESTS_BDF)
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -7,9 +7,9 @@
  * register must come back.  Also: the stream layout, a resume on top of
  * another live state, PRE_COPY followed by STOP_COPY, an interrupt status
  * with MSI enabled, and a migration from one edu to another
- * (VFIO_SELFTESTS_BDF2).
+ * (BDF2).
  *
- * Usage: edu_roundtrip [BDF] [harness options]
+ * Usage: edu_roundtrip [harness options] BDF [BDF2]
  *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second edu)
  */
 #include <errno.h>
@@ -397,20 +397,20 @@ TEST_F(edu, precopy_then_stop_copy)
 
 TEST_F(edu, migrate_to_second_edu)
 {
-	const char *bdf2 = getenv("VFIO_SELFTESTS_BDF2");
+	const char *bdf2 = mig_bdf2;
 	struct vfio_pci_ids ids2;
 	struct vfio_dev dev2;
 	struct edu_regs r, rb;
 	struct vfio_buf s;
 
-	if (!bdf2 || !*bdf2)
-		SKIP(return, "set VFIO_SELFTESTS_BDF2 to a second edu bound to qemu-vfio-pci");
+	if (!bdf2)
+		SKIP(return, "no second edu: pass a second PCI address or set VFIO_SELFTESTS_BDF2");
 
 	open_edu(_metadata, &dev2, bdf2, &ids2);
 	if (_metadata->exit_code == KSFT_SKIP)
 		goto out;
 	ASSERT_NE(0, strcmp(self->dev.bdf, dev2.bdf))
-		TH_LOG("VFIO_SELFTESTS_BDF2 is the same device");
+		TH_LOG("the second device is the first one");
 
 	/* destination has a state of its own */
 	edu_check_apply(_metadata, &dev2, &state_b, &rb);

@@ -11,13 +11,13 @@
  * initial_bytes/dirty_bytes and a STOP_COPY that sends only the 4 KiB
  * pages that changed, consecutive ones in runs of up to 16), streams cut
  * into runs of any length, migration to a second ivshmem of the same size
- * (VFIO_SELFTESTS_BDF2), held whole or piped 1 MiB at a time (STOP_COPY
+ * (BDF2), held whole or piped 1 MiB at a time (STOP_COPY
  * alone or after PRE_COPY passes), and
  * corrupted, truncated and forged streams, which leave the target in
  * ERROR until a reset.  Tests that hold a whole stream skip when it would
  * take more than half of MemAvailable (a 1 GiB BAR2 in the test VM).
  *
- * Usage: ivshmem_roundtrip [BDF] [harness options]
+ * Usage: ivshmem_roundtrip [harness options] BDF [BDF2]
  *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second one)
  */
 #include <errno.h>
@@ -371,7 +371,7 @@ static const char *walk(const uint8_t *s, size_t len, struct walk *w,
 
 FIXTURE(ivs) {
 	struct ivs a;
-	struct ivs b;		/* VFIO_SELFTESTS_BDF2, if usable */
+	struct ivs b;		/* BDF2, if usable */
 	bool have_b;
 	bool fits;		/* a whole stream and an image fit in memory */
 	struct vfio_buf s;
@@ -401,7 +401,7 @@ static size_t mem_available(void)
 
 FIXTURE_SETUP(ivs)
 {
-	const char *bdf2 = getenv("VFIO_SELFTESTS_BDF2");
+	const char *bdf2 = mig_bdf2;
 
 	self->fd = -1;
 	vfio_buf_init(&self->s);
@@ -409,7 +409,7 @@ FIXTURE_SETUP(ivs)
 	self->fits = 2 * full_stream_len(self->a.size) <= mem_available() / 2;
 	self->image = malloc(self->a.size);
 	ASSERT_NE(NULL, self->image);
-	if (bdf2 && *bdf2) {
+	if (bdf2) {
 		open_ivs(_metadata, &self->b, bdf2);
 		self->have_b = self->b.size == self->a.size;
 		if (!self->have_b)
@@ -508,7 +508,7 @@ TEST_F_TIMEOUT(ivs, cross_device, 300)
 
 	NEEDS_WHOLE_STREAM();
 	if (!self->have_b)
-		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
+		SKIP(return, "no second ivshmem of the same size (BDF2)");
 	TH_LOG("%s -> %s, %zu MiB", a->dev.bdf, b->dev.bdf, a->size >> 20);
 	fill(a, 5);
 	fill(b, 6);
@@ -595,7 +595,7 @@ TEST_F_TIMEOUT(ivs, streamed_to_second_device, 600)
 	uint64_t sum;
 
 	if (!self->have_b)
-		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
+		SKIP(return, "no second ivshmem of the same size (BDF2)");
 	begin_piped(_metadata, a, b, 16, &rfd);
 	sum = checksum(a->mem, a->size);
 	go(_metadata, &a->dev, ST(STOP), NULL);
@@ -622,7 +622,7 @@ TEST_F_TIMEOUT(ivs, streamed_precopy_to_second_device, 600)
 	uint64_t sum;
 
 	if (!self->have_b)
-		SKIP(return, "no second ivshmem of the same size (VFIO_SELFTESTS_BDF2)");
+		SKIP(return, "no second ivshmem of the same size (BDF2)");
 	begin_piped(_metadata, a, b, 18, &rfd);
 	go(_metadata, &a->dev, ST(PRE_COPY), &sfd);
 	pipe_stream(_metadata, sfd, rfd, &moved);

@@ -17,20 +17,57 @@
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 #endif
 
+const char *mig_bdf2;
+
+/* A PCI address in full, segment:bus:device.function, as upstream's. */
+static bool is_bdf(const char *s)
+{
+	unsigned int seg, bus, dev, fn;
+	int len = 0;
+
+	return sscanf(s, "%4x:%2x:%2x.%2x%n", &seg, &bus, &dev, &fn,
+		      &len) == 4 && (size_t)len == strlen(s);
+}
+
+/* Take argv[@i] out of argv. */
+static void drop_arg(int *argc, char **argv, int i)
+{
+	for (; i < *argc - 1; i++)
+		argv[i] = argv[i + 1];
+	argv[--*argc] = NULL;
+}
+
+static const char *env_bdf(const char *name)
+{
+	const char *bdf = getenv(name);
+
+	return bdf && *bdf ? bdf : NULL;
+}
+
 const char *mig_take_bdf(int *argc, char **argv)
 {
-	const char *bdf;
-	int i;
+	const char *bdf = NULL;
+	int first = *argc;
 
-	if (*argc > 1 && argv[1][0] != '-') {
-		bdf = argv[1];
-		for (i = 1; i < *argc - 1; i++)
-			argv[i] = argv[i + 1];
-		argv[--*argc] = NULL;
+	/* upstream's way: every PCI address at the end of the line */
+	while (first > 1 && is_bdf(argv[first - 1]))
+		first--;
+	if (first < *argc) {
+		bdf = argv[first];
+		mig_bdf2 = first + 1 < *argc ? argv[first + 1] : NULL;
+		*argc = first;
+		argv[first] = NULL;
 		return bdf;
 	}
-	bdf = getenv("VFIO_SELFTESTS_BDF");
-	return bdf && *bdf ? bdf : NULL;
+	/* ours since the start: one device, first, before the options */
+	if (*argc > 1 && argv[1][0] != '-') {
+		bdf = argv[1];
+		drop_arg(argc, argv, 1);
+	}
+	if (!bdf)
+		bdf = env_bdf("VFIO_SELFTESTS_BDF");
+	mig_bdf2 = env_bdf("VFIO_SELFTESTS_BDF2");
+	return bdf;
 }
 
 bool mig_harness_listing(int argc, char **argv)
@@ -52,7 +89,7 @@ const char *mig_precheck(const char *bdf, bool need_edu, bool need_mig)
 	int ret;
 
 	if (!bdf)
-		return "no device: pass a PCI address as first argument or set VFIO_SELFTESTS_BDF";
+		return "no device: pass PCI addresses (segment:bus:device.function) after the options or set VFIO_SELFTESTS_BDF";
 
 	ret = vfio_dev_open(&dev, bdf);
 	if (ret) {

@@ -55,8 +55,16 @@ struct edu_state {
 	uint32_t irq_ack;	/* then written to 0x64 if non-zero */
 };
 
-/* Device selection: argv[1] (if not an option) or $VFIO_SELFTESTS_BDF. */
+/*
+ * Device selection, as upstream's vfio_selftests_get_bdfs(): the PCI
+ * addresses that end the command line, else argv[1] if it is not an
+ * option, else $VFIO_SELFTESTS_BDF.  Takes them out of argv and returns
+ * the first; sets mig_bdf2 to the second (the next address on the command
+ * line, else $VFIO_SELFTESTS_BDF2), or NULL.
+ */
 const char *mig_take_bdf(int *argc, char **argv);
+/* The second device, for tests that migrate between two; may be NULL. */
+extern const char *mig_bdf2;
 /* True if the harness was asked only to list tests or print help. */
 bool mig_harness_listing(int argc, char **argv);
 /*

@@ -8,7 +8,7 @@
  * one place that knows devices by name is state_knobs[], which tells
  * resume_in_pieces how to change the state of QEMU's edu and ivshmem.
  *
- * Usage: migration_conformance [BDF] [harness options]
+ * Usage: migration_conformance [harness options] BDF
  *        (or set VFIO_SELFTESTS_BDF)
  */
 #include <errno.h>

@@ -11,7 +11,7 @@
  * still migrate.  Crashes, hangs, WARNs and lockdep reports are caught by
  * the test bed's scan of the kernel log.
  *
- * Usage: migration_races [BDF] [harness options]   (or VFIO_SELFTESTS_BDF)
+ * Usage: migration_races [harness options] BDF   (or VFIO_SELFTESTS_BDF)
  */
 #include <errno.h>
 #include <poll.h>
