@@ -112,13 +112,18 @@ static int to_running(struct vfio_dev *dev)
 	return vfio_dev_mig_set_state(dev, ST(RUNNING), NULL);
 }
 
-FIXTURE(mig) {
+/*
+ * What every fixture here holds: the device, open and RUNNING, its
+ * migration flags and the state it was in when opened.
+ */
+struct mig_dev {
 	struct vfio_dev dev;
 	uint64_t flags;
 	uint32_t open_state;
 };
 
-FIXTURE_SETUP(mig)
+static void mig_dev_open(struct __test_metadata *_metadata,
+			 struct mig_dev *self)
 {
 	int ret;
 
@@ -130,7 +135,7 @@ FIXTURE_SETUP(mig)
 	ASSERT_EQ(0, ret) TH_LOG("back to RUNNING: %s", strerror(-ret));
 }
 
-FIXTURE_TEARDOWN(mig)
+static void mig_dev_close(struct mig_dev *self)
 {
 	if (vfio_dev_is_open(&self->dev)) {
 		to_running(&self->dev);
@@ -138,9 +143,23 @@ FIXTURE_TEARDOWN(mig)
 	}
 }
 
-static bool supported(FIXTURE_DATA(mig) *self, uint32_t s)
+static bool supported(struct mig_dev *self, uint32_t s)
 {
 	return vfio_mig_state_supported(self->flags, s);
+}
+
+FIXTURE(mig) {
+	struct mig_dev m;
+};
+
+FIXTURE_SETUP(mig)
+{
+	mig_dev_open(_metadata, &self->m);
+}
+
+FIXTURE_TEARDOWN(mig)
+{
+	mig_dev_close(&self->m);
 }
 
 /* The library's state names are the uAPI's. */
@@ -168,34 +187,34 @@ TEST_F(mig, feature_query)
 			 VFIO_MIGRATION_PRE_COPY;
 	struct vfio_device_feature_migration mig;
 
-	TH_LOG("%s migration flags 0x%llx", self->dev.bdf,
-	       (unsigned long long)self->flags);
-	ASSERT_TRUE(!!(self->flags & VFIO_MIGRATION_STOP_COPY));
-	if (self->flags & ~known)
+	TH_LOG("%s migration flags 0x%llx", self->m.dev.bdf,
+	       (unsigned long long)self->m.flags);
+	ASSERT_TRUE(!!(self->m.flags & VFIO_MIGRATION_STOP_COPY));
+	if (self->m.flags & ~known)
 		TH_LOG("flags beyond this test's knowledge: 0x%llx",
-		       (unsigned long long)(self->flags & ~known));
+		       (unsigned long long)(self->m.flags & ~known));
 
 	/* PROBE: which operations each migration feature supports */
-	ASSERT_EQ(0, vfio_dev_feature(&self->dev, VFIO_DEVICE_FEATURE_PROBE |
+	ASSERT_EQ(0, vfio_dev_feature(&self->m.dev, VFIO_DEVICE_FEATURE_PROBE |
 				      VFIO_DEVICE_FEATURE_GET |
 				      VFIO_DEVICE_FEATURE_MIGRATION, NULL, 0));
-	ASSERT_EQ(-EINVAL, vfio_dev_feature(&self->dev,
+	ASSERT_EQ(-EINVAL, vfio_dev_feature(&self->m.dev,
 					    VFIO_DEVICE_FEATURE_PROBE |
 					    VFIO_DEVICE_FEATURE_SET |
 					    VFIO_DEVICE_FEATURE_MIGRATION,
 					    NULL, 0));
-	ASSERT_EQ(0, vfio_dev_feature(&self->dev, VFIO_DEVICE_FEATURE_PROBE |
+	ASSERT_EQ(0, vfio_dev_feature(&self->m.dev, VFIO_DEVICE_FEATURE_PROBE |
 				      VFIO_DEVICE_FEATURE_GET |
 				      VFIO_DEVICE_FEATURE_SET |
 				      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
 				      NULL, 0));
-	ASSERT_EQ(0, vfio_dev_feature(&self->dev, VFIO_DEVICE_FEATURE_PROBE |
+	ASSERT_EQ(0, vfio_dev_feature(&self->m.dev, VFIO_DEVICE_FEATURE_PROBE |
 				      VFIO_DEVICE_FEATURE_GET |
 				      VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
 				      NULL, 0));
 	/* SET of the read-only MIGRATION feature is refused */
 	memset(&mig, 0, sizeof(mig));
-	ASSERT_EQ(-EINVAL, vfio_dev_feature(&self->dev,
+	ASSERT_EQ(-EINVAL, vfio_dev_feature(&self->m.dev,
 					    VFIO_DEVICE_FEATURE_SET |
 					    VFIO_DEVICE_FEATURE_MIGRATION,
 					    &mig, sizeof(mig)));
@@ -203,15 +222,15 @@ TEST_F(mig, feature_query)
 
 TEST_F(mig, initial_state_running)
 {
-	ASSERT_EQ(ST(RUNNING), self->open_state)
-		TH_LOG("state after open: %s", NAME(self->open_state));
+	ASSERT_EQ(ST(RUNNING), self->m.open_state)
+		TH_LOG("state after open: %s", NAME(self->m.open_state));
 
 	/* Leave the device stopped, close it: the next open is RUNNING. */
-	go(_metadata, &self->dev, ST(STOP), NULL);
-	vfio_dev_close(&self->dev);
-	ASSERT_EQ(0, vfio_dev_open(&self->dev, g_bdf))
-		TH_LOG("%s", self->dev.err);
-	expect_state(_metadata, &self->dev, ST(RUNNING));
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
+	vfio_dev_close(&self->m.dev);
+	ASSERT_EQ(0, vfio_dev_open(&self->m.dev, g_bdf))
+		TH_LOG("%s", self->m.dev.err);
+	expect_state(_metadata, &self->m.dev, ST(RUNNING));
 }
 
 /*
@@ -230,76 +249,152 @@ TEST_F(mig, data_size_every_state)
 	int fd, ret;
 
 	for_each_state(s, i) {
-		if (!supported(self, s))
+		if (!supported(&self->m, s))
 			continue;
-		ASSERT_EQ(0, to_running(&self->dev));
-		go(_metadata, &self->dev, s, &fd);
-		ret = vfio_dev_mig_data_size(&self->dev, &bytes);
+		ASSERT_EQ(0, to_running(&self->m.dev));
+		go(_metadata, &self->m.dev, s, &fd);
+		ret = vfio_dev_mig_data_size(&self->m.dev, &bytes);
 		close_fd(&fd);
 		ASSERT_EQ(0, ret) TH_LOG("MIG_DATA_SIZE in %s: %s", NAME(s),
 					 strerror(-ret));
 		TH_LOG("MIG_DATA_SIZE in %s: %llu", NAME(s),
 		       (unsigned long long)bytes);
 	}
-	ASSERT_EQ(0, to_running(&self->dev));
+	ASSERT_EQ(0, to_running(&self->m.dev));
 	vfio_buf_init(&stream);
-	save(_metadata, &self->dev, &stream);
+	save(_metadata, &self->m.dev, &stream);
 	TH_LOG("a STOP_COPY save from RUNNING then: %zu bytes", stream.len);
 	vfio_buf_free(&stream);
 }
 
 /*
- * Every ordered pair of supported states, each time from a fresh RUNNING
- * device.  Leaving RESUMING requires a complete stream (otherwise the
- * driver fails RESUMING -> STOP and goes to ERROR), so a stream saved
- * at the start is fed into the resume fd first.
+ * Every ordered pair of states, each from a fresh RUNNING device: the
+ * variants are where the arc starts, the tests where it goes, so that
+ * each arc is a case of its own.  An arc with a state the device does not
+ * support skips.  Leaving RESUMING requires a complete stream (otherwise
+ * the driver fails RESUMING -> STOP and goes to ERROR), so a stream saved
+ * first is fed into the resume fd.
  */
-TEST_F_TIMEOUT(mig, all_transitions, 600)
+FIXTURE(all_transitions) {
+	struct mig_dev m;
+};
+
+FIXTURE_VARIANT(all_transitions) {
+	uint32_t from;
+};
+
+FIXTURE_VARIANT_ADD(all_transitions, from_RUNNING) {
+	.from = ST(RUNNING),
+};
+
+FIXTURE_VARIANT_ADD(all_transitions, from_STOP) {
+	.from = ST(STOP),
+};
+
+FIXTURE_VARIANT_ADD(all_transitions, from_STOP_COPY) {
+	.from = ST(STOP_COPY),
+};
+
+FIXTURE_VARIANT_ADD(all_transitions, from_RESUMING) {
+	.from = ST(RESUMING),
+};
+
+FIXTURE_VARIANT_ADD(all_transitions, from_RUNNING_P2P) {
+	.from = ST(RUNNING_P2P),
+};
+
+FIXTURE_VARIANT_ADD(all_transitions, from_PRE_COPY) {
+	.from = ST(PRE_COPY),
+};
+
+FIXTURE_VARIANT_ADD(all_transitions, from_PRE_COPY_P2P) {
+	.from = ST(PRE_COPY_P2P),
+};
+
+FIXTURE_SETUP(all_transitions)
 {
+	mig_dev_open(_metadata, &self->m);
+}
+
+FIXTURE_TEARDOWN(all_transitions)
+{
+	mig_dev_close(&self->m);
+}
+
+static void arc(struct __test_metadata *_metadata, struct mig_dev *m,
+		uint32_t from, uint32_t to)
+{
+	struct vfio_dev *dev = &m->dev;
 	struct vfio_buf ref;
-	uint32_t from, to, i, j;
 	int fd1, fd2, ret;
 
+	if (!supported(m, from) || !supported(m, to))
+		SKIP(return, "the device does not support %s",
+		     supported(m, from) ? NAME(to) : NAME(from));
+
 	vfio_buf_init(&ref);
-	save(_metadata, &self->dev, &ref);
+	if (from == ST(RESUMING) && to != from)
+		save(_metadata, dev, &ref);
 
-	for_each_state(from, i) {
-		if (!supported(self, from))
-			continue;
-		for_each_state(to, j) {
-			if (!supported(self, to))
-				continue;
-			ASSERT_EQ(0, to_running(&self->dev));
-			expect_state(_metadata, &self->dev, ST(RUNNING));
-			go(_metadata, &self->dev, from, &fd1);
-			ASSERT_EQ(arc_new_fd(ST(RUNNING), from), fd1 >= 0)
-				TH_LOG("RUNNING -> %s: data fd %d", NAME(from),
-				       fd1);
-			if (from == ST(RESUMING) && to != from) {
-				ret = vfio_mig_write(fd1, ref.data, ref.len,
-						     0, NULL);
-				ASSERT_EQ(0, ret)
-					TH_LOG("resume write: %s", strerror(-ret));
-			}
-
-			if (arc_blocked(from, to)) {
-				refuse_arc(_metadata, &self->dev, from, to,
-					   -EINVAL);
-				close_fd(&fd1);
-				continue;
-			}
-			ret = vfio_dev_mig_set_state(&self->dev, to, &fd2);
-			close_fd(&fd1);
-			ASSERT_EQ(0, ret) TH_LOG("%s -> %s: %s", NAME(from),
-						 NAME(to), strerror(-ret));
-			ASSERT_EQ(arc_new_fd(from, to), fd2 >= 0)
-				TH_LOG("%s -> %s: data fd %d", NAME(from),
-				       NAME(to), fd2);
-			close_fd(&fd2);
-			expect_state(_metadata, &self->dev, to);
-		}
+	ASSERT_EQ(0, to_running(dev));
+	expect_state(_metadata, dev, ST(RUNNING));
+	go(_metadata, dev, from, &fd1);
+	ASSERT_EQ(arc_new_fd(ST(RUNNING), from), fd1 >= 0)
+		TH_LOG("RUNNING -> %s: data fd %d", NAME(from), fd1);
+	if (from == ST(RESUMING) && to != from) {
+		ret = vfio_mig_write(fd1, ref.data, ref.len, 0, NULL);
+		ASSERT_EQ(0, ret) TH_LOG("resume write: %s", strerror(-ret));
 	}
 	vfio_buf_free(&ref);
+
+	if (arc_blocked(from, to)) {
+		refuse_arc(_metadata, dev, from, to, -EINVAL);
+		close_fd(&fd1);
+		return;
+	}
+	ret = vfio_dev_mig_set_state(dev, to, &fd2);
+	close_fd(&fd1);
+	ASSERT_EQ(0, ret) TH_LOG("%s -> %s: %s", NAME(from), NAME(to),
+				 strerror(-ret));
+	ASSERT_EQ(arc_new_fd(from, to), fd2 >= 0)
+		TH_LOG("%s -> %s: data fd %d", NAME(from), NAME(to), fd2);
+	close_fd(&fd2);
+	expect_state(_metadata, dev, to);
+}
+
+TEST_F_TIMEOUT(all_transitions, to_RUNNING, 120)
+{
+	arc(_metadata, &self->m, variant->from, ST(RUNNING));
+}
+
+TEST_F_TIMEOUT(all_transitions, to_STOP, 120)
+{
+	arc(_metadata, &self->m, variant->from, ST(STOP));
+}
+
+TEST_F_TIMEOUT(all_transitions, to_STOP_COPY, 120)
+{
+	arc(_metadata, &self->m, variant->from, ST(STOP_COPY));
+}
+
+TEST_F_TIMEOUT(all_transitions, to_RESUMING, 120)
+{
+	arc(_metadata, &self->m, variant->from, ST(RESUMING));
+}
+
+TEST_F_TIMEOUT(all_transitions, to_RUNNING_P2P, 120)
+{
+	arc(_metadata, &self->m, variant->from, ST(RUNNING_P2P));
+}
+
+TEST_F_TIMEOUT(all_transitions, to_PRE_COPY, 120)
+{
+	arc(_metadata, &self->m, variant->from, ST(PRE_COPY));
+}
+
+TEST_F_TIMEOUT(all_transitions, to_PRE_COPY_P2P, 120)
+{
+	arc(_metadata, &self->m, variant->from, ST(PRE_COPY_P2P));
 }
 
 TEST_F(mig, invalid_targets)
@@ -311,7 +406,7 @@ TEST_F(mig, invalid_targets)
 	int data_fd;
 
 	for_each_state(s, i)
-		if (!supported(self, s))
+		if (!supported(&self->m, s))
 			bad[nbad++] = s;
 	bad[nbad++] = ST(ERROR);
 	bad[nbad++] = 8;
@@ -319,10 +414,10 @@ TEST_F(mig, invalid_targets)
 	bad[nbad++] = 0xffffffffU;
 
 	for (i = 0; i < ARRAY_SIZE(starts); i++) {
-		ASSERT_EQ(0, to_running(&self->dev));
-		go(_metadata, &self->dev, starts[i], &data_fd);
+		ASSERT_EQ(0, to_running(&self->m.dev));
+		go(_metadata, &self->m.dev, starts[i], &data_fd);
 		for (k = 0; k < nbad; k++)
-			refuse_arc(_metadata, &self->dev, starts[i], bad[k],
+			refuse_arc(_metadata, &self->m.dev, starts[i], bad[k],
 				   -EINVAL);
 		close_fd(&data_fd);
 	}
@@ -335,8 +430,8 @@ TEST_F(mig, data_fd_file_ops)
 	int fd;
 
 	/* save fd */
-	go(_metadata, &self->dev, ST(STOP), NULL);
-	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
+	go(_metadata, &self->m.dev, ST(STOP_COPY), &fd);
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	ASSERT_EQ(O_RDONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
@@ -350,10 +445,10 @@ TEST_F(mig, data_fd_file_ops)
 	vfio_buf_init(&stream);
 	ASSERT_EQ(VFIO_MIG_READ_EOF, vfio_mig_read(fd, &stream, MAX_STREAM));
 	close(fd);
-	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
 
 	/* resume fd */
-	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	go(_metadata, &self->m.dev, ST(RESUMING), &fd);
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	ASSERT_EQ(O_WRONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
@@ -366,7 +461,7 @@ TEST_F(mig, data_fd_file_ops)
 	/* and the resume fd still takes the whole stream */
 	ASSERT_EQ(0, vfio_mig_write(fd, stream.data, stream.len, 0, NULL));
 	close(fd);
-	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
 	vfio_buf_free(&stream);
 }
 
@@ -377,7 +472,7 @@ TEST_F(mig, stop_copy_end_of_stream)
 	char b[64];
 
 	vfio_buf_init(&stream);
-	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	go(_metadata, &self->m.dev, ST(STOP_COPY), &fd);
 	ASSERT_LE(0, fd);
 	ret = vfio_mig_read(fd, &stream, MAX_STREAM);
 	ASSERT_EQ(VFIO_MIG_READ_EOF, ret) TH_LOG("read: %s", strerror(-ret));
@@ -385,7 +480,7 @@ TEST_F(mig, stop_copy_end_of_stream)
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, read(fd, b, sizeof(b)))
 			TH_LOG("read %d after end", i + 1);
-	expect_state(_metadata, &self->dev, ST(STOP_COPY));
+	expect_state(_metadata, &self->m.dev, ST(STOP_COPY));
 	close(fd);
 	vfio_buf_free(&stream);
 }
@@ -398,10 +493,10 @@ TEST_F(mig, precopy_enomsg)
 	ssize_t n;
 	int fd;
 
-	if (!supported(self, ST(PRE_COPY)))
+	if (!supported(&self->m, ST(PRE_COPY)))
 		SKIP(return, "device does not support PRE_COPY");
 
-	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 	initial = info.initial_bytes;
@@ -435,7 +530,7 @@ TEST_F(mig, precopy_enomsg)
 	/* drained stays drained */
 	ASSERT_EQ(-1, read(fd, b, 7));
 	ASSERT_EQ(ENOMSG, errno);
-	expect_state(_metadata, &self->dev, ST(PRE_COPY));
+	expect_state(_metadata, &self->m.dev, ST(PRE_COPY));
 	close(fd);
 }
 
@@ -444,18 +539,18 @@ TEST_F(mig, precopy_info_states)
 	struct vfio_precopy_info info;
 	int fd, fd2, ret;
 
-	if (!supported(self, ST(PRE_COPY)))
+	if (!supported(&self->m, ST(PRE_COPY)))
 		SKIP(return, "device does not support PRE_COPY");
 
-	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
-	if (supported(self, ST(PRE_COPY_P2P))) {
-		go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+	if (supported(&self->m, ST(PRE_COPY_P2P))) {
+		go(_metadata, &self->m.dev, ST(PRE_COPY_P2P), &fd2);
 		ASSERT_EQ(-1, fd2);
 		ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 	}
-	go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
+	go(_metadata, &self->m.dev, ST(STOP_COPY), &fd2);
 	ASSERT_EQ(-1, fd2);
 	ret = vfio_mig_precopy_info(fd, &info);
 	ASSERT_EQ(-EINVAL, ret)
@@ -463,8 +558,8 @@ TEST_F(mig, precopy_info_states)
 	close(fd);
 
 	/* a STOP_COPY fd that never was in PRE_COPY */
-	go(_metadata, &self->dev, ST(STOP), NULL);
-	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
+	go(_metadata, &self->m.dev, ST(STOP_COPY), &fd);
 	ASSERT_LE(0, fd);
 	ret = vfio_mig_precopy_info(fd, &info);
 	ASSERT_EQ(-EINVAL, ret)
@@ -475,8 +570,8 @@ TEST_F(mig, precopy_info_states)
 	 * A resume fd: EINVAL as in any state but PRE_COPY, or ENOTTY from a
 	 * resume fd that has no ioctls at all (as upstream drivers do).
 	 */
-	go(_metadata, &self->dev, ST(STOP), NULL);
-	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
+	go(_metadata, &self->m.dev, ST(RESUMING), &fd);
 	ASSERT_LE(0, fd);
 	ret = vfio_mig_precopy_info(fd, &info);
 	ASSERT_TRUE(ret == -EINVAL || ret == -ENOTTY)
@@ -491,21 +586,21 @@ TEST_F(mig, precopy_continues_into_stop_copy)
 	struct vfio_buf stream;
 	int fd, fd2, ret;
 
-	if (!supported(self, ST(PRE_COPY)))
+	if (!supported(&self->m, ST(PRE_COPY)))
 		SKIP(return, "device does not support PRE_COPY");
 
 	vfio_buf_init(&stream);
-	go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
 	ASSERT_LE(0, fd);
 	ret = vfio_mig_read(fd, &stream, MAX_STREAM);
 	ASSERT_EQ(VFIO_MIG_READ_NODATA, ret)
 		TH_LOG("PRE_COPY read: %s", strerror(-ret));
 	TH_LOG("PRE_COPY part: %zu bytes", stream.len);
-	if (supported(self, ST(PRE_COPY_P2P))) {
-		go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+	if (supported(&self->m, ST(PRE_COPY_P2P))) {
+		go(_metadata, &self->m.dev, ST(PRE_COPY_P2P), &fd2);
 		ASSERT_EQ(-1, fd2) TH_LOG("PRE_COPY -> PRE_COPY_P2P opened an fd");
 	}
-	go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
+	go(_metadata, &self->m.dev, ST(STOP_COPY), &fd2);
 	ASSERT_EQ(-1, fd2) TH_LOG("-> STOP_COPY opened a new fd");
 	ret = vfio_mig_read(fd, &stream, MAX_STREAM);
 	ASSERT_EQ(VFIO_MIG_READ_EOF, ret)
@@ -514,9 +609,9 @@ TEST_F(mig, precopy_continues_into_stop_copy)
 	TH_LOG("whole stream: %zu bytes", stream.len);
 
 	/* the concatenation is one valid stream */
-	ASSERT_EQ(0, to_running(&self->dev));
-	resume(_metadata, &self->dev, stream.data, stream.len, 0);
-	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	ASSERT_EQ(0, to_running(&self->m.dev));
+	resume(_metadata, &self->m.dev, stream.data, stream.len, 0);
+	go(_metadata, &self->m.dev, ST(RUNNING), NULL);
 	vfio_buf_free(&stream);
 }
 
@@ -534,8 +629,8 @@ TEST_F(mig, zero_length_read)
 	char b[8];
 
 	vfio_buf_init(&stream);
-	if (supported(self, ST(PRE_COPY))) {
-		go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	if (supported(&self->m, ST(PRE_COPY))) {
+		go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 		ASSERT_EQ(0, read(fd, b, 0))
@@ -549,14 +644,14 @@ TEST_F(mig, zero_length_read)
 		ASSERT_EQ(0, read(fd, b, 0))
 			TH_LOG("PRE_COPY, nothing pending: %s",
 			       strerror(errno));
-		if (supported(self, ST(PRE_COPY_P2P))) {
-			go(_metadata, &self->dev, ST(PRE_COPY_P2P), &fd2);
+		if (supported(&self->m, ST(PRE_COPY_P2P))) {
+			go(_metadata, &self->m.dev, ST(PRE_COPY_P2P), &fd2);
 			ASSERT_EQ(-1, fd2);
 		}
-		go(_metadata, &self->dev, ST(STOP_COPY), &fd2);
+		go(_metadata, &self->m.dev, ST(STOP_COPY), &fd2);
 		ASSERT_EQ(-1, fd2);
 	} else {
-		go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+		go(_metadata, &self->m.dev, ST(STOP_COPY), &fd);
 		ASSERT_LE(0, fd);
 	}
 	ASSERT_EQ(0, read(fd, b, 0))
@@ -588,44 +683,44 @@ TEST_F(mig, ended_session_enodev)
 	int fd;
 
 	vfio_buf_init(&stream);
-	save(_metadata, &self->dev, &stream);
+	save(_metadata, &self->m.dev, &stream);
 
 	/* STOP_COPY -> STOP, nothing read */
-	go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	go(_metadata, &self->m.dev, ST(STOP_COPY), &fd);
 	ASSERT_LE(0, fd);
-	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
 	expect_enodev(_metadata, fd, false, "STOP_COPY fd after -> STOP");
 	close(fd);
 
 	/* RESUMING -> STOP after a complete stream */
-	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	go(_metadata, &self->m.dev, ST(RESUMING), &fd);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, vfio_mig_write(fd, stream.data, stream.len, 0, NULL));
-	go(_metadata, &self->dev, ST(STOP), NULL);
+	go(_metadata, &self->m.dev, ST(STOP), NULL);
 	expect_enodev(_metadata, fd, true, "resume fd after -> STOP");
 	close(fd);
 
-	if (supported(self, ST(PRE_COPY))) {
-		ASSERT_EQ(0, to_running(&self->dev));
-		go(_metadata, &self->dev, ST(PRE_COPY), &fd);
+	if (supported(&self->m, ST(PRE_COPY))) {
+		ASSERT_EQ(0, to_running(&self->m.dev));
+		go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
 		ASSERT_LE(0, fd);
-		go(_metadata, &self->dev, ST(RUNNING), NULL);
+		go(_metadata, &self->m.dev, ST(RUNNING), NULL);
 		expect_enodev(_metadata, fd, false,
 			      "PRE_COPY fd after -> RUNNING");
 		close(fd);
 	}
 
-	if (has_reset(&self->dev)) {
-		go(_metadata, &self->dev, ST(STOP_COPY), &fd);
+	if (has_reset(&self->m.dev)) {
+		go(_metadata, &self->m.dev, ST(STOP_COPY), &fd);
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+		ASSERT_EQ(0, vfio_dev_reset(&self->m.dev));
 		expect_enodev(_metadata, fd, false, "STOP_COPY fd after reset");
 		close(fd);
 
-		go(_metadata, &self->dev, ST(STOP), NULL);
-		go(_metadata, &self->dev, ST(RESUMING), &fd);
+		go(_metadata, &self->m.dev, ST(STOP), NULL);
+		go(_metadata, &self->m.dev, ST(RESUMING), &fd);
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+		ASSERT_EQ(0, vfio_dev_reset(&self->m.dev));
 		expect_enodev(_metadata, fd, true, "resume fd after reset");
 		close(fd);
 	}
@@ -637,19 +732,19 @@ TEST_F(mig, reset_from_every_state)
 	uint32_t s, i;
 	int fd, ret;
 
-	if (!has_reset(&self->dev))
+	if (!has_reset(&self->m.dev))
 		SKIP(return, "device does not support VFIO_DEVICE_RESET");
 
 	for_each_state(s, i) {
-		if (!supported(self, s))
+		if (!supported(&self->m, s))
 			continue;
-		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
-		go(_metadata, &self->dev, s, &fd);
-		ret = vfio_dev_reset(&self->dev);
+		ASSERT_EQ(0, vfio_dev_reset(&self->m.dev));
+		go(_metadata, &self->m.dev, s, &fd);
+		ret = vfio_dev_reset(&self->m.dev);
 		close_fd(&fd);
 		ASSERT_EQ(0, ret) TH_LOG("reset in %s: %s", NAME(s),
 					 strerror(-ret));
-		expect_state(_metadata, &self->dev, ST(RUNNING));
+		expect_state(_metadata, &self->m.dev, ST(RUNNING));
 	}
 }
 
@@ -669,38 +764,38 @@ TEST_F(mig, reset_from_error)
 	uint32_t st;
 	int fd, ret;
 
-	if (!has_reset(&self->dev))
+	if (!has_reset(&self->m.dev))
 		SKIP(return, "device does not support VFIO_DEVICE_RESET, the only way out of ERROR");
 
 	vfio_buf_init(&stream);
-	save(_metadata, &self->dev, &stream);
+	save(_metadata, &self->m.dev, &stream);
 	len = stream.len;
 	vfio_buf_free(&stream);
 	if (!len)
 		SKIP(return, "the device saves an empty stream, so an empty resume is complete and no arc is known to fail");
 
-	go(_metadata, &self->dev, ST(RESUMING), &fd);
+	go(_metadata, &self->m.dev, ST(RESUMING), &fd);
 	ASSERT_LE(0, fd);
-	ret = vfio_dev_mig_set_state(&self->dev, ST(STOP), NULL);
+	ret = vfio_dev_mig_set_state(&self->m.dev, ST(STOP), NULL);
 	close(fd);
 	ASSERT_NE(0, ret)
 		TH_LOG("RESUMING -> STOP accepted an empty stream, but the device saves %zu bytes: incomplete data must fail the arc",
 		       len);
-	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->dev, &st));
+	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->m.dev, &st));
 	if (st != ST(ERROR))
 		SKIP(return, "RESUMING -> STOP refused an empty stream (%s) but the device is in %s, not ERROR (optional in the uAPI): reset from ERROR not tested",
 		     strerror(-ret), NAME(st));
 
 	/* only a reset leads out of ERROR */
-	ret = vfio_dev_mig_set_state(&self->dev, ST(RUNNING), NULL);
+	ret = vfio_dev_mig_set_state(&self->m.dev, ST(RUNNING), NULL);
 	ASSERT_NE(0, ret) TH_LOG("ERROR -> RUNNING accepted without a reset");
-	expect_state(_metadata, &self->dev, ST(ERROR));
-	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
-	expect_state(_metadata, &self->dev, ST(RUNNING));
+	expect_state(_metadata, &self->m.dev, ST(ERROR));
+	ASSERT_EQ(0, vfio_dev_reset(&self->m.dev));
+	expect_state(_metadata, &self->m.dev, ST(RUNNING));
 
 	/* and the device migrates again */
 	vfio_buf_init(&stream);
-	save(_metadata, &self->dev, &stream);
+	save(_metadata, &self->m.dev, &stream);
 	vfio_buf_free(&stream);
 }
 
@@ -714,24 +809,24 @@ TEST_F(mig, close_with_session_open)
 	int fd;
 
 	for (i = 0; i < ARRAY_SIZE(sessions); i++) {
-		if (!supported(self, sessions[i]))
+		if (!supported(&self->m, sessions[i]))
 			continue;
-		ASSERT_EQ(0, to_running(&self->dev));
-		go(_metadata, &self->dev, sessions[i], &fd);
+		ASSERT_EQ(0, to_running(&self->m.dev));
+		go(_metadata, &self->m.dev, sessions[i], &fd);
 		ASSERT_LE(0, fd);
 
-		vfio_dev_close(&self->dev);
-		ASSERT_EQ(0, vfio_dev_open(&self->dev, g_bdf))
-			TH_LOG("reopen: %s", self->dev.err);
-		expect_state(_metadata, &self->dev, ST(RUNNING));
+		vfio_dev_close(&self->m.dev);
+		ASSERT_EQ(0, vfio_dev_open(&self->m.dev, g_bdf))
+			TH_LOG("reopen: %s", self->m.dev.err);
+		expect_state(_metadata, &self->m.dev, ST(RUNNING));
 		expect_enodev(_metadata, fd, sessions[i] == ST(RESUMING),
 			      "data fd after the device was closed");
 		close(fd);
 
 		/* and the reopened device migrates */
 		vfio_buf_init(&stream);
-		save(_metadata, &self->dev, &stream);
-		go(_metadata, &self->dev, ST(RUNNING), NULL);
+		save(_metadata, &self->m.dev, &stream);
+		go(_metadata, &self->m.dev, ST(RUNNING), NULL);
 		vfio_buf_free(&stream);
 	}
 }
@@ -878,27 +973,62 @@ static void expect_saves(struct __test_metadata *_metadata,
 
 /*
  * A stream resumed in pieces of 1, 7 and PAGE_SIZE bytes, and in one
- * write, gives the device back the state it was saved from: the device
- * then saves the same stream again.  That shows something only if the
- * device held another state before: a resume that ignored what it was
- * written would pass on a device that holds the saved state already.  So
- * each resume goes into a device that holds another state (see
- * other_state()), and the test checks that it saves that other state
- * before the resume and the resumed one after it.
+ * write (a variant each), gives the device back the state it was saved
+ * from: the device then saves the same stream again.  That shows
+ * something only if the device held another state before: a resume that
+ * ignored what it was written would pass on a device that holds the
+ * saved state already.  So each resume goes into a device that holds
+ * another state (see other_state()), and the test checks that it saves
+ * that other state before the resume and the resumed one after it.
  */
-TEST_F_TIMEOUT(mig, resume_in_pieces, 300)
+FIXTURE(resume_in_pieces) {
+	struct mig_dev m;
+};
+
+FIXTURE_VARIANT(resume_in_pieces) {
+	size_t chunk;		/* bytes per write(); 0: all in one */
+	bool page;		/* instead, the page size */
+};
+
+FIXTURE_VARIANT_ADD(resume_in_pieces, bytes_1) {
+	.chunk = 1,
+};
+
+FIXTURE_VARIANT_ADD(resume_in_pieces, bytes_7) {
+	.chunk = 7,
+};
+
+FIXTURE_VARIANT_ADD(resume_in_pieces, page_size) {
+	.page = true,
+};
+
+FIXTURE_VARIANT_ADD(resume_in_pieces, one_write) {
+	.chunk = 0,
+};
+
+FIXTURE_SETUP(resume_in_pieces)
 {
-	size_t chunks[] = { 1, 7, 0, 0 };
+	mig_dev_open(_metadata, &self->m);
+}
+
+FIXTURE_TEARDOWN(resume_in_pieces)
+{
+	mig_dev_close(&self->m);
+}
+
+TEST_F_TIMEOUT(resume_in_pieces, resume, 300)
+{
+	size_t chunk = variant->page ? (size_t)sysconf(_SC_PAGESIZE) :
+				       variant->chunk;
+	struct vfio_dev *dev = &self->m.dev;
 	struct vfio_buf ref, other;
 	const char *why;
-	uint32_t i;
 
-	chunks[2] = sysconf(_SC_PAGESIZE);
 	vfio_buf_init(&ref);
 	vfio_buf_init(&other);
-	save(_metadata, &self->dev, &ref);
+	save(_metadata, dev, &ref);
 	TH_LOG("reference stream: %zu bytes", ref.len);
-	why = other_state(_metadata, &self->dev, &ref, &other);
+	why = other_state(_metadata, dev, &ref, &other);
 	if (why) {
 		vfio_buf_free(&ref);
 		SKIP(return, "no other state to resume over: %s", why);
@@ -906,20 +1036,13 @@ TEST_F_TIMEOUT(mig, resume_in_pieces, 300)
 	TH_LOG("other state: %zu-byte stream, differs at byte %ld",
 	       other.len, stream_diff(&ref, &other));
 
-	for (i = 0; i < ARRAY_SIZE(chunks); i++) {
-		if (i)
-			resume_pieces(_metadata, &self->dev, other.data,
-				      other.len, 0);
-		expect_saves(_metadata, &self->dev, &other,
-			     "before the resume, the device does not hold the other state",
-			     chunks[i]);
-		resume_pieces(_metadata, &self->dev, ref.data, ref.len,
-			      chunks[i]);
-		expect_saves(_metadata, &self->dev, &ref,
-			     "the device does not hold the resumed state",
-			     chunks[i]);
-	}
-	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	expect_saves(_metadata, dev, &other,
+		     "before the resume, the device does not hold the other state",
+		     chunk);
+	resume_pieces(_metadata, dev, ref.data, ref.len, chunk);
+	expect_saves(_metadata, dev, &ref,
+		     "the device does not hold the resumed state", chunk);
+	go(_metadata, dev, ST(RUNNING), NULL);
 	vfio_buf_free(&other);
 	vfio_buf_free(&ref);
 }
