@@ -216,7 +216,7 @@ dev_args() {
 # and the suite's absence (scripts/expected-suites) are its failures.
 
 if [ "${#edu[@]}" -ge 1 ]; then
-	progs="migration_conformance migration_races edu_roundtrip edu_badinput edu_device"
+	progs="migration_conformance migration_races migration_roundtrip edu_roundtrip edu_badinput edu_device"
 	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
 	run_suite edu "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
@@ -229,12 +229,15 @@ if [ "${#edu[@]}" -ge 1 ]; then
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
-	progs="migration_conformance migration_races ivshmem_roundtrip"
+	progs="migration_conformance migration_races migration_roundtrip ivshmem_roundtrip"
 	mapfile -t args < <(dev_args "${ivs64[*]:0:2}" $progs)
 	run_suite ivshmem-64M "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
-	progs="ivshmem_roundtrip"
-	mapfile -t args < <(dev_args "${ivs256[*]:0:2}" $progs)
-	run_suite ivshmem-256M "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
+	# Of the generic round trips, the two STOP_COPY ones (held whole and
+	# piped to the second device): every variant would take minutes here.
+	mapfile -t args < <(dev_args "${ivs256[*]:0:2}" ivshmem_roundtrip)
+	args+=("KSELFTEST_MIGRATION_ROUNDTRIP_ARGS=-v same_stop_copy_mib -v second_stop_copy_mib ${ivs256[*]:0:2}")
+	run_suite ivshmem-256M "$tests" "$out/selftests" \
+		MIG_TESTS="migration_roundtrip ivshmem_roundtrip" "${args[@]}"
 fi
 # The largest BAR2 the backend promises: only the tests that stream
 # without holding a whole stream run; the others skip, saying why.

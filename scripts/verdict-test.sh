@@ -160,7 +160,7 @@ expect missing-program "a program without a result is a failure" \
 
 # The runner dies in the middle of a suite: no verdict line, no end.
 d=$(fake_run runner-died)
-sed -i '/^ok 4 selftests: vfio: edu_badinput$/,/# suite-end: edu 0/d' "$d/selftests.tap"
+sed -i '/^ok [0-9]* selftests: vfio: edu_badinput$/,/# suite-end: edu 0/d' "$d/selftests.tap"
 judge runner-died "$d" 0
 expect runner-died "a runner that ends early is a failure" \
 	"j_fail >= 2" '^not ok - 6.12.0-fake: suite edu ran to its end # the runner stopped early'
