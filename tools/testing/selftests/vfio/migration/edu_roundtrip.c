@@ -5,12 +5,11 @@
  * A recognisable state is written through BAR0, saved in STOP_COPY, the
  * device is reset to its power-on values, the stream is resumed and every
  * register must come back.  Also: the stream layout, a resume on top of
- * another live state, PRE_COPY followed by STOP_COPY, an interrupt status
- * with MSI enabled, and a migration from one edu to another
- * (BDF2).
+ * another live state, PRE_COPY followed by STOP_COPY and an interrupt
+ * status with MSI enabled.  A migration from one edu to another is a case
+ * of migration_roundtrip, as for any device with a plug-in.
  *
- * Usage: edu_roundtrip [harness options] BDF [BDF2]
- *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second edu)
+ * Usage: edu_roundtrip [harness options] BDF   (or set VFIO_SELFTESTS_BDF)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -393,40 +392,6 @@ TEST_F(edu, precopy_then_stop_copy)
 	resume_running(_metadata, &self->dev, &s, &r, "resumed");
 	vfio_buf_free(&s);
 	vfio_buf_free(&direct);
-}
-
-TEST_F(edu, migrate_to_second_edu)
-{
-	const char *bdf2 = mig_bdf2;
-	struct vfio_pci_ids ids2;
-	struct vfio_dev dev2;
-	struct edu_regs r, rb;
-	struct vfio_buf s;
-
-	if (!bdf2)
-		SKIP(return, "no second edu: pass a second PCI address or set VFIO_SELFTESTS_BDF2");
-
-	open_edu(_metadata, &dev2, bdf2, &ids2);
-	if (_metadata->exit_code == KSFT_SKIP)
-		goto out;
-	ASSERT_NE(0, strcmp(self->dev.bdf, dev2.bdf))
-		TH_LOG("the second device is the first one");
-
-	/* destination has a state of its own */
-	edu_check_apply(_metadata, &dev2, &state_b, &rb);
-	edu_check_apply(_metadata, &self->dev, &state_a, &r);
-
-	vfio_buf_init(&s);
-	save(_metadata, &self->dev, &s);
-	check_stream(_metadata, &s, &self->ids, &r);
-	go(_metadata, &self->dev, ST(RUNNING), NULL);
-	edu_expect_regs(_metadata, &self->dev, &r, "source after save");
-
-	resume_running(_metadata, &dev2, &s, &r, "destination");
-	vfio_buf_free(&s);
-out:
-	vfio_dev_reset(&dev2);
-	vfio_dev_close(&dev2);
 }
 
 int main(int argc, char **argv)
