@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "mig_test.h"
@@ -578,6 +579,69 @@ TEST_F(mig, precopy_info_states)
 		TH_LOG("PRECOPY_INFO on a resume fd: %s", strerror(-ret));
 	if (ret == -ENOTTY)
 		TH_LOG("note: a resume fd answers PRECOPY_INFO with ENOTTY");
+	close(fd);
+}
+
+/* Linux 7.x; defined here for older uapi headers. */
+#ifndef VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
+#define VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2	12
+#endif
+#ifndef VFIO_PRECOPY_INFO_REINIT
+#define VFIO_PRECOPY_INFO_REINIT		(1 << 0)
+#endif
+
+/* VFIO_MIG_GET_PRECOPY_INFO with @in as the flags given; the flags back. */
+static uint32_t precopy_flags(struct __test_metadata *_metadata, int fd,
+			      uint32_t in)
+{
+	struct vfio_precopy_info info = {
+		.argsz = sizeof(info),
+		.flags = in,
+	};
+
+	ASSERT_EQ(0, ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, &info))
+		TH_LOG("PRECOPY_INFO: %s", strerror(errno));
+	return info.flags;
+}
+
+/*
+ * VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (Linux 7.x): until userspace
+ * opts in, the flags of VFIO_MIG_GET_PRECOPY_INFO are reserved and a
+ * driver must not report VFIO_PRECOPY_INFO_REINIT there (the core keeps
+ * what the user passed, for bug compatibility); after the opt-in they
+ * are output, so whatever garbage went in, only REINIT may come back.
+ */
+TEST_F(mig, precopy_info_v2)
+{
+	uint32_t opt_in = VFIO_DEVICE_FEATURE_SET |
+			  VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2;
+	uint32_t flags;
+	int fd, ret;
+
+	if (!supported(&self->m, ST(PRE_COPY)))
+		SKIP(return, "device does not support PRE_COPY");
+	ret = vfio_dev_feature(&self->m.dev,
+			       opt_in | VFIO_DEVICE_FEATURE_PROBE, NULL, 0);
+	if (ret)
+		SKIP(return, "no VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (%s): the kernel predates it",
+		     strerror(-ret));
+
+	go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	flags = precopy_flags(_metadata, fd, 0);
+	EXPECT_EQ(0U, flags & VFIO_PRECOPY_INFO_REINIT)
+		TH_LOG("REINIT reported before the opt-in");
+	go(_metadata, &self->m.dev, ST(RUNNING), NULL);
+	close(fd);
+
+	ret = vfio_dev_feature(&self->m.dev, opt_in, NULL, 0);
+	ASSERT_EQ(0, ret) TH_LOG("opt in: %s", strerror(-ret));
+	go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
+	ASSERT_LE(0, fd);
+	flags = precopy_flags(_metadata, fd, ~0U);
+	EXPECT_EQ(0U, flags & ~(uint32_t)VFIO_PRECOPY_INFO_REINIT)
+		TH_LOG("flags 0x%x after the opt-in: unknown output bits", flags);
+	go(_metadata, &self->m.dev, ST(RUNNING), NULL);
 	close(fd);
 }
 
