@@ -359,7 +359,10 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	 * stream.  No backend here ever has new initial data: what edu and
 	 * ivshmem send first is fixed when QEMU realizes the device, and
 	 * later changes are dirty data.  Without the opt-in flags is
-	 * reserved, and this driver has always answered 0 there.
+	 * reserved, and this driver has always answered 0 there.  A backend
+	 * that one day has new initial data sets REINIT after this line,
+	 * and only when qdev->core.vdev.precopy_info_v2 is set (a member
+	 * that 6.12 lacks).
 	 */
 	info.flags = 0;
 	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
