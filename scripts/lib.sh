@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared helpers of the test-bed scripts.  Source, do not run.
 
 QVP_CACHE=${QVP_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/qemu-vfio-pci}
@@ -93,5 +94,264 @@ ivshmem_plain_devices()
 	local b
 	for b in $(pci_devices 0x1af4:0x1110); do
 		[ -e "/sys/bus/pci/devices/$b/resource1" ] || echo "$b"
+	done
+}
+
+# The test VM's devices (see the file for its format) ----------------------
+# QVP_TEST_DEVICES names another manifest; vm.sh hands it on to the guest,
+# where it must be a path under /qvp.
+QVP_TEST_DEVICES=${QVP_TEST_DEVICES:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/test-devices}
+# Where the guest's PCI devices are (manifest-test.sh fakes it).
+QVP_SYSFS_PCI=${QVP_SYSFS_PCI:-/sys/bus/pci/devices}
+
+# size_bytes SIZE: SIZE, a number with K, M or G, in bytes.
+size_bytes()
+{
+	[[ $1 =~ ^[1-9][0-9]*[KMG]$ ]] || return 1
+	local n=${1%?}
+	case $1 in
+	*K) echo $((n << 10)) ;;
+	*M) echo $((n << 20)) ;;
+	*G) echo $((n << 30)) ;;
+	esac
+}
+
+# count_word N: "one" to "nine", else N.
+count_word()
+{
+	local w=(zero one two three four five six seven eight nine)
+	echo "${w[$1]:-$1}"
+}
+
+# join_and WORD...: "a", "a and b", "a, b and c".
+join_and()
+{
+	local out=$1
+	[ "$#" -gt 1 ] || { echo "$out"; return; }
+	shift
+	while [ "$#" -gt 1 ]; do
+		out+=", $1"
+		shift
+	done
+	echo "$out and $1"
+}
+
+# td_why KIND ID COUNT ROLE BACKING GUEST QEMU LABEL: what is wrong with a
+# device line (nothing when it is right), given the lines before it.
+td_why()
+{
+	local kind=$1 id=$2 count=$3 role=$4 backing=$5 guest=$6 qemu=$7 label=$8
+	local k want size rest found='' bar='bar[0-5]=([1-9][0-9]*[KMG]|0|\*)'
+
+	[ -n "$label" ] || { echo "seven fields and a label wanted"; return; }
+	[[ $kind =~ ^[a-z][A-Za-z0-9-]*$ ]] ||
+		{ echo "KIND \"$kind\" is not [a-z][A-Za-z0-9-]*"; return; }
+	for k in "${td_kind[@]}"; do
+		[ "$k" != "$kind" ] || { echo "KIND $kind is defined twice"; return; }
+	done
+	[[ $id =~ ^[0-9a-f]{4}:[0-9a-f]{4}$ ]] ||
+		{ echo "ID \"$id\" is not vendor:device, four lowercase hex digits each"; return; }
+	[[ $count =~ ^[1-9]$ ]] || { echo "COUNT \"$count\" is not 1-9"; return; }
+	case $role in
+	migrate | refuse) ;;
+	*) echo "ROLE \"$role\" is neither migrate nor refuse"; return ;;
+	esac
+	case $backing in
+	-) want= ;;
+	ram:*)
+		size_bytes "${backing#ram:}" >/dev/null ||
+			{ echo "BACKING \"$backing\": SIZE is not a number with K, M or G"; return; }
+		want='{mem}' ;;
+	ivshmem-server:*)
+		size=$(size_bytes "${backing#ivshmem-server:}") || size=1
+		((size % (1 << 20) == 0)) ||
+			{ echo "BACKING \"$backing\": SIZE is not a whole number of MiB"; return; }
+		want='{chardev}' ;;
+	*) echo "BACKING \"$backing\" is not -, ram:SIZE or ivshmem-server:SIZE"; return ;;
+	esac
+	[ "$guest" = - ] || [[ $guest =~ ^$bar(,$bar)*$ ]] ||
+		{ echo "GUEST \"$guest\" is not - or barN=SIZE|0|* separated by commas"; return; }
+	[[ $qemu =~ ^[a-z][a-z0-9-]*(,[^[:space:]]+)?$ ]] ||
+		{ echo "QEMU \"$qemu\" is not MODEL[,OPTION...]"; return; }
+	rest=$qemu
+	while [[ $rest =~ \{[a-z]*\} ]]; do
+		found+=" ${BASH_REMATCH[0]}"
+		rest=${rest/"${BASH_REMATCH[0]}"/}
+	done
+	found=${found# }
+	[[ $rest != *[{}]* ]] || { echo "QEMU \"$qemu\" has a stray brace"; return; }
+	[ "$found" = "$want" ] ||
+		echo "QEMU \"$qemu\" uses ${found:-no placeholder}; BACKING $backing wants ${want:-none}"
+}
+
+# test_devices_load: read the manifest, QVP_TEST_DEVICES, into the arrays td_kind, td_id, td_count, td_role, td_backing, td_guest,
+# td_qemu, td_label and td_model (QEMU's first word), one element per
+# line, and td_memory (guest RAM, in bytes).  A malformed line is reported
+# on stderr, FILE:LINE: WHY; returns non-zero if there was one.
+test_devices_load()
+{
+	local file=$QVP_TEST_DEVICES line n=0 bad=0 why i j
+	local kind id count role backing guest qemu label
+	local -a at=()
+
+	td_kind=() td_id=() td_count=() td_role=() td_backing=() td_guest=()
+	td_qemu=() td_label=() td_model=() td_memory=
+	[ -r "$file" ] || { echo "$file: no test device manifest" >&2; return 1; }
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		[[ $line =~ ^[[:blank:]]*(#|$) ]] && continue
+		why=
+		if [[ $line =~ ^[[:blank:]]*([a-z-]+)=([^[:blank:]]*)[[:blank:]]*$ ]]; then
+			case ${BASH_REMATCH[1]} in
+			guest-memory)
+				if [ -n "$td_memory" ]; then
+					why="guest-memory is set twice"
+				else
+					td_memory=$(size_bytes "${BASH_REMATCH[2]}") &&
+						((td_memory % (1 << 20) == 0)) ||
+						why="guest-memory: SIZE is not a whole number of MiB"
+				fi ;;
+			*) why="unknown setting ${BASH_REMATCH[1]}" ;;
+			esac
+		else
+			read -r kind id count role backing guest qemu label <<<"$line"
+			why=$(td_why "$kind" "$id" "$count" "$role" "$backing" \
+				"${guest:-}" "${qemu:-}" "${label:-}")
+			if [ -z "$why" ]; then
+				td_kind+=("$kind") td_id+=("$id") td_count+=("$count")
+				td_role+=("$role") td_backing+=("$backing")
+				td_guest+=("$guest") td_qemu+=("$qemu")
+				td_label+=("$label") td_model+=("${qemu%%,*}") at+=("$n")
+			fi
+		fi
+		[ -z "$why" ] || { echo "$file:$n: $why" >&2; bad=1; }
+	done <"$file"
+	# Lines that share an ID: the guest must be able to tell them apart.
+	for i in "${!td_kind[@]}"; do
+		for ((j = 0; j < i; j++)); do
+			[ "${td_id[i]}" = "${td_id[j]}" ] || continue
+			if [ "${td_guest[j]}" = - ] || [ "${td_guest[i]}" = "${td_guest[j]}" ]; then
+				echo "$file:${at[i]}: ${td_kind[i]} has the ID of ${td_kind[j]} (line ${at[j]}), and GUEST does not set them apart" >&2
+				bad=1
+			fi
+		done
+	done
+	[ -n "$td_memory" ] || { echo "$file: no guest-memory=SIZE" >&2; bad=1; }
+	[ "${#td_kind[@]}" -gt 0 ] || { echo "$file: no device" >&2; bad=1; }
+	return $bad
+}
+
+# td_index KIND: the index of KIND in the td_* arrays.
+td_index()
+{
+	local i
+	for i in "${!td_kind[@]}"; do
+		[ "${td_kind[i]}" = "$1" ] && { echo "$i"; return 0; }
+	done
+	return 1
+}
+
+# test_devices_qemu PREFIX: the test devices as QEMU options, one per line,
+# in the manifest's order; before the devices of an ivshmem-server line,
+# "server SOCKET SIZE_MIB" for vm.sh to start (sockets PREFIX.N.sock).
+test_devices_qemu()
+{
+	local prefix=$1 i j mem=0 chr=0 srv=0 dev sock
+	for i in "${!td_kind[@]}"; do
+		sock=
+		if [[ ${td_backing[i]} == ivshmem-server:* ]]; then
+			sock=$prefix.$srv.sock srv=$((srv + 1))
+			echo "server $sock $(($(size_bytes "${td_backing[i]#*:}") >> 20))"
+		fi
+		for ((j = 0; j < td_count[i]; j++)); do
+			dev=${td_qemu[i]}
+			case ${td_backing[i]} in
+			ram:*)
+				echo "-object memory-backend-ram,id=mem$mem,size=${td_backing[i]#ram:},share=on"
+				dev=${dev//\{mem\}/mem$mem} mem=$((mem + 1)) ;;
+			ivshmem-server:*)
+				echo "-chardev socket,id=chr$chr,path=$sock"
+				dev=${dev//\{chardev\}/chr$chr} chr=$((chr + 1)) ;;
+			esac
+			echo "-device $dev"
+		done
+	done
+}
+
+# test_devices_host_memory: bytes of host memory behind the devices.
+test_devices_host_memory()
+{
+	local i size sum=0
+	for i in "${!td_kind[@]}"; do
+		case ${td_backing[i]} in
+		ram:*)
+			size=$(size_bytes "${td_backing[i]#ram:}")
+			sum=$((sum + size * td_count[i])) ;;
+		ivshmem-server:*)
+			sum=$((sum + $(size_bytes "${td_backing[i]#*:}"))) ;;
+		esac
+	done
+	echo "$sum"
+}
+
+# td_guest_matches DIR GUEST: the device at sysfs DIR passes GUEST's tests.
+# Forks only for a BAR's size: the guest runs under TCG, where forks are
+# slow.
+td_guest_matches()
+{
+	local t n want f size
+	[ "$2" = - ] && return 0
+	IFS=, read -ra t <<<"$2"
+	for t in "${t[@]}"; do
+		n=${t%%=*} want=${t#*=}
+		f=$1/resource${n#bar}
+		case $want in
+		0) [ ! -e "$f" ] || return 1 ;;
+		\*) [ -e "$f" ] || return 1 ;;
+		*)
+			[ -e "$f" ] || return 1
+			n=${want%?}
+			case $want in
+			*K) n=$((n << 10)) ;;
+			*M) n=$((n << 20)) ;;
+			*G) n=$((n << 30)) ;;
+			esac
+			size=$(stat -c %s "$f") || return 1
+			[ "$size" = "$n" ] || return 1 ;;
+		esac
+	done
+}
+
+# In the guest: test_devices_scan: sort the guest's PCI devices into the
+# manifest's kinds (a device goes to the first line whose ID and GUEST
+# match it): td_found[KIND] holds KIND's BDFs, sorted, separated by blanks.
+test_devices_scan()
+{
+	local d v dev i
+	declare -gA td_found=()
+	for i in "${!td_kind[@]}"; do
+		td_found[${td_kind[i]}]=
+	done
+	for d in "$QVP_SYSFS_PCI"/*; do
+		[ -r "$d/vendor" ] || continue
+		read -r v <"$d/vendor"
+		read -r dev <"$d/device"
+		for i in "${!td_kind[@]}"; do
+			[ "${td_id[i]}" = "${v#0x}:${dev#0x}" ] || continue
+			td_guest_matches "$d" "${td_guest[i]}" || continue
+			td_found[${td_kind[i]}]+="${td_found[${td_kind[i]}]:+ }${d##*/}"
+			break
+		done
+	done
+}
+
+# In the guest: test_devices_find KIND: the BDFs of KIND's devices, sorted,
+# one a line.
+test_devices_find()
+{
+	local b
+	test_devices_scan
+	for b in ${td_found[$1]:-}; do
+		echo "$b"
 	done
 }

@@ -6,11 +6,12 @@
 # in_rootfs in lib.sh); the repository is at /qvp and writable in the guest.
 #
 # Usage: vm.sh KVER TIMEOUT_S CONSOLE_LOG CMD...
-# Devices: q35 + intel-iommu, 2 x edu, 6 x ivshmem-plain: two of 64 MiB,
-# two of 256 MiB and two of 1 GiB (a cross-device migration needs equal
-# sizes), and one 4 MiB ivshmem-doorbell.  Their memory is the host's,
-# allocated as the guest touches it.
-# Exit status: CMD's, 124 on timeout, 123 when the guest stalled.
+# Devices: q35 + intel-iommu and the test devices of scripts/test-devices
+# (or QVP_TEST_DEVICES, a path under /qvp, which the guest gets too), in
+# its order; the guest's RAM is its guest-memory.  The devices' memory is
+# the host's, allocated as the guest touches it.
+# Exit status: CMD's, 124 on timeout, 123 when the guest stalled, 1 when
+# the manifest is malformed.
 # QVP_VM_TCG: options of -accel tcg (default thread=single, see below).
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
 # of logging the whole console (kernel messages included).
@@ -25,6 +26,9 @@
 # waiting for TIMEOUT_S.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+manifest=${QVP_TEST_DEVICES:-}
+. "$here/lib.sh"
+test_devices_load || { echo "vm.sh: $QVP_TEST_DEVICES is malformed" >&2; exit 1; }
 kver=$1 timeout_s=$2 log=$3
 shift 3
 cmd=$*
@@ -58,24 +62,26 @@ qemu_opts+=" -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+pclmulqdq,+popcnt"
 # took 185 s against 201 s.
 qemu_opts+=" -accel tcg,${QVP_VM_TCG:-thread=single}"
 qemu_opts+=" -device intel-iommu,intremap=on"
-qemu_opts+=" -device edu -device edu"
-i=0
-for size in 64M 64M 256M 256M 1G 1G; do
-	qemu_opts+=" -object memory-backend-ram,id=ivm$i,size=$size,share=on"
-	qemu_opts+=" -device ivshmem-plain,memdev=ivm$i"
-	i=$((i + 1))
-done
-# One ivshmem-doorbell (same PCI ID as ivshmem-plain, plus MSI-X in BAR1
-# and a server that hands out its memory), which qemu-vfio-pci must
-# refuse: scripts/ivshmem-server.py plays the server.
-ivs_sock=/tmp/qvp-ivshmem.$$.sock
-qemu_opts+=" -chardev socket,id=ivsd,path=$ivs_sock"
-qemu_opts+=" -device ivshmem-doorbell,chardev=ivsd,vectors=1"
+# The test devices; an ivshmem-doorbell's memory comes from a server
+# (scripts/ivshmem-server.py plays it), started below.
+ivs_socks=() ivs_sizes=()
+while read -r opt arg size; do
+	if [ "$opt" = server ]; then
+		ivs_socks+=("$arg") ivs_sizes+=("$size")
+	else
+		qemu_opts+=" $opt $arg"
+	fi
+done < <(test_devices_qemu "/tmp/qvp-ivshmem.$$")
+memory=$((td_memory >> 20))M
+need=$(((td_memory + $(test_devices_host_memory)) >> 20))
+avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null)
+[ "${avail:-$need}" -ge "$need" ] ||
+	echo "vm.sh: warning: the VM may take ${need} MiB of host memory (guest RAM and device memory, see $QVP_TEST_DEVICES), and the host has ${avail} MiB available" >&2
 
 cd /tmp || exit 1
 fifo=/tmp/qvp-console.$$
 rm -f "$hb" "$mon" "$fifo"
-vm_pid= ivs_pid=
+vm_pid= ivs_pids=()
 
 # stop_vm: end QEMU and whatever else runs in timeout(1)'s process group.
 # timeout passes SIGTERM on to vng, which ends at once, and timeout with
@@ -92,20 +98,22 @@ stop_vm()
 cleanup()
 {
 	kill -0 "$vm_pid" 2>/dev/null && stop_vm
-	[ -n "$ivs_pid" ] && kill "$ivs_pid" 2>/dev/null
-	rm -f "$mon" "$fifo" "$ivs_sock"
+	[ "${#ivs_pids[@]}" -eq 0 ] || kill "${ivs_pids[@]}" 2>/dev/null
+	rm -f "$mon" "$fifo" "${ivs_socks[@]}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # The guest side of the watchdog, started before CMD.
 beat="(while :; do cat /proc/uptime >$hb; sleep 5; done) &"
+# A manifest other than the default: the guest reads the same one.
+[ -z "$manifest" ] || beat="export QVP_TEST_DEVICES=$manifest; $beat"
 
 # start_vm ARGS...: start the VM in the background, its PID in vm_pid.
 start_vm()
 {
 	timeout --kill-after=10 "$timeout_s" \
-		vng -r "/boot/vmlinuz-$kver" --disable-kvm --cpus 2 --memory 3G \
+		vng -r "/boot/vmlinuz-$kver" --disable-kvm --cpus 2 --memory "$memory" \
 		--rwdir /qvp --qemu-opts="$qemu_opts" \
 		--append "intel_iommu=on iommu=pt panic=-1 oops=panic softlockup_panic=1" \
 		"$@" --exec "$beat $cmd" </dev/null &
@@ -149,14 +157,16 @@ watch_vm()
 # stall report is appended to the same log, hence the O_APPEND writers.
 : >"$log"
 mkfifo "$fifo" || exit 1
-python3 "$here/ivshmem-server.py" "$ivs_sock" 4 >"$fifo.ivs" 2>&1 &
-ivs_pid=$!
-for _ in $(seq 50); do
-	grep -q ready "$fifo.ivs" 2>/dev/null && break
-	sleep 0.1
+for i in "${!ivs_socks[@]}"; do
+	python3 "$here/ivshmem-server.py" "${ivs_socks[i]}" "${ivs_sizes[i]}" >"$fifo.ivs" 2>&1 &
+	ivs_pids+=($!)
+	for _ in $(seq 50); do
+		grep -q ready "$fifo.ivs" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q ready "$fifo.ivs" || { cat "$fifo.ivs" >&2; echo "vm.sh: the ivshmem server did not start" >&2; exit 1; }
+	rm -f "$fifo.ivs"
 done
-grep -q ready "$fifo.ivs" || { cat "$fifo.ivs" >&2; echo "vm.sh: the ivshmem server did not start" >&2; exit 1; }
-rm -f "$fifo.ivs"
 if [ "${QVP_VM_SHOW:-0}" = 1 ]; then
 	tee -a "$log" <"$fifo" &
 	log_pid=$!
