@@ -16,9 +16,17 @@ log() { printf '[bench] %s\n' "$*"; }
 modprobe vfio-pci || { log "modprobe vfio-pci failed"; exit 1; }
 insmod "$out/mod/qemu-vfio-pci.ko" || { log "insmod qemu-vfio-pci failed"; exit 1; }
 
+# shellcheck source=SCRIPTDIR/lib.sh
 . /qvp/scripts/lib.sh
-mapfile -t edu < <(pci_devices 0x1234:0x11e8)
-mapfile -t ivs < <(ivshmem_plain_devices)
+test_devices_load || { log "$QVP_TEST_DEVICES is malformed"; exit 1; }
+# The devices of scripts/test-devices: the kind "edu", and the
+# ivshmem-plain kinds.
+mapfile -t edu < <(test_devices_find edu)
+ivs=()
+for i in "${!td_kind[@]}"; do
+	[ "${td_model[i]}" = ivshmem-plain ] || continue
+	mapfile -t -O "${#ivs[@]}" ivs < <(test_devices_find "${td_kind[i]}")
+done
 
 # The first ivshmem of each size up to 256 MiB: qvp_bench holds a copy
 # of BAR2, the whole stream and a memfd of BAR2's size in the guest's

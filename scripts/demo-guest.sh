@@ -5,7 +5,8 @@
 # another with vfio-mig, narrating each step.  Exit 0 when edu B ends up
 # holding exactly edu A's state.
 set -u
-. /qvp/scripts/lib.sh	# pci_devices; our say/run/die below
+# shellcheck source=SCRIPTDIR/lib.sh
+. /qvp/scripts/lib.sh	# test_devices_*; our say/run/die below
 kver=$(uname -r)
 out=/qvp/out/$kver
 bin=$out/vfio-mig-selftests
@@ -19,7 +20,8 @@ say "Load vfio-pci and our driver, qemu-vfio-pci.ko (kernel $kver)"
 modprobe vfio-pci || die "modprobe vfio-pci failed"
 run insmod "$out/mod/qemu-vfio-pci.ko" || die "insmod failed"
 
-mapfile -t edu < <(pci_devices 0x1234:0x11e8)
+test_devices_load || die "$QVP_TEST_DEVICES is malformed"
+mapfile -t edu < <(test_devices_find edu)	# the kind "edu" of scripts/test-devices
 [ "${#edu[@]}" -ge 2 ] || die "the VM has fewer than two edu devices"
 A=${edu[0]} B=${edu[1]}
 say "The VM has two QEMU edu devices; like every vfio-pci variant driver, ours binds only on request: through driver_override"

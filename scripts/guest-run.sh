@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside the test VM (see vm.sh): load the driver, bind the test
-# devices and run the kselftests through the kselftest runner.
+# devices (scripts/test-devices) and run the kselftests through the
+# kselftest runner.
 #
 # Usage: guest-run.sh [RESULTS]
 # Results go to RESULTS (default /qvp/out/<kernel>/boot1) for the host:
@@ -76,13 +77,19 @@ bound_to() {
 	[ "$cur" = "$2" ] || { echo "$1 is bound to ${cur:-no driver}"; return 1; }
 }
 
-# has_vfio_aliases KO: the module exports the "vfio_pci:" modaliases
-# that libvirt reads to choose a variant driver for a managed hostdev.
+# has_vfio_aliases KO ID...: the module exports the "vfio_pci:" modalias
+# of each vendor:device ID, which libvirt reads to choose a variant
+# driver for a managed hostdev, and no other kind of alias.
 has_vfio_aliases() {
-	modinfo -F alias "$1" | tee "$res/aliases.txt"
-	grep -qi '^vfio_pci:v00001234d000011E8sv' "$res/aliases.txt" &&
-		grep -qi '^vfio_pci:v00001AF4d00001110sv' "$res/aliases.txt" &&
-		! grep -qv '^vfio_pci:' "$res/aliases.txt"
+	local ko=$1 id ret=0
+	shift
+	modinfo -F alias "$ko" | tee "$res/aliases.txt"
+	for id; do
+		grep -qi "^vfio_pci:v0000${id%:*}d0000${id#*:}sv" "$res/aliases.txt" ||
+			{ echo "no vfio_pci: alias for $id"; ret=1; }
+	done
+	! grep -v '^vfio_pci:' "$res/aliases.txt" || ret=1
+	return $ret
 }
 
 # timeout_bounded: edu_timeout_ms takes 1..10000 and nothing else.
@@ -95,8 +102,9 @@ timeout_bounded() {
 	echo "$v" >"$p" && [ "$(cat "$p")" = "$v" ]
 }
 
-# refused BDF: qemu-vfio-pci will not take the device (driver_override
-# offers it) and says why in the kernel log.
+# refused BDF MODEL: qemu-vfio-pci will not take the device
+# (driver_override offers it) and says why in the kernel log, naming the
+# device's QEMU model.
 refused() {
 	local d=/sys/bus/pci/devices/$1 ret=0
 	echo qemu-vfio-pci >"$d/driver_override"
@@ -107,7 +115,7 @@ refused() {
 		ret=1
 	fi
 	echo >"$d/driver_override"
-	dmesg | grep "$1" | grep "ivshmem-doorbell" ||
+	dmesg | grep "$1" | grep -- "$2" ||
 		{ echo "no word of it in the kernel log"; ret=1; }
 	return $ret
 }
@@ -132,54 +140,51 @@ for i in 0:stdin 1:stdout 2:stderr; do
 	ln -sfn "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"
 done
 
+# shellcheck source=SCRIPTDIR/lib.sh
 . /qvp/scripts/lib.sh
+# The devices the VM must have; a malformed manifest ends the run here
+# (no setup suite, no guest.status: the host counts the failures).
+test_devices_load || { log "$QVP_TEST_DEVICES is malformed"; exit 1; }
 own_suite_begin setup
 check "modprobe vfio-pci" modprobe vfio-pci
 check "insmod qemu-vfio-pci.ko" insmod "$out/mod/qemu-vfio-pci.ko"
-mapfile -t edu < <(pci_devices 0x1234:0x11e8)
-log "edu devices: ${edu[*]:-none}"
-check "two edu devices" count_is 2 "edu devices" "${edu[@]}"
 
-# ivshmem-doorbell has the same ID and a BAR1 (MSI-X); plain has none.
-mapfile -t ivs_all < <(pci_devices 0x1af4:0x1110)
-ivshmem=() doorbell=()
-for bdf in "${ivs_all[@]}"; do
-	if [ -e "/sys/bus/pci/devices/$bdf/resource1" ]; then
-		doorbell+=("$bdf")
-	else
-		ivshmem+=("$bdf")
+# Each kind of the manifest: td_found[KIND] holds its BDFs.  The devices
+# of the role "migrate" (all in migrate[]) are bound below; the others
+# must be refused.
+test_devices_scan
+migrate=() ids=() models=()
+for i in "${!td_kind[@]}"; do
+	read -ra bdfs <<<"${td_found[${td_kind[i]}]}"
+	log "${td_kind[i]}: ${bdfs[*]:-none}"
+	check "$(count_word "${td_count[i]}") ${td_label[i]}" \
+		count_is "${td_count[i]}" "${td_label[i]}" "${bdfs[@]}"
+	if [ "${td_role[i]}" = migrate ]; then
+		migrate+=("${bdfs[@]}")
+		[[ " ${ids[*]} " == *" ${td_id[i]} "* ]] || ids+=("${td_id[i]}")
+		[[ " ${models[*]} " == *" ${td_model[i]} "* ]] || models+=("${td_model[i]}")
 	fi
 done
-ivs64=() ivs256=() ivs1g=()
-for bdf in "${ivshmem[@]}"; do
-	case $(stat -c %s "/sys/bus/pci/devices/$bdf/resource2") in
-	67108864) ivs64+=("$bdf") ;;
-	268435456) ivs256+=("$bdf") ;;
-	1073741824) ivs1g+=("$bdf") ;;
-	esac
-done
-log "ivshmem devices: 64 MiB: ${ivs64[*]:-none}, 256 MiB: ${ivs256[*]:-none}, 1 GiB: ${ivs1g[*]:-none}"
-check "two 64 MiB ivshmem-plain" count_is 2 "64 MiB ivshmem" "${ivs64[@]}"
-check "two 256 MiB ivshmem-plain" count_is 2 "256 MiB ivshmem" "${ivs256[@]}"
-check "two 1 GiB ivshmem-plain" count_is 2 "1 GiB ivshmem" "${ivs1g[@]}"
-check "one ivshmem-doorbell" count_is 1 "ivshmem-doorbell" "${doorbell[@]}"
-for bdf in "${doorbell[@]}"; do
-	check "$bdf (ivshmem-doorbell) is refused, with the reason in the log" \
-		refused "$bdf"
+for i in "${!td_kind[@]}"; do
+	[ "${td_role[i]}" = refuse ] || continue
+	for bdf in ${td_found[${td_kind[i]}]}; do
+		check "$bdf (${td_model[i]}) is refused, with the reason in the log" \
+			refused "$bdf" "${td_model[i]}"
+	done
 done
 
 # A variant driver binds only on request (driver_override), never by
 # loading: the devices must still be without a driver here.
-check "modinfo lists the vfio_pci: modaliases of edu and ivshmem-plain" \
-	has_vfio_aliases "$out/mod/qemu-vfio-pci.ko"
-for bdf in "${edu[@]}" "${ivshmem[@]}"; do
+check "modinfo lists the vfio_pci: modaliases of $(join_and "${models[@]}")" \
+	has_vfio_aliases "$out/mod/qemu-vfio-pci.ko" "${ids[@]}"
+for bdf in "${migrate[@]}"; do
 	check "$bdf is left unbound by loading the module" bound_to "$bdf" ""
 done
 # edu waits with memory_lock's bracket dropped between looks, but an arc
 # still waits edu_timeout_ms at most: the parameter is bounded.
 check "edu_timeout_ms refuses 0 and values above 10000" timeout_bounded
 
-for bdf in "${edu[@]}" "${ivshmem[@]}"; do
+for bdf in "${migrate[@]}"; do
 	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci
 	check "$bdf is bound to qemu-vfio-pci" bound_to "$bdf" qemu-vfio-pci
 	check "$bdf offers migration (vfio-mig info)" migratable "$bdf"
@@ -212,8 +217,13 @@ dev_args() {
 	done
 }
 
+# Suites run on the devices of a kind, by its name in scripts/test-devices.
 # A suite whose devices are missing does not run: the setup checks above
 # and the suite's absence (scripts/expected-suites) are its failures.
+read -ra edu <<<"${td_found[edu]:-}"
+read -ra ivs64 <<<"${td_found[ivshmem-64M]:-}"
+read -ra ivs256 <<<"${td_found[ivshmem-256M]:-}"
+read -ra ivs1g <<<"${td_found[ivshmem-1G]:-}"
 
 if [ "${#edu[@]}" -ge 1 ]; then
 	progs="migration_conformance migration_races migration_roundtrip edu_roundtrip edu_badinput edu_device"
@@ -248,7 +258,7 @@ if [ "${#ivs1g[@]}" -ge 2 ]; then
 fi
 
 own_suite_begin teardown
-for bdf in "${edu[@]}" "${ivshmem[@]}"; do
+for bdf in "${migrate[@]}"; do
 	check "$bdf is given back" "$tests/vfio_bind.sh" restore "$bdf"
 done
 # A module that will not unload holds a reference it should have dropped.

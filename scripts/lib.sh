@@ -77,26 +77,6 @@ build_user()
 		OUTPUT="/qvp/out/$k/$name" "$@" >"$repo/out/$k/$name-build.log" 2>&1
 }
 
-# In the guest: BDFs of the PCI devices with this vendor:device (e.g.
-# 0x1234:0x11e8), sorted.
-pci_devices()
-{
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d"
-	done | sort
-}
-
-# In the guest: BDFs of the ivshmem-plain devices, sorted.  An
-# ivshmem-doorbell has the same ID, and its MSI-X table in BAR1.
-ivshmem_plain_devices()
-{
-	local b
-	for b in $(pci_devices 0x1af4:0x1110); do
-		[ -e "/sys/bus/pci/devices/$b/resource1" ] || echo "$b"
-	done
-}
-
 # The test VM's devices (see the file for its format) ----------------------
 # QVP_TEST_DEVICES names another manifest; vm.sh hands it on to the guest,
 # where it must be a path under /qvp.
