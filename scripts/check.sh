@@ -79,6 +79,10 @@ step "make check's own counting, fed fake VM runs (scripts/verdict-test.sh)"
 "$here/verdict-test.sh" "$out/verdict-test" >"$out/verdict-test.tap" 2>&1
 record_tap check.sh "$out/verdict-test.tap" $? verdict-test.sh
 
+step "the test VM's device manifest, parsed and spoilt (scripts/manifest-test.sh)"
+"$here/manifest-test.sh" "$out/manifest-test" >"$out/manifest-test.tap" 2>&1
+record_tap check.sh "$out/manifest-test.tap" $? manifest-test.sh
+
 # 3. builds -------------------------------------------------------------------
 for k in $kernels; do
 	ko=$out/$k
