@@ -122,6 +122,7 @@ td_why()
 {
 	local kind=$1 id=$2 count=$3 role=$4 backing=$5 guest=$6 qemu=$7 label=$8
 	local k want size rest found='' bar='bar[0-5]=([1-9][0-9]*[KMG]|0|\*)'
+	local hex4='[0-9a-f]{4}' pcie=''
 
 	[ -n "$label" ] || { echo "seven fields and a label wanted"; return; }
 	[[ $kind =~ ^[a-z][A-Za-z0-9-]*$ ]] ||
@@ -147,10 +148,11 @@ td_why()
 		((size % (1 << 20) == 0)) ||
 			{ echo "BACKING \"$backing\": SIZE is not a whole number of MiB"; return; }
 		want='{chardev}' ;;
-	*) echo "BACKING \"$backing\" is not -, ram:SIZE or ivshmem-server:SIZE"; return ;;
+	netdev:user) want='{netdev}' ;;
+	*) echo "BACKING \"$backing\" is not -, ram:SIZE, ivshmem-server:SIZE or netdev:user"; return ;;
 	esac
-	[ "$guest" = - ] || [[ $guest =~ ^$bar(,$bar)*$ ]] ||
-		{ echo "GUEST \"$guest\" is not - or barN=SIZE|0|* separated by commas"; return; }
+	[ "$guest" = - ] || [[ $guest =~ ^$bar(,$bar)*$ ]] || [[ $guest =~ ^vf-of=$hex4:$hex4$ ]] ||
+		{ echo "GUEST \"$guest\" is neither -, barN=SIZE|0|* separated by commas nor vf-of=VENDOR:DEVICE"; return; }
 	[[ $qemu =~ ^[a-z][a-z0-9-]*(,[^[:space:]]+)?$ ]] ||
 		{ echo "QEMU \"$qemu\" is not MODEL[,OPTION...]"; return; }
 	rest=$qemu
@@ -160,6 +162,15 @@ td_why()
 	done
 	found=${found# }
 	[[ $rest != *[{}]* ]] || { echo "QEMU \"$qemu\" has a stray brace"; return; }
+	# {pcie}, a root port of its own, goes with any backing, once.
+	rest=$found found=''
+	for k in $rest; do
+		case $k in
+		'{pcie}') [ -z "${pcie:-}" ] || { echo "QEMU \"$qemu\" uses {pcie} twice"; return; }
+			pcie=1 ;;
+		*) found+="${found:+ }$k" ;;
+		esac
+	done
 	[ "$found" = "$want" ] ||
 		echo "QEMU \"$qemu\" uses ${found:-no placeholder}; BACKING $backing wants ${want:-none}"
 }
@@ -234,16 +245,20 @@ td_index()
 # test_devices_qemu PREFIX: the test devices as QEMU options, one per line,
 # in the manifest's order; before the devices of an ivshmem-server line,
 # "server SOCKET SIZE_MIB" for vm.sh to start (sockets PREFIX.N.sock).
+# The VFs of a line "vf-of" are one -device, the PF, which the guest
+# makes create them (test_devices_scan).
 test_devices_qemu()
 {
-	local prefix=$1 i j mem=0 chr=0 srv=0 dev sock
+	local prefix=$1 i j n mem=0 chr=0 srv=0 net=0 rp=0 dev sock
 	for i in "${!td_kind[@]}"; do
 		sock=
 		if [[ ${td_backing[i]} == ivshmem-server:* ]]; then
 			sock=$prefix.$srv.sock srv=$((srv + 1))
 			echo "server $sock $(($(size_bytes "${td_backing[i]#*:}") >> 20))"
 		fi
-		for ((j = 0; j < td_count[i]; j++)); do
+		n=${td_count[i]}
+		[[ ${td_guest[i]} != vf-of=* ]] || n=1
+		for ((j = 0; j < n; j++)); do
 			dev=${td_qemu[i]}
 			case ${td_backing[i]} in
 			ram:*)
@@ -252,7 +267,14 @@ test_devices_qemu()
 			ivshmem-server:*)
 				echo "-chardev socket,id=chr$chr,path=$sock"
 				dev=${dev//\{chardev\}/chr$chr} chr=$((chr + 1)) ;;
+			netdev:user)
+				echo "-netdev user,id=net$net"
+				dev=${dev//\{netdev\}/net$net} net=$((net + 1)) ;;
 			esac
+			if [[ $dev == *"{pcie}"* ]]; then
+				echo "-device pcie-root-port,id=rp$rp,chassis=$((rp + 1))"
+				dev=${dev//\{pcie\}/rp$rp} rp=$((rp + 1))
+			fi
 			echo "-device $dev"
 		done
 	done
@@ -279,8 +301,15 @@ test_devices_host_memory()
 # slow.
 td_guest_matches()
 {
-	local t n want f size
+	local t n want f size v dev
 	[ "$2" = - ] && return 0
+	if [[ $2 == vf-of=* ]]; then
+		[ -r "$1/physfn/vendor" ] || return 1
+		read -r v <"$1/physfn/vendor"
+		read -r dev <"$1/physfn/device"
+		[ "${v#0x}:${dev#0x}" = "${2#vf-of=}" ]
+		return
+	fi
 	IFS=, read -ra t <<<"$2"
 	for t in "${t[@]}"; do
 		n=${t%%=*} want=${t#*=}
@@ -302,13 +331,36 @@ td_guest_matches()
 	done
 }
 
+# In the guest: td_make_vfs PF_ID COUNT: each device PF_ID without VFs
+# gets COUNT, through its driver (loaded by its modalias if need be).
+td_make_vfs()
+{
+	local d v dev n
+	for d in "$QVP_SYSFS_PCI"/*; do
+		[ -r "$d/sriov_numvfs" ] || continue
+		read -r v <"$d/vendor"
+		read -r dev <"$d/device"
+		[ "${v#0x}:${dev#0x}" = "$1" ] || continue
+		read -r n <"$d/sriov_numvfs"
+		[ "$n" = 0 ] || continue
+		[ -e "$d/driver" ] || modprobe -q "$(cat "$d/modalias")"
+		echo "$2" >"$d/sriov_numvfs" ||
+			echo "${d##*/}: could not create $2 VFs" >&2
+	done
+}
+
 # In the guest: test_devices_scan: sort the guest's PCI devices into the
 # manifest's kinds (a device goes to the first line whose ID and GUEST
 # match it): td_found[KIND] holds KIND's BDFs, sorted, separated by blanks.
+# The VFs of "vf-of" lines are created first.
 test_devices_scan()
 {
 	local d v dev i
 	declare -gA td_found=()
+	for i in "${!td_kind[@]}"; do
+		[[ ${td_guest[i]} != vf-of=* ]] ||
+			td_make_vfs "${td_guest[i]#vf-of=}" "${td_count[i]}"
+	done
 	for i in "${!td_kind[@]}"; do
 		td_found[${td_kind[i]}]=
 	done

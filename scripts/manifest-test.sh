@@ -4,7 +4,8 @@
 # Test of the test VM's device manifest (scripts/test-devices), run by
 # make check: the manifest parses, it turns into one -device per device,
 # a fake guest's sysfs built from it sorts every device into its own kind
-# (so that kinds sharing an ID are told apart), the scripts ask only for
+# (so that kinds sharing an ID are told apart), the same holds with the
+# NIC's line (igb VFs) added, the scripts ask only for
 # kinds it has, and every kind of malformed line is refused with its line
 # number (or, when it clashes with another line, both lines'), so that a
 # typo cannot silently drop a device.  Needs no VM and
@@ -36,7 +37,7 @@ load()
 	QVP_TEST_DEVICES=$1 test_devices_load 2>"$work/load.err"
 }
 
-echo "1..9"
+echo "1..12"
 
 # The manifest itself --------------------------------------------------------
 if load "$manifest"; then
@@ -47,79 +48,126 @@ else
 	echo "# the other tests need it"
 	exit 1
 fi
-kinds=("${td_kind[@]}") counts=("${td_count[@]}") ids=("${td_id[@]}")
-guests=("${td_guest[@]}")
+real_kinds=" ${td_kind[*]} "
 
-# QEMU's options: one -device per device, every placeholder filled, every
-# backing id defined once and used by one device.
-test_devices_qemu /tmp/qvp-test >"$work/qemu.txt"
-want=$(IFS=+; echo $((${td_count[*]})))
-got=$(grep -c '^-device ' "$work/qemu.txt")
-bad=$(grep -n '[{}]' "$work/qemu.txt")
-while read -r id; do
-	[ "$(grep -c "^-\(object\|chardev\) [^,]*,id=$id," "$work/qemu.txt")" -eq 1 ] &&
-		[ "$(grep -c "^-device .*=$id\(,\|$\)" "$work/qemu.txt")" -eq 1 ] ||
-		bad+=" id $id is not defined once and used once;"
-done < <(sed -n 's/^-\(object\|chardev\) [^,]*,id=\([^,]*\),.*/\2/p' "$work/qemu.txt")
-while read -r _ sock _; do
-	grep -q "^-chardev socket,.*path=$sock\$" "$work/qemu.txt" ||
-		bad+=" server $sock has no client;"
-done < <(grep '^server ' "$work/qemu.txt")
-if [ "$got" -eq "$want" ] && [ -z "$bad" ]; then
-	tap ok "QEMU gets $want -device options, backings defined and used once"
-else
-	tap "not ok" "QEMU gets $want -device options (got $got) and placeholders filled (${bad:-ok})"
-	sed 's/^/# /' "$work/qemu.txt"
-fi
-
-# A fake guest: the devices of every kind, in the manifest's order, each
-# with the ID and the BARs its GUEST asks for, and a device of no kind.
-# Each kind must find exactly its own.
-sys=$work/sysfs
-mkdir -p "$sys"
-slot=10
-declare -A expect
-for i in "${!kinds[@]}"; do
-	for ((j = 0; j < counts[i]; j++)); do
-		bdf=$(printf '0000:00:%02x.0' "$slot")
-		slot=$((slot + 1))
-		mkdir "$sys/$bdf"
-		echo "0x${ids[i]%:*}" >"$sys/$bdf/vendor"
-		echo "0x${ids[i]#*:}" >"$sys/$bdf/device"
-		if [ "${guests[i]}" != - ]; then
-			IFS=, read -ra tests <<<"${guests[i]}"
-			for t in "${tests[@]}"; do
-				case ${t#*=} in
-				0) ;;
-				\*) truncate -s 4K "$sys/$bdf/resource${t:3:1}" ;;
-				*) truncate -s "${t#*=}" "$sys/$bdf/resource${t:3:1}" ;;
-				esac
-			done
-		fi
-		expect[${kinds[i]}]+="$bdf "
+# check_qemu WHAT: QEMU's options for the loaded manifest: one -device per
+# device (one per PF for VFs), every placeholder filled, every backend,
+# chardev, netdev and root port defined once and used by one device, a
+# client for every ivshmem server.
+check_qemu()
+{
+	local q=$work/qemu.txt want=0 got bad i id
+	test_devices_qemu /tmp/qvp-test >"$q"
+	for i in "${!td_kind[@]}"; do
+		[[ ${td_guest[i]} == vf-of=* ]] && want=$((want + 1)) ||
+			want=$((want + td_count[i]))
 	done
-done
-mkdir "$sys/0000:00:00.0"
-echo 0x8086 >"$sys/0000:00:00.0/vendor"
-echo 0x29c0 >"$sys/0000:00:00.0/device"
-bad=
-for k in "${kinds[@]}"; do
-	got=$(QVP_SYSFS_PCI=$sys test_devices_find "$k" | tr '\n' ' ')
-	[ "$got" = "${expect[$k]}" ] || bad+=" $k: found '$got', wanted '${expect[$k]}';"
-done
-QVP_SYSFS_PCI=$sys test_devices_scan
-[[ " ${td_found[*]} " != *" 0000:00:00.0 "* ]] || bad+=" 0000:00:00.0 is of a kind"
-if [ -z "$bad" ]; then
-	tap ok "a guest with the manifest's devices: each kind finds exactly its own"
+	got=$(grep '^-device ' "$q" | grep -vc '^-device pcie-root-port,')
+	bad=$(grep -n '[{}]' "$q")
+	while read -r id; do
+		[ "$(grep -c "^-[a-z]* [^,]*,id=$id\(,\|$\)" "$q")" -eq 1 ] &&
+			[ "$(grep -v ",id=$id\(,\|$\)" "$q" | grep -c "^-device .*=$id\(,\|$\)")" -eq 1 ] ||
+			bad+=" id $id is not defined once and used once;"
+	done < <(sed -n 's/^-[a-z]* [^,]*,id=\([^,]*\).*/\1/p' "$q")
+	while read -r _ sock _; do
+		grep -q "^-chardev socket,.*path=$sock\$" "$q" ||
+			bad+=" server $sock has no client;"
+	done < <(grep '^server ' "$q")
+	if [ "$got" -eq "$want" ] && [ -z "$bad" ]; then
+		tap ok "$1: QEMU gets $want -device options, backings defined and used once"
+	else
+		tap "not ok" "$1: QEMU gets $want -device options (got $got) and placeholders filled (${bad:-ok})"
+		sed 's/^/# /' "$q"
+	fi
+}
+
+# check_guest WHAT: a fake guest with the devices of every kind of the
+# loaded manifest, in its order, each with the ID and the BARs its GUEST
+# asks for (VFs on a PF of their own), and a device of no kind.  Each
+# kind must find exactly its own.
+check_guest()
+{
+	local sys=$work/sysfs slot=10 vf=0 i j k t bdf pf got bad=''
+	local -a tests
+	local -A expect=()
+	rm -rf "$sys"
+	mkdir -p "$sys"
+	# fake_dev BDF ID: a device directory.
+	fake_dev()
+	{
+		mkdir "$sys/$1"
+		echo "0x${2%:*}" >"$sys/$1/vendor"
+		echo "0x${2#*:}" >"$sys/$1/device"
+	}
+	for i in "${!td_kind[@]}"; do
+		pf=
+		if [[ ${td_guest[i]} == vf-of=* ]]; then
+			pf=$(printf '0000:00:%02x.0' "$slot")
+			slot=$((slot + 1))
+			fake_dev "$pf" "${td_guest[i]#vf-of=}"
+			echo "${td_count[i]}" >"$sys/$pf/sriov_numvfs"
+		fi
+		for ((j = 0; j < td_count[i]; j++)); do
+			if [ -n "$pf" ]; then
+				bdf=$(printf '0000:01:%02x.0' "$vf")
+				vf=$((vf + 1))
+				fake_dev "$bdf" "${td_id[i]}"
+				ln -s "../$pf" "$sys/$bdf/physfn"
+			else
+				bdf=$(printf '0000:00:%02x.0' "$slot")
+				slot=$((slot + 1))
+				fake_dev "$bdf" "${td_id[i]}"
+			fi
+			if [ -z "$pf" ] && [ "${td_guest[i]}" != - ]; then
+				IFS=, read -ra tests <<<"${td_guest[i]}"
+				for t in "${tests[@]}"; do
+					case ${t#*=} in
+					0) ;;
+					\*) truncate -s 4K "$sys/$bdf/resource${t:3:1}" ;;
+					*) truncate -s "${t#*=}" "$sys/$bdf/resource${t:3:1}" ;;
+					esac
+				done
+			fi
+			expect[${td_kind[i]}]+="$bdf "
+		done
+	done
+	fake_dev 0000:00:00.0 8086:29c0
+	for k in "${td_kind[@]}"; do
+		got=$(QVP_SYSFS_PCI=$sys test_devices_find "$k" | tr '\n' ' ')
+		[ "$got" = "${expect[$k]}" ] || bad+=" $k: found '$got', wanted '${expect[$k]}';"
+	done
+	QVP_SYSFS_PCI=$sys test_devices_scan
+	[[ " ${td_found[*]} " != *" 0000:00:00.0 "* ]] || bad+=" 0000:00:00.0 is of a kind"
+	if [ -z "$bad" ]; then
+		tap ok "$1: a guest with its devices: each kind finds exactly its own"
+	else
+		tap "not ok" "$1: a guest with its devices: each kind finds exactly its own ($bad)"
+	fi
+}
+
+check_qemu test-devices
+check_guest test-devices
+
+# The NIC to come (an igb's VFs, on a root port, with a user netdev): the
+# manifest with its line added.
+{
+	cat "$manifest"
+	echo "igb-vf 8086:10ca 2 migrate netdev:user vf-of=8086:10c9 igb,netdev={netdev},bus={pcie} igb VFs"
+} >"$work/with-nic"
+if load "$work/with-nic"; then
+	tap ok "test-devices and an igb VF line parse"
+	check_qemu "test-devices and an igb VF line"
+	check_guest "test-devices and an igb VF line"
 else
-	tap "not ok" "a guest with the manifest's devices: each kind finds exactly its own ($bad)"
+	tap "not ok" "test-devices and an igb VF line parse"
+	sed 's/^/# /' "$work/load.err"
 fi
 
 # The kinds the scripts ask for by name.
 bad=
 for k in $(cd "$here" && grep -oh 'td_found\[[a-z][A-Za-z0-9-]*\]\|test_devices_find [a-z][A-Za-z0-9-]*' \
 	guest-run.sh demo-guest.sh bench-guest.sh | sed 's/^td_found\[\(.*\)\]$/\1/; s/^test_devices_find //' | sort -u); do
-	[ -n "${expect[$k]:-}" ] || bad+=" $k"
+	[[ $real_kinds == *" $k "* ]] || bad+=" $k"
 done
 if [ -z "$bad" ]; then
 	tap ok "every kind that guest-run.sh, demo-guest.sh and bench-guest.sh name is in the manifest"
@@ -128,15 +176,16 @@ else
 fi
 
 # Malformed manifests ----------------------------------------------------------
-# spoil NAME SED...: a copy of the manifest changed by sed; it must be
-# refused with a message that names the changed line.  The line of a
-# change is found with diff.
+# spoil NAME SED...: a copy of the manifest ($base) changed by sed; it
+# must be refused with a message that names the changed line.  The line
+# of a change is found with diff.
+base=$manifest
 spoil()
 {
 	local name=$1 f=$work/$1 line
 	shift
-	sed "$@" "$manifest" >"$f"
-	line=$(diff "$manifest" "$f" | sed -n 's/^[0-9,]*[ac]\([0-9]*\).*/\1/p' | head -n 1)
+	sed "$@" "$base" >"$f"
+	line=$(diff "$base" "$f" | sed -n 's/^[0-9,]*[ac]\([0-9]*\).*/\1/p' | head -n 1)
 	if load "$f"; then
 		echo "$name: accepted"
 	elif [ -n "$line" ] && ! grep -q "^$f:$line: \|(line $line)" "$work/load.err"; then
@@ -175,9 +224,15 @@ bad=$(
 	spoil setting-unknown -e "s/^guest-memory=/guest-mem=/"
 	spoil setting-size -e "s/^guest-memory=3G/guest-memory=3GB/"
 	spoil setting-twice -e "s/^guest-memory=3G/&\n&/"
+	base=$work/with-nic nic='^igb-vf '
+	spoil nic-vf-upper -e "/$nic/s/vf-of=8086:10c9/vf-of=8086:10C9/"
+	spoil nic-vf-bars -e "/$nic/s/vf-of=8086:10c9/&,bar1=0/"
+	spoil nic-backing -e "/$nic/s/netdev:user/netdev:tap/"
+	spoil nic-no-netdev -e "/$nic/s/netdev={netdev},//"
+	spoil nic-pcie-twice -e "/$nic/s/bus={pcie}/&,x={pcie}/"
 )
 if [ -z "$bad" ]; then
-	tap ok "28 kinds of malformed line are refused, each naming its line"
+	tap ok "33 kinds of malformed line are refused, each naming its line"
 else
 	tap "not ok" "malformed lines are refused, each naming its line"
 	printf '%s\n' "$bad" | sed 's/^/# /'
