@@ -105,8 +105,7 @@ static struct file *qvp_step(struct qvp_device *qdev,
 static struct file *qvp_set_state(struct vfio_device *vdev,
 				  enum vfio_device_mig_state new_state)
 {
-	struct qvp_device *qdev = container_of(vdev, struct qvp_device,
-					       core.vdev);
+	struct qvp_device *qdev = to_qvp(vdev);
 	enum vfio_device_mig_state next;
 	struct file *res = NULL;
 	int ret;
@@ -149,8 +148,7 @@ static struct file *qvp_set_state(struct vfio_device *vdev,
 static int qvp_get_state(struct vfio_device *vdev,
 			 enum vfio_device_mig_state *state)
 {
-	struct qvp_device *qdev = container_of(vdev, struct qvp_device,
-					       core.vdev);
+	struct qvp_device *qdev = to_qvp(vdev);
 
 	qvp_state_lock(qdev);
 	*state = qdev->mig_state;
@@ -161,8 +159,7 @@ static int qvp_get_state(struct vfio_device *vdev,
 static int qvp_get_data_size(struct vfio_device *vdev,
 			     unsigned long *stop_copy_length)
 {
-	struct qvp_device *qdev = container_of(vdev, struct qvp_device,
-					       core.vdev);
+	struct qvp_device *qdev = to_qvp(vdev);
 
 	qvp_state_lock(qdev);
 	*stop_copy_length = qvp_save_data_size(qdev);
