@@ -54,32 +54,13 @@ struct ivs {
 	size_t size;
 };
 
-static uint64_t splitmix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static void fill(struct ivs *d, uint64_t seed)
 {
 	uint64_t *p = (uint64_t *)d->mem;
 	size_t i;
 
 	for (i = 0; i < d->size / 8; i++)
-		p[i] = splitmix(seed + i);
-}
-
-static uint64_t checksum(const uint8_t *mem, size_t size)
-{
-	const uint64_t *p = (const uint64_t *)mem;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < size / 8; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL + (h >> 29);
-	return h;
+		p[i] = mig_splitmix(seed + i);
 }
 
 /*
@@ -473,11 +454,11 @@ TEST_F(ivs, reset_keeps_memory)
 	uint64_t sum;
 
 	fill(a, 2);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	set_regs(_metadata, a, MASK_A, STATUS_A);
 	ASSERT_EQ(0, vfio_dev_reset(&a->dev));
 	expect_regs(_metadata, a, 0, 0);
-	ASSERT_EQ(sum, checksum(a->mem, a->size));
+	ASSERT_EQ(sum, mig_mem_checksum(a->mem, a->size));
 }
 
 /*
@@ -538,7 +519,7 @@ static void finish_piped(struct __test_metadata *_metadata, struct ivs *a,
 	close(rfd);
 	go(_metadata, &a->dev, ST(RUNNING), NULL);
 	go(_metadata, &b->dev, ST(RUNNING), NULL);
-	ASSERT_EQ(sum, checksum(b->mem, b->size));
+	ASSERT_EQ(sum, mig_mem_checksum(b->mem, b->size));
 	expect_regs(_metadata, b, MASK_A, STATUS_A);
 }
 
@@ -557,7 +538,7 @@ TEST_F_TIMEOUT(ivs, streamed_to_second_device, 600)
 	if (!self->have_b)
 		SKIP(return, "no second ivshmem of the same size (BDF2)");
 	begin_piped(_metadata, a, b, 16, &rfd);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	go(_metadata, &a->dev, ST(STOP), NULL);
 	go(_metadata, &a->dev, ST(STOP_COPY), &sfd);
 	pipe_stream(_metadata, sfd, rfd, &moved);
@@ -600,7 +581,7 @@ TEST_F_TIMEOUT(ivs, streamed_precopy_to_second_device, 600)
 	ASSERT_EQ(n * MEM_REC(PAGE), moved);
 
 	n = dirty(a, 4, 5, 0xc3);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
 	go_in_session(_metadata, a, ST(STOP_COPY));
 	pipe_stream(_metadata, sfd, rfd, &moved);
@@ -685,14 +666,14 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	       self->s.len - len1, a->size, n);
 	ASSERT_EQ(n * MEM_REC(page_len) + run_bytes + REGS_REC + END_REC,
 		  self->s.len - len1);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	go(_metadata, &a->dev, ST(STOP), NULL);
 
 	memset(self->image, 0, a->size);
 	why = walk(self->s.data, self->s.len, &w, self->image, a->size, true);
 	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
 	ASSERT_TRUE(w.ordered);
-	ASSERT_EQ(sum, checksum(self->image, a->size));
+	ASSERT_EQ(sum, mig_mem_checksum(self->image, a->size));
 
 	if (t == a) {
 		go(_metadata, &a->dev, ST(RUNNING), NULL);
@@ -700,7 +681,7 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
 	}
 	resume_ok(_metadata, t, self->s.data, self->s.len);
-	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
 	expect_regs(_metadata, t, MASK_A, STATUS_A);
 }
 
@@ -741,7 +722,7 @@ TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
 	go_in_session(_metadata, a, ST(STOP_COPY));
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
 	close(fd);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	go(_metadata, &a->dev, ST(STOP), NULL);
 	if (t == a) {
 		go(_metadata, &a->dev, ST(RUNNING), NULL);
@@ -749,7 +730,7 @@ TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
 		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
 	}
 	resume_ok(_metadata, t, self->s.data, self->s.len);
-	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
 }
 
 /*
@@ -772,7 +753,7 @@ TEST_F_TIMEOUT(ivs, buffer_ends_in_guard_page, 300)
 
 	NEEDS_WHOLE_STREAM();
 	fill(a, 17);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, map);
@@ -825,7 +806,7 @@ TEST_F_TIMEOUT(ivs, buffer_ends_in_guard_page, 300)
 	close(fd);
 	munmap(map, 2 * pg);
 	go(_metadata, &t->dev, ST(RUNNING), NULL);
-	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
 }
 
 /*
@@ -1004,14 +985,14 @@ TEST_F_TIMEOUT(ivs, precopy_cut_short, 300)
 	ASSERT_EQ((ssize_t)sizeof(buf), read(fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, vfio_buf_append(&self->s, buf, sizeof(buf)));
 	dirty(a, 1, 3, 0x11);	/* chunk 0 was framed already */
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	go_in_session(_metadata, a, ST(STOP_COPY));
 	read_all(_metadata, fd, &self->s, VFIO_MIG_READ_EOF);
 	close(fd);
 	ASSERT_EQ(full_stream_len(a->size), self->s.len);
 	go(_metadata, &a->dev, ST(STOP), NULL);
 	resume_ok(_metadata, t, self->s.data, self->s.len);
-	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
 }
 
 /* A flipped bit in a memory chunk: refused at that record, then ERROR. */
@@ -1023,7 +1004,7 @@ TEST_F_TIMEOUT(ivs, corrupted_stream, 300)
 
 	NEEDS_WHOLE_STREAM();
 	fill(a, 10);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	save_all(_metadata, a, &self->s);
 	go(_metadata, &a->dev, ST(RUNNING), NULL);
 	self->s.data[self->s.len / 2] ^= 0x10;
@@ -1034,7 +1015,7 @@ TEST_F_TIMEOUT(ivs, corrupted_stream, 300)
 	/* and the device takes a good stream after the reset */
 	self->s.data[self->s.len / 2] ^= 0x10;
 	resume_ok(_metadata, t, self->s.data, self->s.len);
-	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
 }
 
 TEST_F_TIMEOUT(ivs, truncated_stream, 300)
@@ -1076,7 +1057,7 @@ TEST_F_TIMEOUT(ivs, runs_of_any_length, 300)
 	NEEDS_WHOLE_STREAM();
 	fill(a, 13);
 	set_regs(_metadata, a, MASK_A, STATUS_A);
-	sum = checksum(a->mem, a->size);
+	sum = mig_mem_checksum(a->mem, a->size);
 	save_all(_metadata, a, &self->s);
 	s = malloc(cap);
 	ASSERT_NE(NULL, s);
@@ -1102,7 +1083,7 @@ TEST_F_TIMEOUT(ivs, runs_of_any_length, 300)
 	}
 	resume_ok(_metadata, t, s, len);
 	free(s);
-	ASSERT_EQ(sum, checksum(t->mem, t->size));
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
 	expect_regs(_metadata, t, MASK_A, STATUS_A);
 }
 

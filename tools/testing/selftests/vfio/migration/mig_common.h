@@ -149,4 +149,25 @@ unsigned long long mig_meminfo_kib(const char *const *fields);
  */
 void mig_precopy_scan_wait(void);
 
+/* A well-mixed 64-bit value from @x (splitmix64): test patterns. */
+static inline uint64_t mig_splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* A checksum of @size bytes (a multiple of 8) of device memory. */
+static inline uint64_t mig_mem_checksum(const uint8_t *mem, size_t size)
+{
+	const uint64_t *p = (const uint64_t *)mem;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < size / 8; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL + (h >> 29);
+	return h;
+}
+
 #endif /* MIG_COMMON_H */

@@ -32,25 +32,6 @@ struct ivs_state {
 static_assert(sizeof(struct ivs_state) <= MIG_STATE_MAX,
 	      "struct ivs_state does not fit in struct mig_state");
 
-static uint64_t splitmix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-static uint64_t checksum(const uint8_t *mem, size_t size)
-{
-	const uint64_t *p = (const uint64_t *)mem;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < size / 8; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL + (h >> 29);
-	return h;
-}
-
 static int ivs_init(struct mig_pdev *d, char *why)
 {
 	int ret;
@@ -97,7 +78,7 @@ static int ivs_put_state(struct mig_pdev *d, unsigned int n, char *why)
 	size_t i;
 
 	for (i = 0; i < d->mem_size / 8; i++)
-		p[i] = splitmix(((uint64_t)n << 40) + i);
+		p[i] = mig_splitmix(((uint64_t)n << 40) + i);
 	return ivs_set_regs(d, IVS_MASK, IVS_STATUS ^ n, why);
 }
 
@@ -109,7 +90,7 @@ static int ivs_read_state(struct mig_pdev *d, struct mig_state *st,
 	int ret;
 
 	memset(st, 0, sizeof(*st));
-	s->sum = checksum(d->mem, d->mem_size);
+	s->sum = mig_mem_checksum(d->mem, d->mem_size);
 	s->size = d->mem_size;
 	ret = vfio_dev_read32(&d->dev, IVS_BAR_REGS, IVS_REG_INTRMASK,
 			      &s->mask);
