@@ -15,6 +15,18 @@ die()
 	exit 1
 }
 
+# tap ok|"not ok" DESCRIPTION...: one TAP line of a host test script,
+# numbered on from $n; a failure counts in $failed.  The script sets
+# n=0 failed=0 and prints the plan itself.
+tap()
+{
+	local res=$1
+	shift
+	n=$((n + 1))
+	[ "$res" = ok ] || failed=$((failed + 1))
+	echo "$res $n - $*"
+}
+
 need_root()
 {
 	[ "$(id -u)" -eq 0 ] ||

@@ -22,15 +22,6 @@ rm -rf "$work"
 mkdir -p "$work"
 n=0 failed=0
 
-tap()
-{
-	local res=$1
-	shift
-	n=$((n + 1))
-	[ "$res" = ok ] || failed=$((failed + 1))
-	echo "$res $n - $*"
-}
-
 # load FILE: test_devices_load on FILE; its messages in $work/load.err.
 load()
 {

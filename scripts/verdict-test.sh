@@ -18,15 +18,6 @@ work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 n=0 failed=0
 
-tap()
-{
-	local res=$1
-	shift
-	n=$((n + 1))
-	[ "$res" = ok ] || failed=$((failed + 1))
-	echo "$res $n - $*"
-}
-
 # good_tap FILE: the TAP of a run in which everything passed: every suite
 # and program of scripts/expected-suites, each with one passing case.
 good_tap()
