@@ -56,9 +56,20 @@ need_root
 # 1. root filesystem --------------------------------------------------------
 lane "test root filesystem"
 rootfs=$("$here/mkrootfs.sh") || die "no test root filesystem; see the messages above"
-kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -)}
+kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -) debug}
 [ -n "$kernels" ] || die "no kernel in $rootfs/boot"
-step "kernels: $kernels"
+
+# The debug kernel (scripts/mkkernel.sh) builds in the background while
+# the other lanes run: a TCG VM keeps one core busy, the build takes the
+# rest.  It joins the matrix after Debian's kernels.
+debug_pid=
+if [[ " $kernels " == *" debug "* || " $kernels " == *-qvp-debug* ]]; then
+	kernels=$(echo " $kernels " | sed -e 's/ debug / /' -e 's/ [^ ]*-qvp-debug / /' -e 's/^ *//' -e 's/ *$//')
+	step "debug kernel: building or checking the cache in the background (progress: $out/mkkernel.out)"
+	nice -n 10 "$here/mkkernel.sh" "$rootfs" >"$out/mkkernel.kver" 2>"$out/mkkernel.out" &
+	debug_pid=$!
+fi
+step "kernels: $kernels${debug_pid:+ and the debug kernel}"
 
 # 2. host tests -------------------------------------------------------------
 lane "host tests"
@@ -84,8 +95,10 @@ step "the test VM's device manifest, parsed and spoilt (scripts/manifest-test.sh
 record_tap check.sh "$out/manifest-test.tap" $? manifest-test.sh
 
 # 3. builds -------------------------------------------------------------------
-for k in $kernels; do
-	ko=$out/$k
+# build_for KVER: the module (W=1, sparse) and the selftests for KVER.
+build_for()
+{
+	local k=$1 ko=$out/$1 rc t name dir
 	rm -rf "$ko"
 	mkdir -p "$ko"
 	lane "$k: builds"
@@ -124,6 +137,10 @@ for k in $kernels; do
 			record "$k" fail "build $dir" "see $ko/$name-build.log"
 		fi
 	done
+}
+
+for k in $kernels; do
+	build_for "$k"
 done
 
 # 4. checkpatch -------------------------------------------------------------
@@ -179,9 +196,11 @@ show_failed_run()
 	tail -n 25 "$d/console.log" | sed 's/^/# /'
 }
 
-for k in $kernels; do
-	ko=$out/$k
-	[ -f "$ko/mod/qemu-vfio-pci.ko" ] || { record "$k" fail "boot and run selftests" "module did not build"; continue; }
+# vm_for KVER: KVER's test VM, judged; a second boot if it froze.
+vm_for()
+{
+	local k=$1 ko=$out/$1 nfail froze
+	[ -f "$ko/mod/qemu-vfio-pci.ko" ] || { record "$k" fail "boot and run selftests" "module did not build"; return; }
 	lane "$k: VM"
 	nfail=$fail
 	boot_vm "$k" 1
@@ -196,7 +215,26 @@ for k in $kernels; do
 		judge_vm_run "$k/boot2" "$ko/boot2" $?
 		[ "$fail" -eq "$nfail" ] || show_failed_run "$k/boot2" "$ko/boot2"
 	fi
+}
+
+for k in $kernels; do
+	vm_for "$k"
 done
+
+# 5b. the debug kernel -----------------------------------------------------
+if [ -n "$debug_pid" ]; then
+	lane "debug kernel: waiting for its build"
+	if wait "$debug_pid" && dk=$(cat "$out/mkkernel.kver") && [ -n "$dk" ]; then
+		grep -v '^==>   ' "$out/mkkernel.out" | sed 's/^/# /'
+		record kernel ok "debug kernel $dk (scripts/mkkernel.sh)"
+		kernels="$kernels $dk"
+		build_for "$dk"
+		vm_for "$dk"
+	else
+		tail -n 20 "$out/mkkernel.out" | sed 's/^/# /'
+		record kernel fail "build the debug kernel" "see $out/mkkernel.out and $QVP_CACHE/mkkernel.log"
+	fi
+fi
 
 # 6. vm.sh's stall watchdog ------------------------------------------------
 k=${kernels%% *}

@@ -53,12 +53,16 @@ in_rootfs()
 	' sh "$rootfs" "$repo" "$@"
 }
 
-# Kernel versions installed in the root filesystem, oldest first.
+# Debian's kernel versions installed in the root filesystem, oldest
+# first; not the debug kernel that scripts/mkkernel.sh adds.
 rootfs_kernels()
 {
 	local f
 	for f in "$1"/boot/vmlinuz-*; do
-		[ -e "$f" ] && echo "${f##*/vmlinuz-}"
+		case $f in
+		*-qvp-debug) ;;
+		*) [ -e "$f" ] && echo "${f##*/vmlinuz-}" ;;
+		esac
 	done | sort -V
 }
 

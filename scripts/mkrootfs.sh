@@ -53,7 +53,8 @@ step "building Debian trixie root filesystem in $root (log: $log; a few minutes)
 # The customize hook resolves each backports metapackage to the versioned
 # package it depends on and installs that, so trixie's 6.12 and the
 # backports 7.x kernel live side by side.  Then it unpacks the parts of
-# linux-source that we use (kselftest framework, checkpatch, mtty).
+# linux-source that we use (kselftest framework, checkpatch, mtty); the
+# whole tarball stays for scripts/mkkernel.sh.
 # shellcheck disable=SC2016
 if ! mmdebstrap --variant=apt --mode=root \
 	--components=main \
@@ -78,8 +79,7 @@ if ! mmdebstrap --variant=apt --mode=root \
 			"*/tools/include" "*/tools/scripts" "*/tools/arch/x86/include" \
 			"*/scripts/checkpatch.pl" "*/scripts/spelling.txt" \
 			"*/scripts/const_structs.checkpatch" "*/scripts/subarch.include" \
-			"*/samples/vfio-mdev" "*/include/uapi/linux/vfio.h" &&
-		rm -f "$1"/usr/src/linux-source-6.12.tar.xz' \
+			"*/samples/vfio-mdev" "*/include/uapi/linux/vfio.h"' \
 	trixie "$tmp" \
 	"deb $mirror trixie main" \
 	"deb $mirror trixie-updates main" \

@@ -14,8 +14,8 @@
 #    missing suite or program, or a runner that ended early, is a failure.
 #  - A VM run that timed out, stalled, panicked or vanished is a failure
 #    of that run.  Its TAP and its kernel log are still counted.
-#  - Oops, WARN, BUG, lockdep, hung-task and similar lines in the guest's
-#    console or dmesg are a failure.
+#  - Oops, WARN, BUG, KASAN, UBSAN, lockdep, kmemleak, hung-task and
+#    similar lines in the guest's console or dmesg are a failure.
 
 QVP_EXPECTED_SKIPS=${QVP_EXPECTED_SKIPS:-$here/expected-skips}
 QVP_EXPECTED_SUITES=${QVP_EXPECTED_SUITES:-$here/expected-suites}
@@ -114,7 +114,7 @@ record_tap()
 
 scan_log()
 {
-	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep|UBSAN:|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
+	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep|UBSAN:|KASAN|unreferenced object|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
 }
 
 # judge_vm_run LABEL DIR RC: count one boot of the test VM.  DIR holds
