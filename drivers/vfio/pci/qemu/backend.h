@@ -152,6 +152,58 @@ struct qvp_backend {
 	size_t trap_len;
 
 	/**
+	 * @trap_write: optional, with @trap_len: userspace writes @val, the
+	 * @size (1, 2, 4 or 8) bytes at @off of the trapped range, in the
+	 * device's byte order as a number.  Called before the value reaches
+	 * the device, with qvp_device.trap_lock held (no other trapped write
+	 * and no start of DMA logging comes in between), vfio-pci-core's
+	 * memory_lock held for reading and memory decoding on, so the
+	 * backend may read the device's registers (not through the MMIO
+	 * bracket: the lock is held already).  A device whose register
+	 * write starts DMA reports the range here with qvp_log_dirty()
+	 * (edu's DMA command).  Return 0 to let the write through, or a
+	 * negative errno to fail it unwritten.  Must not sleep but for
+	 * qvp_log_dirty().
+	 */
+	int (*trap_write)(struct qvp_device *qdev, u32 off, u32 size,
+			  u64 val);
+
+	/**
+	 * @dma_log: the backend reports every DMA write of its device with
+	 * qvp_log_dirty(), from before the device can perform it until a
+	 * report has been taken after it (@log_sync), or its device
+	 * performs none (ivshmem); the driver then offers DMA logging
+	 * (VFIO_DEVICE_FEATURE_DMA_LOGGING_*, dirty.c) on kernels that can
+	 * report it.  A device whose DMA is started by a register write
+	 * needs that register trapped (@trap_len) and @trap_write.
+	 */
+	bool dma_log;
+
+	/**
+	 * @log_start: optional, with @dma_log: DMA logging has just started;
+	 * report with qvp_log_dirty() the writes of DMA already under way,
+	 * which the device may perform from now on.  Called with
+	 * qvp_device.trap_lock held, so no trapped write starts new DMA
+	 * meanwhile, and nothing else of the driver's; use the MMIO bracket
+	 * to read the device, and call qvp_log_dirty() after leaving it.
+	 */
+	void (*log_start)(struct qvp_device *qdev);
+
+	/**
+	 * @log_sync: optional, with @dma_log: a report is about to read the
+	 * log.  Log again, with qvp_log_dirty(), every DMA write that may
+	 * have happened since the last report: writes still to come, and
+	 * writes that completed after that report read the log (it took
+	 * their range out before the device wrote it).  edu logs its last
+	 * DMA to RAM here until it finds RUN clear, because the device
+	 * copies 100 ms after the command.  A device that writes at once,
+	 * under the trapped write, needs none.  Called with
+	 * qvp_device.trap_lock held, like @log_start; use the MMIO bracket
+	 * to read the device, and call qvp_log_dirty() after leaving it.
+	 */
+	void (*log_sync)(struct qvp_device *qdev);
+
+	/**
 	 * @probe: optional.  The driver is asked to bind @pdev, whose ID is
 	 * in the table: return 0 if this backend can migrate it, or -ENODEV
 	 * after saying why in the log.  One ID can cover models the backend

@@ -46,7 +46,10 @@
 #define EDU_REG_DMA_COUNT	0x90
 #define EDU_REG_DMA_CMD		0x98
 #define  EDU_DMA_RUN		0x01
+#define  EDU_DMA_TO_RAM		0x02
 #define  EDU_DMA_KNOWN		0x07
+/* The address bits edu uses by default (QEMU's dma_mask property). */
+#define EDU_DMA_MASK		GENMASK_ULL(27, 0)
 #define EDU_BAR0_MIN		0x100
 
 /* 34! is the first factorial divisible by 2^32. */
@@ -95,9 +98,15 @@ struct edu_regs {
  * @pend_irq: interrupt status bits the stopped device owes and does not
  *	show: those of a resumed state, or a completion interrupt that
  *	quiesce cancelled; raised when the device runs again
+ * @dma_pending: the DMA to RAM of @dma_dst and @dma_cnt may not have
+ *	been seen complete by a report of the DMA log (edu_log_sync())
+ * @dma_dst: its destination, as written to the device
+ * @dma_cnt: its length
  *
- * Everything but @bar0 is protected by the device's state_mutex (the
- * backend's arc operations run under it).
+ * @dma_pending, @dma_dst and @dma_cnt are protected by
+ * qvp_device.trap_lock (the dirty tracking hooks run under it);
+ * everything else but @bar0 by the device's state_mutex (the backend's
+ * arc operations run under it).
  */
 struct edu_state {
 	void __iomem *bar0;
@@ -107,6 +116,9 @@ struct edu_state {
 	bool staged_valid;
 	u32 staged_fact_n;
 	u32 pend_irq;
+	bool dma_pending;
+	u64 dma_dst;
+	u64 dma_cnt;
 };
 
 static struct edu_state *edu(struct qvp_device *qdev)
@@ -322,6 +334,8 @@ static void edu_unhold(struct qvp_device *qdev)
 
 static void edu_close(struct qvp_device *qdev)
 {
+	/* Logging stopped; a pending range concerns no log any more. */
+	edu(qdev)->dma_pending = false;
 	edu(qdev)->bar0 = NULL;
 }
 
@@ -597,6 +611,116 @@ static void edu_load_end(struct qvp_device *qdev)
 	edu(qdev)->staged_valid = false;
 }
 
+/*
+ * Dirty tracking.  QEMU's edu copies to RAM 100 ms after the DMA command,
+ * from a timer, and clears RUN only after the copy.  Logging the range
+ * when the command is written is not enough: a report in between would
+ * take it out of the log before the device writes it.  So the range of
+ * the last DMA to RAM stays pending, and is logged again at every report
+ * (edu_log_sync()), until a report finds RUN clear: the copy is then
+ * done, and that report carries it.
+ *
+ * The range is where edu really writes: @dst within its DMA mask (28
+ * bits, QEMU's default dma_mask), and @dst itself too when that differs,
+ * for an edu started with dma_mask=~0; the driver cannot see the
+ * property, and logging both only over-reports.  The whole @cnt: QEMU
+ * (since 7.2) logs a count past its 4 KiB buffer as a guest error and
+ * copies it anyway.
+ */
+static void edu_log_pending(struct qvp_device *qdev)
+{
+	struct edu_state *st = edu(qdev);
+
+	if (!st->dma_pending)
+		return;
+	qvp_log_dirty(qdev, st->dma_dst & EDU_DMA_MASK, st->dma_cnt);
+	if (st->dma_dst & ~EDU_DMA_MASK)
+		qvp_log_dirty(qdev, st->dma_dst, st->dma_cnt);
+}
+
+/* A DMA to RAM from @dst, @cnt bytes, may start: it is pending. */
+static void edu_dma_starts(struct qvp_device *qdev, u64 dst, u64 cnt)
+{
+	struct edu_state *st = edu(qdev);
+
+	/*
+	 * The DMA pending so far is over, or is this one (the device
+	 * ignores a command while it runs, and its dst and count cannot
+	 * change meanwhile): log it once more, as no report may have seen
+	 * it end.
+	 */
+	edu_log_pending(qdev);
+	st->dma_dst = dst;
+	st->dma_cnt = cnt;
+	st->dma_pending = cnt != 0;
+	edu_log_pending(qdev);
+}
+
+/*
+ * A user's write to the register page (trapped: trap.c), with trap_lock
+ * held.  A DMA command that copies to RAM dirties its destination, as
+ * dst and count are now: edu ignores writes to them while a DMA runs,
+ * and trap_lock keeps other users' writes out until this one is done.
+ * Whether a DMA runs is not asked: it may end between that look and the
+ * write, and a command the device then ignores only over-reports.
+ */
+static int edu_trap_write(struct qvp_device *qdev, u32 off, u32 size, u64 val)
+{
+	void __iomem *bar0 = edu(qdev)->bar0;
+
+	if (off != EDU_REG_DMA_CMD || (size != 4 && size != 8) ||
+	    (val & (EDU_DMA_RUN | EDU_DMA_TO_RAM)) !=
+	    (EDU_DMA_RUN | EDU_DMA_TO_RAM))
+		return 0;
+	edu_dma_starts(qdev, readq(bar0 + EDU_REG_DMA_DST),
+		       readq(bar0 + EDU_REG_DMA_COUNT));
+	return 0;
+}
+
+/* Read the DMA registers; false if the device does not answer. */
+static bool edu_read_dma(struct qvp_device *qdev, u64 *cmd, u64 *dst,
+			 u64 *cnt)
+{
+	void __iomem *bar0 = edu(qdev)->bar0;
+	u16 set;
+
+	set = qvp_mmio_begin(qdev);
+	*cmd = readq(bar0 + EDU_REG_DMA_CMD);
+	*dst = readq(bar0 + EDU_REG_DMA_DST);
+	*cnt = readq(bar0 + EDU_REG_DMA_COUNT);
+	qvp_mmio_end(qdev, set);
+	return *cmd != ~0ULL;
+}
+
+/* Logging starts: a DMA to RAM under way still writes. */
+static void edu_log_start(struct qvp_device *qdev)
+{
+	u64 cmd, dst, cnt;
+
+	if (edu_read_dma(qdev, &cmd, &dst, &cnt) &&
+	    (cmd & (EDU_DMA_RUN | EDU_DMA_TO_RAM)) ==
+	    (EDU_DMA_RUN | EDU_DMA_TO_RAM))
+		edu_dma_starts(qdev, dst, cnt);
+}
+
+/* A report is about to read the log: see the comment above. */
+static void edu_log_sync(struct qvp_device *qdev)
+{
+	struct edu_state *st = edu(qdev);
+	u64 cmd, dst, cnt;
+
+	if (!st->dma_pending)
+		return;
+	/* RUN is read before the range is logged again. */
+	if (!edu_read_dma(qdev, &cmd, &dst, &cnt)) {
+		edu_log_pending(qdev);
+		return;
+	}
+	edu_log_pending(qdev);
+	if (!(cmd & EDU_DMA_RUN))
+		st->dma_pending = false;
+}
+
 /* The records of an edu stream (include/uapi/linux/qemu_vfio_pci.h). */
 static const struct qvp_rec_desc edu_records[] = {
 	{
@@ -618,6 +742,10 @@ const struct qvp_backend qvp_edu_backend = {
 	 */
 	.trap_bar = 0,
 	.trap_len = PAGE_SIZE,
+	.trap_write = edu_trap_write,
+	.dma_log = true,
+	.log_start = edu_log_start,
+	.log_sync = edu_log_sync,
 	.open = edu_open,
 	.close = edu_close,
 	.p2p_stop = edu_p2p_stop,

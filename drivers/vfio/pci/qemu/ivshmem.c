@@ -731,6 +731,13 @@ const struct qvp_backend qvp_ivshmem_backend = {
 	.records = ivs_records,
 	.nr_records = ARRAY_SIZE(ivs_records),
 	.probe = ivs_probe,
+	/*
+	 * ivshmem-plain has no DMA engine: its memory is a BAR that the
+	 * guest and the host write, and the device never writes the
+	 * guest's RAM.  Its DMA log is empty, and truthfully so, which
+	 * lets QEMU migrate it with device dirty tracking.
+	 */
+	.dma_log = true,
 	.open = ivs_open,
 	.close = ivs_close,
 	.reset = ivs_reset,

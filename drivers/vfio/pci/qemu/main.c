@@ -87,6 +87,14 @@ static int qvp_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 	return ret ?: vfio_pci_core_mmap(vdev, vma);
 }
 
+static ssize_t qvp_write(struct vfio_device *vdev, const char __user *buf,
+			 size_t count, loff_t *ppos)
+{
+	ssize_t ret = qvp_trap_write(to_qvp(vdev), buf, count, ppos);
+
+	return ret ?: vfio_pci_core_write(vdev, buf, count, ppos);
+}
+
 static int qvp_open_device(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
@@ -115,6 +123,7 @@ static void qvp_close_device(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
 
+	qvp_log_stop(vdev);
 	qvp_mig_restart(qdev);
 	qvp_call(qdev->backend->close, qdev);
 	vfio_pci_core_close_device(vdev);
@@ -140,9 +149,11 @@ static int qvp_init_dev(struct vfio_device *vdev)
 		.backend = be->id,
 	};
 	qvp_mig_init(qdev);
+	qvp_log_init(qdev);
 
 	ret = vfio_pci_core_init_dev(vdev);
 	if (ret) {
+		qvp_log_release(qdev);
 		qvp_mig_release(qdev);
 		kfree(qdev->priv);
 	}
@@ -153,6 +164,7 @@ static void qvp_release_dev(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
 
+	qvp_log_release(qdev);
 	qvp_mig_release(qdev);
 	kfree(qdev->priv);
 	vfio_pci_core_release_dev(vdev);
@@ -167,7 +179,7 @@ static const struct vfio_device_ops qvp_vfio_ops = {
 	.ioctl = qvp_ioctl,
 	.device_feature = vfio_pci_core_ioctl_feature,
 	.read = vfio_pci_core_read,
-	.write = vfio_pci_core_write,
+	.write = qvp_write,
 	.mmap = qvp_mmap,
 	.request = vfio_pci_core_request,
 	.match = vfio_pci_core_match,
@@ -215,6 +227,9 @@ static bool qvp_backend_valid(const struct qvp_backend *be)
 	else if (be->trap_len && (!PAGE_ALIGNED(be->trap_len) ||
 				  be->trap_bar >= PCI_STD_NUM_BARS))
 		lacks = "a trap_len that is a multiple of PAGE_SIZE in a BAR";
+	else if ((be->trap_write && !be->trap_len) ||
+		 ((be->log_start || be->log_sync) && !be->dma_log))
+		lacks = "trap_len for trap_write, or dma_log for log_start and log_sync";
 	else if (be->precopy_scan && !be->precopy_pending)
 		lacks = "precopy_pending, without which precopy_scan finds nothing";
 	return !WARN(lacks, "%s: backend %s lacks %s\n", QVP_DRIVER_NAME,

@@ -24,6 +24,43 @@
 
 struct qvp_mig_file;
 
+/* The log's fixed size: see dirty.c. */
+#define QVP_LOG_MAX_RANGES	16
+#define QVP_LOG_MAX_EXTENTS	64
+
+/**
+ * struct qvp_log_range - an inclusive range of IOVA
+ * @start: first byte
+ * @last: last byte
+ */
+struct qvp_log_range {
+	u64 start;
+	u64 last;
+};
+
+/**
+ * struct qvp_log - the device's DMA log (dirty.c)
+ * @lock: protects everything below
+ * @active: logging started and not stopped
+ * @page_size: the granule of @dirty, as logging started with it
+ * @nr_ranges: entries of @ranges
+ * @ranges: the tracked IOVA ranges, sorted and disjoint
+ * @nr_dirty: entries of @dirty
+ * @dirty: the IOVA written since the last report, as sorted, disjoint
+ *	extents (whole pages when logged; a report of another page size
+ *	may cut them); one spare entry for the insertion or split that
+ *	overflows, undone at once by merging
+ */
+struct qvp_log {
+	struct mutex lock;		/* see @lock above */
+	bool active;
+	u64 page_size;
+	unsigned int nr_ranges;
+	struct qvp_log_range ranges[QVP_LOG_MAX_RANGES];
+	unsigned int nr_dirty;
+	struct qvp_log_range dirty[QVP_LOG_MAX_EXTENTS + 1];
+};
+
 /**
  * DOC: Lock order
  *
@@ -31,10 +68,16 @@ struct qvp_mig_file;
  *
  *   qvp_device.state_mutex      one per device, qvp_state_lock()
  *   qvp_mig_file.lock           one per session file
+ *   qvp_device.trap_lock        a user's write to the trapped range
  *   vfio-pci-core igate         qvp_mmio_begin()
- *   vfio-pci-core memory_lock   qvp_mmio_begin(), for writing
+ *   vfio-pci-core memory_lock   qvp_mmio_begin(), for writing; a
+ *                               trapped write, for reading
  *   vfio-pci-core irqlock       the bracket's PCI_COMMAND update
  *
+ *   qvp_log.lock                the DMA log (dirty.c): a mutex, taken
+ *                               under trap_lock or memory_lock (read),
+ *                               never under the bracket; nothing is
+ *                               taken under it
  *   qvp_device.reset_lock       innermost: nothing is taken under it
  *
  * state_mutex serialises migration state changes, migration_get_state,
@@ -58,6 +101,19 @@ struct qvp_mig_file;
  * igate and memory_lock are vfio-pci-core's; qvp_mmio_begin() takes both
  * (igate first, as vfio-pci-core does) for every kernel access to the
  * BARs, and the bracket updates PCI_COMMAND under irqlock.
+ *
+ * trap_lock makes the backend's look at a user's write to the trapped
+ * range (struct qvp_backend.trap_write) and the write itself one step,
+ * against other such writes and against the start of DMA logging
+ * (qvp_trap_write(), dirty.c); no state_mutex or file lock is taken
+ * under it, and it is never taken under igate or memory_lock.  The
+ * log's lock, a mutex, is taken last: by the log ops, and by
+ * qvp_log_dirty() from the backend's look at a trapped write (under
+ * memory_lock for reading) or from backend code outside the MMIO
+ * bracket, never inside it (the bracket does not sleep).  It guards
+ * nothing but the log; the report fills the user's bitmap after
+ * releasing it, since pinning that bitmap takes mmap_lock, under which
+ * a fault on a BAR mmap takes memory_lock.
  *
  * reset_lock, a spinlock, protects only the deferred_reset flag.  It is
  * the one lock that the PCI reset notification takes
@@ -104,6 +160,9 @@ struct qvp_mig_file;
  *	it
  * @reset_work: takes @state_mutex soon after a reset notification, so the
  *	reset is applied even if userspace makes no further call
+ * @trap_lock: serialises the user's writes to the trapped range with
+ *	one another and with the start of DMA logging ("Lock order")
+ * @log: the DMA log
  * @decode_off_noted: the log says that memory decoding was found off and
  *	is turned on for the driver's accesses; cleared when it is found
  *	on.  Protected by vfio-pci-core's memory_lock (qvp_mmio_begin()).
@@ -122,6 +181,9 @@ struct qvp_device {
 	spinlock_t reset_lock;		/* see @reset_lock above */
 	bool deferred_reset;
 	struct work_struct reset_work;
+
+	struct mutex trap_lock;		/* see @trap_lock above */
+	struct qvp_log log;
 
 	bool decode_off_noted;
 };
@@ -150,6 +212,8 @@ u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len);
 /* trap.c: the trapped BAR range, for the PCI glue */
 int qvp_trap_check(struct qvp_device *qdev);
 int qvp_trap_mmap(struct qvp_device *qdev, struct vm_area_struct *vma);
+ssize_t qvp_trap_write(struct qvp_device *qdev, const char __user *buf,
+		       size_t count, loff_t *ppos);
 #ifdef QVP_HAVE_GET_REGION_INFO_CAPS
 int qvp_trap_region_info(struct vfio_device *vdev,
 			 struct vfio_region_info *info,
@@ -157,6 +221,12 @@ int qvp_trap_region_info(struct vfio_device *vdev,
 #else
 long qvp_trap_region_info(struct qvp_device *qdev, unsigned long arg);
 #endif
+
+/* dirty.c: DMA logging; qvp_log_dirty() is for the backends */
+void qvp_log_init(struct qvp_device *qdev);
+void qvp_log_release(struct qvp_device *qdev);
+int qvp_log_stop(struct vfio_device *vdev);
+void qvp_log_dirty(struct qvp_device *qdev, u64 iova, u64 len);
 
 /* fsm.c and session.c: the protocol's entry points for the PCI glue */
 void qvp_mig_init(struct qvp_device *qdev);

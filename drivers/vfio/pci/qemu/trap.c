@@ -20,6 +20,13 @@
  *    could make, so a check of the offset could be raced.  QEMU uses
  *    ioeventfds only for quirks of other devices and falls back to its
  *    own handler when the ioctl fails.
+ * User writes to the range do not go through vfio-pci-core: the driver
+ * copies each access (1, 2, 4 or 8 bytes, as the core splits them) from
+ * the user once, shows it to the backend (struct qvp_backend.trap_write)
+ * and writes it to the device, all under trap_lock, so that what the
+ * backend looked at is what the device gets and no other trapped write
+ * comes in between (qvp_trap_write()).  Reads go to the core.
+ *
  * The range starts at offset 0 and its length is a multiple of
  * PAGE_SIZE, so that the pages after it can still be mapped; probe and
  * open check that (qvp_trap_check()).
@@ -30,6 +37,7 @@
  * which this driver does not set; IOMMU mappings of the BAR need an mmap
  * of it first.
  */
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -54,8 +62,10 @@ static bool qvp_trap_hits(struct qvp_device *qdev, unsigned int index,
  * qvp_trap_check - the trapped range fits the device
  * @qdev: the device, enabled by vfio-pci-core
  *
- * The range must lie within its BAR, and that BAR must hold no MSI-X
- * table, whose capability the core adds to the region info.
+ * The range must lie within its BAR, a memory BAR (only those can be
+ * mapped, and the trapped writes use MMIO accessors), and that BAR must
+ * hold no MSI-X table, whose capability the core adds to the region
+ * info.
  *
  * Context: open_device.
  * Return: 0, or -ENODEV after saying why.
@@ -67,7 +77,8 @@ int qvp_trap_check(struct qvp_device *qdev)
 
 	if (!be->trap_len)
 		return 0;
-	if (be->trap_len > pci_resource_len(pdev, be->trap_bar) ||
+	if (!(pci_resource_flags(pdev, be->trap_bar) & IORESOURCE_MEM) ||
+	    be->trap_len > pci_resource_len(pdev, be->trap_bar) ||
 	    (pdev->msix_cap && qdev->core.msix_bar == be->trap_bar)) {
 		pci_warn(pdev, "cannot trap the first %zu bytes of BAR%u (%llu bytes%s)\n",
 			 be->trap_len, be->trap_bar,
@@ -100,6 +111,141 @@ int qvp_trap_mmap(struct qvp_device *qdev, struct vm_area_struct *vma)
 		"mmap of BAR%u at 0x%llx refused: its first %zu bytes are trapped (see the region's sparse mmap capability)\n",
 		index, off, qdev->backend->trap_len);
 	return -EINVAL;
+}
+
+/*
+ * Memory decoding as the user set it, as vfio-pci-core checks it before
+ * each BAR access: off, or the device in D3, and the access fails with
+ * -EIO.  Called with memory_lock held.
+ */
+static bool qvp_trap_decode_on(struct qvp_device *qdev)
+{
+	struct vfio_pci_core_device *core = &qdev->core;
+	u16 cmd = le16_to_cpu(*(__le16 *)&core->vconfig[PCI_COMMAND]);
+
+	pci_power_t state = core->pdev->current_state;
+
+	if (state == PCI_D3hot || state == PCI_D3cold || state == PCI_UNKNOWN)
+		return false;
+	return core->pdev->no_command_memory || (cmd & PCI_COMMAND_MEMORY);
+}
+
+/* One access of a trapped write: look, then write, under trap_lock. */
+static int qvp_trap_write_one(struct qvp_device *qdev, void __iomem *io,
+			      u32 off, u32 size, u64 val)
+{
+	int ret;
+
+	mutex_lock(&qdev->trap_lock);
+	down_read(&qdev->core.memory_lock);
+	if (!qvp_trap_decode_on(qdev)) {
+		ret = -EIO;
+		goto out;
+	}
+	ret = qvp_call(qdev->backend->trap_write, qdev, off, size, val);
+	if (ret)
+		goto out;
+	switch (size) {
+	case 8:
+		writeq(val, io + off);
+		break;
+	case 4:
+		writel(val, io + off);
+		break;
+	case 2:
+		writew(val, io + off);
+		break;
+	default:
+		writeb(val, io + off);
+	}
+out:
+	up_read(&qdev->core.memory_lock);
+	mutex_unlock(&qdev->trap_lock);
+	return ret;
+}
+
+/*
+ * The next access of a trapped write at @off, @left bytes to go: the
+ * widest naturally aligned one, 8 bytes at most, as vfio-pci-core splits
+ * them, read from the user in the device's byte order (little endian, as
+ * the core passes the bytes on unchanged).  Return: its size or -errno.
+ */
+static int qvp_trap_write_next(struct qvp_device *qdev, void __iomem *io,
+			       const char __user *buf, u64 off, size_t left)
+{
+	__le64 v64;
+	__le32 v32;
+	__le16 v16;
+	u8 v8;
+
+	if (left >= 8 && IS_ALIGNED(off, 8)) {
+		if (copy_from_user(&v64, buf, 8))
+			return -EFAULT;
+		return qvp_trap_write_one(qdev, io, off, 8,
+					  le64_to_cpu(v64)) ?: 8;
+	}
+	if (left >= 4 && IS_ALIGNED(off, 4)) {
+		if (copy_from_user(&v32, buf, 4))
+			return -EFAULT;
+		return qvp_trap_write_one(qdev, io, off, 4,
+					  le32_to_cpu(v32)) ?: 4;
+	}
+	if (left >= 2 && IS_ALIGNED(off, 2)) {
+		if (copy_from_user(&v16, buf, 2))
+			return -EFAULT;
+		return qvp_trap_write_one(qdev, io, off, 2,
+					  le16_to_cpu(v16)) ?: 2;
+	}
+	if (copy_from_user(&v8, buf, 1))
+		return -EFAULT;
+	return qvp_trap_write_one(qdev, io, off, 1, v8) ?: 1;
+}
+
+/**
+ * qvp_trap_write - a user's write() to the device fd, if it is trapped
+ * @qdev: the device
+ * @buf: the user's data
+ * @count: its length
+ * @ppos: the file position: region index and offset
+ *
+ * Writes that start in the trapped range are done here, access by access
+ * (naturally aligned, 8 bytes at most, as vfio-pci-core does them); a
+ * write that runs past the range ends at its end (a short write).
+ *
+ * Context: process context (the .write of the device fd).
+ * Return: 0 if the write does not start in the trapped range (it is
+ * vfio-pci-core's), else the bytes written, or -EFAULT, -EIO (memory
+ * decoding off), or the backend's error if none was written.
+ */
+ssize_t qvp_trap_write(struct qvp_device *qdev, const char __user *buf,
+		       size_t count, loff_t *ppos)
+{
+	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
+	u64 off = *ppos & VFIO_PCI_OFFSET_MASK;
+	void __iomem *io;
+	size_t done = 0;
+	int ret = 0;
+
+	if (!qvp_trap_hits(qdev, index, off, count))
+		return 0;
+	count = min_t(u64, count, qdev->backend->trap_len - off);
+	io = qvp_map_bar(qdev, index);
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+
+	while (done < count) {
+		ret = qvp_trap_write_next(qdev, io, buf + done, off,
+					  count - done);
+		if (ret < 0)
+			break;
+		done += ret;
+		off += ret;
+		ret = 0;
+	}
+	if (!done)
+		return ret;
+	*ppos += done;
+	return done;
 }
 
 /* The sparse mmap capability of the trapped BAR: the rest of it. */
