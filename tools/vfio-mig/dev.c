@@ -298,7 +298,7 @@ int cmd_info(int argc, char **argv)
 	struct mig_dev md;
 	uint64_t size = 0;
 	uint32_t state = 0;
-	bool have_ids, have_size = false, have_state = false, mig;
+	bool have_ids, have_size = false, have_state = false, mig, dmalog;
 	char flags[128], norm[32];
 	struct json j;
 	int ret;
@@ -317,6 +317,11 @@ int cmd_info(int argc, char **argv)
 		have_size = !vfio_dev_mig_data_size(&md.vd, &size);
 	}
 	mig_flags_str(md.flags, flags, sizeof(flags));
+	/* Device DMA dirty tracking (vfio_log_ops), which QEMU prefers. */
+	dmalog = !vfio_dev_feature(&md.vd, VFIO_DEVICE_FEATURE_PROBE |
+				   VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+				   NULL, 0);
 
 	if (opt.json) {
 		json_begin(&j, stdout);
@@ -341,6 +346,7 @@ int cmd_info(int argc, char **argv)
 		if (md.flags & VFIO_MIGRATION_PRE_COPY)
 			json_str(&j, NULL, "PRE_COPY");
 		json_arr_close(&j);
+		json_bool(&j, "dma_logging", dmalog);
 		if (have_state)
 			json_str(&j, "state", vfio_mig_state_name(state));
 		else
@@ -362,6 +368,8 @@ int cmd_info(int argc, char **argv)
 		if (mig) {
 			printf("migration flags:  0x%llx %s\n",
 			       (unsigned long long)md.flags, flags);
+			printf("dma logging:      %s\n", dmalog ? "yes" :
+			       "no (QEMU needs enable-migration=on)");
 			printf("state:            %s\n", have_state ?
 			       vfio_mig_state_name(state) : "unknown");
 			if (have_size)
