@@ -244,8 +244,10 @@ read -ra ivs256 <<<"${td_found[ivshmem-256M]:-}"
 read -ra ivs1g <<<"${td_found[ivshmem-1G]:-}"
 
 if [ "${#edu[@]}" -ge 1 ]; then
-	progs="migration_conformance migration_races migration_roundtrip edu_roundtrip edu_badinput edu_device"
+	progs="migration_conformance migration_races migration_roundtrip edu_roundtrip edu_badinput edu_device dma_logging"
 	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
+	# dma_logging's fixtures for the other kind of device stay out.
+	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F ivshmem ${edu[*]:0:2}")
 	run_suite edu "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
 		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
@@ -257,8 +259,9 @@ if [ "${#edu[@]}" -ge 1 ]; then
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
-	progs="migration_conformance migration_races migration_roundtrip ivshmem_roundtrip"
+	progs="migration_conformance migration_races migration_roundtrip ivshmem_roundtrip dma_logging"
 	mapfile -t args < <(dev_args "${ivs64[*]:0:2}" $progs)
+	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F edu -F edu_dma ${ivs64[*]:0:2}")
 	run_suite ivshmem-64M "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
 	# Of the generic round trips, the two STOP_COPY ones (held whole and
 	# piped to the second device): every variant would take minutes here.
