@@ -3,7 +3,8 @@
 #
 # make check: every test of the project, on every kernel of the matrix.
 #
-#  1. the cached Debian trixie root filesystem (scripts/mkrootfs.sh)
+#  1. the cached Debian trixie root filesystem (scripts/mkrootfs.sh); the
+#     debug kernel (scripts/mkkernel.sh) builds in the background
 #  2. host-side unit tests (userspace builds of the pure-C parts)
 #  3. per kernel: build the module (W=1, sparse C=1) and the selftests
 #  4. checkpatch --strict on our sources; kernel-doc on them and on the
@@ -17,7 +18,8 @@
 # "N passed, N failed, N skipped".  Exits non-zero on any failure.
 #
 # Environment: QVP_CACHE (cache dir), QVP_KERNELS (space-separated subset of
-# kernel versions to test), QVP_VM_TIMEOUT (seconds per VM, default 1500).
+# kernel versions to test; "debug" is the debug kernel of
+# scripts/mkkernel.sh), QVP_VM_TIMEOUT (seconds per VM, default 1500).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
