@@ -9,7 +9,8 @@
  * asks for its state and data size.  Every call must either succeed or
  * fail with an errno the uAPI allows for it; afterwards the device must
  * still migrate.  Crashes, hangs, WARNs and lockdep reports are caught by
- * the test bed's scan of the kernel log.
+ * the test bed's scan of the kernel log.  Also: two threads writing one
+ * valid stream to one resume fd at once (two_writers_one_resume_fd).
  *
  * Usage: migration_races [harness options] BDF   (or VFIO_SELFTESTS_BDF)
  */
@@ -254,6 +255,174 @@ TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
 	ASSERT_LT(0UL, ref.len);
 	vfio_buf_free(&ref);
 	pthread_mutex_destroy(&r.lock);
+}
+
+/*
+ * Two writers on one resume fd.  A driver must do the bounds and offset
+ * checks of a write() under the same lock as the copy, or two writers can
+ * both pass the check and write past the end of the session's buffer
+ * (the class of "vfio/qat: fix f_pos race in qat_vf_resume_write()",
+ * 2026).  Each round, two threads, released together, write the same
+ * valid stream (the device's own, saved first) to one resume fd, each in
+ * pieces of its own size; a write() must take bytes or fail with an
+ * errno that refuses the stream: EINVAL (malformed), EFBIG (a record too
+ * large, qemu-vfio-pci) or ENOMEM (more data than the state holds, as
+ * hisi_acc and qat answer).  RESUMING -> STOP must then accept the bytes
+ * as a consistent stream or refuse them with EINVAL; if it accepts them,
+ * the device must hold the saved state (checked where the device saves
+ * the same state as the same bytes).  After every round a reset, after
+ * all of them a plain resume of the stream, and the device must hold the
+ * saved state.  An overrun shows as an oops, or as a KASAN report on a
+ * kernel built with KASAN; the test bed's scan of the kernel log fails on
+ * either (its kernels have no KASAN: see the testing guide).
+ */
+struct resume_writer {
+	pthread_barrier_t *start;
+	int fd;
+	const uint8_t *data;
+	size_t len;
+	size_t piece;
+	size_t done;		/* bytes the fd took */
+	int err;		/* 0, or the errno that stopped it */
+	unsigned long calls;
+};
+
+static void *resume_writer(void *arg)
+{
+	struct resume_writer *w = arg;
+	ssize_t n;
+
+	pthread_barrier_wait(w->start);
+	while (w->done < w->len) {
+		n = w->len - w->done;
+		if ((size_t)n > w->piece)
+			n = w->piece;
+		n = write(w->fd, w->data + w->done, n);
+		w->calls++;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			w->err = n ? errno : EIO;	/* 0: no progress */
+			break;
+		}
+		w->done += n;
+	}
+	return NULL;
+}
+
+static bool writer_errno_ok(int err)
+{
+	return !err || err == EINVAL || err == EFBIG || err == ENOMEM;
+}
+
+static void expect_writer(struct __test_metadata *_metadata,
+			  const struct resume_writer *w, unsigned long round)
+{
+	ASSERT_TRUE(writer_errno_ok(w->err))
+		TH_LOG("round %lu: the writer of %zu-byte pieces failed with %s after %zu bytes",
+		       round + 1, w->piece, strerror(w->err), w->done);
+}
+
+/* Piece sizes of the two writers, round after round. */
+static const size_t writer_pieces[][2] = {
+	{ 7, 7 }, { 7, 4096 }, { 4096, 4096 }, { 1 << 20, 1 << 20 },
+	{ 13, 1 << 20 }, { 64, 65536 },
+};
+
+#define WRITERS_MAX_ROUNDS	300
+
+/* Where two streams first differ, or -1. */
+static long first_diff(const struct vfio_buf *a, const struct vfio_buf *b)
+{
+	size_t i, n = a->len < b->len ? a->len : b->len;
+
+	for (i = 0; i < n; i++)
+		if (a->data[i] != b->data[i])
+			return i;
+	return a->len == b->len ? -1 : (long)n;
+}
+
+TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
+{
+	unsigned long rounds = 0, accepted = 0, refused = 0;
+	struct resume_writer w[2];
+	pthread_barrier_t start;
+	struct vfio_buf ref, again;
+	bool deterministic;
+	pthread_t t[2];
+	time_t end;
+	int fd, ret, i;
+
+	if (!(self->dev.info.flags & VFIO_DEVICE_FLAGS_RESET))
+		SKIP(return, "device does not support VFIO_DEVICE_RESET, the way out of a refused stream");
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+	vfio_buf_init(&ref);
+	vfio_buf_init(&again);
+	save(_metadata, &self->dev, &ref);
+	save(_metadata, &self->dev, &again);
+	deterministic = first_diff(&ref, &again) < 0;
+	vfio_buf_free(&again);
+	TH_LOG("stream of %zu bytes; two saves of one state are %s", ref.len,
+	       deterministic ? "the same bytes" : "different bytes");
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, 2));
+
+	end = time(NULL) + RACE_SECONDS;
+	do {
+		const size_t *pieces = writer_pieces[rounds %
+						     ARRAY_SIZE(writer_pieces)];
+
+		go(_metadata, &self->dev, ST(STOP), NULL);
+		go(_metadata, &self->dev, ST(RESUMING), &fd);
+		ASSERT_LE(0, fd);
+		for (i = 0; i < 2; i++) {
+			w[i] = (struct resume_writer) {
+				.start = &start, .fd = fd, .data = ref.data,
+				.len = ref.len, .piece = pieces[i],
+			};
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, resume_writer,
+						    &w[i]));
+		}
+		for (i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		expect_writer(_metadata, &w[0], rounds);
+		expect_writer(_metadata, &w[1], rounds);
+		ret = vfio_dev_mig_set_state(&self->dev, ST(STOP), NULL);
+		close(fd);
+		ASSERT_TRUE(!ret || ret == -EINVAL)
+			TH_LOG("round %lu: RESUMING -> STOP after two writers: %s",
+			       rounds + 1, strerror(-ret));
+		if (!ret) {
+			/* a consistent stream: the saved state, nothing else */
+			accepted++;
+			if (deterministic) {
+				save(_metadata, &self->dev, &again);
+				ASSERT_EQ(-1, first_diff(&ref, &again))
+					TH_LOG("round %lu: the device accepted what two writers wrote (%zu + %zu bytes) and holds another state",
+					       rounds + 1, w[0].done,
+					       w[1].done);
+				vfio_buf_free(&again);
+			}
+		} else {
+			refused++;
+		}
+		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+		expect_state(_metadata, &self->dev, ST(RUNNING));
+		rounds++;
+	} while (time(NULL) < end && rounds < WRITERS_MAX_ROUNDS);
+	pthread_barrier_destroy(&start);
+	TH_LOG("%lu rounds: %lu accepted, %lu refused", rounds, accepted,
+	       refused);
+
+	/* the device is whole: one writer, the saved state */
+	resume(_metadata, &self->dev, ref.data, ref.len, 0);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	if (deterministic) {
+		save(_metadata, &self->dev, &again);
+		ASSERT_EQ(-1, first_diff(&ref, &again))
+			TH_LOG("after the races a plain resume did not give the saved state back");
+		vfio_buf_free(&again);
+	}
+	vfio_buf_free(&ref);
 }
 
 int main(int argc, char **argv)
