@@ -6,14 +6,16 @@
  * tests read VFIO_DEVICE_FEATURE_MIGRATION and only exercise what its
  * flags promise (P2P and PRE_COPY states are skipped when absent).  The
  * one place that knows devices by name is state_knobs[], which tells
- * resume_in_pieces how to change the state of QEMU's edu and ivshmem.
+ * resume_in_pieces and reopen_migrate_again how to change the state of
+ * QEMU's edu and ivshmem.
  *
  * Requests that a broken kernel or driver may never return from (refused
  * arcs) run in a child process under a watchdog, so that a hang is
  * reported instead of stopping the run.
  *
- * Usage: migration_conformance [harness options] BDF
- *        (or set VFIO_SELFTESTS_BDF)
+ * Usage: migration_conformance [harness options] BDF [BDF2]
+ *        (or set VFIO_SELFTESTS_BDF, and VFIO_SELFTESTS_BDF2)
+ * BDF2, a second device of the same kind, is for reopen_migrate_again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -344,20 +346,26 @@ static void lose_device(struct mig_dev *m)
 	*g_lost = 1;
 }
 
-static void mig_dev_open(struct __test_metadata *_metadata,
-			 struct mig_dev *self)
+static void mig_dev_open_bdf(struct __test_metadata *_metadata,
+			     struct mig_dev *self, const char *bdf)
 {
 	int ret;
 
 	if (*g_lost)
 		SKIP(return, "an earlier test left a request hung in the kernel on %s: the device is not opened again",
 		     g_bdf);
-	ret = vfio_dev_open(&self->dev, g_bdf);
+	ret = vfio_dev_open(&self->dev, bdf);
 	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev.err);
 	ASSERT_EQ(0, vfio_dev_mig_flags(&self->dev, &self->flags));
 	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->dev, &self->open_state));
 	ret = to_running(&self->dev);
 	ASSERT_EQ(0, ret) TH_LOG("back to RUNNING: %s", strerror(-ret));
+}
+
+static void mig_dev_open(struct __test_metadata *_metadata,
+			 struct mig_dev *self)
+{
+	mig_dev_open_bdf(_metadata, self, g_bdf);
 }
 
 /*
@@ -1480,6 +1488,131 @@ TEST_F_TIMEOUT(resume_in_pieces, resume, 300)
 	go(_metadata, dev, ST(RUNNING), NULL);
 	vfio_buf_free(&other);
 	vfio_buf_free(&ref);
+}
+
+/*
+ * Reopen after a complete migration, and migrate again.  Each round: the
+ * state of device A (saved as @want) migrates into device B, which held
+ * another state; A is given another state still; B's state migrates back
+ * into A, which must then save exactly @want again (a round trip A -> B
+ * -> A, compared on A's own streams, so that streams that name their
+ * device cannot make a false failure).  Then both devices, in STOP, are
+ * closed (device fd, group, container) and opened again, without a
+ * reset: each must be in RUNNING.  The next round starts from a state of
+ * A that differs from the last round's.  The first round is the complete migration; the others run on
+ * fresh opens of devices that migrated before.  Catches per-open state
+ * that a driver keeps from one open to the next (a session, a flag that
+ * a migration is done, a cached stream or its position, a device state
+ * that open_device does not set back to RUNNING): the migration after
+ * the reopen fails, or moves the stale state instead.  Needs BDF2, a
+ * second device of the kind of the first.
+ */
+#define REOPEN_ROUNDS	3
+
+FIXTURE(pair) {
+	struct mig_dev a;
+	struct mig_dev b;
+};
+
+FIXTURE_SETUP(pair)
+{
+	struct vfio_pci_ids ia, ib;
+
+	self->a.dev.device_fd = -1;
+	self->b.dev.device_fd = -1;
+	if (!mig_bdf2)
+		SKIP(return, "no second device: pass a second PCI address (or set VFIO_SELFTESTS_BDF2)");
+	mig_dev_open(_metadata, &self->a);
+	mig_dev_open_bdf(_metadata, &self->b, mig_bdf2);
+	ASSERT_NE(0, strcmp(self->a.dev.bdf, self->b.dev.bdf))
+		TH_LOG("the second device is the first one");
+	ASSERT_EQ(0, vfio_dev_pci_ids(&self->a.dev, &ia));
+	ASSERT_EQ(0, vfio_dev_pci_ids(&self->b.dev, &ib));
+	if (ia.vendor != ib.vendor || ia.device != ib.device)
+		SKIP(return, "%s (%04x:%04x) is not of the kind of %s (%04x:%04x)",
+		     self->b.dev.bdf, ib.vendor, ib.device, self->a.dev.bdf,
+		     ia.vendor, ia.device);
+}
+
+FIXTURE_TEARDOWN(pair)
+{
+	mig_dev_close(&self->a);
+	mig_dev_close(&self->b);
+}
+
+/* Resume @s into @to and run it. */
+static void resume_run(struct __test_metadata *_metadata, struct vfio_dev *to,
+		       const struct vfio_buf *s)
+{
+	resume(_metadata, to, s->data, s->len, 0);
+	go(_metadata, to, ST(RUNNING), NULL);
+}
+
+TEST_F_TIMEOUT(pair, reopen_migrate_again, 600)
+{
+	struct vfio_dev *a = &self->a.dev, *b = &self->b.dev;
+	struct vfio_buf want, prev, other, back;
+	const char *why = NULL;
+	unsigned int r;
+	long at;
+
+	vfio_buf_init(&want);
+	vfio_buf_init(&prev);
+	vfio_buf_init(&other);
+	vfio_buf_init(&back);
+	save(_metadata, a, &want);
+	for (r = 0; r < REOPEN_ROUNDS && !why; r++) {
+		/* A: a state other than the last round's */
+		if (r) {
+			vfio_buf_free(&prev);
+			prev = want;
+			vfio_buf_init(&want);
+			why = other_state(_metadata, a, &prev, &want);
+			if (why)
+				break;
+		}
+		/* B: a state other than A's */
+		why = other_state(_metadata, b, &want, &other);
+		if (why)
+			break;
+		vfio_buf_free(&other);
+		resume_run(_metadata, b, &want);
+		TH_LOG("round %u: %zu bytes from %s into %s", r + 1, want.len,
+		       a->bdf, b->bdf);
+
+		/* A: another state again; then B's comes back into it */
+		why = other_state(_metadata, a, &want, &other);
+		if (why)
+			break;
+		vfio_buf_free(&other);
+		save(_metadata, b, &back);
+		resume_run(_metadata, a, &back);
+		vfio_buf_free(&back);
+		save(_metadata, a, &back);
+		at = stream_diff(&want, &back);
+		vfio_buf_free(&back);
+		ASSERT_EQ(-1, at)
+			TH_LOG("round %u (%s): after %s -> %s -> %s, %s does not hold the state it had: its stream differs at byte %ld",
+			       r + 1, r ? "after a reopen" : "first open",
+			       a->bdf, b->bdf, a->bdf, a->bdf, at);
+
+		/*
+		 * Close both devices, which a save left in STOP, and open
+		 * them again: each must be in RUNNING, as after any open.
+		 */
+		vfio_dev_close(a);
+		vfio_dev_close(b);
+		ASSERT_EQ(0, vfio_dev_open(a, g_bdf)) TH_LOG("%s", a->err);
+		ASSERT_EQ(0, vfio_dev_open(b, mig_bdf2)) TH_LOG("%s", b->err);
+		expect_state(_metadata, a, ST(RUNNING));
+		expect_state(_metadata, b, ST(RUNNING));
+	}
+	vfio_buf_free(&want);
+	vfio_buf_free(&prev);
+	vfio_buf_free(&other);
+	if (why)
+		SKIP(return, "round %u: no other state to migrate: %s", r + 1,
+		     why);
 }
 
 int main(int argc, char **argv)
