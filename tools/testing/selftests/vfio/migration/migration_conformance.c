@@ -10,12 +10,14 @@
  * QEMU's edu and ivshmem.
  *
  * Requests that a broken kernel or driver may never return from (refused
- * arcs) run in a child process under a watchdog, so that a hang is
- * reported instead of stopping the run.
+ * arcs, a reset with a reader waiting) run in a child process under a
+ * watchdog, so that a hang is reported instead of stopping the run.
  *
  * Usage: migration_conformance [harness options] BDF [BDF2]
  *        (or set VFIO_SELFTESTS_BDF, and VFIO_SELFTESTS_BDF2)
  * BDF2, a second device of the same kind, is for reopen_migrate_again.
+ * unbind.data_fds unbinds BDF from its driver and binds it again, and
+ * runs only with VFIO_SELFTESTS_ALLOW_UNBIND=1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mig_test.h"
@@ -312,6 +315,11 @@ static void set_state_child(void *arg, void *out)
 	a->fd_after = next_free_fd();
 	if (fd >= 0)
 		close(fd);
+}
+
+static void reset_child(void *arg, void *out)
+{
+	*(int *)out = vfio_dev_reset(arg);
 }
 
 static bool has_reset(struct vfio_dev *dev)
@@ -1272,6 +1280,513 @@ TEST_F(mig, close_with_session_open)
 		go(_metadata, &self->m.dev, ST(RUNNING), NULL);
 		vfio_buf_free(&stream);
 	}
+}
+
+/*
+ * Everything a data fd of an ended session may be asked, after its device
+ * was closed (or unbound): read() or write(), whichever the fd is for,
+ * fails with ENODEV; the other with EBADF (the VFS); PRECOPY_INFO with
+ * EINVAL (the device is not in a PRE_COPY state) or ENODEV (the session
+ * ended), or ENOTTY from a resume fd that has no ioctls; any other ioctl
+ * with ENOTTY; and poll() answers at once with some event, so that a
+ * waiter would wake.  The checks do not stop the test (EXPECT): the
+ * unbinding test must bind its device again whatever they find.
+ */
+static void expect_ended_fd(struct __test_metadata *_metadata, int fd,
+			    bool is_resume, const char *when)
+{
+	struct vfio_device_info dinfo = { .argsz = sizeof(dinfo) };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLOUT };
+	struct vfio_precopy_info info;
+	const char *dir = is_resume ? "write" : "read";
+	const char *other = is_resume ? "read" : "write";
+	char b[8] = { 0 };
+	int ret, err;
+	ssize_t n;
+
+	n = is_resume ? write(fd, b, sizeof(b)) : read(fd, b, sizeof(b));
+	err = errno;
+	EXPECT_EQ(-1, n) TH_LOG("%s: %s returned %zd", when, dir, n);
+	EXPECT_EQ(ENODEV, err) TH_LOG("%s: %s: %s", when, dir, strerror(err));
+	n = is_resume ? read(fd, b, sizeof(b)) : write(fd, b, sizeof(b));
+	err = errno;
+	EXPECT_EQ(-1, n) TH_LOG("%s: %s returned %zd", when, other, n);
+	EXPECT_EQ(EBADF, err) TH_LOG("%s: %s: %s", when, other, strerror(err));
+	ret = vfio_mig_precopy_info(fd, &info);
+	EXPECT_TRUE(ret == -EINVAL || ret == -ENODEV ||
+		    (is_resume && ret == -ENOTTY))
+		TH_LOG("%s: VFIO_MIG_GET_PRECOPY_INFO: %s", when,
+		       ret ? strerror(-ret) : "answered");
+	ret = ioctl(fd, VFIO_DEVICE_GET_INFO, &dinfo);
+	err = errno;
+	EXPECT_EQ(-1, ret)
+		TH_LOG("%s: VFIO_DEVICE_GET_INFO on a data fd answered", when);
+	EXPECT_EQ(ENOTTY, err) TH_LOG("%s: VFIO_DEVICE_GET_INFO: %s", when,
+				      strerror(err));
+	ret = poll(&pfd, 1, 1000);
+	err = errno;
+	EXPECT_EQ(1, ret)
+		TH_LOG("%s: poll() reported nothing in 1 s (%s): a waiter would sleep on an ended session",
+		       when, ret < 0 ? strerror(err) : "timeout");
+	TH_LOG("%s: poll() events 0x%x", when, pfd.revents);
+}
+
+/*
+ * A data fd outlives its device fd.  For each kind of session the device
+ * has (STOP_COPY, PRE_COPY, RESUMING), the device (its fd, group and
+ * container) is closed with the session open and not opened again; then
+ * every call on the data fd fails as expect_ended_fd() says, and closing
+ * it last is harmless.  close_with_session_open reopens the device first;
+ * this looks at the fd while the device is closed.  Catches a driver
+ * whose close_device leaves the session running (a read() that still
+ * gives data, or reaches into a device whose BARs are unmapped), frees
+ * what the session file still points to (an oops, or a KASAN report on
+ * a kernel with KASAN), or whose file operations then hang or answer with
+ * an errno no caller expects.
+ */
+TEST_F(mig, data_fd_after_device_close)
+{
+	static const uint32_t sessions[] = {
+		ST(STOP_COPY), ST(PRE_COPY), ST(RESUMING),
+	};
+	struct vfio_buf stream;
+	char when[96];
+	uint32_t i;
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(sessions); i++) {
+		if (!supported(&self->m, sessions[i]))
+			continue;
+		ASSERT_EQ(0, to_running(&self->m.dev));
+		go(_metadata, &self->m.dev, sessions[i], &fd);
+		ASSERT_LE(0, fd);
+		vfio_dev_close(&self->m.dev);
+		snprintf(when, sizeof(when), "%s fd, device closed",
+			 NAME(sessions[i]));
+		expect_ended_fd(_metadata, fd, sessions[i] == ST(RESUMING),
+				when);
+		close(fd);
+		ASSERT_EQ(0, vfio_dev_open(&self->m.dev, g_bdf))
+			TH_LOG("reopen: %s", self->m.dev.err);
+		expect_state(_metadata, &self->m.dev, ST(RUNNING));
+	}
+	/* and the device migrates */
+	vfio_buf_init(&stream);
+	save(_metadata, &self->m.dev, &stream);
+	vfio_buf_free(&stream);
+}
+
+/* What the reader of reset_reader tells its parent, through a pipe. */
+struct reader_msg {
+	int kind;
+	int err;		/* MSG_DONE: 0 (end of stream) or the errno */
+	unsigned long long bytes;	/* read so far */
+};
+
+enum {
+	MSG_READ = 1,		/* the first bytes were read */
+	MSG_WAITING,		/* read() said ENOMSG: poll() next */
+	MSG_DONE,		/* read() returned 0 or failed: the end */
+};
+
+static void reader_tell(int p, struct reader_msg *m, int kind)
+{
+	m->kind = kind;
+	if (write(p, m, sizeof(*m)) != sizeof(*m))
+		_exit(1);
+}
+
+/*
+ * The reader, in a child process: read @fd in @piece-byte calls as a
+ * migration tool would; at ENOMSG (PRE_COPY, nothing for now) wait in
+ * poll() for more; stop at the end of the stream or at the first other
+ * failure, and say which.
+ */
+static void reader_child(int fd, int p, size_t piece)
+{
+	static uint8_t buf[1 << 16];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct reader_msg m = { 0 };
+	ssize_t n;
+
+	if (piece > sizeof(buf))
+		piece = sizeof(buf);
+	for (;;) {
+		n = read(fd, buf, piece);
+		if (n > 0) {
+			m.bytes += n;
+			if (m.bytes == (unsigned long long)n)
+				reader_tell(p, &m, MSG_READ);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOMSG) {
+			reader_tell(p, &m, MSG_WAITING);
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+				m.err = errno;
+				break;
+			}
+			continue;
+		}
+		m.err = n < 0 ? errno : 0;
+		break;
+	}
+	reader_tell(p, &m, MSG_DONE);
+	_exit(0);
+}
+
+/* The reader's next message within @ms: 1, 0 if none came, or -errno. */
+static int reader_next(int p, struct reader_msg *m, int ms)
+{
+	struct pollfd pfd = { .fd = p, .events = POLLIN };
+	ssize_t n;
+	int ret;
+
+	do
+		ret = poll(&pfd, 1, ms);
+	while (ret < 0 && errno == EINTR);
+	if (ret <= 0)
+		return ret ? -errno : 0;
+	n = read(p, m, sizeof(*m));
+	if (n == sizeof(*m))
+		return 1;
+	return n ? -EIO : -EPIPE;	/* EPIPE: it died without a word */
+}
+
+/* The state letter of /proc/PID/stat (R, S, D, ...), or 0. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * VFIO_DEVICE_RESET while a reader waits on the data fd: in PRE_COPY,
+ * once the reader has read what there was and sleeps (in poll() after
+ * read() said ENOMSG, or in a read() that blocks); in STOP_COPY, as soon
+ * as it has read its first bytes (qemu-vfio-pci's read() never blocks:
+ * on a large device the reset lands mid-stream, on a small one the reader
+ * may reach the end first).  The reset must return within WATCHDOG_S
+ * (it runs in a child under the watchdog), the reader must return within
+ * WATCHDOG_S of it, with the end of the stream or ENODEV (the session
+ * ended; qemu-vfio-pci.rst, "Errors"), the device must be in RUNNING,
+ * the fd must answer ENODEV, and the device must migrate.  The reader is
+ * a child process, so that the test can kill it if it stays asleep.
+ * Catches a reset that does not end the sessions or does not wake their
+ * waiters (the reader sleeps on), that waits for the reader (the reset
+ * hangs), or that lets a reader go on with a session the reset ended.
+ */
+FIXTURE(reset_reader) {
+	struct mig_dev m;
+	pid_t reader;
+};
+
+FIXTURE_VARIANT(reset_reader) {
+	uint32_t state;
+	size_t piece;		/* bytes per read() */
+};
+
+FIXTURE_VARIANT_ADD(reset_reader, pre_copy) {
+	.state = ST(PRE_COPY),
+	.piece = 65536,
+};
+
+FIXTURE_VARIANT_ADD(reset_reader, stop_copy) {
+	.state = ST(STOP_COPY),
+	.piece = 64,
+};
+
+FIXTURE_SETUP(reset_reader)
+{
+	self->reader = -1;
+	mig_dev_open(_metadata, &self->m);
+}
+
+FIXTURE_TEARDOWN(reset_reader)
+{
+	if (self->reader > 0) {
+		kill(self->reader, SIGKILL);
+		if (!self->m.lost)
+			waitpid(self->reader, NULL, 0);
+	}
+	mig_dev_close(&self->m);
+}
+
+/* How long a reader may take to read what PRE_COPY has at first. */
+#define READER_START_S	180
+
+TEST_F_TIMEOUT(reset_reader, reader_returns, 300)
+{
+	struct vfio_dev *dev = &self->m.dev;
+	uint32_t st = variant->state;
+	struct reader_msg msg = { 0 };
+	struct vfio_buf stream;
+	bool waiting = false;
+	time_t deadline;
+	pid_t parent;
+	int p[2], fd, ret, reset_ret = -1, asleep = 0;
+
+	if (!has_reset(dev))
+		SKIP(return, "device does not support VFIO_DEVICE_RESET");
+	if (!supported(&self->m, st))
+		SKIP(return, "the device does not support %s", NAME(st));
+
+	go(_metadata, dev, st, &fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	fflush(stdout);
+	fflush(stderr);
+	parent = getpid();
+	self->reader = fork();
+	ASSERT_LE(0, self->reader) TH_LOG("fork: %s", strerror(errno));
+	if (!self->reader) {
+		close(p[0]);
+		die_with_parent(parent);
+		reader_child(fd, p[1], variant->piece);
+	}
+	close(p[1]);
+
+	/* wait until the reader is where the reset should find it */
+	deadline = time(NULL) + READER_START_S;
+	for (;;) {
+		ASSERT_GT(deadline, time(NULL))
+			TH_LOG("%s: the reader neither read nor slept in %d s",
+			       NAME(st), READER_START_S);
+		ret = reader_next(p[0], &msg, 100);
+		ASSERT_LE(0, ret) TH_LOG("reader: %s", strerror(-ret));
+		if (ret) {
+			ASSERT_NE(MSG_DONE, msg.kind)
+				TH_LOG("%s: the reader ended before the reset, after %llu bytes: %s",
+				       NAME(st), msg.bytes,
+				       msg.err ? strerror(msg.err) : "end of stream");
+			if (st == ST(STOP_COPY) && msg.kind == MSG_READ)
+				break;
+			waiting |= msg.kind == MSG_WAITING;
+			asleep = 0;
+			continue;
+		}
+		/* no word for 100 ms: asleep three times in a row? */
+		asleep = proc_state(self->reader) == 'S' ? asleep + 1 : 0;
+		if (st != ST(STOP_COPY) && asleep >= 3)
+			break;
+	}
+	TH_LOG("%s: reset with the reader %s after %llu bytes", NAME(st),
+	       st == ST(STOP_COPY) ? "reading" :
+	       waiting ? "in poll()" : "asleep in read()", msg.bytes);
+
+	ret = watched(reset_child, dev, &reset_ret, sizeof(reset_ret),
+		      WATCHDOG_S);
+	if (ret == -ETIMEDOUT)
+		lose_device(&self->m);
+	ASSERT_EQ(0, ret)
+		TH_LOG("VFIO_DEVICE_RESET with a reader on the %s fd: %s",
+		       NAME(st), ret == -ETIMEDOUT ?
+		       "did not return in time (it waits for the reader?)" :
+		       strerror(-ret));
+	ASSERT_EQ(0, reset_ret) TH_LOG("VFIO_DEVICE_RESET: %s",
+				       strerror(-reset_ret));
+
+	/* the reader returns, with what the session's end allows */
+	deadline = time(NULL) + WATCHDOG_S;
+	do {
+		ret = reader_next(p[0], &msg, 1000);
+		ASSERT_LE(0, ret) TH_LOG("reader: %s", strerror(-ret));
+	} while (!(ret && msg.kind == MSG_DONE) && time(NULL) < deadline);
+	if (!ret || msg.kind != MSG_DONE) {
+		/* not left to the teardown, which a failure skips */
+		kill(self->reader, SIGKILL);
+		waitpid(self->reader, NULL, 0);
+		self->reader = -1;
+	}
+	ASSERT_TRUE(ret && msg.kind == MSG_DONE)
+		TH_LOG("%s: the reader is still in read() or poll() %d s after VFIO_DEVICE_RESET: the reset did not end the session or did not wake its waiters",
+		       NAME(st), WATCHDOG_S);
+	close(p[0]);
+	waitpid(self->reader, NULL, 0);
+	self->reader = -1;
+	TH_LOG("%s: the reader returned %s after %llu bytes", NAME(st),
+	       msg.err ? strerror(msg.err) : "end of stream", msg.bytes);
+	ASSERT_TRUE(msg.err == 0 || msg.err == ENODEV)
+		TH_LOG("%s: after the reset read() failed with %s: want the end of the stream or ENODEV",
+		       NAME(st), strerror(msg.err));
+
+	expect_state(_metadata, dev, ST(RUNNING));
+	expect_enodev(_metadata, fd, false, "data fd after the reset");
+	close(fd);
+	vfio_buf_init(&stream);
+	save(_metadata, dev, &stream);
+	vfio_buf_free(&stream);
+}
+
+/*
+ * Unbinding the device from its driver, with data fds kept, needs leave:
+ * VFIO_SELFTESTS_ALLOW_UNBIND=1 (scripts/guest-run.sh sets it in the test
+ * VM).  The test binds the device to the same driver again.
+ */
+#define ALLOW_UNBIND	"VFIO_SELFTESTS_ALLOW_UNBIND"
+#define PCI_SYSFS	"/sys/bus/pci"
+
+static int sysfs_write(const char *path, const char *val)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The driver @bdf is bound to, in @name ("" for none); 0 or -errno. */
+static int pci_driver_of(const char *bdf, char *name, size_t len)
+{
+	char path[128], link[256];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		n = 0;
+	}
+	link[n] = 0;
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	memcpy(name, base, strlen(base) + 1);
+	return 0;
+}
+
+/* Bind @bdf to @driver: its bind file, else drivers_probe; 0 or -errno. */
+static int pci_bind(const char *bdf, const char *driver)
+{
+	char path[128], now[64];
+	int ret;
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/drivers/%s/bind", driver);
+	ret = sysfs_write(path, bdf);
+	if (ret)
+		sysfs_write(PCI_SYSFS "/drivers_probe", bdf);
+	ret = pci_driver_of(bdf, now, sizeof(now));
+	if (ret)
+		return ret;
+	return strcmp(now, driver) ? -ENODEV : 0;
+}
+
+FIXTURE(unbind) {
+	struct mig_dev m;
+	char driver[64];
+};
+
+FIXTURE_SETUP(unbind)
+{
+	mig_dev_open(_metadata, &self->m);
+}
+
+FIXTURE_TEARDOWN(unbind)
+{
+	mig_dev_close(&self->m);
+}
+
+/*
+ * Data fds kept across the unbinding of their device: a save session
+ * ended by its arc, a resume session ended by its arc, and a session
+ * still live (PRE_COPY, else STOP_COPY) when the device is closed; then
+ * the device is unbound from its driver (sysfs), and every call on the
+ * three fds fails as expect_ended_fd() says; closing them comes after
+ * the driver let go of the device.  Then the device is bound to its
+ * driver again and migrates.  Catches a driver whose session files point
+ * at what the unbinding freed (the device's structure, its BAR mappings,
+ * the driver's module state): an oops, or a KASAN report on a kernel
+ * with KASAN, in the calls or in the files' release; or a call that
+ * hangs.
+ */
+TEST_F_TIMEOUT(unbind, data_fds, 180)
+{
+	struct vfio_dev *dev = &self->m.dev;
+	int fd_save, fd_resume, fd_live, ret;
+	const char *allow = getenv(ALLOW_UNBIND);
+	uint32_t live = supported(&self->m, ST(PRE_COPY)) ? ST(PRE_COPY) :
+							   ST(STOP_COPY);
+	struct vfio_buf stream;
+	char bdf[32], now[64] = "", path[128];
+
+	if (!allow || strcmp(allow, "1"))
+		SKIP(return, "unbinding %s from its driver is not allowed: set %s=1 to let the test unbind it and bind it again",
+		     dev->bdf, ALLOW_UNBIND);
+	snprintf(bdf, sizeof(bdf), "%s", dev->bdf);
+	ASSERT_EQ(0, pci_driver_of(bdf, self->driver, sizeof(self->driver)));
+	ASSERT_NE(0, self->driver[0]) TH_LOG("%s has no driver", bdf);
+
+	vfio_buf_init(&stream);
+	save(_metadata, dev, &stream);
+	go(_metadata, dev, ST(STOP_COPY), &fd_save);
+	ASSERT_LE(0, fd_save);
+	go(_metadata, dev, ST(STOP), NULL);
+	go(_metadata, dev, ST(RESUMING), &fd_resume);
+	ASSERT_LE(0, fd_resume);
+	ret = vfio_mig_write(fd_resume, stream.data, stream.len, 0, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("resume write: %s", strerror(-ret));
+	vfio_buf_free(&stream);
+	go(_metadata, dev, ST(STOP), NULL);
+	ASSERT_EQ(0, to_running(dev));
+	go(_metadata, dev, live, &fd_live);
+	ASSERT_LE(0, fd_live);
+
+	/* the device must be closed, or the unbinding waits for it */
+	vfio_dev_close(dev);
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s/driver/unbind",
+		 bdf);
+	ret = sysfs_write(path, bdf);
+	ASSERT_EQ(0, ret) TH_LOG("unbinding %s from %s: %s", bdf,
+				 self->driver, strerror(-ret));
+	/*
+	 * From here to the binding, no ASSERT: a failed one ends the test
+	 * without its teardown (see die_with_parent()), which would leave
+	 * the device without its driver for the tests after this one.
+	 */
+	EXPECT_EQ(0, pci_driver_of(bdf, now, sizeof(now)));
+	EXPECT_STREQ("", now);
+	TH_LOG("%s unbound from %s, with three data fds open", bdf,
+	       self->driver);
+
+	expect_ended_fd(_metadata, fd_save, false,
+			"STOP_COPY fd ended by its arc, device unbound");
+	expect_ended_fd(_metadata, fd_resume, true,
+			"RESUMING fd ended by its arc, device unbound");
+	expect_ended_fd(_metadata, fd_live, false,
+			"save fd live at the close, device unbound");
+	close(fd_save);
+	close(fd_resume);
+	close(fd_live);
+
+	ret = pci_bind(bdf, self->driver);
+	ASSERT_EQ(0, ret) TH_LOG("binding %s to %s again: %s", bdf,
+				 self->driver, strerror(-ret));
+	ASSERT_EQ(0, vfio_dev_open(dev, bdf)) TH_LOG("reopen: %s", dev->err);
+	expect_state(_metadata, dev, ST(RUNNING));
+	vfio_buf_init(&stream);
+	save(_metadata, dev, &stream);
+	vfio_buf_free(&stream);
 }
 
 /*
