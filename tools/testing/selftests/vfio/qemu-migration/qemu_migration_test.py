@@ -15,14 +15,22 @@ qemu-vfio-pci:
   QEMU_MIG_KEEP=1       keep the work directory (QEMU logs and traces)
 
 A nested QEMU (TCG, 32 MiB, no guest code: its BIOS is hlt instructions)
-gets edu A through vfio-pci with enable-migration=on.  The test programs
-the device through the nested machine (qtest: config cycles map BAR0,
-MMIO reaches the real device through vfio-pci), migrates the VM with QMP to
-a second QEMU that holds edu B and reads the registers back there.  QEMU's
-vfio trace events show which migration states the devices went through:
-the source PRE_COPY (if the device advertises it) and STOP_COPY, the
-destination RESUMING.  A migration cancelled in PRE_COPY must leave the
-source device RUNNING with its registers intact.
+gets edu A through vfio-pci.  The test programs the device through the
+nested machine (qtest: config cycles map BAR0, MMIO reaches the real device
+through vfio-pci), migrates the VM with QMP to a second QEMU that holds
+edu B and reads the registers back there.  QEMU's vfio trace events show
+which migration states the devices went through: the source PRE_COPY (if
+the device advertises it) and STOP_COPY, the destination RESUMING.  A
+migration cancelled in PRE_COPY must leave the source device RUNNING with
+its registers intact.
+
+Where the devices offer DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*,
+which the driver has on kernels with CONFIG_IOMMUFD_DRIVER), QEMU runs in
+its default mode, with device dirty tracking; elsewhere it needs
+enable-migration=on (see vfio_device()).  The dirty tracking case, which
+skips without DMA logging, has edu write a guest page by DMA after the RAM
+stage sent it: the page reaches the destination only through the
+device's log.
 
 Output is TAP; exit 0 pass, 1 fail, 4 skip (no usable devices or QEMU).
 """
@@ -73,8 +81,15 @@ PLAN = [
     "edu: migrate_cancel in pre-copy leaves the source device RUNNING",
     "edu: source registers intact and device working after the cancel",
     "edu: the cancelled source then migrates to edu B",
+    "edu: dirty tracking: a page edu's DMA wrote after the RAM stage sent "
+    "it reaches the destination",
+    "edu: dirty tracking: QEMU took that page from the device's DMA log",
     "ivshmem: QEMU live migration keeps BAR2 contents",
 ]
+EDU_MIGRATION = PLAN[0:5]
+EDU_CANCEL = PLAN[5:8]
+EDU_DIRTY = PLAN[8:10]
+IVSHMEM = PLAN[10]
 
 
 class Tap:
@@ -168,14 +183,47 @@ def free_port():
     return port
 
 
-def vfio_device(bdf):
-    # Our device has no DMA dirty tracking, so QEMU only accepts it for
-    # migration with enable-migration=on (with a warning), and then
-    # considers all guest RAM dirty in every pre-copy round: the RAM stage
-    # never converges unless x-pre-copy-dirty-page-tracking=off leaves the
-    # dirty-everything sync to the final (stop-copy) pass.
-    return (f"vfio-pci,host={bdf},id=dev0,addr={SLOT:#x}.0,"
-            "enable-migration=on,x-pre-copy-dirty-page-tracking=off")
+def vfio_device(bdf, dirty_tracking):
+    """The -device argument for @bdf.
+
+    With the device's DMA log (@dirty_tracking: DMA_LOGGING_START's PROBE
+    succeeds), QEMU's default mode, as a user runs it: QEMU tracks the
+    pages the device writes with the log, in every pre-copy round.  The
+    existing cases use it too where the log exists: enable-migration=on
+    would then change nothing but turn the pre-copy syncs off, a
+    combination nobody needs, while the default mode also puts the log's
+    start, report and stop (and a new start after migrate_cancel) under
+    test.
+
+    Without a DMA log (Debian's kernels lack CONFIG_IOMMUFD_DRIVER, and
+    the driver then offers none), QEMU only accepts the device for
+    migration with enable-migration=on (with a warning), and then
+    considers all guest RAM dirty in every pre-copy round: the RAM stage
+    never converges unless x-pre-copy-dirty-page-tracking=off leaves the
+    dirty-everything sync to the final (stop-copy) pass."""
+    dev = f"vfio-pci,host={bdf},id=dev0,addr={SLOT:#x}.0"
+    if dirty_tracking:
+        return dev
+    return dev + ",enable-migration=on,x-pre-copy-dirty-page-tracking=off"
+
+
+def mode_name(dirty_tracking):
+    return ("default mode, device dirty tracking" if dirty_tracking
+            else "enable-migration=on, x-pre-copy-dirty-page-tracking=off")
+
+
+def dma_logging(bdfs):
+    """(True, None) if every device of @bdfs offers DMA logging, else
+    (False, why).  Raises TestError where the probe fails otherwise than
+    with ENOTTY (no vfio_log_ops)."""
+    for bdf in bdfs:
+        ok, why = qq.vfio_dma_logging(bdf)
+        if ok:
+            continue
+        if not why.startswith("ENOTTY"):
+            raise TestError(f"DMA_LOGGING_START probe of {bdf}: {why}")
+        return False, bdf
+    return True, None
 
 
 def mig_caps(q, caps):
@@ -213,9 +261,22 @@ def report_figures(tap, who, info):
 def migrate(tap, src, dst, port, timeout=MIG_TIMEOUT):
     """Migrate @src to @dst (incoming on @port); returns the source's final
     query-migrate, raises TestError unless both sides completed."""
+    start = migration_start(src, dst, port)
+    return migration_end(tap, src, dst, start, timeout)
+
+
+def migration_start(src, dst, port):
+    """Start migrating @src to @dst; returns what migration_end() needs."""
     t0 = time.monotonic()
     marks = [(q, q.output_size()) for q in (src, dst)]
     src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+    return t0, marks
+
+
+def migration_end(tap, src, dst, start, timeout=MIG_TIMEOUT):
+    """Wait for the migration migration_start() began to end; as
+    migrate()."""
+    t0, marks = start
     info = src.wait_migration(("completed", "failed", "cancelled"), timeout)
     report_figures(tap, src.name, info)
     dinfo = dst.wait_migration(("completed", "failed"), 30)
@@ -375,23 +436,23 @@ def check_dest_states(states):
 # ------------------------------------------------------------------------
 # the edu cases
 
-def edu_migration(tap, run, a, b, precopy):
+def edu_migration(tap, run, a, b, precopy, dirty):
     try:
-        edu_migration_steps(tap, run, a, b, precopy)
+        edu_migration_steps(tap, run, a, b, precopy, dirty)
     finally:
         run.quit_all()
-        tap.skip_rest("an earlier step failed", PLAN[0:5])
+        tap.skip_rest("an earlier step failed", EDU_MIGRATION)
 
 
-def edu_migration_steps(tap, run, a, b, precopy):
+def edu_migration_steps(tap, run, a, b, precopy, dirty):
     t = PLAN
     prog, want = edu_state(10, 0x12345678, EDU_STATUS_IRQFACT,
                            0x1234_5000, 0x4_0000, 0x800)
 
     # 1. the source drives the device through vfio-pci
     try:
-        src = run.qemu("src", vfio_device(a))
-        dst = run.qemu("dst", vfio_device(b), incoming="defer")
+        src = run.qemu("src", vfio_device(a, dirty))
+        dst = run.qemu("dst", vfio_device(b, dirty), incoming="defer")
         tap.diag(f"source: {src.cmdline()}")
         warn = [l for l in src.output().splitlines() if l.strip()]
         for line in warn:
@@ -456,6 +517,8 @@ def edu_migration_steps(tap, run, a, b, precopy):
             else "STOP_COPY only")
     tap.diag(f"source device states: {' '.join(s_states)} (path: {path})")
     tap.diag(f"destination device states: {' '.join(d_states)}")
+    for ranges in src.dirty_tracking_starts(src_mark):
+        tap.diag(f"source: device dirty tracking started, {ranges}")
     why = check_source_states(s_states, precopy)
     if why:
         tap.fail(t[3], f"source trace: {why}")
@@ -469,12 +532,12 @@ def edu_migration_steps(tap, run, a, b, precopy):
     return True
 
 
-def edu_cancel(tap, run, a, b, precopy):
+def edu_cancel(tap, run, a, b, precopy, dirty):
     try:
-        edu_cancel_steps(tap, run, a, b, precopy)
+        edu_cancel_steps(tap, run, a, b, precopy, dirty)
     finally:
         run.quit_all()
-        tap.skip_rest("an earlier step failed", PLAN[5:8])
+        tap.skip_rest("an earlier step failed", EDU_CANCEL)
 
 
 def wait_precopy_stage(src, mark, precopy, timeout=30):
@@ -497,11 +560,11 @@ def wait_precopy_stage(src, mark, precopy, timeout=30):
         time.sleep(0.05)
 
 
-def edu_cancel_steps(tap, run, a, b, precopy):
+def edu_cancel_steps(tap, run, a, b, precopy, dirty):
     t = PLAN
     prog, want = edu_state(7, 0xa5a5f00d, 0, 0xdead_b000, 0x4_1000, 0x40)
     try:
-        src = run.qemu("src-cancel", vfio_device(a))
+        src = run.qemu("src-cancel", vfio_device(a, dirty))
         edu_setup(src)
         edu_program(src, EDU_BAR0, prog)
         bad = compare(edu_read(src, EDU_BAR0), want)
@@ -554,7 +617,7 @@ def edu_cancel_steps(tap, run, a, b, precopy):
 
     # The same source migrates for real now.
     try:
-        dst = run.qemu("dst-retry", vfio_device(b), incoming="defer")
+        dst = run.qemu("dst-retry", vfio_device(b, dirty), incoming="defer")
         port = free_port()
         incoming(dst, port)
         # The return path needs a channel both ways, which the exec: sink
@@ -575,6 +638,206 @@ def edu_cancel_steps(tap, run, a, b, precopy):
         tap.ok(t[7])
     except TestError as e:
         tap.fail(t[7], e)
+
+
+# ------------------------------------------------------------------------
+# device dirty tracking: edu's DMA, seen by QEMU through the driver's log
+
+DIRTY_SKIP = ("no DMA logging (ENOTTY): the driver offers it only on "
+              "kernels with CONFIG_IOMMUFD_DRIVER, and QEMU's default mode "
+              "needs it")
+
+# Pages of the nested guest's RAM, in RAMBlock "pc.ram" (whose offsets are
+# guest physical addresses below 640 KiB).  Nothing in the machine writes
+# them but the test and edu: its CPU runs nothing but hlt.
+DT_BLOCK = "pc.ram"
+DT_PATTERN = 0x6000        # the pattern, which edu's DMA reads
+DT_CHECK = 0x7000          # written by a DMA before migrating: DMA works
+DT_PAGE = 0x8000           # written by a DMA while the RAM stage runs
+DT_STALE = 0x5a            # what DT_PAGE holds when the RAM stage sends it
+PAGE = 4096
+EDU_DMA_CMD = 0x98
+EDU_DMA_RUN = 0x1
+EDU_DMA_TO_RAM = 0x2
+EDU_DMA_BUF = 0x40000      # edu's 4 KiB buffer, in the device's own space
+# 10 bytes/s is one byte per 100 ms slice of QEMU's rate limiter: the RAM
+# stage sends one page per slice (even a zero page costs more), some ten
+# a second, which leaves the first pass through 32 MiB minutes to go
+# once DT_PAGE, the ninth page, is out.
+DT_CRAWL = 10
+
+
+def edu_dma(q, base, src, dst, to_ram, timeout=10):
+    """One DMA of a page between guest RAM and edu's buffer; waits for its
+    end (QEMU's edu performs it 100 ms after the command)."""
+    q.writeq(base + EDU_DMA_SRC, src)
+    q.writeq(base + EDU_DMA_DST, dst)
+    q.writeq(base + EDU_DMA_COUNT, PAGE)
+    q.writeq(base + EDU_DMA_CMD,
+             EDU_DMA_RUN | (EDU_DMA_TO_RAM if to_ram else 0))
+    when = qq.deadline(timeout)
+    while q.readq(base + EDU_DMA_CMD) & EDU_DMA_RUN:
+        if qq.expired(when):
+            raise TestError(f"{q.name}: edu's DMA still running after "
+                            f"{timeout}s")
+        time.sleep(0.02)
+
+
+def page_is(got, want, stale):
+    if got == want:
+        return None
+    if got == bytes([stale]) * PAGE:
+        return f"holds the stale fill {stale:#04x}"
+    diff = sum(1 for x, y in zip(got, want) if x != y)
+    return f"differs from the pattern in {diff} of {PAGE} bytes"
+
+
+def wait_page_sent(src, offset, since, timeout=60):
+    """Wait until the RAM stage sent the page at @offset of pc.ram."""
+    when = qq.deadline(timeout)
+    while not src.ram_pages_sent(DT_BLOCK, offset, since):
+        info = src.query_migrate()
+        if info.get("status") not in ("setup", "active"):
+            raise TestError(f"migration {info.get('status')} before the "
+                            f"RAM stage sent page {offset:#x}: "
+                            f"{info.get('error-desc', '')}")
+        if qq.expired(when):
+            raise TestError(f"the RAM stage did not send page {offset:#x} "
+                            f"in {timeout}s (no ram_save_page traced)")
+        time.sleep(0.05)
+
+
+def edu_dirty(tap, run, a, b):
+    try:
+        edu_dirty_steps(tap, run, a, b)
+    finally:
+        run.quit_all()
+        tap.skip_rest("an earlier step failed", EDU_DIRTY)
+
+
+def edu_dirty_steps(tap, run, a, b):
+    """Why the destination's copy of DT_PAGE proves the log:
+
+    The RAM stage sends DT_PAGE (filled with DT_STALE) in its first pass,
+    then edu writes the pattern into it by DMA while that pass crawls on.
+    Nothing marks the page dirty but the driver's DMA log: the nested
+    guest's CPU never writes it (a device's DMA lands in the pinned pages
+    behind the IOMMU mapping, unseen by TCG's dirty bitmap), and with every
+    device of the container logging, QEMU queries the devices' logs, not
+    the type1 container (whose report would count all pinned RAM dirty).
+    So QEMU sends DT_PAGE again, before or at the switchover, only if
+    the REPORT of a later dirty sync has it; if edu's trap hook logged
+    nothing, the destination would keep the stale page and the first check
+    fails.  The second check reads the same out of QEMU's trace: device
+    dirty tracking was started, a sync after the DMA took DT_PAGE's section
+    dirty pages from the log, and the RAM stage sent DT_PAGE again.
+
+    The DMA ends before the next dirty sync: QEMU's edu writes 100 ms
+    after the command, and a DMA still under way at a report is another
+    question (the driver keeps it logged until a report sees it end),
+    which the timing of a nested migration could not pose reliably.  The
+    crawling bandwidth keeps every sync away until the DMA is done, and
+    the test checks that none came between."""
+    t = EDU_DIRTY
+    pattern = os.urandom(PAGE)
+    try:
+        src = run.qemu("src-dirty", vfio_device(a, True),
+                       extra=["-trace", "ram_save_page"])
+        dst = run.qemu("dst-dirty", vfio_device(b, True), incoming="defer")
+        tap.diag(f"source: {src.cmdline()}")
+        for q in (src, dst):
+            for line in q.output().splitlines():
+                if "dirty tracking" in line:
+                    raise TestError(f"{q.name} QEMU: {line.strip()}")
+        pci = edu_setup(src)
+        pci.enable_bus_master()
+        src.b64write(DT_PATTERN, pattern)
+        src.memset(DT_CHECK, PAGE, DT_STALE)
+        src.memset(DT_PAGE, PAGE, DT_STALE)
+        # The pattern into edu's buffer, and out once before migrating:
+        # edu's DMA reaches the nested guest's RAM at all.
+        edu_dma(src, EDU_BAR0, DT_PATTERN, EDU_DMA_BUF, to_ram=False)
+        edu_dma(src, EDU_BAR0, EDU_DMA_BUF, DT_CHECK, to_ram=True)
+        why = page_is(src.b64read(DT_CHECK, PAGE), pattern, DT_STALE)
+        if why:
+            raise TestError(f"before migrating, edu's DMA to guest RAM "
+                            f"{DT_CHECK:#x}: the page {why}")
+
+        port = free_port()
+        incoming(dst, port)
+        mig_caps(src, CAPS)
+        src.cmd("migrate-set-parameters", **{"max-bandwidth": DT_CRAWL})
+        mark = src.trace_size()
+        start = migration_start(src, dst, port)
+        wait_page_sent(src, DT_PAGE, mark)
+        if not src.dirty_tracking_starts(mark):
+            raise TestError("QEMU did not start device dirty tracking "
+                            "(no vfio_device_dirty_tracking_start)")
+        states = src.device_states(mark)
+        info = src.query_migrate()
+        syncs = info.get("ram", {}).get("dirty-sync-count")
+        tap.diag(f"RAM stage sent page {DT_PAGE:#x}; dirty syncs so far "
+                 f"{syncs}; source device states: {' '.join(states)}")
+        dma_mark = src.trace_size()
+        edu_dma(src, EDU_BAR0, EDU_DMA_BUF, DT_PAGE, to_ram=True)
+        src.writeq(EDU_BAR0 + EDU_DMA_CMD, 0)
+        info = src.query_migrate()
+        if info.get("status") != "active" or \
+                info.get("ram", {}).get("dirty-sync-count") != syncs or \
+                src.ram_pages_sent(DT_BLOCK, DT_PAGE, dma_mark):
+            raise TestError(
+                "the RAM stage moved on while edu's DMA ran (status "
+                f"{info.get('status')}, dirty syncs "
+                f"{info.get('ram', {}).get('dirty-sync-count')}, was "
+                f"{syncs}): the test's timing failed, not the log")
+        why = page_is(src.b64read(DT_PAGE, PAGE), pattern, DT_STALE)
+        if why:
+            raise TestError(f"edu's DMA during the migration: the source's "
+                            f"page {DT_PAGE:#x} {why}")
+        src.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
+        try:
+            migration_end(tap, src, dst, start)
+        finally:
+            tap.diag(f"source device states: "
+                     f"{' '.join(src.device_states(mark))}")
+        dst.wait_run_state("running", 30)
+        why = page_is(dst.b64read(DT_PAGE, PAGE), pattern, DT_STALE)
+        if why:
+            raise TestError(f"the destination's page {DT_PAGE:#x} {why}: "
+                            f"QEMU did not send it again after edu's DMA")
+        why = page_is(dst.b64read(DT_CHECK, PAGE), pattern, DT_STALE)
+        if why:
+            raise TestError(f"the destination's page {DT_CHECK:#x} {why}")
+        tap.ok(t[0])
+    except TestError as e:
+        tap.fail(t[0], e)
+        for q in run.qemus[-2:]:
+            tap.diag(f"{q.name}: {q.output_tail()}")
+        return
+
+    starts = src.dirty_tracking_starts(mark)
+    synced = [(iova, size, n) for iova, size, _, n in
+              src.dirty_bitmaps(dma_mark)
+              if iova <= DT_PAGE < iova + size and n]
+    resent = src.ram_pages_sent(DT_BLOCK, DT_PAGE, dma_mark)
+    tap.diag(f"source: device dirty tracking started, {starts[0]}")
+    for iova, size, n in synced:
+        tap.diag(f"source: dirty sync of IOVA {iova:#x}+{size:#x} took "
+                 f"{n} dirty page(s) from the log")
+    tap.diag(f"source: the RAM stage sent page {DT_PAGE:#x} {resent} more "
+             f"time(s) after the DMA")
+    errors = []
+    if not synced:
+        errors.append(f"no dirty sync after the DMA took dirty pages of "
+                      f"the section holding {DT_PAGE:#x} "
+                      f"(vfio_get_dirty_bitmap)")
+    if not resent:
+        errors.append(f"the RAM stage did not send page {DT_PAGE:#x} "
+                      f"again after the DMA (ram_save_page)")
+    if errors:
+        tap.fail(t[1], "; ".join(errors))
+    else:
+        tap.ok(t[1])
 
 
 # ------------------------------------------------------------------------
@@ -623,23 +886,24 @@ def ivshmem_case(tap, run):
         ivshmem_steps(tap, run)
     finally:
         run.quit_all()
-        tap.skip_rest("an earlier step failed", PLAN[8:9])
+        tap.skip_rest("an earlier step failed", [IVSHMEM])
 
 
 def ivshmem_steps(tap, run):
-    name = PLAN[8]
+    name = IVSHMEM
     devs, why = ivshmem_devices(run)
     if not devs:
         tap.skip(name, why)
         return
     a, b = devs
     flags = qq.vfio_migration_flags(a)
-    tap.diag(f"ivshmem A {a}, B {b}, migration flags "
-             f"{qq.mig_flags_str(flags)}")
     chunk = 1 << 20
     try:
-        src = run.qemu("ivsrc", vfio_device(a))
-        dst = run.qemu("ivdst", vfio_device(b), incoming="defer")
+        dirty, _ = dma_logging(devs)
+        tap.diag(f"ivshmem A {a}, B {b}, migration flags "
+                 f"{qq.mig_flags_str(flags)}; QEMU's {mode_name(dirty)}")
+        src = run.qemu("ivsrc", vfio_device(a, dirty))
+        dst = run.qemu("ivdst", vfio_device(b, dirty), incoming="defer")
         pci = qq.Pci(src, SLOT)
         pci.map_bar(2, IVSHMEM_BAR2, is64=True)
         pci.enable_memory()
@@ -722,11 +986,19 @@ def main():
     if not flags & qq.VFIO_MIGRATION_STOP_COPY:
         skip_all(f"{a} does not advertise VFIO migration")
     precopy = bool(flags & qq.VFIO_MIGRATION_PRE_COPY)
+    try:
+        dirty, nolog = dma_logging((a, b))
+    except (TestError, OSError) as e:
+        dirty, nolog = False, None
+        dirty_error = str(e)
+    else:
+        dirty_error = None
 
     tap = Tap(PLAN)
     ver = os.popen(f"{qq.QEMU_BIN} --version").readline().strip()
     tap.diag(f"{ver}; edu A {a} -> edu B {b}; migration flags of A: "
-             f"{qq.mig_flags_str(flags)}")
+             f"{qq.mig_flags_str(flags)}; DMA logging: "
+             f"{'yes' if dirty else 'no'}; QEMU's {mode_name(dirty)}")
     run = Run()
 
     def on_alarm(signum, frame):
@@ -741,8 +1013,17 @@ def main():
     signal.alarm(WATCHDOG_S)
     t0 = time.monotonic()
     try:
-        edu_migration(tap, run, a, b, precopy)
-        edu_cancel(tap, run, a, b, precopy)
+        edu_migration(tap, run, a, b, precopy, dirty)
+        edu_cancel(tap, run, a, b, precopy, dirty)
+        if dirty_error:
+            for name in EDU_DIRTY:
+                tap.fail(name, dirty_error)
+        elif not dirty:
+            tap.diag(f"{nolog} offers no DMA logging")
+            for name in EDU_DIRTY:
+                tap.skip(name, DIRTY_SKIP)
+        else:
+            edu_dirty(tap, run, a, b)
         ivshmem_case(tap, run)
     except TestError as e:
         tap.diag(f"aborted: {e}")

@@ -5,13 +5,16 @@
    qtest protocol also works beside TCG, which lets the test poke the
    machine's PCI bus and memory without guest code) and a trace log.
  - Pci: config cycles and BAR programming through qtest port I/O.
- - vfio_migration_flags(): VFIO_DEVICE_FEATURE_MIGRATION of a device, read
-   through the legacy group interface while nobody else holds the device.
+ - vfio_migration_flags(), vfio_dma_logging(): VFIO_DEVICE_FEATURE_MIGRATION
+   of a device and whether it offers DMA logging, asked through the legacy
+   group interface while nobody else holds the device.
  - sysfs helpers to find and bind PCI devices.
 """
 
 import base64
+import contextlib
 import ctypes
+import errno
 import fcntl
 import json
 import os
@@ -120,7 +123,10 @@ VFIO_DEVICE_FEATURE = _VFIO | 117
 VFIO_TYPE1_IOMMU = 1
 VFIO_TYPE1v2_IOMMU = 3
 VFIO_DEVICE_FEATURE_GET = 1 << 16
+VFIO_DEVICE_FEATURE_SET = 1 << 17
+VFIO_DEVICE_FEATURE_PROBE = 1 << 18
 VFIO_DEVICE_FEATURE_MIGRATION = 1
+VFIO_DEVICE_FEATURE_DMA_LOGGING_START = 6
 
 VFIO_MIGRATION_STOP_COPY = 1 << 0
 VFIO_MIGRATION_P2P = 1 << 1
@@ -135,8 +141,9 @@ def mig_flags_str(flags):
     return s or "none"
 
 
-def vfio_migration_flags(bdf):
-    """The device's VFIO migration flags (0 if it has no migration)."""
+@contextlib.contextmanager
+def vfio_device_fd(bdf):
+    """The device's fd, through its group in a container of our own."""
     group = os.path.basename(os.readlink(f"{PCI_SYSFS}/{bdf}/iommu_group"))
     fds = []
     try:
@@ -152,6 +159,15 @@ def vfio_migration_flags(bdf):
         name = ctypes.create_string_buffer(bdf.encode())
         dfd = fcntl.ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, name)
         fds.append(dfd)
+        yield dfd
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+
+
+def vfio_migration_flags(bdf):
+    """The device's VFIO migration flags (0 if it has no migration)."""
+    with vfio_device_fd(bdf) as dfd:
         # struct vfio_device_feature + struct vfio_device_feature_migration
         buf = bytearray(struct.pack("=IIQ", 16,
                                     VFIO_DEVICE_FEATURE_GET |
@@ -161,9 +177,24 @@ def vfio_migration_flags(bdf):
         except OSError:
             return 0
         return struct.unpack_from("=Q", buf, 8)[0]
-    finally:
-        for fd in reversed(fds):
-            os.close(fd)
+
+
+def vfio_dma_logging(bdf):
+    """Whether the device offers DMA logging (device dirty tracking), the
+    way QEMU asks: PROBE of DMA_LOGGING_START.  Returns (True, None) or
+    (False, why), why naming the ioctl's error (ENOTTY: no vfio_log_ops)."""
+    with vfio_device_fd(bdf) as dfd:
+        # struct vfio_device_feature, no data: a PROBE needs none.
+        buf = bytearray(struct.pack("=II", 8,
+                                    VFIO_DEVICE_FEATURE_PROBE |
+                                    VFIO_DEVICE_FEATURE_SET |
+                                    VFIO_DEVICE_FEATURE_DMA_LOGGING_START))
+        try:
+            fcntl.ioctl(dfd, VFIO_DEVICE_FEATURE, buf)
+        except OSError as e:
+            name = errno.errorcode.get(e.errno, str(e.errno))
+            return False, f"{name}: {os.strerror(e.errno)}"
+        return True, None
 
 
 # ------------------------------------------------------------------------
@@ -173,8 +204,13 @@ class Qemu:
     """A nested QEMU: TCG, no guest code (a BIOS of hlt instructions),
     QMP and qtest sockets, vfio trace events in a log file."""
 
+    # vfio_device_dirty_tracking_start: QEMU starts the devices' DMA logs
+    # (device dirty tracking); vfio_get_dirty_bitmap: one dirty sync of a
+    # section of guest RAM, from the devices' logs or the container.
     TRACE_EVENTS = ["vfio_migration_*", "vfio_save_*", "vfio_load_state",
-                    "vfio_load_cleanup", "vfio_state_pending_*"]
+                    "vfio_load_cleanup", "vfio_state_pending_*",
+                    "vfio_device_dirty_tracking_start",
+                    "vfio_get_dirty_bitmap"]
 
     def __init__(self, name, workdir, bios, device_args, incoming=None,
                  extra=()):
@@ -430,6 +466,35 @@ class Qemu:
         """Device states that QEMU set, in order, from the trace."""
         return [m.group(2) for m in self._STATE_RE.finditer(self.trace(since))]
 
+    _DIRTY_START_RE = re.compile(
+        r"vfio_device_dirty_tracking_start (nr_ranges [^\n]*)")
+
+    def dirty_tracking_starts(self, since=0):
+        """The ranges of each start of device dirty tracking (DMA logging
+        started on the devices), from the trace."""
+        return [m.group(1) for m in
+                self._DIRTY_START_RE.finditer(self.trace(since))]
+
+    _DIRTY_BITMAP_RE = re.compile(
+        r"vfio_get_dirty_bitmap iova=0x([0-9a-f]+) size= 0x([0-9a-f]+) "
+        r"bitmap_size=0x[0-9a-f]+ start=0x([0-9a-f]+) dirty_pages=(\d+)")
+
+    def dirty_bitmaps(self, since=0):
+        """Each dirty sync of a section of guest RAM from the trace, as
+        (iova, size, ram_addr, dirty pages QEMU took from it)."""
+        return [(int(m.group(1), 16), int(m.group(2), 16),
+                 int(m.group(3), 16), int(m.group(4)))
+                for m in self._DIRTY_BITMAP_RE.finditer(self.trace(since))]
+
+    _RAM_PAGE_RE = re.compile(r"ram_save_page (\S+): offset: 0x([0-9a-f]+)")
+
+    def ram_pages_sent(self, block, offset, since=0):
+        """How often the RAM stage sent the page at @offset of RAMBlock
+        @block as a normal page (needs the trace event ram_save_page; zero
+        pages are not traced)."""
+        return sum(1 for m in self._RAM_PAGE_RE.finditer(self.trace(since))
+                   if m.group(1) == block and int(m.group(2), 16) == offset)
+
 
 class Pci:
     """Config cycles on the nested machine's bus 0 through qtest."""
@@ -472,3 +537,6 @@ class Pci:
 
     def enable_memory(self):
         self.write16(0x04, self.read16(0x04) | 0x2)
+
+    def enable_bus_master(self):
+        self.write16(0x04, self.read16(0x04) | 0x4)
