@@ -206,7 +206,7 @@ vm_for()
 	lane "$k: VM"
 	nfail=$fail
 	boot_vm "$k" 1
-	judge_vm_run "$k" "$ko/boot1" $?
+	judge_vm_run "$k" "$ko/boot1" $? "$k"
 	froze=$?
 	[ "$fail" -eq "$nfail" ] || show_failed_run "$k" "$ko/boot1"
 	# A run that froze or vanished has failed; a second boot, counted
@@ -214,7 +214,7 @@ vm_for()
 	if [ "$froze" -eq 2 ]; then
 		nfail=$fail
 		boot_vm "$k" 2
-		judge_vm_run "$k/boot2" "$ko/boot2" $?
+		judge_vm_run "$k/boot2" "$ko/boot2" $? "$k"
 		[ "$fail" -eq "$nfail" ] || show_failed_run "$k/boot2" "$ko/boot2"
 	fi
 }

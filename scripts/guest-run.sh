@@ -10,8 +10,11 @@
 #   selftests.tap   TAP of every suite, as the kselftest runner prints it,
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
 #                   markers; the suites "setup" (module load, device
-#                   binding, migration capability) and "teardown" (device
-#                   release, module unload) are written here
+#                   binding, migration capability), "kunit" (the KUnit
+#                   suite of stream.c, on a kernel with KUnit) and
+#                   "teardown" (device release, module unload) are
+#                   written here
+#   kunit.ktap      the KUnit suite's KTAP, as debugfs gave it
 #   dmesg.txt       the kernel log after everything ran
 #   guest.status    "done" once the script reached its end
 # scripts/verdict.sh judges them against scripts/expected-suites and
@@ -53,12 +56,17 @@ check() {
 	fi
 }
 
-own_suite_end() {
+# own_suite_verdict: the verdict line of the suite's checks.
+own_suite_verdict() {
 	if [ "$own_failed" -eq 0 ]; then
 		echo "ok 1 selftests: guest: $own_suite" >>"$tap"
 	else
 		echo "not ok 1 selftests: guest: $own_suite # $own_failed failed" >>"$tap"
 	fi
+}
+
+own_suite_end() {
+	own_suite_verdict
 	echo "# suite-end: $own_suite 0" >>"$tap"
 }
 
@@ -147,6 +155,14 @@ unloaded() {
 	! grep -q "^$1 " /proc/modules
 }
 
+# kunit_results SUITE: debugfs holds the KTAP of the KUnit suite SUITE,
+# with its verdict line; it goes to kunit.ktap.
+kunit_results() {
+	cat "/sys/kernel/debug/kunit/$1/results" >"$res/kunit.ktap" || return 1
+	grep -E "^(not )?ok 1 $1( |\$)" "$res/kunit.ktap" ||
+		{ echo "no verdict line for $1:"; tail -n 5 "$res/kunit.ktap"; return 1; }
+}
+
 log "kernel $kver; results in $res"
 # virtme points /dev/stdout at its console port; the kselftest runner
 # writes test output to /dev/stdout, which must be our own stdout.
@@ -208,6 +224,26 @@ for bdf in "${migrate[@]}"; do
 	check "$bdf offers migration (vfio-mig info)" migratable "$bdf"
 done
 own_suite_end
+
+# The KUnit suite of stream.c (drivers/vfio/pci/qemu/stream_kunit.c), in
+# the kernel's own build of it.  Its module is built only for a kernel
+# with KUnit (our debug kernel; scripts/expected-suites expects the suite
+# there only).  Loading it runs the suite; debugfs keeps the KTAP until
+# the module goes, and kunit-tap.awk turns it into one program of the
+# suite, a case per KUnit case or parameter.
+kunit_ko=$out/mod/qemu-vfio-pci-kunit.ko
+kunit_suite="qemu-vfio-pci-stream"
+if [ -e "$kunit_ko" ]; then
+	log "suite kunit"
+	own_suite_begin kunit
+	rm -f "$res/kunit.ktap"
+	check "insmod qemu-vfio-pci-kunit.ko (runs the KUnit suite)" insmod "$kunit_ko"
+	check "KTAP of $kunit_suite in debugfs" kunit_results "$kunit_suite"
+	check "rmmod qemu_vfio_pci_kunit" unloaded qemu_vfio_pci_kunit
+	own_suite_verdict
+	[ ! -s "$res/kunit.ktap" ] || awk -f /qvp/scripts/kunit-tap.awk "$res/kunit.ktap" >>"$tap"
+	echo "# suite-end: kunit 0" >>"$tap"
+fi
 
 # run_suite NAME DIR OUTPUT [VAR=VALUE...]: the kselftest runner (make
 # run_tests of the framework's lib.mk) on one of our selftest directories.

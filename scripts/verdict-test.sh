@@ -18,8 +18,9 @@ work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 n=0 failed=0
 
-# good_tap FILE: the TAP of a run in which everything passed: every suite
-# and program of scripts/expected-suites, each with one passing case.
+# good_tap FILE [KVER]: the TAP of a run of kernel KVER (default
+# 6.12.0-fake) in which everything passed: every suite and program that
+# scripts/expected-suites expects of KVER, each with one passing case.
 good_tap()
 {
 	local s progs p i
@@ -36,34 +37,36 @@ good_tap()
 			echo "ok $i selftests: vfio: $p"
 		done
 		echo "# suite-end: $s 0"
-	done < <(manifest_lines "$QVP_EXPECTED_SUITES") >"$1"
+	done < <(expected_suites "${2:-6.12.0-fake}") >"$1"
 }
 
-# fake_run NAME: a directory holding a clean run, to be spoilt by a case.
+# fake_run NAME [KVER]: a directory holding a clean run of kernel KVER
+# (default 6.12.0-fake), to be spoilt by a case.
 fake_run()
 {
-	local d=$work/$1
+	local d=$work/$1 k=${2:-6.12.0-fake}
 	rm -rf "$d"
 	mkdir -p "$d"
-	good_tap "$d/selftests.tap"
-	printf '%s\n' "Linux version 6.12.0 (fake)" "[guest] kernel 6.12.0" >"$d/console.log"
-	echo "[    0.000000] Linux version 6.12.0 (fake)" >"$d/dmesg.txt"
+	good_tap "$d/selftests.tap" "$k"
+	printf '%s\n' "Linux version $k (fake)" "[guest] kernel $k" >"$d/console.log"
+	echo "[    0.000000] Linux version $k (fake)" >"$d/dmesg.txt"
 	echo done >"$d/guest.status"
 	echo "$d"
 }
 
 # judge NAME DIR RC [LABEL2 DIR2 RC2]: count DIR like check.sh does (and
-# DIR2 as a second boot when the first froze); sets j_pass, j_fail,
-# j_skip, j_froze and leaves the printed lines in $work/NAME.out.
+# DIR2 as a second boot when the first froze), as a run of kernel
+# $j_kver (default 6.12.0-fake); sets j_pass, j_fail, j_skip, j_froze and
+# leaves the printed lines in $work/NAME.out.
 judge()
 {
-	local name=$1 dir=$2 rc=$3
+	local name=$1 dir=$2 rc=$3 k=${j_kver:-6.12.0-fake}
 	verdict_init
 	{
-		judge_vm_run 6.12.0-fake "$dir" "$rc"
+		judge_vm_run "$k" "$dir" "$rc" "$k"
 		j_froze=$?
 		if [ "$j_froze" -eq 2 ] && [ $# -ge 5 ]; then
-			judge_vm_run "6.12.0-fake/$4" "$5" "${6:-0}"
+			judge_vm_run "$k/$4" "$5" "${6:-0}" "$k"
 		fi
 	} >"$work/$name.out" 2>&1
 	j_pass=$pass j_fail=$fail j_skip=$skip
@@ -82,7 +85,7 @@ expect()
 	fi
 }
 
-echo "1..19"
+echo "1..25"
 
 d=$(fake_run clean)
 judge clean "$d" 0
@@ -185,6 +188,99 @@ judge expected-skip-elsewhere "$d" 0
 expect expected-skip-elsewhere "a listed reason on another suite is a failure" \
 	"j_fail == 1 && j_skip == 0" 'unexpected SKIP: holds a 1024 MiB'
 
+# The kunit suite: expected of the debug kernel only (a kernel-version
+# glob in scripts/expected-suites), whose build has qemu-vfio-pci-kunit.ko.
+debug=6.12.117-qvp-debug debian=6.12.117+deb13-amd64
+d=$(fake_run debug-clean "$debug")
+j_kver=$debug judge debug-clean "$d" 0
+expect debug-clean "a debug-kernel run with the kunit suite passes" \
+	"j_fail == 0 && j_skip == 0" "^ok - $debug/kunit: qemu-vfio-pci-stream: "
+
+d=$(fake_run debug-no-kunit "$debug")
+sed -i '/# suite: kunit/,/# suite-end: kunit/d' "$d/selftests.tap"
+j_kver=$debug judge debug-no-kunit "$d" 0
+expect debug-no-kunit "a debug-kernel run without the kunit suite fails" \
+	"j_fail == 1" "^not ok - $debug: suite kunit ran # not in .*scripts/expected-suites expects it"
+
+d=$(fake_run debian-no-kunit "$debian")
+j_kver=$debian judge debian-no-kunit "$d" 0
+if grep -q '# suite: kunit' "$d/selftests.tap"; then
+	tap "not ok" "a Debian-kernel run without the kunit suite passes (its fake TAP has the suite: scripts/expected-suites expects it of $debian)"
+else
+	expect debian-no-kunit "a Debian-kernel run without the kunit suite passes" \
+		"j_fail == 0 && j_skip == 0 && j_pass > 10" "^ok - ${debian//+/\\+}: guest test script completed"
+fi
+
+# KUnit's own KTAP (debugfs), through kunit-tap.awk as guest-run.sh does:
+# a case per KUnit case and per parameter, one failure counted once.
+# kunit_run NAME KTAP: a debug-kernel run whose kunit suite printed KTAP.
+kunit_run()
+{
+	local d
+	d=$(fake_run "$1" "$debug")
+	{
+		sed '/# suite: kunit/,$d' "$d/selftests.tap"
+		echo "# suite: kunit"
+		echo "# selftests: guest: kunit"
+		echo "# ok 1 insmod qemu-vfio-pci-kunit.ko (runs the KUnit suite)"
+		echo "ok 1 selftests: guest: kunit"
+		awk -f "$here/kunit-tap.awk" "$2"
+		echo "# suite-end: kunit 0"
+		sed '1,/# suite-end: kunit/d' "$d/selftests.tap"
+	} >"$d/selftests.tap.new"
+	mv "$d/selftests.tap.new" "$d/selftests.tap"
+	echo "$d"
+}
+
+# ktap RESULT: the debugfs file of a small suite, as 6.12 writes it, in
+# which the parameter "header version 1" has RESULT (ok, "not ok").
+ktap()
+{
+	local verdict=ok fails=0
+	[ "$1" = ok ] || verdict="not ok" fails=1
+	cat <<EOF
+KTAP version 1
+1..1
+    KTAP version 1
+    # Subtest: qemu-vfio-pci-stream
+    1..3
+    ok 1 crc32_known_answers
+        KTAP version 1
+        # Subtest: refusals
+        ok 1 header magic QVPT
+        $1 2 header version 1
+    # refusals: pass:$((2 - fails)) fail:$fails skip:0 total:2
+    $verdict 2 refusals
+    ok 3 impossible_state
+    # module: qemu_vfio_pci_kunit
+# qemu-vfio-pci-stream: pass:$((3 - fails)) fail:$fails skip:0 total:3
+# Totals: pass:$((4 - fails)) fail:$fails skip:0 total:4
+$verdict 1 qemu-vfio-pci-stream
+EOF
+}
+
+ktap ok >"$work/kunit-pass.ktap"
+d=$(kunit_run kunit-pass "$work/kunit-pass.ktap")
+j_kver=$debug judge kunit-pass "$d" 0
+expect kunit-pass "a passing KUnit suite counts its cases and each parameter" \
+	"j_fail == 0 && j_skip == 0" "^ok - $debug/kunit: qemu-vfio-pci-stream: refusals: header version 1\$"
+# shellcheck disable=SC2034	# read by expect's arithmetic below
+n_pass=$j_pass
+
+ktap "not ok" |
+	sed 's/^        not ok 2 header version 1$/        # refusals: EXPECTATION FAILED at stream_kunit.c:1400\n&/' \
+	>"$work/kunit-fail.ktap"
+d=$(kunit_run kunit-fail "$work/kunit-fail.ktap")
+j_kver=$debug judge kunit-fail "$d" 0
+expect kunit-fail "a failed KUnit parameter is one failure, not two with its case's line" \
+	"j_fail == 1 && j_pass == n_pass - 1" "^not ok - $debug/kunit: qemu-vfio-pci-stream: refusals: header version 1\$"
+
+ktap ok | sed 's/^    ok 3 impossible_state$/& # SKIP no reason/' >"$work/kunit-skip.ktap"
+d=$(kunit_run kunit-skip "$work/kunit-skip.ktap")
+j_kver=$debug judge kunit-skip "$d" 0
+expect kunit-skip "a skipped KUnit case is an unexpected SKIP" \
+	"j_fail == 1 && j_skip == 0" "qemu-vfio-pci-stream: impossible_state # unexpected SKIP: no reason"
+
 # The manifests themselves: every expected skip says why it is expected,
 # and every suite names its programs.
 bad=$(manifest_lines "$QVP_EXPECTED_SKIPS" | awk -F'|' 'NF != 3 || $1 ~ /^[[:blank:]]*$/ || $2 ~ /^[[:blank:]]*$/ || $3 !~ /[[:alpha:]]/')
@@ -193,11 +289,11 @@ if [ -z "$bad" ] && manifest_lines "$QVP_EXPECTED_SKIPS" | grep -q .; then
 else
 	tap "not ok" "every line of scripts/expected-skips is TEST | REASON | WHY (bad: ${bad:-the file is empty})"
 fi
-bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk 'NF < 2')
+bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk 'NF < 2 || $1 !~ /^[A-Za-z0-9-]+(@[^@]+)?$/')
 if [ -z "$bad" ]; then
-	tap ok "every line of scripts/expected-suites is SUITE PROGRAM..."
+	tap ok "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM..."
 else
-	tap "not ok" "every line of scripts/expected-suites is SUITE PROGRAM... (bad: $bad)"
+	tap "not ok" "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM... (bad: $bad)"
 fi
 
 [ "$failed" -eq 0 ] && rm -rf "$work"

@@ -9,9 +9,10 @@
 #  - A SKIP is a skip only when scripts/expected-skips lists it (test and
 #    reason), with the fact that makes it expected.  Any other SKIP is a
 #    failure that names the manifest.
-#  - Every suite of scripts/expected-suites must have begun and ended in
-#    the TAP of a VM run, with a result line for each of its programs; a
-#    missing suite or program, or a runner that ended early, is a failure.
+#  - Every suite of scripts/expected-suites for the run's kernel must have
+#    begun and ended in the TAP of a VM run, with a result line for each of
+#    its programs; a missing suite or program, or a runner that ended
+#    early, is a failure.
 #  - A VM run that timed out, stalled, panicked or vanished is a failure
 #    of that run.  Its TAP and its kernel log are still counted.
 #  - Oops, WARN, BUG, KASAN, UBSAN, lockdep, kmemleak, hung-task and
@@ -41,6 +42,23 @@ trim()
 manifest_lines()
 {
 	sed -e 's/^[[:blank:]]*#.*//' -e '/^[[:blank:]]*$/d' "$1"
+}
+
+# expected_suites KVER: the suites that every boot of kernel KVER must
+# run, "SUITE PROGRAM..." a line: the lines of scripts/expected-suites
+# without "@KERNELS", and those "SUITE@KERNELS ..." whose bash glob
+# KERNELS matches KVER (uname -r), without it.
+expected_suites()
+{
+	local kver=$1 s progs
+	while read -r s progs; do
+		if [[ $s == *@* ]]; then
+			# shellcheck disable=SC2053	# a glob on purpose
+			[[ $kver == ${s#*@} ]] || continue
+			s=${s%%@*}
+		fi
+		echo "$s $progs"
+	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
 }
 
 # expected_skip "GROUP: NAME" REASON: true when scripts/expected-skips
@@ -117,14 +135,15 @@ scan_log()
 	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep|UBSAN:|KASAN|unreferenced object|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
 }
 
-# judge_vm_run LABEL DIR RC: count one boot of the test VM.  DIR holds
-# what guest-run.sh and vm.sh left: console.log, selftests.tap, dmesg.txt,
+# judge_vm_run LABEL DIR RC [KVER]: count one boot of the test VM of
+# kernel KVER (default: LABEL up to its first "/").  DIR holds what
+# guest-run.sh and vm.sh left: console.log, selftests.tap, dmesg.txt,
 # guest.status; RC is vm.sh's exit status.  Results go to groups LABEL and
 # LABEL/SUITE.  Returns 2 when the VM froze or vanished (a second boot may
 # help a person see whether it repeats), else 0.
 judge_vm_run()
 {
-	local label=$1 dir=$2 rc=$3 ret=0
+	local label=$1 dir=$2 rc=$3 kver=${4:-${1%%/*}} ret=0
 	local log=$dir/console.log tap=$dir/selftests.tap
 	local kind suite a b c d e s p progs
 	local -A began=() ended=() seen=()
@@ -192,7 +211,7 @@ judge_vm_run()
 			[ -n "${seen[$s:$p]:-}" ] ||
 				record "$label/$s" fail "$p" "no result: the program did not run, or the runner ended before it (${QVP_EXPECTED_SUITES#"${repo:-}"/} expects it)"
 		done
-	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+	done < <(expected_suites "$kver")
 	return $ret
 }
 
