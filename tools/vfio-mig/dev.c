@@ -164,6 +164,7 @@ int mig_dev_open(struct mig_dev *md, const char *bdf, bool need_mig)
 
 	memset(md, 0, sizeof(*md));
 	md->vd.device_fd = md->vd.group_fd = md->vd.container_fd = -1;
+	md->vd.iommufd = -1;
 	md->group = -1;
 	if (vfio_bdf_normalise(bdf, norm, sizeof(norm)))
 		return usage_error(NULL,
@@ -193,7 +194,12 @@ int mig_dev_open(struct mig_dev *md, const char *bdf, bool need_mig)
 		return EXIT_FAIL;
 	}
 
-	ret = vfio_dev_open(&md->vd, norm);
+	/*
+	 * vfio-mig speaks the legacy interface only (see the check above):
+	 * $VFIO_SELFTESTS_IOMMU_MODE, which vfio_dev_open() reads, is the
+	 * selftests' business.
+	 */
+	ret = vfio_dev_open_mode(&md->vd, norm, VFIO_DEV_IOMMU_LEGACY);
 	if (ret) {
 		explain_open_error(md, norm, ret);
 		return EXIT_FAIL;

@@ -3,6 +3,7 @@
  * vfio_dev - userspace helpers for VFIO PCI devices and VFIO migration v2.
  * See vfio_dev.h for the conventions.
  */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <linux/iommufd.h>
 
 #include "vfio_dev.h"
 
@@ -86,17 +88,58 @@ bool vfio_dev_is_open(const struct vfio_dev *dev)
 	return dev->device_fd >= 0;
 }
 
+static void dev_init(struct vfio_dev *dev, enum vfio_dev_iommu_mode mode)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->iommu_mode = mode;
+	dev->container_fd = -1;
+	dev->group_fd = -1;
+	dev->iommufd = -1;
+	dev->device_fd = -1;
+	dev->group_id = -1;
+}
+
 void vfio_dev_close(struct vfio_dev *dev)
 {
+	/* the device first: closing it unbinds it from its group or iommufd */
 	if (dev->device_fd >= 0)
 		close(dev->device_fd);
 	if (dev->group_fd >= 0)
 		close(dev->group_fd);
 	if (dev->container_fd >= 0)
 		close(dev->container_fd);
+	if (dev->iommufd >= 0)
+		close(dev->iommufd);
 	dev->device_fd = -1;
 	dev->group_fd = -1;
 	dev->container_fd = -1;
+	dev->iommufd = -1;
+	dev->ioas_id = 0;
+	dev->devid = 0;
+}
+
+int vfio_dev_iommu_mode_env(enum vfio_dev_iommu_mode *mode)
+{
+	const char *s = getenv(VFIO_DEV_IOMMU_MODE_ENV);
+
+	if (!s || !*s || !strcmp(s, "legacy"))
+		*mode = VFIO_DEV_IOMMU_LEGACY;
+	else if (!strcmp(s, "iommufd"))
+		*mode = VFIO_DEV_IOMMU_IOMMUFD;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *vfio_dev_iommu_mode_name(enum vfio_dev_iommu_mode mode)
+{
+	switch (mode) {
+	case VFIO_DEV_IOMMU_LEGACY:
+		return "legacy";
+	case VFIO_DEV_IOMMU_IOMMUFD:
+		return "iommufd";
+	}
+	return "?";
 }
 
 static int open_group(struct vfio_dev *dev, const char *driver)
@@ -188,9 +231,9 @@ static int setup_container(struct vfio_dev *dev)
 	return 0;
 }
 
-static int get_device(struct vfio_dev *dev, const char *driver)
+/* Legacy mode: the device fd from the group. */
+static int get_group_device(struct vfio_dev *dev, const char *driver)
 {
-	unsigned int i;
 	int fd, err;
 
 	fd = ioctl(dev->group_fd, VFIO_GROUP_GET_DEVICE_FD, dev->bdf);
@@ -208,6 +251,156 @@ static int get_device(struct vfio_dev *dev, const char *driver)
 		return -err;
 	}
 	dev->device_fd = fd;
+	return 0;
+}
+
+static int open_legacy(struct vfio_dev *dev, const char *driver)
+{
+	int ret;
+
+	ret = open_group(dev, driver);
+	if (!ret)
+		ret = setup_container(dev);
+	if (!ret)
+		ret = get_group_device(dev, driver);
+	return ret;
+}
+
+#define NO_IOMMUFD \
+	"no iommufd: the kernel lacks CONFIG_IOMMUFD / CONFIG_VFIO_DEVICE_CDEV (Debian's kernels do)"
+
+/*
+ * iommufd mode: the path of the device's cdev, /dev/vfio/devices/vfioN,
+ * with N from /sys/bus/pci/devices/BDF/vfio-dev/vfioN.  The sysfs entry
+ * exists whenever a vfio driver has the device, the /dev node only with
+ * CONFIG_VFIO_DEVICE_CDEV.
+ */
+static int find_cdev(struct vfio_dev *dev, const char *driver, char *path,
+		     size_t len)
+{
+	char dir[PATH_MAX];
+	struct dirent *e;
+	unsigned int n;
+	int found = -1;
+	char extra;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), SYSFS_PCI_DEVICES "/%s/vfio-dev", dev->bdf);
+	d = opendir(dir);
+	if (d) {
+		while ((e = readdir(d)))
+			if (sscanf(e->d_name, "vfio%u%c", &n, &extra) == 1 &&
+			    n <= INT_MAX) {
+				found = n;
+				break;
+			}
+		closedir(d);
+	}
+	if (found < 0) {
+		set_err(dev,
+			"%s is not bound to a vfio driver (driver: %s; nothing in %s); bind it with vfio_bind.sh",
+			dev->bdf, driver, dir);
+		return -ENODEV;
+	}
+	snprintf(path, len, "/dev/vfio/devices/vfio%d", found);
+	if (access(path, F_OK)) {
+		set_err(dev, NO_IOMMUFD);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/*
+ * iommufd mode: open the device's cdev, bind it to a fresh fd of
+ * /dev/iommu and attach it to an IOAS of its own, into which
+ * vfio_dev_dma_map() maps.
+ */
+static int open_iommufd(struct vfio_dev *dev, const char *driver)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+	};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	char path[64], noiommu[64];
+	int ret, err;
+
+	if (access("/dev/iommu", F_OK)) {
+		set_err(dev, NO_IOMMUFD);
+		return -EOPNOTSUPP;
+	}
+	snprintf(noiommu, sizeof(noiommu), "/dev/vfio/noiommu-%d",
+		 dev->group_id);
+	if (!access(noiommu, F_OK)) {
+		dev->noiommu = true;
+		set_err(dev, "%s is in a no-IOMMU group (%s): the iommufd mode needs an IOMMU",
+			dev->bdf, noiommu);
+		return -EOPNOTSUPP;
+	}
+	ret = find_cdev(dev, driver, path, sizeof(path));
+	if (ret)
+		return ret;
+
+	dev->device_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (dev->device_fd < 0) {
+		err = errno;
+		if (err == EACCES || err == EPERM)
+			set_err(dev, "no permission to open %s (run as root or grant access to it)",
+				path);
+		else
+			set_err(dev, "cannot open %s: %s", path, strerror(err));
+		return -err;
+	}
+	dev->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (dev->iommufd < 0) {
+		err = errno;
+		set_err(dev, "cannot open /dev/iommu: %s", strerror(err));
+		return -err;
+	}
+
+	bind.iommufd = dev->iommufd;
+	if (ioctl(dev->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
+		err = errno;
+		/*
+		 * No flags and a valid iommufd: EINVAL is a device that
+		 * another fd of its cdev holds; EBUSY one whose group is
+		 * open through the legacy interface.
+		 */
+		if (err == EBUSY || err == EINVAL) {
+			set_err(dev, "%s is busy: already opened by another user (%s: %s)",
+				dev->bdf, "VFIO_DEVICE_BIND_IOMMUFD",
+				strerror(err));
+			return -EBUSY;
+		}
+		set_err(dev, "VFIO_DEVICE_BIND_IOMMUFD(%s): %s", path,
+			strerror(err));
+		return -err;
+	}
+	dev->devid = bind.out_devid;
+
+	if (ioctl(dev->iommufd, IOMMU_IOAS_ALLOC, &alloc)) {
+		err = errno;
+		set_err(dev, "IOMMU_IOAS_ALLOC: %s", strerror(err));
+		return -err;
+	}
+	dev->ioas_id = alloc.out_ioas_id;
+
+	attach.pt_id = dev->ioas_id;
+	if (ioctl(dev->device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach)) {
+		err = errno;
+		set_err(dev, "VFIO_DEVICE_ATTACH_IOMMUFD_PT(%s, IOAS %u): %s",
+			dev->bdf, dev->ioas_id, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+/* Both modes: the device's info and its regions. */
+static int get_device_info(struct vfio_dev *dev)
+{
+	int fd = dev->device_fd;
+	unsigned int i;
+	int err;
 
 	dev->info.argsz = sizeof(dev->info);
 	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &dev->info)) {
@@ -240,18 +433,32 @@ static int get_device(struct vfio_dev *dev, const char *driver)
 
 int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
 {
+	enum vfio_dev_iommu_mode mode;
+
+	if (vfio_dev_iommu_mode_env(&mode)) {
+		dev_init(dev, VFIO_DEV_IOMMU_LEGACY);
+		set_err(dev, "%s='%s' names no IOMMU mode: want legacy or iommufd",
+			VFIO_DEV_IOMMU_MODE_ENV,
+			getenv(VFIO_DEV_IOMMU_MODE_ENV));
+		return -EINVAL;
+	}
+	return vfio_dev_open_mode(dev, bdf, mode);
+}
+
+int vfio_dev_open_mode(struct vfio_dev *dev, const char *bdf,
+		       enum vfio_dev_iommu_mode mode)
+{
 	char path[PATH_MAX], driver[64], group[32];
 	struct stat st;
 	char *end;
 	long id;
 	int ret;
 
-	memset(dev, 0, sizeof(*dev));
-	dev->container_fd = -1;
-	dev->group_fd = -1;
-	dev->device_fd = -1;
-	dev->group_id = -1;
-
+	dev_init(dev, mode);
+	if (mode != VFIO_DEV_IOMMU_LEGACY && mode != VFIO_DEV_IOMMU_IOMMUFD) {
+		set_err(dev, "unknown IOMMU mode %d", (int)mode);
+		return -EINVAL;
+	}
 	if (vfio_bdf_normalise(bdf, dev->bdf, sizeof(dev->bdf))) {
 		set_err(dev, "'%s' is not a PCI address (want DDDD:BB:DD.F)",
 			bdf ? bdf : "(null)");
@@ -279,14 +486,77 @@ int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
 	}
 	dev->group_id = id;
 
-	ret = open_group(dev, driver);
+	if (mode == VFIO_DEV_IOMMU_IOMMUFD)
+		ret = open_iommufd(dev, driver);
+	else
+		ret = open_legacy(dev, driver);
 	if (!ret)
-		ret = setup_container(dev);
-	if (!ret)
-		ret = get_device(dev, driver);
+		ret = get_device_info(dev);
 	if (ret)
 		vfio_dev_close(dev);
 	return ret;
+}
+
+int vfio_dev_dma_map(struct vfio_dev *dev, uint64_t iova, void *vaddr,
+		     size_t size)
+{
+	if (dev->iommu_mode == VFIO_DEV_IOMMU_IOMMUFD) {
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.ioas_id = dev->ioas_id,
+			.user_va = (uintptr_t)vaddr,
+			.length = size,
+			.iova = iova,
+		};
+
+		if (ioctl(dev->iommufd, IOMMU_IOAS_MAP, &map))
+			return -errno;
+	} else {
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ |
+				 VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)vaddr,
+			.iova = iova,
+			.size = size,
+		};
+
+		if (ioctl(dev->container_fd, VFIO_IOMMU_MAP_DMA, &map))
+			return -errno;
+	}
+	return 0;
+}
+
+int vfio_dev_dma_unmap(struct vfio_dev *dev, uint64_t iova, size_t size)
+{
+	uint64_t done;
+
+	if (dev->iommu_mode == VFIO_DEV_IOMMU_IOMMUFD) {
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap),
+			.ioas_id = dev->ioas_id,
+			.iova = iova,
+			.length = size,
+		};
+
+		if (ioctl(dev->iommufd, IOMMU_IOAS_UNMAP, &unmap))
+			return -errno;
+		done = unmap.length;
+	} else {
+		struct vfio_iommu_type1_dma_unmap unmap = {
+			.argsz = sizeof(unmap),
+			.iova = iova,
+			.size = size,
+		};
+
+		if (ioctl(dev->container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap))
+			return -errno;
+		done = unmap.size;
+	}
+	return done == size ? 0 : -ENOENT;
 }
 
 int vfio_dev_reset(struct vfio_dev *dev)

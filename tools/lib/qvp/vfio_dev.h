@@ -4,8 +4,10 @@
  * VFIO live migration protocol v2.
  *
  * Used by the qemu-vfio-pci selftests and by the vfio-mig tool.  Devices are
- * opened through the legacy group/container interface (/dev/vfio/vfio and
- * /dev/vfio/<group>), which works on kernels without IOMMUFD.
+ * opened in one of two IOMMU modes (enum vfio_dev_iommu_mode): through the
+ * legacy group/container interface (/dev/vfio/vfio and /dev/vfio/<group>),
+ * which works on kernels without IOMMUFD, or through the device's cdev
+ * bound to iommufd (/dev/vfio/devices/vfioN and /dev/iommu).
  *
  * Conventions: every function that can fail returns 0 (or a documented
  * non-negative value) on success and a negative errno on failure.  Nothing
@@ -23,6 +25,27 @@
 #define VFIO_DEV_ERR_LEN	256
 #define VFIO_DEV_MAX_REGIONS	VFIO_PCI_NUM_REGIONS
 
+/*
+ * How a device is opened and its DMA mapped, as upstream's libvfio runs
+ * each test in several IOMMU modes:
+ *	VFIO_DEV_IOMMU_LEGACY	/dev/vfio/<group> in a container of
+ *				/dev/vfio/vfio (type1, or no-IOMMU);
+ *				VFIO_IOMMU_MAP_DMA
+ *	VFIO_DEV_IOMMU_IOMMUFD	/dev/vfio/devices/vfioN, bound to an fd of
+ *				/dev/iommu (VFIO_DEVICE_BIND_IOMMUFD) and
+ *				attached to an IOAS of its own
+ *				(VFIO_DEVICE_ATTACH_IOMMUFD_PT);
+ *				IOMMU_IOAS_MAP
+ * vfio_dev_open() takes the mode from $VFIO_SELFTESTS_IOMMU_MODE: "legacy"
+ * (also when unset or empty) or "iommufd".
+ */
+enum vfio_dev_iommu_mode {
+	VFIO_DEV_IOMMU_LEGACY,
+	VFIO_DEV_IOMMU_IOMMUFD,
+};
+
+#define VFIO_DEV_IOMMU_MODE_ENV	"VFIO_SELFTESTS_IOMMU_MODE"
+
 struct vfio_dev_region {
 	uint64_t offset;	/* of the region in the device fd */
 	uint64_t size;
@@ -31,10 +54,14 @@ struct vfio_dev_region {
 
 struct vfio_dev {
 	char bdf[32];		/* normalised, e.g. "0000:00:03.0" */
+	enum vfio_dev_iommu_mode iommu_mode;
 	int group_id;
 	bool noiommu;		/* opened through a /dev/vfio/noiommu-N group */
-	int container_fd;
-	int group_fd;
+	int container_fd;	/* legacy mode, else -1 */
+	int group_fd;		/* legacy mode, else -1 */
+	int iommufd;		/* iommufd mode: the fd of /dev/iommu, else -1 */
+	uint32_t ioas_id;	/* iommufd mode: the IOAS the device is in */
+	uint32_t devid;		/* iommufd mode: the device's object ID */
 	int device_fd;
 	struct vfio_device_info info;
 	unsigned int nr_regions;
@@ -59,19 +86,51 @@ struct vfio_buf {
 };
 
 /*
- * Open the device at @bdf ("0000:00:03.0" or "00:03.0").  On failure returns
- * a negative errno and explains it in dev->err:
+ * Open the device at @bdf ("0000:00:03.0" or "00:03.0") in the IOMMU mode
+ * that $VFIO_SELFTESTS_IOMMU_MODE asks for (vfio_dev_iommu_mode_env()).
+ * On failure returns a negative errno and explains it in dev->err:
  *	-ENOENT	no such PCI device
  *	-ENODEV	not bound to a vfio driver (or no IOMMU group)
- *	-EACCES	no permission to open the group (or -EPERM from the kernel)
+ *	-EACCES	no permission to open the group or the device's cdev (or
+ *		-EPERM from the kernel)
  *	-EPERM	the IOMMU group is not viable (other devices bound to
  *		non-vfio drivers); dev->err says which case it is
  *	-EBUSY	group or device already opened by someone else
+ *	-EOPNOTSUPP  iommufd mode, and the kernel has no /dev/iommu or no
+ *		cdev for the device (CONFIG_IOMMUFD, CONFIG_VFIO_DEVICE_CDEV),
+ *		or the device has no IOMMU (no-IOMMU mode)
+ *	-EINVAL	$VFIO_SELFTESTS_IOMMU_MODE names no mode
  * dev is left closed (all fds -1) on failure.
  */
 int vfio_dev_open(struct vfio_dev *dev, const char *bdf);
+/* The same in the IOMMU mode @mode, whatever the environment says. */
+int vfio_dev_open_mode(struct vfio_dev *dev, const char *bdf,
+		       enum vfio_dev_iommu_mode mode);
 void vfio_dev_close(struct vfio_dev *dev);
 bool vfio_dev_is_open(const struct vfio_dev *dev);
+
+/*
+ * The mode $VFIO_SELFTESTS_IOMMU_MODE asks for, legacy when it is unset or
+ * empty; -EINVAL if it names no mode.
+ */
+int vfio_dev_iommu_mode_env(enum vfio_dev_iommu_mode *mode);
+/* "legacy", "iommufd"; "?" if unknown. */
+const char *vfio_dev_iommu_mode_name(enum vfio_dev_iommu_mode mode);
+
+/*
+ * Map @size bytes at @vaddr for the device's DMA, readable and writable,
+ * at the I/O virtual address @iova exactly (VFIO_IOMMU_MAP_DMA in the
+ * legacy mode, IOMMU_IOAS_MAP with IOMMU_IOAS_MAP_FIXED_IOVA in the
+ * iommufd mode); @iova, @vaddr and @size page aligned.  Returns 0 or the
+ * kernel's -errno.
+ */
+int vfio_dev_dma_map(struct vfio_dev *dev, uint64_t iova, void *vaddr,
+		     size_t size);
+/*
+ * Unmap what vfio_dev_dma_map() mapped at @iova, @size bytes; -ENOENT if
+ * that is not exactly what is mapped there.
+ */
+int vfio_dev_dma_unmap(struct vfio_dev *dev, uint64_t iova, size_t size);
 
 /* Normalise a BDF into "DDDD:BB:DD.F"; -EINVAL if it does not parse. */
 int vfio_bdf_normalise(const char *bdf, char *out, size_t len);

@@ -2,8 +2,9 @@
 /*
  * Build shim for vfio-mig: the system's <linux/vfio.h> plus the parts of
  * the VFIO migration v2 uAPI that came after Linux 6.1 (PRE_COPY,
- * MIG_DATA_SIZE, VFIO_MIG_GET_PRECOPY_INFO), for hosts whose libc headers
- * predate them (Debian 12).  Values are the ABI; nothing is defined when
+ * MIG_DATA_SIZE, VFIO_MIG_GET_PRECOPY_INFO) and the device cdev's iommufd
+ * ioctls that tools/lib/qvp's iommufd mode uses (Linux 6.6), for hosts
+ * whose libc headers predate them (Debian 12).  Values are the ABI; nothing is defined when
  * the system header already has it.
  */
 #ifndef VFIO_MIG_COMPAT_LINUX_VFIO_H
@@ -33,6 +34,23 @@ struct vfio_precopy_info {
 	__aligned_u64 dirty_bytes;
 };
 #define VFIO_MIG_GET_PRECOPY_INFO	_IO(VFIO_TYPE, VFIO_BASE + 21)
+#endif
+
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD	_IO(VFIO_TYPE, VFIO_BASE + 18)
+
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT	_IO(VFIO_TYPE, VFIO_BASE + 19)
 #endif
 
 #endif /* VFIO_MIG_COMPAT_LINUX_VFIO_H */

@@ -92,6 +92,11 @@ const char *mig_precheck(const char *bdf, bool need_edu, bool need_mig)
 		return "no device: pass PCI addresses (segment:bus:device.function) after the options or set VFIO_SELFTESTS_BDF";
 
 	ret = vfio_dev_open(&dev, bdf);
+	if (ret == -EOPNOTSUPP) {
+		/* the IOMMU mode asked for is not in this kernel */
+		snprintf(why, sizeof(why), "%s", dev.err);
+		return why;
+	}
 	if (ret) {
 		snprintf(why, sizeof(why), "cannot open %s: %s", bdf, dev.err);
 		return why;

@@ -8,6 +8,7 @@
 #define MIG_TEST_H
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -124,12 +125,19 @@ static inline const char *mig_precheck_edu(const char *bdf)
  * main() of every test program here: the device comes from argv[1] or
  * $VFIO_SELFTESTS_BDF into *@bdf; when @precheck gives a reason the device
  * cannot be tested, exit with KSFT_SKIP and print it; else run the tests.
+ * A $VFIO_SELFTESTS_IOMMU_MODE that names no mode is a failure, not a
+ * skip: a typo must not pass for a kernel without the mode.
  */
 static inline int mig_test_main(int argc, char **argv, const char **bdf,
 				const char *(*precheck)(const char *bdf))
 {
+	enum vfio_dev_iommu_mode mode;
 	const char *why;
 
+	if (vfio_dev_iommu_mode_env(&mode))
+		ksft_exit_fail_msg("%s='%s': want legacy or iommufd\n",
+				   VFIO_DEV_IOMMU_MODE_ENV,
+				   getenv(VFIO_DEV_IOMMU_MODE_ENV));
 	*bdf = mig_take_bdf(&argc, argv);
 	if (!mig_harness_listing(argc, argv)) {
 		why = precheck(*bdf);
