@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -776,31 +775,28 @@ static void expect_landed(struct __test_metadata *_metadata,
 static const char *edu_bed_open(struct __test_metadata *_metadata,
 				struct edu_bed *b)
 {
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.iova = IOVA,
-		.size = NR_PAGES * PG,
-	};
+	const size_t size = NR_PAGES * PG;
 	const char *why;
 	size_t i;
 	void *p;
+	int ret;
 
 	why = open_dev(_metadata, &b->dev, &kind_edu);
 	if (why)
 		return why;
 	if (b->dev.noiommu)
 		return "the device has no IOMMU (noiommu group): no DMA mapping";
-	p = mmap(NULL, map.size, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	b->mem = p;
-	memset(b->mem, MEM_FILL, map.size);
+	memset(b->mem, MEM_FILL, size);
 	for (i = 0; i < EDU_BUF_SIZE; i++)
 		b->mem[SRC_PAGE * PG + i] = edu_pattern(i);
-	map.vaddr = (uintptr_t)p;
-	ASSERT_EQ(0, ioctl(b->dev.container_fd, VFIO_IOMMU_MAP_DMA, &map))
-		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+	ret = vfio_dev_dma_map(&b->dev, IOVA, p, size);
+	ASSERT_EQ(0, ret) TH_LOG("DMA map (%s mode): %s",
+				 vfio_dev_iommu_mode_name(b->dev.iommu_mode),
+				 strerror(-ret));
 	b->mapped = true;
 	ASSERT_EQ(0, vfio_dev_set_bus_master(&b->dev, true));
 	edu_from_ram(_metadata, &b->dev, IOVA + SRC_PAGE * PG, EDU_BUF_SIZE);
@@ -814,13 +810,9 @@ static const char *edu_bed_open(struct __test_metadata *_metadata,
 static void edu_bed_close(struct __test_metadata *_metadata,
 			  struct edu_bed *b)
 {
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = IOVA,
-		.size = NR_PAGES * PG,
-	};
 	struct vfio_dev *dev = &b->dev;
 	uint64_t cmd;
+	int ret;
 
 	if (vfio_dev_is_open(dev) && b->mapped) {
 		log_stop(dev);
@@ -830,8 +822,8 @@ static void edu_bed_close(struct __test_metadata *_metadata,
 			EXPECT_EQ(0, edu_dma_wait(dev, &cmd));
 			EXPECT_EQ(0ULL, cmd);
 		}
-		EXPECT_EQ(0, ioctl(dev->container_fd, VFIO_IOMMU_UNMAP_DMA,
-				   &unmap));
+		ret = vfio_dev_dma_unmap(dev, IOVA, NR_PAGES * PG);
+		EXPECT_EQ(0, ret) TH_LOG("DMA unmap: %s", strerror(-ret));
 	}
 	if (b->mem)
 		munmap(b->mem, NR_PAGES * PG);

@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mig_test.h"
@@ -402,6 +403,27 @@ TEST_F(dev, precopy_captures_fact_interrupt)
 	fact_interrupt_rounds(_metadata, self, true);
 }
 
+/* One 8-byte edu DMA, @dir its direction, waited for; the bits kept. */
+static void edu_dma8(struct __test_metadata *_metadata, struct vfio_dev *dev,
+		     uint64_t src, uint64_t dst, uint64_t dir)
+{
+	uint64_t cmd = 0;
+	int i;
+
+	ASSERT_EQ(0, vfio_dev_write64(dev, BAR0, EDU_REG_DMA_SRC, src));
+	ASSERT_EQ(0, vfio_dev_write64(dev, BAR0, EDU_REG_DMA_DST, dst));
+	ASSERT_EQ(0, vfio_dev_write64(dev, BAR0, EDU_REG_DMA_COUNT, 8));
+	ASSERT_EQ(0, vfio_dev_write64(dev, BAR0, EDU_REG_DMA_CMD,
+				      EDU_DMA_RUN | dir));
+	for (i = 0; i < 500; i++) {
+		ASSERT_EQ(0, vfio_dev_read64(dev, BAR0, EDU_REG_DMA_CMD, &cmd));
+		if (!(cmd & EDU_DMA_RUN))
+			return;
+		usleep(10000);
+	}
+	ASSERT_EQ(0ULL, cmd & EDU_DMA_RUN) TH_LOG("a DMA did not end in 5 s");
+}
+
 /*
  * vfio.h: a device that cannot tell P2P DMA from other DMA must complete
  * its outstanding DMA before the arc into a P2P state completes.  edu's
@@ -410,33 +432,35 @@ TEST_F(dev, precopy_captures_fact_interrupt)
  * clear means done.  From RUNNING, or from PRE_COPY.  The command asks
  * for no interrupt: edu keeps the command's other bits after a DMA, and
  * no reset clears them, which the other tests would see.
+ *
+ * Then, back in RUNNING, the device's buffer goes to another word of the
+ * page: the word the first DMA read must arrive there.  An IOMMU that
+ * refused the DMA (a mapping that is not there, in either IOMMU mode of
+ * vfio_dev) only logs a fault, and edu ends the DMA all the same; only
+ * the data tells.
  */
 static void dma_across_p2p(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(dev) *self, bool precopy)
 {
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.iova = 0x100000,
-		.size = 4096,
-	};
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = map.iova,
-		.size = map.size,
-	};
-	int fd = -1, fd2, tries;
-	uint64_t cmd;
+	const uint64_t iova = 0x100000;
+	const size_t size = 4096, back = 64;
+	static uint64_t calls;
+	int fd = -1, fd2, tries, ret;
+	uint64_t cmd, word, got;
 	void *buf;
 
 	ASSERT_EQ(0, vfio_dev_set_bus_master(&self->dev, true));
-	buf = mmap(NULL, map.size, PROT_READ | PROT_WRITE,
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
-	memset(buf, 0x5a, map.size);
-	map.vaddr = (uintptr_t)buf;
-	ASSERT_EQ(0, ioctl(self->dev.container_fd, VFIO_IOMMU_MAP_DMA, &map))
-		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+	memset(buf, 0x5a, size);
+	/* a word this call alone writes, for the device to read */
+	word = mig_splitmix((uint64_t)getpid() << 32 ^ ++calls ^ time(NULL));
+	memcpy(buf, &word, sizeof(word));
+	ret = vfio_dev_dma_map(&self->dev, iova, buf, size);
+	ASSERT_EQ(0, ret) TH_LOG("DMA map (%s mode): %s",
+				 vfio_dev_iommu_mode_name(self->dev.iommu_mode),
+				 strerror(-ret));
 
 	if (precopy) {
 		go(_metadata, &self->dev, ST(PRE_COPY), &fd);
@@ -444,7 +468,7 @@ static void dma_across_p2p(struct __test_metadata *_metadata,
 	}
 	/* the mapped page -> the device's buffer, 8 bytes */
 	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_SRC,
-				      map.iova));
+				      iova));
 	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_DST,
 				      EDU_DMA_BUF));
 	ASSERT_EQ(0, vfio_dev_write64(&self->dev, BAR0, EDU_REG_DMA_COUNT, 8));
@@ -472,9 +496,21 @@ static void dma_across_p2p(struct __test_metadata *_metadata,
 	go(_metadata, &self->dev, ST(RUNNING), NULL);
 	if (fd >= 0)
 		close(fd);
-	EXPECT_EQ(0, ioctl(self->dev.container_fd, VFIO_IOMMU_UNMAP_DMA,
-			   &unmap));
-	munmap(buf, map.size);
+
+	/* the buffer back to the page, then a plain DMA clears TO_RAM */
+	edu_dma8(_metadata, &self->dev, EDU_DMA_BUF, iova + back,
+		 EDU_DMA_TO_RAM);
+	memcpy(&got, (uint8_t *)buf + back, sizeof(got));
+	EXPECT_EQ(word, got)
+		TH_LOG("the DMA did not go through the %s mapping at IOVA 0x%llx: read back 0x%016llx, want 0x%016llx",
+		       vfio_dev_iommu_mode_name(self->dev.iommu_mode),
+		       (unsigned long long)iova, (unsigned long long)got,
+		       (unsigned long long)word);
+	edu_dma8(_metadata, &self->dev, iova, EDU_DMA_BUF, 0);
+
+	ret = vfio_dev_dma_unmap(&self->dev, iova, size);
+	EXPECT_EQ(0, ret) TH_LOG("DMA unmap: %s", strerror(-ret));
+	munmap(buf, size);
 }
 
 TEST_F(dev, p2p_waits_for_dma)
