@@ -290,6 +290,16 @@ if [ "${#edu[@]}" -ge 1 ]; then
 	# dma_logging's fixtures for the other kind of device stay out.
 	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F ivshmem ${edu[*]:0:2}")
 	run_suite edu "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
+	# The same devices once more through iommufd: each device's cdev
+	# bound to /dev/iommu, its DMA mapped into an IOAS
+	# (VFIO_SELFTESTS_IOMMU_MODE, tools/lib/qvp/vfio_dev.h).  Only the
+	# kernels with iommufd have the suite: our debug kernel, not Debian's.
+	if [ -c /dev/iommu ]; then
+		progs="migration_conformance migration_roundtrip"
+		mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
+		run_suite edu-iommufd "$tests" "$out/selftests" MIG_TESTS="$progs" \
+			VFIO_SELFTESTS_IOMMU_MODE=iommufd "${args[@]}"
+	fi
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
 		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
 		VFIO_MIG_EDU_REGS="$out/vfio-mig-selftests/edu_regs" \
