@@ -7,7 +7,9 @@
  * the backends and by the bulk data path; calls nothing of the driver
  * but the stream format's hash (stream.c).
  */
+#include <linux/fs.h>
 #include <linux/io.h>
+#include <linux/mm.h>
 #include <linux/pci.h>
 
 #include "qvp.h"
@@ -123,6 +125,47 @@ void qvp_mmio_end(struct qvp_device *qdev, u16 set)
 		qvp_set_decode(qdev, false);
 	up_write(&qdev->core.memory_lock);
 	mutex_unlock(&qdev->core.igate);
+}
+
+/**
+ * qvp_zap_bars - take every user mapping of the device's BARs away
+ * @qdev: the device
+ *
+ * What vfio-pci-core does before it resets a device: the user's next
+ * access through a BAR mmap faults, and vfio-pci-core's fault handler
+ * maps the page again, under memory_lock, if memory decoding is on and
+ * runtime PM is not engaged (else the access gets SIGBUS).  The zap
+ * happens under memory_lock held for writing, as vfio-pci-core zaps, so
+ * that it cannot interleave with a fault that is inserting a page.  Only
+ * the mappings that exist at the zap go; the BAR regions only, as in
+ * vfio-pci-core (the ROM and device-specific regions are not mmapped).
+ *
+ * vfio-pci-core holds memory_lock from its zap to the end of the reset,
+ * so faults wait for the reset.  The driver's emulated reset keeps the
+ * BARs usable and takes memory_lock only in its own short MMIO brackets
+ * (qvp_mmio_begin()), so it zaps before and after the backend's reset
+ * (qvp_mig_device_reset()).  A device whose reset makes the BARs unusable
+ * for a while has a real reset method, and belongs on vfio-pci-core's
+ * path (core.reset_works); a driver that must emulate such a reset needs
+ * its own bracket around the whole reset (igate, then memory_lock, then
+ * the zap) and no qvp_mmio_begin() inside it.  On 7.x vfio-pci-core's
+ * reset also revokes the device's DMA-BUFs; this driver exports none (no
+ * pci_ops), and one that does cannot do the same from a variant driver.
+ *
+ * Context: process context, may sleep.  Not with memory_lock held: not
+ * inside the MMIO bracket, nor from reset_done or the PCI error handlers,
+ * which vfio-pci-core calls with it held.
+ */
+void qvp_zap_bars(struct qvp_device *qdev)
+{
+	struct inode *inode = qdev->core.vdev.inode;
+	loff_t start = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_BAR0_REGION_INDEX);
+	loff_t end = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_ROM_REGION_INDEX);
+
+	lockdep_assert_not_held(&qdev->core.memory_lock);
+	down_write(&qdev->core.memory_lock);
+	unmap_mapping_range(inode->i_mapping, start, end - start, true);
+	up_write(&qdev->core.memory_lock);
 }
 
 /* A word as read from device memory, as the bulk check's hash sees it. */

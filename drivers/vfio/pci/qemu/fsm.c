@@ -224,7 +224,12 @@ void qvp_mig_restart(struct qvp_device *qdev)
  *
  * For a device that has no PCI reset method (edu has no FLR, no PM reset
  * and sits on the root bus): the sessions end, the backend writes the
- * power-on register values and migration returns to RUNNING.
+ * power-on register values and migration returns to RUNNING.  The user's
+ * BAR mappings are taken away (qvp_zap_bars()) before the backend's reset,
+ * as vfio-pci-core takes them before a PCI reset, and again after it,
+ * whether it succeeded or not: the emulated reset does not hold
+ * memory_lock throughout, so a user's access in the middle of it maps a
+ * page again, and that mapping must not outlive the reset either.
  *
  * Context: process context, may sleep.
  * Return: 0, or the backend's -errno, which leaves the migration state
@@ -236,7 +241,9 @@ long qvp_mig_device_reset(struct qvp_device *qdev)
 
 	qvp_state_lock(qdev);
 	qvp_mig_reset_state(qdev);
+	qvp_zap_bars(qdev);
 	ret = qdev->backend->reset(qdev);
+	qvp_zap_bars(qdev);
 	if (ret) {
 		dev_err_ratelimited(qvp_dev(qdev),
 				    "device reset failed (%d); device state is ERROR, retry the reset\n",

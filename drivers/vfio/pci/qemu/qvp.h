@@ -71,7 +71,9 @@ struct qvp_log {
  *   qvp_device.trap_lock        a user's write to the trapped range
  *   vfio-pci-core igate         qvp_mmio_begin()
  *   vfio-pci-core memory_lock   qvp_mmio_begin(), for writing; a
- *                               trapped write, for reading
+ *                               trapped write, for reading;
+ *                               qvp_zap_bars(), for writing, alone
+ *                               (no igate), under state_mutex
  *   vfio-pci-core irqlock       the bracket's PCI_COMMAND update
  *
  *   qvp_log.lock                the DMA log (dirty.c): a mutex, taken
@@ -207,6 +209,7 @@ static inline struct device *qvp_dev(struct qvp_device *qdev)
 void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
 u16 qvp_mmio_begin(struct qvp_device *qdev);
 void qvp_mmio_end(struct qvp_device *qdev, u16 set);
+void qvp_zap_bars(struct qvp_device *qdev);
 u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len);
 
 /* trap.c: the trapped BAR range, for the PCI glue */
