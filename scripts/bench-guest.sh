@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside the test VM for make bench (see bench.sh): load the driver,
-# bind an edu and the ivshmem devices, run qvp_bench on each kind.
+# bind two edus and the ivshmem devices, run qvp_bench on each kind,
+# then qemu_bench.py: QEMU migrating them.
 set -u
 kver=$(uname -r)
 out=/qvp/out/$kver
@@ -31,15 +32,25 @@ done
 # The first ivshmem of each size up to 256 MiB: qvp_bench holds a copy
 # of BAR2, the whole stream and a memfd of BAR2's size in the guest's
 # 3 GiB, which a 1 GiB BAR2 would exhaust (make check covers 1 GiB).
-declare -A by_size
+# The QEMU section migrates from the first device of each size to the
+# second (by_size2).
+declare -A by_size by_size2
 for bdf in "${ivs[@]}"; do
 	size=$(stat -c %s "/sys/bus/pci/devices/$bdf/resource2")
 	[ "$size" -le $((256 << 20)) ] || continue
-	[ -n "${by_size[$size]:-}" ] || by_size[$size]=$bdf
+	if [ -z "${by_size[$size]:-}" ]; then
+		by_size[$size]=$bdf
+	elif [ -z "${by_size2[$size]:-}" ]; then
+		by_size2[$size]=$bdf
+	fi
 done
-picked=("${edu[0]:-}")
+picked=("${edu[@]:0:2}")
+qemu_ivs=()
 for size in $(printf '%s\n' "${!by_size[@]}" | sort -n); do
 	picked+=("${by_size[$size]}")
+	[ -n "${by_size2[$size]:-}" ] || continue
+	picked+=("${by_size2[$size]}")
+	qemu_ivs+=("${by_size[$size]}" "${by_size2[$size]}")
 done
 
 for bdf in "${picked[@]}"; do
@@ -55,6 +66,11 @@ done
 	done
 	echo "arc latencies (single-step VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE)"
 	[ -n "${edu[0]:-}" ] && "$bench" edu "${edu[0]}" "$json"
+	# QEMU as its users run it: total time and downtime, next to a VM of
+	# as much RAM and no device.
+	QVP_BENCH_EDU="${edu[*]:0:2}" QVP_BENCH_IVSHMEM="${qemu_ivs[*]}" \
+		QVP_BENCH_JSON="$json" \
+		python3 /qvp/tools/testing/selftests/vfio/qemu-migration/qemu_bench.py
 	python3 - "$json" <<'PY' 2>/dev/null || true
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]

@@ -213,7 +213,7 @@ class Qemu:
                     "vfio_get_dirty_bitmap"]
 
     def __init__(self, name, workdir, bios, device_args, incoming=None,
-                 extra=()):
+                 extra=(), mem_mib=32):
         self.name = name
         self.dir = workdir
         self.qmp_path = os.path.join(workdir, f"{name}.qmp")
@@ -227,14 +227,15 @@ class Qemu:
         self.qtest_rfile = None
         self.events = []
         self.args = [QEMU_BIN, "-machine", "q35", "-accel", "tcg",
-                     "-m", "32", "-nodefaults", "-display", "none",
+                     "-m", str(mem_mib), "-nodefaults", "-display", "none",
                      "-bios", bios, "-D", self.trace_path,
                      "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
                      "-qtest", f"unix:{self.qtest_path}",
                      "-qtest-log", "/dev/null"]
         for ev in self.TRACE_EVENTS:
             self.args += ["-trace", ev]
-        self.args += ["-device", device_args]
+        if device_args:
+            self.args += ["-device", device_args]
         if incoming:
             self.args += ["-incoming", incoming]
         self.args += list(extra)
