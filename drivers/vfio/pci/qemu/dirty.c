@@ -7,25 +7,21 @@
  * qvp_backend.dma_log).  The backend's part is one call:
  * qvp_log_dirty(qdev, iova, len) before the device writes that range of
  * IOVA.  Everything else is here: the uAPI checks, the tracked ranges,
- * the log itself and the bitmap the user reads.
+ * the log's locking and the bitmap the user reads; the log's own
+ * bookkeeping is in dirty_log.h.
  *
  * A DMA that the device performs some time after the backend learns of
  * it stays reported until a report has seen it complete: before each
  * report the backend logs such writes again (struct
  * qvp_backend.log_sync).
  *
- * The log is a short sorted list of dirty extents, not a bitmap: its
- * size is fixed (QVP_LOG_MAX_EXTENTS), whatever the size of the IOVA
- * space the user tracks.  When a new extent would not fit, the two
- * extents with the smallest gap between them become one, which also
- * marks the gap: the log may report more than was written, never less.
- * For a device that writes many scattered pages between two reports,
- * "more" can grow large (QEMU then re-sends much RAM, and may not
- * converge): such a device wants its own tracker, as mlx5 and pds have.
- * The tracked ranges are kept the same way: more than QVP_LOG_MAX_RANGES
- * are combined by the core's vfio_combine_iova_ranges(), as mlx5 does,
- * which makes the tracked space, and what REPORT accepts, a superset of
- * what the user asked for.
+ * The log is a short sorted list of dirty extents of a fixed size
+ * (QVP_LOG_MAX_EXTENTS) that may report more than was written, never
+ * less: dirty_log.h says how.  The tracked ranges have a fixed size
+ * too: more than QVP_LOG_MAX_RANGES are combined by the core's
+ * vfio_combine_iova_ranges(), as mlx5 does, which makes the tracked
+ * space, and what REPORT accepts, a superset of what the user asked
+ * for.
  *
  * The report needs the core's iova_bitmap, which exists only in kernels
  * built with CONFIG_IOMMUFD_DRIVER; elsewhere (Debian's kernels) the
@@ -39,104 +35,8 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
+#include "dirty_log.h"
 #include "qvp.h"
-
-/* Does [s1, l1] overlap [s2, l2], or end right before it?  Those merge. */
-static bool qvp_log_touch(u64 s1, u64 l1, u64 s2, u64 l2)
-{
-	return (l2 == U64_MAX || s1 <= l2 + 1) &&
-	       (l1 == U64_MAX || s2 <= l1 + 1);
-}
-
-/*
- * The log holds one extent too many: make the two closest neighbours one
- * extent, gap included.  The gap after extent @keep is merged only if it
- * is the one gap there is: it is the hole a report just took out.
- */
-static void qvp_log_squeeze(struct qvp_log *log, unsigned int keep)
-{
-	unsigned int i, best = 0;
-	u64 gap, best_gap = U64_MAX;
-
-	for (i = 0; i + 1 < log->nr_dirty; i++) {
-		gap = log->dirty[i + 1].start - log->dirty[i].last;
-		if (i == keep && log->nr_dirty > 2)
-			continue;
-		if (gap < best_gap) {
-			best_gap = gap;
-			best = i;
-		}
-	}
-	log->dirty[best].last = log->dirty[best + 1].last;
-	memmove(&log->dirty[best + 1], &log->dirty[best + 2],
-		(log->nr_dirty - best - 2) * sizeof(log->dirty[0]));
-	log->nr_dirty--;
-}
-
-/* Add [s, l] to the sorted, disjoint extents of the log. */
-static void qvp_log_add(struct qvp_log *log, u64 s, u64 l)
-{
-	unsigned int i = 0, j;
-
-	/* Skip the extents that end before s - 1. */
-	while (i < log->nr_dirty && log->dirty[i].last != U64_MAX &&
-	       log->dirty[i].last + 1 < s)
-		i++;
-	/* Extents i .. j - 1 touch [s, l] and become one. */
-	for (j = i; j < log->nr_dirty &&
-	     qvp_log_touch(log->dirty[j].start, log->dirty[j].last, s, l); j++) {
-		s = min(s, log->dirty[j].start);
-		l = max(l, log->dirty[j].last);
-	}
-	if (j > i) {
-		log->dirty[i].start = s;
-		log->dirty[i].last = l;
-		memmove(&log->dirty[i + 1], &log->dirty[j],
-			(log->nr_dirty - j) * sizeof(log->dirty[0]));
-		log->nr_dirty -= j - i - 1;
-		return;
-	}
-	memmove(&log->dirty[i + 1], &log->dirty[i],
-		(log->nr_dirty - i) * sizeof(log->dirty[0]));
-	log->dirty[i].start = s;
-	log->dirty[i].last = l;
-	if (++log->nr_dirty > QVP_LOG_MAX_EXTENTS)
-		qvp_log_squeeze(log, UINT_MAX);
-}
-
-/* Take [s, l] out of the log, after it was reported. */
-static void qvp_log_clear(struct qvp_log *log, u64 s, u64 l)
-{
-	unsigned int i = 0;
-
-	while (i < log->nr_dirty) {
-		struct qvp_log_range *e = &log->dirty[i];
-
-		if (e->last < s || e->start > l) {
-			i++;
-			continue;
-		}
-		if (e->start >= s && e->last <= l) {
-			memmove(e, e + 1, (log->nr_dirty - i - 1) * sizeof(*e));
-			log->nr_dirty--;
-			continue;
-		}
-		if (e->start < s && e->last > l) {
-			/* A hole in the middle: two extents, one more entry. */
-			memmove(e + 1, e, (log->nr_dirty - i) * sizeof(*e));
-			e->last = s - 1;
-			e[1].start = l + 1;
-			if (++log->nr_dirty > QVP_LOG_MAX_EXTENTS)
-				qvp_log_squeeze(log, i);
-			return;
-		}
-		if (e->start < s)
-			e->last = s - 1;
-		else
-			e->start = l + 1;
-		i++;
-	}
-}
 
 /**
  * qvp_log_dirty - the device is about to write a range of IOVA
@@ -157,41 +57,11 @@ static void qvp_log_clear(struct qvp_log *log, u64 s, u64 l)
 void qvp_log_dirty(struct qvp_device *qdev, u64 iova, u64 len)
 {
 	struct qvp_log *log = &qdev->log;
-	u64 last, s, l;
-	unsigned int i;
 
-	if (!len)
-		return;
-	if (check_add_overflow(iova, len - 1, &last))
-		last = U64_MAX;
 	mutex_lock(&log->lock);
-	for (i = 0; log->active && i < log->nr_ranges; i++) {
-		if (log->ranges[i].last < iova || log->ranges[i].start > last)
-			continue;
-		/* Whole pages, but never past the range. */
-		s = max(round_down(iova, log->page_size), log->ranges[i].start);
-		l = round_down(min(last, log->ranges[i].last), log->page_size);
-		l = min(l + log->page_size - 1, log->ranges[i].last);
-		qvp_log_add(log, s, l);
-	}
+	if (log->active)
+		qvp_log_mark(log, iova, len);
 	mutex_unlock(&log->lock);
-}
-
-/* [s, l] lies within the union of the tracked ranges (sorted). */
-static bool qvp_log_tracked(struct qvp_log *log, u64 s, u64 l)
-{
-	unsigned int i;
-
-	for (i = 0; i < log->nr_ranges; i++) {
-		if (log->ranges[i].last < s)
-			continue;
-		if (log->ranges[i].start > s)
-			return false;
-		if (log->ranges[i].last >= l)
-			return true;
-		s = log->ranges[i].last + 1;
-	}
-	return false;
 }
 
 static int qvp_log_start(struct vfio_device *vdev,
@@ -281,28 +151,6 @@ int qvp_log_stop(struct vfio_device *vdev)
 	log->nr_ranges = 0;
 	mutex_unlock(&log->lock);
 	return 0;
-}
-
-/*
- * Take what the log holds of [@s, @l] out of it, into @out (room for
- * QVP_LOG_MAX_EXTENTS + 1 entries).  Return: the entries of @out.
- */
-static unsigned int qvp_log_take(struct qvp_log *log, u64 s, u64 l,
-				 struct qvp_log_range *out)
-{
-	unsigned int i, n = 0;
-
-	for (i = 0; i < log->nr_dirty; i++) {
-		u64 a = max(log->dirty[i].start, s);
-		u64 b = min(log->dirty[i].last, l);
-
-		if (a <= b) {
-			out[n].start = a;
-			out[n++].last = b;
-		}
-	}
-	qvp_log_clear(log, s, l);
-	return n;
 }
 
 static int qvp_log_read_and_clear(struct vfio_device *vdev,

@@ -24,7 +24,7 @@
 
 struct qvp_mig_file;
 
-/* The log's fixed size: see dirty.c. */
+/* The log's fixed size: see dirty_log.h. */
 #define QVP_LOG_MAX_RANGES	16
 #define QVP_LOG_MAX_EXTENTS	64
 
