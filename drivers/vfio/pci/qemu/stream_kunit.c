@@ -1524,5 +1524,5 @@ static struct kunit_suite qvp_stream_suite = {
 
 kunit_test_suite(qvp_stream_suite);
 
-MODULE_DESCRIPTION("KUnit tests of the qemu-vfio-pci stream code");
+MODULE_DESCRIPTION("KUnit tests of the qemu-vfio-pci stream code and DMA log");
 MODULE_LICENSE("GPL");
