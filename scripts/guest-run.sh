@@ -11,10 +11,11 @@
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
 #                   markers; the suites "setup" (module load, device
 #                   binding, migration capability), "kunit" (the KUnit
-#                   suite of stream.c, on a kernel with KUnit) and
-#                   "teardown" (device release, module unload) are
-#                   written here
-#   kunit.ktap      the KUnit suite's KTAP, as debugfs gave it
+#                   suites of stream.c and of the DMA log, on a kernel
+#                   with KUnit) and "teardown" (device release, module
+#                   unload) are written here
+#   kunit.ktap      the KUnit suites' KTAP, one after the other, as
+#                   debugfs gave it
 #   dmesg.txt       the kernel log after everything ran
 #   guest.status    "done" once the script reached its end
 # scripts/verdict.sh judges them against scripts/expected-suites and
@@ -156,11 +157,12 @@ unloaded() {
 }
 
 # kunit_results SUITE: debugfs holds the KTAP of the KUnit suite SUITE,
-# with its verdict line; it goes to kunit.ktap.
+# with its verdict line; it is added to kunit.ktap.
 kunit_results() {
-	cat "/sys/kernel/debug/kunit/$1/results" >"$res/kunit.ktap" || return 1
-	grep -E "^(not )?ok 1 $1( |\$)" "$res/kunit.ktap" ||
-		{ echo "no verdict line for $1:"; tail -n 5 "$res/kunit.ktap"; return 1; }
+	local f=/sys/kernel/debug/kunit/$1/results
+	cat "$f" >>"$res/kunit.ktap" || return 1
+	grep -E "^(not )?ok 1 $1( |\$)" "$f" ||
+		{ echo "no verdict line for $1:"; tail -n 5 "$f"; return 1; }
 }
 
 log "kernel $kver; results in $res"
@@ -225,20 +227,23 @@ for bdf in "${migrate[@]}"; do
 done
 own_suite_end
 
-# The KUnit suite of stream.c (drivers/vfio/pci/qemu/stream_kunit.c), in
-# the kernel's own build of it.  Its module is built only for a kernel
+# The KUnit suites of stream.c and of the DMA log's dirty_log.h
+# (drivers/vfio/pci/qemu/stream_kunit.c, dirty_log_kunit.c), in the
+# kernel's own build of them, one module.  It is built only for a kernel
 # with KUnit (our debug kernel; scripts/expected-suites expects the suite
-# there only).  Loading it runs the suite; debugfs keeps the KTAP until
-# the module goes, and kunit-tap.awk turns it into one program of the
-# suite, a case per KUnit case or parameter.
+# there only).  Loading it runs both; debugfs keeps each one's KTAP until
+# the module goes, and kunit-tap.awk turns each into one program of the
+# suite kunit, a case per KUnit case or parameter.
 kunit_ko=$out/mod/qemu-vfio-pci-kunit.ko
-kunit_suite="qemu-vfio-pci-stream"
+kunit_suites="qemu-vfio-pci-stream qemu-vfio-pci-dirty"
 if [ -e "$kunit_ko" ]; then
 	log "suite kunit"
 	own_suite_begin kunit
 	rm -f "$res/kunit.ktap"
-	check "insmod qemu-vfio-pci-kunit.ko (runs the KUnit suite)" insmod "$kunit_ko"
-	check "KTAP of $kunit_suite in debugfs" kunit_results "$kunit_suite"
+	check "insmod qemu-vfio-pci-kunit.ko (runs the KUnit suites)" insmod "$kunit_ko"
+	for ks in $kunit_suites; do
+		check "KTAP of $ks in debugfs" kunit_results "$ks"
+	done
 	check "rmmod qemu_vfio_pci_kunit" unloaded qemu_vfio_pci_kunit
 	own_suite_verdict
 	[ ! -s "$res/kunit.ktap" ] || awk -f /qvp/scripts/kunit-tap.awk "$res/kunit.ktap" >>"$tap"

@@ -9,10 +9,11 @@
 #   # ok N CASE: PARAM               each parameter of a parameterised case
 #   ok 1 selftests: kunit: SUITE     the suite's verdict
 #
-# KTAP nests by four spaces: the suite's cases at depth 1, the parameters
-# of a parameterised case at depth 2.  A parameterised case counts by its
-# parameters only (its own line sums them up and would count a failure
-# twice).  Directives stay ("# SKIP why" is a skip that must be expected).
+# The results of several suites, one after the other, become one program
+# each.  KTAP nests by four spaces: the suite's cases at depth 1, the
+# parameters of a parameterised case at depth 2.  A parameterised case
+# counts by its parameters only (its own line sums them up and would
+# count a failure twice).  Directives stay ("# SKIP why" is a skip that must be expected).
 # Other lines (diagnostics, the suite's counts) become "# # " comments;
 # KTAP version lines and plans are dropped.  Used by guest-run.sh in the
 # VM (mawk) and by verdict-test.sh: plain POSIX awk.

@@ -222,7 +222,7 @@ kunit_run()
 		sed '/# suite: kunit/,$d' "$d/selftests.tap"
 		echo "# suite: kunit"
 		echo "# selftests: guest: kunit"
-		echo "# ok 1 insmod qemu-vfio-pci-kunit.ko (runs the KUnit suite)"
+		echo "# ok 1 insmod qemu-vfio-pci-kunit.ko (runs the KUnit suites)"
 		echo "ok 1 selftests: guest: kunit"
 		awk -f "$here/kunit-tap.awk" "$2"
 		echo "# suite-end: kunit 0"
@@ -232,8 +232,33 @@ kunit_run()
 	echo "$d"
 }
 
-# ktap RESULT: the debugfs file of a small suite, as 6.12 writes it, in
-# which the parameter "header version 1" has RESULT (ok, "not ok").
+# ktap_dirty: the debugfs file of a small second suite, as 6.12 writes
+# it, all passing.
+ktap_dirty()
+{
+	cat <<EOF
+KTAP version 1
+1..1
+    KTAP version 1
+    # Subtest: qemu-vfio-pci-dirty
+    1..2
+    ok 1 add_disjoint_sorted
+        KTAP version 1
+        # Subtest: random_against_bitmap
+        ok 1 at IOVA 0
+        ok 2 at the top of the IOVA space
+    # random_against_bitmap: pass:2 fail:0 skip:0 total:2
+    ok 2 random_against_bitmap
+    # module: qemu_vfio_pci_kunit
+# qemu-vfio-pci-dirty: pass:2 fail:0 skip:0 total:2
+# Totals: pass:3 fail:0 skip:0 total:3
+ok 1 qemu-vfio-pci-dirty
+EOF
+}
+
+# ktap RESULT: the debugfs files of the two suites one after the other,
+# as guest-run.sh keeps them: a small first suite, in which the parameter
+# "header version 1" has RESULT (ok, "not ok"), then ktap_dirty.
 ktap()
 {
 	local verdict=ok fails=0
@@ -257,6 +282,7 @@ KTAP version 1
 # Totals: pass:$((4 - fails)) fail:$fails skip:0 total:4
 $verdict 1 qemu-vfio-pci-stream
 EOF
+	ktap_dirty
 }
 
 ktap ok >"$work/kunit-pass.ktap"
@@ -264,6 +290,8 @@ d=$(kunit_run kunit-pass "$work/kunit-pass.ktap")
 j_kver=$debug judge kunit-pass "$d" 0
 expect kunit-pass "a passing KUnit suite counts its cases and each parameter" \
 	"j_fail == 0 && j_skip == 0" "^ok - $debug/kunit: qemu-vfio-pci-stream: refusals: header version 1\$"
+expect kunit-pass "the second KUnit suite is a program of its own" \
+	"j_fail == 0" "^ok - $debug/kunit: qemu-vfio-pci-dirty: random_against_bitmap: at IOVA 0\$"
 # shellcheck disable=SC2034	# read by expect's arithmetic below
 n_pass=$j_pass
 
@@ -280,6 +308,12 @@ d=$(kunit_run kunit-skip "$work/kunit-skip.ktap")
 j_kver=$debug judge kunit-skip "$d" 0
 expect kunit-skip "a skipped KUnit case is an unexpected SKIP" \
 	"j_fail == 1 && j_skip == 0" "qemu-vfio-pci-stream: impossible_state # unexpected SKIP: no reason"
+
+ktap ok | sed '/^ok 1 qemu-vfio-pci-stream$/q' >"$work/kunit-one-suite.ktap"
+d=$(kunit_run kunit-one-suite "$work/kunit-one-suite.ktap")
+j_kver=$debug judge kunit-one-suite "$d" 0
+expect kunit-one-suite "a KUnit suite missing from the KTAP is a failure" \
+	"j_fail == 1" "^not ok - $debug/kunit: qemu-vfio-pci-dirty # no result"
 
 # The manifests themselves: every expected skip says why it is expected,
 # and every suite names its programs.
