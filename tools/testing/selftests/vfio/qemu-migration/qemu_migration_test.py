@@ -7,7 +7,14 @@ qemu-vfio-pci:
 
   VFIO_SELFTESTS_BDF    edu A: the source QEMU's device (required)
   VFIO_SELFTESTS_BDF2   edu B: the destination QEMU's device (required)
-  QEMU_MIG_QEMU         QEMU binary (default: qemu-system-x86_64)
+  QEMU_MIG_QEMU         QEMU binary (default: qemu-system-x86_64, which
+                        must then be on $PATH, else the test skips; a
+                        QEMU_MIG_QEMU that does not run fails)
+  QEMU_MIG_DATADIR      QEMU's data directories, colon-separated, each
+                        passed as -L (for a QEMU installed elsewhere
+                        than its build's prefix; scripts/mkqemu.sh)
+  QEMU_MODULE_DIR       QEMU's own variable: where that QEMU finds its
+                        modules
   QEMU_MIG_IVSHMEM_BDF, QEMU_MIG_IVSHMEM_BDF2
                         two ivshmem-plain devices; default: the first two
                         1af4:1110 devices, which the test binds to
@@ -136,6 +143,18 @@ def skip_all(why):
     print("TAP version 13")
     print(f"1..0 # SKIP {why}")
     sys.exit(KSFT_SKIP)
+
+
+def fail_all(why):
+    """A QEMU that was asked for by name and is not there: a failure (make
+    check runs the suite with QEMU 11.1 by QEMU_MIG_QEMU; its absence must
+    not pass as a skip)."""
+    print("TAP version 13")
+    print(f"1..{len(PLAN)}")
+    print(f"# {why}")
+    for i, name in enumerate(PLAN):
+        print(f"not ok {i + 1} {name}")
+    sys.exit(KSFT_FAIL)
 
 
 class Run:
@@ -519,6 +538,16 @@ def edu_migration_steps(tap, run, a, b, precopy, dirty):
     tap.diag(f"destination device states: {' '.join(d_states)}")
     for ranges in src.dirty_tracking_starts(src_mark):
         tap.diag(f"source: device dirty tracking started, {ranges}")
+    init = src.migration_init()
+    if init:
+        tap.diag(f"source: vfio_migration_init {init}")
+    queries = src.precopy_queries(src_mark)
+    if queries:
+        reinit = sum(1 for q in queries if q[2])
+        tap.diag(f"source: {len(queries)} VFIO_MIG_GET_PRECOPY_INFO, "
+                 f"first init {queries[0][0]} dirty {queries[0][1]} "
+                 f"ret {queries[0][3]}, {reinit} with "
+                 f"VFIO_PRECOPY_INFO_REINIT")
     why = check_source_states(s_states, precopy)
     if why:
         tap.fail(t[3], f"source trace: {why}")
@@ -978,6 +1007,10 @@ def main():
             skip_all(f"{bdf} is bound to {qq.pci_driver(bdf)}, "
                      f"not {DRIVER}")
     if not shutil.which(qq.QEMU_BIN):
+        if "QEMU_MIG_QEMU" in os.environ:
+            fail_all(f"QEMU_MIG_QEMU={qq.QEMU_BIN} does not exist or is not "
+                     f"executable (make check: scripts/mkqemu.sh installs "
+                     f"QEMU 11.1)")
         skip_all(f"no {qq.QEMU_BIN}")
     try:
         flags = qq.vfio_migration_flags(a)
@@ -995,10 +1028,20 @@ def main():
         dirty_error = None
 
     tap = Tap(PLAN)
-    ver = os.popen(f"{qq.QEMU_BIN} --version").readline().strip()
+    ver = qq.qemu_version()
     tap.diag(f"{ver}; edu A {a} -> edu B {b}; migration flags of A: "
              f"{qq.mig_flags_str(flags)}; DMA logging: "
              f"{'yes' if dirty else 'no'}; QEMU's {mode_name(dirty)}")
+    where = [shutil.which(qq.QEMU_BIN)]
+    if qq.QEMU_DATADIRS:
+        where.append("-L " + " -L ".join(qq.QEMU_DATADIRS))
+    if os.environ.get("QEMU_MODULE_DIR"):
+        where.append(f"QEMU_MODULE_DIR={os.environ['QEMU_MODULE_DIR']}")
+    tap.diag("QEMU: " + ", ".join(where))
+    if not ver.startswith("QEMU emulator version"):
+        tap.fail(PLAN[0], f"{qq.QEMU_BIN} --version: {ver}")
+        tap.skip_rest("QEMU does not run")
+        return KSFT_FAIL
     run = Run()
 
     def on_alarm(signum, frame):

@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import fnmatch
 import json
 import os
 import re
@@ -25,7 +26,13 @@ import struct
 import subprocess
 import time
 
+# The QEMU under test, and its data directories (-L, colon-separated):
+# the root filesystem's QEMU by default; scripts/guest-run.sh runs the
+# suite a second time with QEMU 11.1 (scripts/mkqemu.sh), which also needs
+# QEMU_MODULE_DIR in the environment to find its own modules.
 QEMU_BIN = os.environ.get("QEMU_MIG_QEMU", "qemu-system-x86_64")
+QEMU_DATADIRS = [d for d in os.environ.get("QEMU_MIG_DATADIR", "").split(":")
+                 if d]
 PCI_SYSFS = "/sys/bus/pci/devices"
 
 
@@ -200,17 +207,53 @@ def vfio_dma_logging(bdf):
 # ------------------------------------------------------------------------
 # QEMU
 
+def qemu_version():
+    """QEMU's first --version line."""
+    out = subprocess.run([QEMU_BIN] + data_args() + ["--version"],
+                         capture_output=True, text=True)
+    lines = (out.stdout or out.stderr).splitlines()
+    return lines[0].strip() if lines else f"no version (exit {out.returncode})"
+
+
+def data_args():
+    args = []
+    for d in QEMU_DATADIRS:
+        args += ["-L", d]
+    return args
+
+
+_trace_names = None
+
+
+def trace_events(patterns):
+    """The patterns of @patterns that name trace events of this QEMU: the
+    events differ between versions, and QEMU warns of a -trace that
+    matches none."""
+    global _trace_names
+    if _trace_names is None:
+        out = subprocess.run([QEMU_BIN, "-trace", "help"],
+                             capture_output=True, text=True)
+        _trace_names = out.stdout.split()
+    return [p for p in patterns if fnmatch.filter(_trace_names, p)]
+
+
 class Qemu:
     """A nested QEMU: TCG, no guest code (a BIOS of hlt instructions),
     QMP and qtest sockets, vfio trace events in a log file."""
 
     # vfio_device_dirty_tracking_start: QEMU starts the devices' DMA logs
-    # (device dirty tracking); vfio_get_dirty_bitmap: one dirty sync of a
-    # section of guest RAM, from the devices' logs or the container.
+    # (device dirty tracking); vfio_get_dirty_bitmap (up to 10.x) or
+    # vfio_container_query_dirty_bitmap (11.x): one dirty sync of a section
+    # of guest RAM, from the devices' logs or the container.  From 11.x:
+    # vfio_migration_init (whether QEMU uses PRECOPY_INFOv2),
+    # vfio_query_precopy_size (with VFIO_PRECOPY_INFO_REINIT), and
+    # vfio_send_init_data_flag.  Only those this QEMU has are asked for.
     TRACE_EVENTS = ["vfio_migration_*", "vfio_save_*", "vfio_load_state",
-                    "vfio_load_cleanup", "vfio_state_pending_*",
+                    "vfio_load_cleanup", "vfio_state_pending*",
+                    "vfio_query_*", "vfio_send_init_data_flag",
                     "vfio_device_dirty_tracking_start",
-                    "vfio_get_dirty_bitmap"]
+                    "vfio_get_dirty_bitmap",
+                    "vfio_container_query_dirty_bitmap"]
 
     def __init__(self, name, workdir, bios, device_args, incoming=None,
                  extra=(), mem_mib=32):
@@ -226,13 +269,14 @@ class Qemu:
         self.qtest = None
         self.qtest_rfile = None
         self.events = []
-        self.args = [QEMU_BIN, "-machine", "q35", "-accel", "tcg",
+        self.args = [QEMU_BIN] + data_args() + [
+                     "-machine", "q35", "-accel", "tcg",
                      "-m", str(mem_mib), "-nodefaults", "-display", "none",
                      "-bios", bios, "-D", self.trace_path,
                      "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
                      "-qtest", f"unix:{self.qtest_path}",
                      "-qtest-log", "/dev/null"]
-        for ev in self.TRACE_EVENTS:
+        for ev in trace_events(self.TRACE_EVENTS):
             self.args += ["-trace", ev]
         if device_args:
             self.args += ["-device", device_args]
@@ -476,9 +520,14 @@ class Qemu:
         return [m.group(1) for m in
                 self._DIRTY_START_RE.finditer(self.trace(since))]
 
+    # 10.0: vfio_get_dirty_bitmap iova= size= bitmap_size= start= (a RAM
+    # address); 11.1: vfio_container_query_dirty_bitmap iova= size=
+    # backend_flag= bitmap_size= gpa=.
     _DIRTY_BITMAP_RE = re.compile(
-        r"vfio_get_dirty_bitmap iova=0x([0-9a-f]+) size= 0x([0-9a-f]+) "
-        r"bitmap_size=0x[0-9a-f]+ start=0x([0-9a-f]+) dirty_pages=(\d+)")
+        r"(?:vfio_get_dirty_bitmap|vfio_container_query_dirty_bitmap) "
+        r"iova=0x([0-9a-f]+) size= ?0x([0-9a-f]+) "
+        r"(?:backend_flag=0x[0-9a-f]+ )?bitmap_size=0x[0-9a-f]+ "
+        r"(?:start|gpa)=0x([0-9a-f]+) dirty_pages=(\d+)")
 
     def dirty_bitmaps(self, since=0):
         """Each dirty sync of a section of guest RAM from the trace, as
@@ -486,6 +535,26 @@ class Qemu:
         return [(int(m.group(1), 16), int(m.group(2), 16),
                  int(m.group(3), 16), int(m.group(4)))
                 for m in self._DIRTY_BITMAP_RE.finditer(self.trace(since))]
+
+    _MIG_INIT_RE = re.compile(r"vfio_migration_init \([^)]*\) ([^\n]*)")
+
+    def migration_init(self):
+        """What QEMU 11.x traced when it set the device up for migration
+        (mig_flags, precopy_info_v2_used, dirty_pages_supported), or
+        None (older QEMU)."""
+        m = self._MIG_INIT_RE.search(self.trace())
+        return m.group(1).strip() if m else None
+
+    _PRECOPY_SIZE_RE = re.compile(
+        r"vfio_query_precopy_size \([^)]*\) init (\d+), dirty (\d+), "
+        r"reinit (\d), ret (-?\d+)")
+
+    def precopy_queries(self, since=0):
+        """QEMU 11.x's VFIO_MIG_GET_PRECOPY_INFO calls from the trace, as
+        (initial bytes, dirty bytes, REINIT reported, return value)."""
+        return [(int(m.group(1)), int(m.group(2)), m.group(3) == "1",
+                 int(m.group(4)))
+                for m in self._PRECOPY_SIZE_RE.finditer(self.trace(since))]
 
     _RAM_PAGE_RE = re.compile(r"ram_save_page (\S+): offset: 0x([0-9a-f]+)")
 
