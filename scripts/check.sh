@@ -3,8 +3,9 @@
 #
 # make check: every test of the project, on every kernel of the matrix.
 #
-#  1. the cached Debian trixie root filesystem (scripts/mkrootfs.sh); the
-#     debug kernel (scripts/mkkernel.sh) builds in the background
+#  1. the cached Debian trixie root filesystem (scripts/mkrootfs.sh) and
+#     QEMU 11.1 in it (scripts/mkqemu.sh); the debug kernel
+#     (scripts/mkkernel.sh) builds in the background
 #  2. host-side unit tests (userspace builds of the pure-C parts)
 #  3. per kernel: build the module (W=1, sparse C=1) and the selftests
 #  4. checkpatch --strict on our sources; kernel-doc on them and on the
@@ -59,6 +60,17 @@ need_root
 lane "test root filesystem"
 rootfs=$("$here/mkrootfs.sh") || die "no test root filesystem; see the messages above"
 kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -) debug}
+
+# QEMU 11.1 from trixie-backports beside the root filesystem's own (10.0),
+# for the suite qemu-migration-11.1 (scripts/mkqemu.sh; seconds, cached in
+# the root filesystem).  Without it that suite fails in every VM that
+# must run it; the rest goes on.
+step "QEMU 11.1 in the root filesystem's /opt/qemu-11.1 (scripts/mkqemu.sh)"
+if qemu11=$("$here/mkqemu.sh" "$rootfs"); then
+	record qemu ok "QEMU $qemu11 from trixie-backports in /opt/qemu-11.1 (scripts/mkqemu.sh)"
+else
+	record qemu fail "QEMU 11.1 in /opt/qemu-11.1 (scripts/mkqemu.sh)" "see the messages above and $QVP_CACHE/mkqemu.log"
+fi
 [ -n "$kernels" ] || die "no kernel in $rootfs/boot"
 
 # The debug kernel (scripts/mkkernel.sh) builds in the background while

@@ -174,6 +174,10 @@ done
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . /qvp/scripts/lib.sh
+# expected_suites KVER: what scripts/expected-suites wants of this kernel.
+here=/qvp/scripts
+# shellcheck source=SCRIPTDIR/verdict.sh
+. /qvp/scripts/verdict.sh
 # The devices the VM must have; a malformed manifest ends the run here
 # (no setup suite, no guest.status: the host counts the failures).
 test_devices_load || { log "$QVP_TEST_DEVICES is malformed"; exit 1; }
@@ -312,6 +316,18 @@ if [ "${#edu[@]}" -ge 1 ]; then
 	run_suite qemu-migration /qvp/tools/testing/selftests/vfio/qemu-migration \
 		"$out/qemu-migration-selftests" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+	# The same with QEMU 11.1 from trixie-backports, which
+	# scripts/mkqemu.sh unpacked into /opt/qemu-11.1 (qemu.env: its
+	# binary, -L directories and QEMU_MODULE_DIR), on the kernels for
+	# which scripts/expected-suites lists the suite (it takes minutes).
+	# Without qemu.env the suite still runs, and fails, naming the binary.
+	if expected_suites "$kver" | grep -q '^qemu-migration-11\.1 '; then
+		qemu11=(QEMU_MIG_QEMU=/opt/qemu-11.1/usr/bin/qemu-system-x86_64)
+		[ ! -r /opt/qemu-11.1/qemu.env ] || mapfile -t qemu11 </opt/qemu-11.1/qemu.env
+		run_suite qemu-migration-11.1 /qvp/tools/testing/selftests/vfio/qemu-migration \
+			"$out/qemu-migration-selftests" "${qemu11[@]}" \
+			VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+	fi
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then

@@ -323,7 +323,7 @@ if [ -z "$bad" ] && manifest_lines "$QVP_EXPECTED_SKIPS" | grep -q .; then
 else
 	tap "not ok" "every line of scripts/expected-skips is TEST | REASON | WHY (bad: ${bad:-the file is empty})"
 fi
-bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk 'NF < 2 || $1 !~ /^[A-Za-z0-9-]+(@[^@]+)?$/')
+bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk 'NF < 2 || $1 !~ /^[A-Za-z0-9.-]+(@[^@]+)?$/')
 if [ -z "$bad" ]; then
 	tap ok "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM..."
 else
