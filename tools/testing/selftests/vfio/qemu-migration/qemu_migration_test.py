@@ -538,6 +538,12 @@ def edu_migration_steps(tap, run, a, b, precopy, dirty):
     tap.diag(f"destination device states: {' '.join(d_states)}")
     for ranges in src.dirty_tracking_starts(src_mark):
         tap.diag(f"source: device dirty tracking started, {ranges}")
+    for q, ev, since in ((dst, "loadvm_approve_switchover", 0),
+                         (dst, "loadvm_approve_switchover_legacy", 0),
+                         (src, "source_return_path_thread_switchover_acked",
+                          src_mark)):
+        for args in q.trace_args(ev, since):
+            tap.diag(f"{q.name}: {ev} {args}")
     init = src.migration_init()
     if init:
         tap.diag(f"source: vfio_migration_init {init}")

@@ -247,13 +247,18 @@ class Qemu:
     # of guest RAM, from the devices' logs or the container.  From 11.x:
     # vfio_migration_init (whether QEMU uses PRECOPY_INFOv2),
     # vfio_query_precopy_size (with VFIO_PRECOPY_INFO_REINIT), and
-    # vfio_send_init_data_flag.  Only those this QEMU has are asked for.
+    # vfio_send_init_data_flag.  loadvm_approve_switchover*: the
+    # destination's switchover-ack approvals (11.x names the approver),
+    # source_return_path_thread_switchover_acked: the source receiving it.
+    # Only those this QEMU has are asked for.
     TRACE_EVENTS = ["vfio_migration_*", "vfio_save_*", "vfio_load_state",
                     "vfio_load_cleanup", "vfio_state_pending*",
                     "vfio_query_*", "vfio_send_init_data_flag",
                     "vfio_device_dirty_tracking_start",
                     "vfio_get_dirty_bitmap",
-                    "vfio_container_query_dirty_bitmap"]
+                    "vfio_container_query_dirty_bitmap",
+                    "loadvm_approve_switchover*",
+                    "source_return_path_thread_switchover_acked"]
 
     def __init__(self, name, workdir, bios, device_args, incoming=None,
                  extra=(), mem_mib=32):
@@ -555,6 +560,13 @@ class Qemu:
         return [(int(m.group(1)), int(m.group(2)), m.group(3) == "1",
                  int(m.group(4)))
                 for m in self._PRECOPY_SIZE_RE.finditer(self.trace(since))]
+
+    def trace_args(self, name, since=0):
+        """The arguments of each trace line of event @name (exactly)."""
+        pat = re.compile(r"(?:^|[\s:])" + re.escape(name) + r"(?: ([^\n]*))?$",
+                         re.M)
+        return [(m.group(1) or "").strip()
+                for m in pat.finditer(self.trace(since))]
 
     _RAM_PAGE_RE = re.compile(r"ram_save_page (\S+): offset: 0x([0-9a-f]+)")
 
