@@ -541,7 +541,7 @@ class Qemu:
                  int(m.group(3), 16), int(m.group(4)))
                 for m in self._DIRTY_BITMAP_RE.finditer(self.trace(since))]
 
-    _MIG_INIT_RE = re.compile(r"vfio_migration_init \([^)]*\) ([^\n]*)")
+    _MIG_INIT_RE = re.compile(r"vfio_migration_init\s+\([^)]*\) ([^\n]*)")
 
     def migration_init(self):
         """What QEMU 11.x traced when it set the device up for migration
@@ -551,7 +551,7 @@ class Qemu:
         return m.group(1).strip() if m else None
 
     _PRECOPY_SIZE_RE = re.compile(
-        r"vfio_query_precopy_size \([^)]*\) init (\d+), dirty (\d+), "
+        r"vfio_query_precopy_size\s+\([^)]*\) init (\d+), dirty (\d+), "
         r"reinit (\d), ret (-?\d+)")
 
     def precopy_queries(self, since=0):
