@@ -12,11 +12,13 @@
  * converge): such a device wants its own tracker, as mlx5 and pds have.
  *
  * Only arithmetic over the ranges and extents of struct qvp_log (qvp.h)
- * is here: no locking (dirty.c, the one includer, holds the log's lock),
- * no allocation, no vfio.  The functions are static, for dirty.c alone,
- * as they were when they lived in it; in a header so that the KUnit
- * suite (dirty_log_kunit.c) can build them as well, without dirty.c's
- * vfio code.
+ * is here: no locking, no allocation, no vfio.  Every function expects
+ * the log's lock held by its caller: in the driver, dirty.c, the only
+ * file of the driver that includes this header; the KUnit suite
+ * (dirty_log_kunit.c) works on a log of its own that nothing else sees.
+ * The functions are static inline, as static as when they lived in
+ * dirty.c, so that the suite can build them without dirty.c's vfio code
+ * and without the driver exporting them.
  */
 #ifndef QVP_DIRTY_LOG_H
 #define QVP_DIRTY_LOG_H

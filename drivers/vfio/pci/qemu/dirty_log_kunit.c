@@ -584,6 +584,11 @@ static const struct qvp_log_range t_sixteen[QVP_LOG_MAX_RANGES] = {
 	R(0xc000, 0xcfff), R(0xd000, 0xdfff), R(0xe000, 0xefff), R(0xf000, 0xffff),
 };
 
+/* Two ranges with a one-byte gap between them. */
+static const struct qvp_log_range t_byte_gap[] = {
+	R(0x10000, 0x1ffff), R(0x20001, 0x2ffff),
+};
+
 static const struct qvp_log_range t_first_page[] = { R(0, 0xfff) };
 static const struct qvp_log_range t_last_page[] = { R(U64_MAX - 0xfff, U64_MAX) };
 static const struct qvp_log_range t_last_two[] = {
@@ -604,6 +609,11 @@ static const struct t_tracked t_trackeds[] = {
 	{ "two that touch, whole", t_three, 3, R(0x10000, 0x2ffff), true },
 	{ "across a gap", t_three, 3, R(0x2f000, 0x40fff), false },
 	{ "in the gap", t_three, 3, R(0x30000, 0x30fff), false },
+	{ "across a one-byte gap", t_byte_gap, 2, R(0x1f000, 0x20fff), false },
+	{ "the one-byte gap alone", t_byte_gap, 2, R(0x20000, 0x20000), false },
+	{ "up to the one-byte gap", t_byte_gap, 2, R(0x1f000, 0x1ffff), true },
+	{ "from right after the one-byte gap", t_byte_gap, 2,
+	  R(0x20001, 0x20fff), true },
 	{ "a byte before the first", t_three, 3, R(0xffff, 0x10fff), false },
 	{ "a byte past the last", t_three, 3, R(0x4f000, 0x50000), false },
 	{ "past the last", t_three, 3, R(0x50000, 0x50fff), false },
