@@ -16,7 +16,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <linux/iommufd.h>
 
 #include "vfio_dev.h"
@@ -97,6 +99,7 @@ static void dev_init(struct vfio_dev *dev, enum vfio_dev_iommu_mode mode)
 	dev->iommufd = -1;
 	dev->device_fd = -1;
 	dev->group_id = -1;
+	dev->hold_fd = -1;
 }
 
 void vfio_dev_close(struct vfio_dev *dev)
@@ -116,6 +119,10 @@ void vfio_dev_close(struct vfio_dev *dev)
 	dev->iommufd = -1;
 	dev->ioas_id = 0;
 	dev->devid = 0;
+	/* last: the holder takes the device back once our fds are gone */
+	if (dev->hold_fd >= 0)
+		close(dev->hold_fd);
+	dev->hold_fd = -1;
 }
 
 int vfio_dev_iommu_mode_env(enum vfio_dev_iommu_mode *mode)
@@ -494,6 +501,192 @@ int vfio_dev_open_mode(struct vfio_dev *dev, const char *bdf,
 		ret = get_device_info(dev);
 	if (ret)
 		vfio_dev_close(dev);
+	return ret;
+}
+
+int vfio_hold_connect(const char *socket_path, char *err, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, e;
+
+	if (!socket_path || !*socket_path ||
+	    strlen(socket_path) >= sizeof(sa.sun_path)) {
+		snprintf(err, len, "'%s' cannot be a holder's socket: empty or longer than %zu bytes",
+			 socket_path ? socket_path : "", sizeof(sa.sun_path) - 1);
+		return -EINVAL;
+	}
+	memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, len, "socket: %s", strerror(e));
+		return -e;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		e = errno;
+		close(fd);
+		if (e == ENOENT)
+			snprintf(err, len, "no holder: %s does not exist; start one with 'vfio-mig hold --socket %s BDF...', or open devices directly (no --holder, %s unset)",
+				 socket_path, socket_path, VFIO_HOLD_ENV);
+		else if (e == ECONNREFUSED)
+			snprintf(err, len, "no holder listens at %s: the holder that made it is gone (its devices were closed, and so reset); start a new one with 'vfio-mig hold --socket %s BDF...'",
+				 socket_path, socket_path);
+		else
+			snprintf(err, len, "cannot reach the holder at %s: %s",
+				 socket_path, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
+/* Send @req and receive the reply, with up to VFIO_HOLD_MAX_FDS fds. */
+static int hold_call(int fd, const struct vfio_hold_req *req,
+		     struct vfio_hold_reply *rep, int *fds, const char *where,
+		     char *err, size_t len)
+{
+	char cbuf[CMSG_SPACE(VFIO_HOLD_MAX_FDS * sizeof(int))];
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	unsigned int n = 0, i;
+	ssize_t r;
+	int e;
+
+	for (i = 0; i < VFIO_HOLD_MAX_FDS; i++)
+		fds[i] = -1;
+	if (send(fd, req, sizeof(*req), MSG_NOSIGNAL) != sizeof(*req)) {
+		e = errno;
+		snprintf(err, len, "the holder at %s hung up: %s", where,
+			 strerror(e));
+		return -ECONNRESET;
+	}
+	memset(rep, 0, sizeof(*rep));
+	do {
+		r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	for (c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c;
+	     c = CMSG_NXTHDR(&msg, c)) {
+		unsigned int k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(f));
+			if (n < VFIO_HOLD_MAX_FDS)
+				fds[n++] = f;
+			else
+				close(f);
+		}
+	}
+	if (r <= 0) {
+		snprintf(err, len, "the holder at %s hung up without answering%s%s",
+			 where, r ? ": " : "", r ? strerror(errno) : "");
+		return -ECONNRESET;
+	}
+	if ((size_t)r != sizeof(*rep) || rep->magic != VFIO_HOLD_MAGIC ||
+	    rep->nfds != n || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		snprintf(err, len, "%s does not answer as a vfio-mig holder of this version does",
+			 where);
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		return -EPROTO;
+	}
+	rep->msg[sizeof(rep->msg) - 1] = '\0';
+	rep->bdf[sizeof(rep->bdf) - 1] = '\0';
+	return 0;
+}
+
+int vfio_dev_open_held(struct vfio_dev *dev, const char *socket_path,
+		       const char *bdf)
+{
+	struct vfio_hold_req req = {
+		.magic = VFIO_HOLD_MAGIC,
+		.op = VFIO_HOLD_GET,
+	};
+	struct vfio_hold_reply rep;
+	int fds[VFIO_HOLD_MAX_FDS];
+	int fd, ret;
+
+	dev_init(dev, VFIO_DEV_IOMMU_LEGACY);
+	if (vfio_bdf_normalise(bdf, dev->bdf, sizeof(dev->bdf))) {
+		set_err(dev, "'%s' is not a PCI address (want DDDD:BB:DD.F)",
+			bdf ? bdf : "(null)");
+		return -EINVAL;
+	}
+	fd = vfio_hold_connect(socket_path, dev->err, sizeof(dev->err));
+	if (fd < 0)
+		return fd;
+	memcpy(req.bdf, dev->bdf, sizeof(req.bdf));
+	ret = hold_call(fd, &req, &rep, fds, socket_path, dev->err,
+			sizeof(dev->err));
+	if (!ret && rep.status) {
+		set_err(dev, "%s", rep.msg);
+		ret = rep.status < 0 ? rep.status : -EPROTO;
+	}
+	if (!ret && (rep.nfds != 2 || fds[0] < 0 || fds[1] < 0 ||
+		     (rep.iommu_mode != VFIO_DEV_IOMMU_LEGACY &&
+		      rep.iommu_mode != VFIO_DEV_IOMMU_IOMMUFD))) {
+		set_err(dev, "the holder at %s lent %s without its fds",
+			socket_path, dev->bdf);
+		ret = -EPROTO;
+	}
+	if (ret) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		close(fd);
+		return ret;
+	}
+	dev->iommu_mode = rep.iommu_mode;
+	dev->group_id = rep.group_id;
+	dev->noiommu = rep.noiommu;
+	dev->device_fd = fds[0];
+	if (dev->iommu_mode == VFIO_DEV_IOMMU_IOMMUFD) {
+		dev->iommufd = fds[1];
+		dev->ioas_id = rep.ioas_id;
+		dev->devid = rep.devid;
+	} else {
+		dev->container_fd = fds[1];
+	}
+	dev->hold_fd = fd;
+	ret = get_device_info(dev);
+	if (ret)
+		vfio_dev_close(dev);
+	return ret;
+}
+
+int vfio_hold_release(const char *socket_path, char *err, size_t len)
+{
+	struct vfio_hold_req req = {
+		.magic = VFIO_HOLD_MAGIC,
+		.op = VFIO_HOLD_RELEASE,
+	};
+	struct vfio_hold_reply rep;
+	int fds[VFIO_HOLD_MAX_FDS];
+	char c;
+	int fd, ret;
+
+	fd = vfio_hold_connect(socket_path, err, len);
+	if (fd < 0)
+		return fd;
+	ret = hold_call(fd, &req, &rep, fds, socket_path, err, len);
+	if (!ret && rep.status) {
+		snprintf(err, len, "%s", rep.msg);
+		ret = rep.status < 0 ? rep.status : -EPROTO;
+	}
+	/* The holder hangs up once its devices are closed. */
+	while (!ret && recv(fd, &c, 1, 0) > 0)
+		;
+	close(fd);
 	return ret;
 }
 

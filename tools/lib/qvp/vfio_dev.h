@@ -67,6 +67,7 @@ struct vfio_dev {
 	unsigned int nr_regions;
 	struct vfio_dev_region regions[VFIO_DEV_MAX_REGIONS];
 	char err[VFIO_DEV_ERR_LEN];	/* why vfio_dev_open() failed */
+	int hold_fd;		/* the connection to a holder, else -1 */
 };
 
 /* PCI identity, read from the device's config space. */
@@ -108,6 +109,63 @@ int vfio_dev_open_mode(struct vfio_dev *dev, const char *bdf,
 		       enum vfio_dev_iommu_mode mode);
 void vfio_dev_close(struct vfio_dev *dev);
 bool vfio_dev_is_open(const struct vfio_dev *dev);
+
+/*
+ * A holder ("vfio-mig hold", tools/vfio-mig/hold.c) keeps devices open
+ * across processes and lends them, one client at a time, over a unix
+ * socket: the device fd and the container fd (legacy) or iommufd, passed
+ * with SCM_RIGHTS.  The lease lasts as long as the client's connection,
+ * which the vfio_dev keeps in hold_fd and vfio_dev_close() closes; the
+ * holder then brings the device back to RUNNING, with no interrupts or
+ * DMA mappings of the client left, and keeps it open (its registers
+ * with it).  Every request and reply is one SOCK_SEQPACKET message.
+ */
+#define VFIO_HOLD_ENV		"VFIO_MIG_HOLDER"	/* the socket's path */
+#define VFIO_HOLD_DEFAULT	"/run/vfio-mig.sock"
+#define VFIO_HOLD_MAGIC		0x444c4856U		/* "VHLD" */
+#define VFIO_HOLD_MAX_FDS	2
+
+enum vfio_hold_op {
+	VFIO_HOLD_GET = 1,	/* lend @bdf to this connection */
+	VFIO_HOLD_RELEASE,	/* close every device and exit */
+};
+
+struct vfio_hold_req {
+	uint32_t magic;
+	uint32_t op;		/* enum vfio_hold_op */
+	char bdf[32];		/* VFIO_HOLD_GET: normalised */
+};
+
+struct vfio_hold_reply {
+	uint32_t magic;
+	int32_t status;		/* 0 or -errno; @msg says why */
+	int32_t pid;		/* the holder's */
+	uint32_t iommu_mode;	/* enum vfio_dev_iommu_mode */
+	int32_t group_id;
+	uint32_t noiommu;
+	uint32_t ioas_id;
+	uint32_t devid;
+	uint32_t nfds;		/* the device fd, then container or iommufd */
+	char bdf[32];
+	char msg[VFIO_DEV_ERR_LEN];
+};
+
+/*
+ * Open @bdf through the holder listening at @socket: on success @dev is
+ * like one vfio_dev_open() opened (its fds are the holder's, duplicated)
+ * and holds the lease until vfio_dev_close().  On failure a negative
+ * errno, explained in dev->err:
+ *	-ENOENT, -ECONNREFUSED	no holder listens at @socket
+ *	-ENODEV	the holder does not hold @bdf (dev->err lists what it holds)
+ *	-EBUSY	the holder has lent @bdf to another client (its pid)
+ *	-EPROTO, -ECONNRESET	the holder answered nonsense, or hung up
+ */
+int vfio_dev_open_held(struct vfio_dev *dev, const char *socket,
+		       const char *bdf);
+/* Ask the holder at @socket to exit; waits until it has closed its devices. */
+int vfio_hold_release(const char *socket, char *err, size_t len);
+/* Connect to the holder at @socket; -errno, explained in @err. */
+int vfio_hold_connect(const char *socket, char *err, size_t len);
 
 /*
  * The mode $VFIO_SELFTESTS_IOMMU_MODE asks for, legacy when it is unset or
