@@ -141,8 +141,11 @@ static void explain_open_error(struct mig_dev *md, const char *bdf, int ret)
 			strstr(md->vd.err, "viable") ? " (the kernel also says the IOMMU group is not viable)" : "");
 		return;
 	case EBUSY:
-		err_msg("%s is busy: the device or its IOMMU group %d is already open in another process (e.g. QEMU or another vfio-mig); find it with 'fuser -v /dev/vfio/%d' and stop it first",
-			bdf, g, g);
+		err_msg("%s is busy: the device or its IOMMU group %d is already open in another process (e.g. QEMU, another vfio-mig, or a 'vfio-mig hold', whose devices are used with --holder PATH or %s=PATH); find it with 'fuser -v /dev/vfio/%d'",
+			bdf, g, VFIO_HOLD_ENV, g);
+		if (!access(VFIO_HOLD_DEFAULT, F_OK))
+			fprintf(stderr, "  A holder's socket exists at %s: try --holder %s\n",
+				VFIO_HOLD_DEFAULT, VFIO_HOLD_DEFAULT);
 		return;
 	case ENODEV:
 		if (!is_vfio_driver(md->driver)) {
@@ -157,7 +160,21 @@ static void explain_open_error(struct mig_dev *md, const char *bdf, int ret)
 		md->vd.err[0] ? md->vd.err : strerror(-ret), errno_name(ret));
 }
 
+static int mig_dev_open_how(struct mig_dev *md, const char *bdf,
+			    bool need_mig, const char *holder);
+
 int mig_dev_open(struct mig_dev *md, const char *bdf, bool need_mig)
+{
+	return mig_dev_open_how(md, bdf, need_mig, holder_for_devices());
+}
+
+int mig_dev_open_direct(struct mig_dev *md, const char *bdf, bool need_mig)
+{
+	return mig_dev_open_how(md, bdf, need_mig, NULL);
+}
+
+static int mig_dev_open_how(struct mig_dev *md, const char *bdf,
+			    bool need_mig, const char *holder)
 {
 	char norm[32], path[PATH_MAX];
 	int ret;
@@ -165,6 +182,7 @@ int mig_dev_open(struct mig_dev *md, const char *bdf, bool need_mig)
 	memset(md, 0, sizeof(*md));
 	md->vd.device_fd = md->vd.group_fd = md->vd.container_fd = -1;
 	md->vd.iommufd = -1;
+	md->vd.hold_fd = -1;
 	md->group = -1;
 	if (vfio_bdf_normalise(bdf, norm, sizeof(norm)))
 		return usage_error(NULL,
@@ -188,6 +206,16 @@ int mig_dev_open(struct mig_dev *md, const char *bdf, bool need_mig)
 			norm, md->driver);
 		return EXIT_FAIL;
 	}
+	if (holder) {
+		ret = vfio_dev_open_held(&md->vd, holder, norm);
+		if (ret) {
+			err_msg("%s", md->vd.err);
+			return EXIT_FAIL;
+		}
+		vlog("%s lent by the holder at %s (driver %s, IOMMU group %d)",
+		     norm, holder, md->driver, md->group);
+		goto flags;
+	}
 	if (access("/dev/vfio/vfio", F_OK)) {
 		err_msg("/dev/vfio/vfio does not exist: this kernel has no VFIO group/container interface (CONFIG_VFIO_GROUP/CONFIG_VFIO_CONTAINER); the iommufd cdev interface is not supported by %s yet",
 			prog);
@@ -207,6 +235,7 @@ int mig_dev_open(struct mig_dev *md, const char *bdf, bool need_mig)
 	vlog("opened %s (driver %s, IOMMU group %d%s)", norm, md->driver,
 	     md->group, md->vd.noiommu ? ", no-IOMMU mode" : "");
 
+flags:
 	ret = vfio_dev_mig_flags(&md->vd, &md->flags);
 	if (ret) {
 		md->flags = 0;
@@ -477,8 +506,8 @@ int cmd_state(int argc, char **argv)
 		printf("%s\n", vfio_mig_state_name(st));
 	}
 	if (!err && done)
-		note("note: the device returns to RUNNING when %s exits (the state lives only while the device is open)",
-		     prog);
+		note("note: the device returns to RUNNING when %s exits (the migration state lives only while %s has the device)",
+		     prog, prog);
 	mig_dev_close(&md);
 	return err ? EXIT_FAIL : EXIT_OK;
 }

@@ -30,6 +30,7 @@ struct command {
 	bool xfer_opts;		/* accepts --no-precopy & co */
 	const char *synopsis;
 	const char *help;
+	bool hold_opts;		/* accepts --background */
 };
 
 static const struct command commands[] = {
@@ -37,6 +38,7 @@ static const struct command commands[] = {
 		"info", cmd_info, 1, 1, false, "info BDF",
 		"Show the device's driver, PCI IDs, IOMMU group, migration flags,\n"
 		"current migration state and the estimated STOP_COPY data size.\n",
+		false,
 	},
 	{
 		"state", cmd_state, 1, 16, false, "state BDF [STATE...]",
@@ -46,23 +48,49 @@ static const struct command commands[] = {
 		"PRE_COPY_P2P (any case, optional VFIO_DEVICE_STATE_ prefix).\n"
 		"The state lives only while the device is open: it returns to RUNNING\n"
 		"when vfio-mig exits, so this is mainly for testing transitions.\n",
+		false,
 	},
 	{
 		"save", cmd_save, 2, 2, true, "save [--no-precopy] [--max-rounds N] [--dirty-threshold SIZE] BDF FILE",
 		"Save the device's migration state into FILE (\"-\": stdout).  Uses\n"
 		"PRE_COPY rounds first when the device offers PRE_COPY, then stops it\n"
 		"(STOP_COPY), reads the stream to its end and resumes it (RUNNING).\n",
+		false,
 	},
 	{
 		"load", cmd_load, 2, 2, false, "load BDF FILE",
 		"Resume the device from FILE (\"-\": stdin): RUNNING -> STOP ->\n"
 		"RESUMING, write the stream, -> STOP -> RUNNING.\n",
+		false,
 	},
 	{
 		"migrate", cmd_migrate, 2, 2, true, "migrate [--no-precopy] [--max-rounds N] [--dirty-threshold SIZE] SRC DST",
 		"Move the migration state of device SRC into device DST, streaming\n"
 		"the data directly, and report bytes, PRE_COPY rounds, STOP_COPY\n"
 		"bytes and the downtime (SRC stopped until DST running).\n",
+		false,
+	},
+	{
+		"hold", cmd_hold, 1, 16, false, "hold [--socket PATH] [--background] BDF...",
+		"Keep the devices open, and so their state, across processes, and lend\n"
+		"them to other vfio-mig commands (and tools that speak its protocol)\n"
+		"over the unix socket PATH (default $VFIO_MIG_HOLDER, else\n"
+		VFIO_HOLD_DEFAULT "): drivers reset a device when it is opened\n"
+		"and closed.  A command uses the holder when given --holder PATH or\n"
+		"VFIO_MIG_HOLDER=PATH.  Each device goes to one client at a time; when\n"
+		"the client exits, the holder returns the device to RUNNING (resetting\n"
+		"it only if it was left in ERROR or RESUMING), disables its interrupts\n"
+		"and unmaps the client's DMA.  Runs until 'vfio-mig release', SIGTERM or\n"
+		"SIGINT, then closes the devices.  --background returns once the devices\n"
+		"are held and the socket listens, leaving the holder running.\n",
+		true,
+	},
+	{
+		"release", cmd_release, 0, 0, false, "release [--socket PATH]",
+		"Stop the holder at PATH (as for hold): it closes its devices, which\n"
+		"resets them, and exits; waits until it has.  Fails while a client\n"
+		"still uses one of its devices.\n",
+		false,
 	},
 	{
 		"dump", cmd_dump, 1, 1, false, "dump FILE",
@@ -70,6 +98,7 @@ static const struct command commands[] = {
 		"header, records with their checksums, edu registers, END.  Exits 1\n"
 		"with the byte offset of the first problem if the stream is corrupt.\n"
 		"Needs no device.\n",
+		false,
 	},
 };
 
@@ -94,8 +123,14 @@ static void global_usage(FILE *f)
 		"                    save/migrate: leave PRE_COPY once the device has\n"
 		"                    no initial data left and less than SIZE dirty\n"
 		"                    (default 1M; K, M, G suffixes)\n"
+		"  --holder PATH, --socket PATH\n"
+		"                    take devices from the holder at PATH (default:\n"
+		"                    $" VFIO_HOLD_ENV "); hold, release: its socket\n"
+		"  --no-holder       open devices directly, whatever $" VFIO_HOLD_ENV " says\n"
+		"  --background      hold: return once the devices are held\n"
 		"\nBDF is a PCI address such as 0000:00:03.0 (see lspci -D); the device\n"
-		"must be bound to a vfio driver with migration support.\n"
+		"must be bound to a vfio driver with migration support.  Its state lives\n"
+		"only while it is open: use 'hold' to keep it between commands.\n"
 		"Exit status: 0 success, 1 operation failed, 2 usage error.\n"
 		"See vfio-mig(1).\n");
 }
@@ -300,6 +335,7 @@ int main(int argc, char **argv)
 	const struct command *c = NULL;
 	bool help = false, xfer_opt = false, dashdash = false;
 	const char *cmdname = NULL, *bad_xfer = NULL;
+	bool hold_opt = false;
 	char **pos;
 	int npos = 0, i;
 
@@ -354,6 +390,18 @@ int main(int argc, char **argv)
 				return USAGE(NULL, "--dirty-threshold: '%s' is not a size (e.g. 65536, 64K, 1M)", v);
 			xfer_opt = true;
 			bad_xfer = "--dirty-threshold";
+		} else if ((v = opt_value(a, "--holder", &i, argc, argv,
+					  &missing)) || missing ||
+			   (v = opt_value(a, "--socket", &i, argc, argv,
+					  &missing)) || missing) {
+			if (missing || !*v)
+				return USAGE(NULL, "%s needs a path", a);
+			opt.holder = v;
+		} else if (!strcmp(a, "--no-holder")) {
+			opt.no_holder = true;
+		} else if (!strcmp(a, "--background")) {
+			opt.background = true;
+			hold_opt = true;
 		} else {
 			return USAGE(cmdname, "unknown option '%s'", a);
 		}
@@ -384,6 +432,10 @@ int main(int argc, char **argv)
 	if (xfer_opt && !c->xfer_opts)
 		return USAGE(c->name, "%s applies only to save and migrate",
 			     bad_xfer);
+	if (hold_opt && !c->hold_opts)
+		return USAGE(c->name, "--background applies only to hold");
+	if (opt.holder && opt.no_holder)
+		return USAGE(c->name, "--holder and --no-holder contradict each other");
 	if (npos < c->min_args)
 		return USAGE(c->name, "missing argument");
 	if (npos > c->max_args)

@@ -27,6 +27,9 @@ struct opts {
 	unsigned int max_rounds;	/* PRE_COPY rounds at most */
 	uint64_t dirty_threshold;	/* leave PRE_COPY below this */
 	bool progress;			/* stderr is a terminal, not quiet */
+	const char *holder;		/* --holder/--socket PATH, or NULL */
+	bool no_holder;			/* --no-holder */
+	bool background;		/* hold --background */
 };
 
 extern struct opts opt;
@@ -83,6 +86,8 @@ int check_bdf_arg(const char *cmd, const char *bdf, char *norm, size_t len);
  * @need_mig: fail when the driver does not support migration.
  */
 int mig_dev_open(struct mig_dev *md, const char *bdf, bool need_mig);
+/* The same, never through a holder (the holder's own opens). */
+int mig_dev_open_direct(struct mig_dev *md, const char *bdf, bool need_mig);
 void mig_dev_close(struct mig_dev *md);
 void sysfs_driver(const char *bdf, char *out, size_t len);
 int sysfs_group(const char *bdf);
@@ -99,6 +104,14 @@ int cmd_state(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+
+/* Holding devices across processes (hold.c) */
+int cmd_hold(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+/* The socket hold and release use: --socket, $VFIO_MIG_HOLDER, default. */
+const char *holder_path(void);
+/* The holder device commands go through, or NULL: open directly. */
+const char *holder_for_devices(void);
 
 /* Stream decoding (dump.c) */
 int cmd_dump(int argc, char **argv);

@@ -200,8 +200,18 @@ static void recover(struct mig_dev *md)
 		return;
 	if (st == VFIO_DEVICE_STATE_RUNNING)
 		return;
+	if ((st == VFIO_DEVICE_STATE_ERROR || st == VFIO_DEVICE_STATE_RESUMING) &&
+	    md->vd.hold_fd >= 0) {
+		/* A holder keeps it open: no close resets it for us. */
+		if (!vfio_dev_reset(&md->vd))
+			note("%s: was in %s, which only a reset leaves: reset it (VFIO_DEVICE_RESET); it is RUNNING with its power-on state",
+			     md->vd.bdf, vfio_mig_state_name(st));
+		else
+			mig_report_state(md);
+		return;
+	}
 	if (st == VFIO_DEVICE_STATE_ERROR || st == VFIO_DEVICE_STATE_RESUMING) {
-		note("%s: leaving it in %s; closing the device returns qemu-vfio-pci devices to RUNNING (other drivers may need VFIO_DEVICE_RESET)",
+		note("%s: leaving it in %s; closing the device returns qemu-vfio-pci devices to RUNNING, and resets them (other drivers may need VFIO_DEVICE_RESET)",
 		     md->vd.bdf, vfio_mig_state_name(st));
 		return;
 	}

@@ -114,7 +114,7 @@ flip() {
 	printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
-plan=58
+plan=64
 echo "TAP version 13"
 echo "1..$plan"
 
@@ -272,6 +272,20 @@ check "migrate a device into itself: exit 2" 2 err "same device" "$VFIO_MIG" mig
 # --- nonexistent device: exit 1 with a hint --------------------------------
 check "info of a nonexistent BDF: exit 1, suggests lspci" 1 err "lspci" "$VFIO_MIG" info 0000:ff:1f.7
 check "load into a nonexistent BDF: exit 1" 1 err "no PCI device" "$VFIO_MIG" load 0000:ff:1f.7 "$T/good.bin"
+
+# --- hold and release without a device ---------------------------------------
+check "release with no holder: exit 1, says there is none" 1 err "no holder: $T/none.sock does not exist" "$VFIO_MIG" release --socket "$T/none.sock"
+check "hold without BDF: exit 2" 2 err "missing argument" "$VFIO_MIG" hold
+check "hold of a device given twice: exit 2" 2 err "given twice" "$VFIO_MIG" hold 0000:00:03.0 00:03.0
+check "--background on info: exit 2" 2 err "only to hold" "$VFIO_MIG" info --background 0000:00:03.0
+check "--holder with --no-holder: exit 2" 2 err "contradict" "$VFIO_MIG" --holder "$T/h.sock" --no-holder info 0000:00:03.0
+if run "hold of a nonexistent device: exit 1" 1 "$VFIO_MIG" hold --socket "$T/h.sock" 0000:ff:1f.7; then
+	if grep -q "no PCI device" "$T/err" && [ ! -e "$T/h.sock" ]; then
+		ok "hold of a nonexistent device: exit 1, no socket made"
+	else
+		not_ok "hold of a nonexistent device: exit 1, no socket made"
+	fi
+fi
 
 # --- JSON on failure ---------------------------------------------------------
 run "info --json of a nonexistent BDF: exit 1" 1 "$VFIO_MIG" --json info 0000:ff:1f.7 &&
