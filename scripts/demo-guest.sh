@@ -12,9 +12,14 @@ out=/qvp/out/$kver
 bin=$out/vfio-mig-selftests
 n=0
 
+hold=/tmp/qvp-demo-hold.sock
+
 say() { n=$((n + 1)); printf '\n[%d] %s\n' "$n" "$*"; }
 run() { printf '    $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/      /'; return "${PIPESTATUS[0]}"; }
 die() { printf '\ndemo failed: %s\n' "$*"; exit 1; }
+# The holder closes the devices when it is released, and on any exit.
+release() { [ -S "$hold" ] && "$bin/vfio-mig" --quiet release --socket "$hold"; }
+trap release EXIT
 
 say "Load vfio-pci and our driver, qemu-vfio-pci.ko (kernel $kver)"
 modprobe vfio-pci || die "modprobe vfio-pci failed"
@@ -38,6 +43,11 @@ done
 say "What vfio-mig sees on edu A"
 run "$bin/vfio-mig" info "$A" || die "vfio-mig info failed"
 
+say "Hold both devices open for the steps below: the driver resets a device when it is opened and closed, so that nothing of one user reaches the next; state set by one process reaches the next only while a holder keeps the device open"
+run "$bin/vfio-mig" hold --background --socket "$hold" "$A" "$B" ||
+	die "vfio-mig hold failed"
+export VFIO_MIG_HOLDER=$hold	# edu_regs and vfio-mig take the devices from it
+
 say "Put a recognisable state into edu A: liveness word 0xcafef00d (edu reads it back inverted, 0x35010ff2) and the factorial of 10"
 run "$bin/edu_regs" "$A" set 0xcafef00d 10 || die "could not program edu A"
 say "Registers before the migration"
@@ -56,3 +66,8 @@ case $b in
 *) die "edu B's factorial register is not 10! (0x375f00)" ;;
 esac
 printf '\nedu B now holds exactly the state of edu A (10! = 3628800 = 0x375f00).\n'
+
+say "Release the devices: the holder closes them, and the driver resets them"
+run "$bin/vfio-mig" release --socket "$hold" || die "vfio-mig release failed"
+unset VFIO_MIG_HOLDER
+printf '      edu B: %s\n' "$("$bin/edu_regs" "$B" get)"

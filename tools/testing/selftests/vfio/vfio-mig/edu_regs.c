@@ -3,15 +3,19 @@
  * edu_regs - set and read the registers of a QEMU edu device through VFIO,
  * for vfio_mig_test.sh.
  *
- *   edu_regs BDF get                 print the registers (one line)
- *   edu_regs BDF set LIVENESS N      write LIVENESS to 0x04, compute N! in
- *                                    0x08 (waits until done), then print
- *   edu_regs BDF hold SECONDS        keep the device open (prints "ready")
+ *   edu_regs [--holder PATH] BDF get     print the registers (one line)
+ *   edu_regs [--holder PATH] BDF set LIVENESS N
+ *                          write LIVENESS to 0x04, compute N! in 0x08
+ *                          (waits until done), then print
+ *   edu_regs [--holder PATH] BDF hold SECONDS
+ *                          keep the device open (prints "ready")
  *
  * "get" prints "liveness=0x... factorial=0x... status=0x..." with the
  * values read back (edu's liveness register reads as the complement of
- * what was written).  The registers outlive this process: qemu-vfio-pci
- * does not reset the device on open or close.
+ * what was written).  qemu-vfio-pci resets the device when it is opened
+ * and closed, so the registers outlive this process only when a holder
+ * keeps the device open ("vfio-mig hold"): with --holder PATH, or
+ * $VFIO_MIG_HOLDER, edu_regs takes the device from the holder at PATH.
  * Exit: 0 ok, 1 failure, 2 usage, 4 (KSFT_SKIP) device cannot be opened.
  */
 #include <errno.h>
@@ -82,18 +86,29 @@ static int print_regs(struct vfio_dev *dev)
 	return 0;
 }
 
+#define USAGE	"usage: edu_regs [--holder PATH] BDF get | set LIVENESS N | hold SECONDS\n"
+
 int main(int argc, char **argv)
 {
+	const char *holder = getenv(VFIO_HOLD_ENV);
 	struct vfio_dev dev;
 	unsigned long live, n, secs;
 	char *end;
 	int ret;
 
+	if (argc > 2 && !strcmp(argv[1], "--holder")) {
+		holder = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: edu_regs BDF get | set LIVENESS N | hold SECONDS\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
-	ret = vfio_dev_open(&dev, argv[1]);
+	if (holder && *holder)
+		ret = vfio_dev_open_held(&dev, holder, argv[1]);
+	else
+		ret = vfio_dev_open(&dev, argv[1]);
 	if (ret) {
 		fprintf(stderr, "edu_regs: cannot open %s: %s\n", argv[1],
 			dev.err);
@@ -138,6 +153,6 @@ int main(int argc, char **argv)
 
 usage:
 	vfio_dev_close(&dev);
-	fprintf(stderr, "usage: edu_regs BDF get | set LIVENESS N | hold SECONDS\n");
+	fputs(USAGE, stderr);
 	return 2;
 }
