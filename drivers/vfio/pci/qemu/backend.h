@@ -215,10 +215,11 @@ struct qvp_backend {
 	/**
 	 * @open: the device was opened by userspace and vfio-pci-core has
 	 * enabled it.  Map what is needed with qvp_map_bar() (it works on
-	 * both supported vfio-pci-core APIs).  Do not reset the device:
-	 * its registers keep their values from one open to the next, and
-	 * the protocol layer resets the migration state.  An error fails
-	 * the open.  Called from open_device, which vfio serialises with
+	 * both supported vfio-pci-core APIs).  Do not reset the device
+	 * here: on a device without a PCI reset method the PCI glue calls
+	 * @reset right after @open (and before @close), and vfio-pci-core
+	 * has reset one with such a method already.  An error fails the
+	 * open.  Called from open_device, which vfio serialises with
 	 * everything else on the device.
 	 */
 	int (*open)(struct qvp_device *qdev);
@@ -313,12 +314,21 @@ struct qvp_backend {
 	void (*unhold)(struct qvp_device *qdev);
 
 	/**
-	 * @reset: put every register back to its power-on value.  Called
-	 * for VFIO_DEVICE_RESET only on devices that have no PCI reset
-	 * method (vfio_pci_core_device.reset_works false); devices with FLR
-	 * are reset by vfio-pci-core.  The sessions have already ended.  An
-	 * error leaves the migration state in ERROR; userspace may retry.
-	 * Called with state_mutex held.
+	 * @reset: put every register back to its power-on value, and wait
+	 * (bounded) for work in flight to end first, so that nothing of a
+	 * user reaches the next one: values, interrupt status and masks,
+	 * work started.  Called only on devices that have no PCI reset
+	 * method (vfio_pci_core_device.reset_works false; vfio-pci-core
+	 * resets the others): for VFIO_DEVICE_RESET, where an error leaves
+	 * the migration state in ERROR and userspace may retry; on open,
+	 * after @open and before the user can reach the device, where an
+	 * error fails the open (handing over a device that was not reset
+	 * would hand over the last user's state); and on close, before
+	 * @close, once the user is gone, where an error is logged and the
+	 * next open tries again.  Memory that is not the device's state
+	 * (ivshmem's shared memory) is left alone.  The sessions have
+	 * already ended.  Called with state_mutex held; the user's
+	 * interrupts may or may not be set up, so raise none.
 	 */
 	int (*reset)(struct qvp_device *qdev);
 

@@ -398,10 +398,20 @@ static int edu_quiesce(struct qvp_device *qdev)
 }
 
 /*
- * VFIO_DEVICE_RESET.  The same extra computation as in quiesce, with
- * IRQFACT off, lets any completion interrupt still on its way arrive (or
- * be cancelled) before the status is cleared; it also leaves FACTORIAL
- * at its power-on value, 0 (34!).
+ * VFIO_DEVICE_RESET, and open and close (main.c): the power-on values
+ * of QEMU's edu, which has no reset of its own (its registers keep their
+ * values across a reset of the VM).  The same extra computation as in
+ * quiesce, with IRQFACT off, lets any completion interrupt still on its
+ * way arrive (or be cancelled) before the status is cleared; it also
+ * leaves FACTORIAL at its power-on value, 0 (34!).  Everything in flight
+ * has ended when it returns 0.
+ *
+ * The DMA command register takes only writes that start a DMA, so the
+ * direction and interrupt bits of the last command stay.  Clearing them
+ * would take a DMA of count 0, which QEMU's edu aborts the whole VM on
+ * in releases that end an out-of-range DMA with hw_error() (an empty
+ * range counts as out of range there): not worth two bits of the last
+ * user's command.  RUN is clear once edu_begin_idle() has waited.
  */
 static int edu_reset(struct qvp_device *qdev)
 {

@@ -203,19 +203,35 @@ void qvp_mig_release(struct qvp_device *qdev)
 }
 
 /**
- * qvp_mig_restart - end any session and return to RUNNING
- * @qdev: the device
+ * qvp_mig_restart - end any session, return to RUNNING, reset if asked
+ * @qdev: the device, opened by its backend (struct qvp_backend.open)
+ * @reset: also put the device's registers to their power-on values
+ *	(struct qvp_backend.reset): for a device without a PCI reset
+ *	method, which vfio-pci-core cannot reset itself
  *
  * For open_device and close_device: a new user starts from RUNNING with
- * no session, and a closed device keeps none.
+ * no session, a closed device keeps none and, with @reset, no state of
+ * its last user reaches the next one.
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; takes state_mutex.
+ * Return: 0, or the backend's -errno from the reset; the migration state
+ * is RUNNING either way (no user can see it: the open fails, or the
+ * device is closing).
  */
-void qvp_mig_restart(struct qvp_device *qdev)
+int qvp_mig_restart(struct qvp_device *qdev, bool reset)
 {
+	int ret = 0;
+
 	qvp_state_lock(qdev);
 	qvp_mig_reset_state(qdev);
+	/*
+	 * No user mapping of the BARs exists to zap (qvp_zap_bars()): at
+	 * open the user has no fd yet, at close every mmap is gone.
+	 */
+	if (reset)
+		ret = qdev->backend->reset(qdev);
 	qvp_state_unlock(qdev);
+	return ret;
 }
 
 /**

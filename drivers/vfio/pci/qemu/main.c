@@ -95,6 +95,20 @@ static ssize_t qvp_write(struct vfio_device *vdev, const char __user *buf,
 	return ret ?: vfio_pci_core_write(vdev, buf, count, ppos);
 }
 
+/*
+ * vfio-pci-core resets a device that has a PCI reset method when it is
+ * opened (vfio_pci_core_enable()) and closed (vfio_pci_core_disable()),
+ * so that no register or interrupt state of one user reaches the next.
+ * For a device without one (core.reset_works false: edu, ivshmem-plain)
+ * the driver does the same with the reset it offers as VFIO_DEVICE_RESET
+ * (struct qvp_backend.reset).  core.reset_works is known only once
+ * vfio_pci_core_enable() has run, on every open.
+ */
+static bool qvp_emulates_reset(struct qvp_device *qdev)
+{
+	return !qdev->core.reset_works;
+}
+
 static int qvp_open_device(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
@@ -104,27 +118,51 @@ static int qvp_open_device(struct vfio_device *vdev)
 	if (ret)
 		return ret;
 	ret = qvp_trap_check(qdev);
-	if (ret) {
-		vfio_pci_core_disable(&qdev->core);
-		return ret;
-	}
-
+	if (ret)
+		goto err_disable;
 	ret = qdev->backend->open(qdev);
+	if (ret)
+		goto err_disable;
+
+	/*
+	 * The user cannot reach the device before open_device returns, so
+	 * the reset runs against nobody.  Handing over a device that was
+	 * not reset would hand over the last user's state: fail the open.
+	 */
+	ret = qvp_mig_restart(qdev, qvp_emulates_reset(qdev));
 	if (ret) {
-		vfio_pci_core_disable(&qdev->core);
-		return ret;
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "reset at open failed (%d): open refused, so that the last user's device state does not pass to this one\n",
+				    ret);
+		goto err_close;
 	}
-	qvp_mig_restart(qdev);
 	vfio_pci_core_finish_enable(&qdev->core);
 	return 0;
+
+err_close:
+	qvp_call(qdev->backend->close, qdev);
+err_disable:
+	vfio_pci_core_disable(&qdev->core);
+	return ret;
 }
 
 static void qvp_close_device(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
+	int ret;
 
 	qvp_log_stop(vdev);
-	qvp_mig_restart(qdev);
+	/*
+	 * The user is gone (every fd and mmap of the device is); the reset
+	 * also waits for work it left in flight, while its DMA mappings
+	 * still exist.  If it fails, the next open resets again and refuses
+	 * to open a device it cannot reset.
+	 */
+	ret = qvp_mig_restart(qdev, qvp_emulates_reset(qdev));
+	if (ret)
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "reset at close failed (%d); the next open resets it again\n",
+				    ret);
 	qvp_call(qdev->backend->close, qdev);
 	vfio_pci_core_close_device(vdev);
 }

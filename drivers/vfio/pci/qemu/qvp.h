@@ -84,10 +84,11 @@ struct qvp_log {
  *
  * state_mutex serialises migration state changes, migration_get_state,
  * MIG_DATA_SIZE, VFIO_MIG_GET_PRECOPY_INFO, the driver's
- * VFIO_DEVICE_RESET and the migration part of open and close against each
- * other, and protects the migration state, the session pointers and the
- * backend.  It is taken only through qvp_state_lock(), which applies a
- * pending PCI reset first, and released with qvp_state_unlock().
+ * VFIO_DEVICE_RESET and the migration part and reset of open and close
+ * against each other, and protects the migration state, the session
+ * pointers and the backend.  It is taken only through qvp_state_lock(),
+ * which applies a pending PCI reset first, and released with
+ * qvp_state_unlock().
  *
  * A session file's lock protects the file's buffer and position, the bulk
  * record in transit (its memory, progress, check so far and split word),
@@ -234,7 +235,7 @@ void qvp_log_dirty(struct qvp_device *qdev, u64 iova, u64 len);
 /* fsm.c and session.c: the protocol's entry points for the PCI glue */
 void qvp_mig_init(struct qvp_device *qdev);
 void qvp_mig_release(struct qvp_device *qdev);
-void qvp_mig_restart(struct qvp_device *qdev);
+int qvp_mig_restart(struct qvp_device *qdev, bool reset);
 long qvp_mig_device_reset(struct qvp_device *qdev);
 void qvp_mig_reset_done(struct qvp_device *qdev);
 
