@@ -3,8 +3,9 @@
  * What the qemu-vfio-pci edu backend does to the device and to the PCI
  * function around it, beyond the saved bytes: interrupts and the command
  * register while the driver touches the BAR, the interrupt a stopped
- * device owes or must not send, DMA across a P2P arc, and what the
- * driver's emulated reset does to the user's BAR mappings.
+ * device owes or must not send, DMA across a P2P arc, what the driver's
+ * emulated reset does to the user's BAR mappings, and the reset of open
+ * and close, which leaves nothing of one user to the next.
  *
  * Usage: edu_device [harness options] BDF   (or set VFIO_SELFTESTS_BDF)
  */
@@ -528,8 +529,10 @@ TEST_F(dev, precopy_p2p_waits_for_dma)
 /*
  * A device closed while stopped goes back to RUNNING without the arcs:
  * the interrupt a resumed state held for it is dropped with the session
- * (not raised at close, not left for the next user), and IRQFACT is as
- * the state says.
+ * (not raised at close, not left for the next user, and not raised by
+ * the next STOP -> RUNNING either).  The close and the open also reset
+ * the device (reopen_finds_power_on_state), so IRQ_STATUS and STATUS
+ * read 0 whatever the resumed state held.
  */
 TEST_F(dev, close_in_stop_drops_held_interrupt)
 {
@@ -554,6 +557,86 @@ TEST_F(dev, close_in_stop_drops_held_interrupt)
 	ASSERT_EQ(0, vfio_dev_read32(&self->dev, BAR0, EDU_REG_STATUS, &v));
 	EXPECT_EQ(0U, v) TH_LOG("STATUS 0x%x, the resumed state has 0", v);
 	vfio_buf_free(&s);
+}
+
+/*
+ * User A leaves state, and work in flight, and closes the device; user B
+ * opens it and finds the power-on values of a new edu: liveness 0,
+ * factorial 0, STATUS 0 (IRQFACT off), no interrupt status, DMA addresses
+ * and count 0, and the DMA command not running.  edu has no PCI reset
+ * method: the driver resets it when it is closed (waiting for the
+ * factorial and the DMA A started) and when it is opened, as
+ * vfio-pci-core resets a device that has one.  The
+ * DMA moves nothing (count 0; the test bed's edu takes an empty range),
+ * so no memory needs mapping.  It leaves its direction and interrupt bits
+ * in the command register, and the reset leaves them too: edu takes only
+ * writes that start a DMA (the driver page says why no empty DMA clears
+ * them).
+ */
+TEST_F(dev, reopen_finds_power_on_state)
+{
+	static const struct {
+		unsigned int off, size;
+		const char *name;
+	} regs[] = {
+		{ EDU_REG_LIVENESS, 4, "LIVENESS" },
+		{ EDU_REG_FACTORIAL, 4, "FACTORIAL" },
+		{ EDU_REG_STATUS, 4, "STATUS" },
+		{ EDU_REG_IRQ_STATUS, 4, "IRQ_STATUS" },
+		{ EDU_REG_DMA_SRC, 8, "DMA_SRC" },
+		{ EDU_REG_DMA_DST, 8, "DMA_DST" },
+		{ EDU_REG_DMA_COUNT, 8, "DMA_COUNT" },
+	};
+	struct vfio_dev *d = &self->dev;
+	uint64_t v64 = 0;
+	uint32_t v;
+	unsigned int i, pass;
+
+	/* user A */
+	ASSERT_EQ(0, vfio_dev_write32(d, BAR0, EDU_REG_LIVENESS, 0xdeadbeef));
+	ASSERT_EQ(0, vfio_dev_write32(d, BAR0, EDU_REG_IRQ_RAISE, 0x10000));
+	ASSERT_EQ(0, vfio_dev_write32(d, BAR0, EDU_REG_STATUS,
+				      EDU_STATUS_IRQFACT));
+	ASSERT_EQ(0, vfio_dev_write64(d, BAR0, EDU_REG_DMA_SRC, EDU_DMA_BUF));
+	ASSERT_EQ(0, vfio_dev_write64(d, BAR0, EDU_REG_DMA_DST, 0x123000));
+	ASSERT_EQ(0, vfio_dev_write64(d, BAR0, EDU_REG_DMA_COUNT, 0));
+	ASSERT_EQ(0, vfio_dev_write32(d, BAR0, EDU_REG_FACTORIAL, 12));
+	ASSERT_EQ(0, vfio_dev_write64(d, BAR0, EDU_REG_DMA_CMD,
+				      EDU_DMA_RUN | EDU_DMA_TO_RAM |
+				      EDU_DMA_RAISE_IRQ));
+	ASSERT_EQ(0, vfio_dev_read64(d, BAR0, EDU_REG_DMA_CMD, &v64));
+	if (!(v64 & EDU_DMA_RUN))
+		TH_LOG("the DMA ended before the close: the wait for it is not tested");
+	ASSERT_EQ(0, vfio_dev_read32(d, BAR0, EDU_REG_LIVENESS, &v));
+	ASSERT_EQ(~0xdeadbeefU, v);
+	vfio_dev_close(d);
+
+	/* user B; a second look after edu's DMA time: nothing came late */
+	ASSERT_EQ(0, vfio_dev_open(d, g_bdf)) TH_LOG("%s", d->err);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < ARRAY_SIZE(regs); i++) {
+			v64 = 0;
+			if (regs[i].size == 8) {
+				ASSERT_EQ(0, vfio_dev_read64(d, BAR0,
+							     regs[i].off, &v64));
+			} else {
+				ASSERT_EQ(0, vfio_dev_read32(d, BAR0,
+							     regs[i].off, &v));
+				v64 = v;
+			}
+			EXPECT_EQ(0ULL, v64)
+				TH_LOG("%s reads 0x%llx %s, want its power-on 0",
+				       regs[i].name, (unsigned long long)v64,
+				       pass ? "200 ms after the open" :
+					      "at the open");
+		}
+		ASSERT_EQ(0, vfio_dev_read64(d, BAR0, EDU_REG_DMA_CMD, &v64));
+		EXPECT_EQ(0ULL, v64 & EDU_DMA_RUN)
+			TH_LOG("DMA_CMD 0x%llx still runs %s",
+			       (unsigned long long)v64,
+			       pass ? "200 ms after the open" : "at the open");
+		usleep(200 * 1000);
+	}
 }
 
 /* BAR0's region info with room for @len bytes of capabilities. */

@@ -2013,8 +2013,12 @@ TEST_F_TIMEOUT(resume_in_pieces, resume, 300)
  * -> A, compared on A's own streams, so that streams that name their
  * device cannot make a false failure).  Then both devices, in STOP, are
  * closed (device fd, group, container) and opened again, without a
- * reset: each must be in RUNNING.  The next round starts from a state of
- * A that differs from the last round's.  The first round is the complete migration; the others run on
+ * VFIO_DEVICE_RESET: each must be in RUNNING.  The close and the open may
+ * reset the device (vfio-pci-core does for a device with a PCI reset
+ * method, qemu-vfio-pci for its own), so nothing here relies on state
+ * kept across them: each round gives A, then B, a state of its own, and
+ * the next round starts from a state of A that differs from the last
+ * round's.  The first round is the complete migration; the others run on
  * fresh opens of devices that migrated before.  Catches per-open state
  * that a driver keeps from one open to the next (a session, a flag that
  * a migration is done, a cached stream or its position, a device state

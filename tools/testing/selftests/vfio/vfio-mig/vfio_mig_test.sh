@@ -14,15 +14,18 @@
 #   VFIO_MIG_NONVFIO_BDF  a device bound to a non-vfio driver (default:
 #                         0000:00:00.0, else the first such device found)
 #
-# The edu registers persist across opens (the driver does not reset the
-# device on open or close), so edu_regs can set them in one process and
-# vfio-mig save them in the next; the migration state, however, returns to
-# RUNNING whenever a process closes the device.
+# qemu-vfio-pci resets the device when it is opened and closed, so the edu
+# registers do not outlive the process that set them: the first tests check
+# that, and the holder (vfio-mig hold) that keeps them across processes.  The
+# tests from "a recognisable state in A" on run through a holder that keeps
+# A and B open (VFIO_MIG_HOLDER), so that edu_regs can set the registers in
+# one process and vfio-mig save them in the next; the migration state still
+# returns to RUNNING whenever a client of the holder exits.
 #
 # Output is KTAP; exit 0 pass, 1 fail, 4 skip (no usable device).
 
 KSFT_SKIP=4
-NTESTS=27
+NTESTS=37
 
 DIR=$(dirname "$0")
 A=${VFIO_SELFTESTS_BDF:-}
@@ -80,12 +83,19 @@ EDU=${VFIO_MIG_EDU_REGS:-$DIR/edu_regs}
 
 T=$(mktemp -d /tmp/vfio_mig_test.XXXXXX) || exit 1
 hold_pid=
+# The holders' sockets: one for A alone, one for A and B.
+HA=$T/a.sock
+HAB=$T/hold.sock
+unset VFIO_MIG_HOLDER
 # shellcheck disable=SC2317	# called from the trap
 cleanup() {
 	if [ -n "$hold_pid" ]; then
 		kill "$hold_pid" 2>/dev/null
 		wait "$hold_pid" 2>/dev/null
 	fi
+	for s in "$HA" "$HAB"; do
+		[ -S "$s" ] && "$VM" --quiet release --socket "$s" 2>/dev/null
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -257,10 +267,55 @@ vm --json state "$A" PRE_COPY_P2P
 expect_json "state --json PRE_COPY_P2P" \
 	"d['ok'] and d['state'] == 'PRE_COPY_P2P' and d['transitions'][0]['ok']"
 
-# --- a recognisable state in A ----------------------------------------------
+# --- without a holder: nothing outlives a process ----------------------------
 
-# Read back by another process: the registers outlive the one that set
-# them, which every comparison below relies on.
+POWER_ON="liveness=0x00000000 factorial=0x00000000 status=0x00000000"
+
+# User A writes the registers and closes the device; user B opens it and
+# finds the power-on values: the driver reset it at the close and the open.
+"$EDU" "$A" set 0xcafef00d 10 >"$T/out" 2>"$T/err"
+rc=$?
+got=$(regs "$A")
+grep -q "liveness=0x35010ff2 factorial=0x00375f00" "$T/out" ||
+	EXTRA="edu_regs set printed \"$(cat "$T/out")\""
+[ "$got" = "$POWER_ON" ] ||
+	EXTRA=${EXTRA:-"the next process found \"$got\", want \"$POWER_ON\""}
+expect "without a holder, the next process finds A at its power-on values" 0
+
+# --- the holder: errors -------------------------------------------------------
+
+vm hold --background --socket "$HA" "$A"
+[ -S "$HA" ] || EXTRA="no socket at $HA"
+expect "hold --background holds A and returns" 0 out "^holding $A at $HA \(pid [0-9]+\)"
+
+if [ -n "$B" ]; then
+	vm --holder "$HA" info "$B"
+	expect "a device the holder does not hold: exit 1, says so and what it holds" 1 \
+		err "does not hold $B; it holds $A"
+else
+	skip "a device the holder does not hold: exit 1" "VFIO_SELFTESTS_BDF2 not set"
+fi
+
+vm --no-holder info "$A"
+expect "a held device opened directly: exit 1, says busy and names the holder" 1 \
+	err "busy" err "vfio-mig hold"
+
+vm release --socket "$HA"
+[ -e "$HA" ] && EXTRA="$HA still exists"
+expect "release stops the holder" 0 err "^released the holder at $HA"
+
+vm --holder "$HA" info "$A"
+expect "holder gone: exit 1, says there is no holder" 1 err "no holder"
+
+# --- a recognisable state in A, through a holder of A and B ----------------
+
+# shellcheck disable=SC2086	# B may be empty
+vm hold --background --socket "$HAB" "$A" $B
+expect "hold --background holds A and B" 0 out "^holding $A"
+export VFIO_MIG_HOLDER="$HAB"
+
+# Read back by another process: through the holder, the registers outlive
+# the one that set them, which every comparison below relies on.
 "$EDU" "$A" set 0xcafef00d 10 >"$T/out" 2>"$T/err"
 rc=$?
 A_REGS=$(regs "$A")
@@ -269,8 +324,17 @@ case $A_REGS in
 "liveness=0x35010ff2 factorial=0x00375f00 status=0x"*) ;;
 *) EXTRA="A has \"$A_REGS\", want liveness=0x35010ff2 (~0xcafef00d) factorial=0x00375f00" ;;
 esac
-expect "edu_regs puts liveness and 10! into A" 0
+expect "through the holder, A's registers outlive the process that set them" 0
 A_LIVE=$(echo "$A_REGS" | sed -n 's/.*liveness=\(0x[0-9a-f]*\).*/\1/p')
+
+vm state "$A" STOP
+if [ "$rc" -eq 0 ] && state_is "$A" RUNNING &&
+   same_regs "$(regs "$A")" "$A_REGS"; then
+	ok "through the holder, a device a client left in STOP is RUNNING for the next, registers kept"
+else
+	not_ok "through the holder, a device a client left in STOP is RUNNING for the next, registers kept" \
+		"state STOP exit $rc; now $("$VM" state "$A" 2>&1), registers $(regs "$A")"
+fi
 
 # --- save and dump --------------------------------------------------------------
 
@@ -376,9 +440,10 @@ while [ $i -lt 50 ] && ! grep -q ready "$T/hold" 2>/dev/null; do
 done
 if grep -q ready "$T/hold"; then
 	vm info "$A"
-	expect "device open elsewhere: exit 1, says busy" 1 err "busy"
+	expect "device lent by the holder to another client: exit 1, says busy" 1 \
+		err "busy" err "lent it to pid $hold_pid"
 else
-	not_ok "device open elsewhere: exit 1, says busy" "edu_regs hold did not start: $(cat "$T/hold")"
+	not_ok "device lent by the holder to another client: exit 1, says busy" "edu_regs hold did not start: $(cat "$T/hold")"
 fi
 kill "$hold_pid" 2>/dev/null
 wait "$hold_pid" 2>/dev/null
@@ -395,19 +460,21 @@ flip "$T/bad.qvps" 50
 vm load "$D" "$T/bad.qvps"
 expect "load of a corrupted stream fails with exit 1 and a diagnosis" 1 \
 	err "refused|did not accept" err "now in state" err "dmesg" \
-	err "offset 32"
+	err "offset 32" err "reset it \(VFIO_DEVICE_RESET\)"
 
-if state_is "$D" RUNNING && same_regs "$(regs "$D")" "$D_REGS"; then
+# The refused stream left D in RESUMING, which only a reset leaves; the
+# holder keeps D open, so vfio-mig reset it: power-on registers.
+if state_is "$D" RUNNING && [ "$(regs "$D")" = "$POWER_ON" ]; then
 	"$VM" load "$D" "$T/a.qvps" >"$T/out" 2>"$T/err"
 	rc=$?
 	if [ $rc -eq 0 ] && same_regs "$(regs "$D")" "$A_REGS"; then
-		ok "$D works after the failed load (RUNNING, registers kept, next load ok)"
+		ok "$D works after the failed load (reset: RUNNING, power-on registers; next load ok)"
 	else
-		not_ok "$D works after the failed load (RUNNING, registers kept, next load ok)" \
+		not_ok "$D works after the failed load (reset: RUNNING, power-on registers; next load ok)" \
 			"load exit $rc; registers $(regs "$D")"
 	fi
 else
-	not_ok "$D works after the failed load (RUNNING, registers kept, next load ok)" \
+	not_ok "$D works after the failed load (reset: RUNNING, power-on registers; next load ok)" \
 		"state $("$VM" state "$D" 2>&1); registers $(regs "$D") (were $D_REGS)"
 fi
 
@@ -433,6 +500,20 @@ fi
 vm --json dump "$T/a.qvps"
 expect_json "dump --json of the saved stream" \
 	"d['ok'] and [r['type_name'] for r in d['records']] == ['EDU_REGS', 'END'] and d['records'][0]['edu_regs']['factorial'] == '0x00375f00'"
+
+# --- release: the devices are closed, and so reset ----------------------------
+
+vm release --socket "$HAB"
+[ -e "$HAB" ] && EXTRA="$HAB still exists"
+expect "release closes the held devices and stops the holder" 0 err "^released "
+unset VFIO_MIG_HOLDER
+got=$(regs "$A")
+if [ "$got" = "$POWER_ON" ]; then
+	ok "after the release, A has its power-on values (reset at close and open)"
+else
+	not_ok "after the release, A has its power-on values (reset at close and open)" \
+		"A has \"$got\""
+fi
 
 if [ -s "$T/edu_err" ]; then
 	sed 's/^/# edu_regs: /' "$T/edu_err"
