@@ -3,6 +3,7 @@
  * vfio_dev - userspace helpers for VFIO PCI devices and VFIO migration v2.
  * See vfio_dev.h for the conventions.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <endian.h>
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "vfio_dev.h"
 
 #define SYSFS_PCI_DEVICES	"/sys/bus/pci/devices"
+#define SYSFS_MDEV_DEVICES	"/sys/bus/mdev/devices"
 
 #ifndef __printf
 #define __printf(a, b)		__attribute__((format(printf, a, b)))
@@ -64,15 +66,54 @@ int vfio_bdf_normalise(const char *bdf, char *out, size_t len)
 	return 0;
 }
 
+int vfio_mdev_uuid(const char *name, char *out, size_t len)
+{
+	static const char dir[] = SYSFS_MDEV_DEVICES "/";
+	static const int group[] = { 8, 4, 4, 4, 12 };
+	const char *p;
+	size_t i, n;
+	int g;
+
+	if (!name)
+		return -EINVAL;
+	if (!strncmp(name, dir, sizeof(dir) - 1))
+		name += sizeof(dir) - 1;
+	n = strlen(name);
+	if (n && name[n - 1] == '/')
+		n--;
+	if (n != 36 || len < 37)
+		return -EINVAL;
+	for (p = name, g = 0; g < 5; g++) {
+		for (i = 0; i < (size_t)group[g]; i++, p++)
+			if (!isxdigit((unsigned char)*p))
+				return -EINVAL;
+		if (g < 4 && *p++ != '-')
+			return -EINVAL;
+	}
+	for (i = 0; i < 36; i++)
+		out[i] = tolower((unsigned char)name[i]);
+	out[36] = '\0';
+	return 0;
+}
+
+/* The device's directory in sysfs. */
+static void sysfs_dir(const struct vfio_dev *dev, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s",
+		 dev->mdev ? SYSFS_MDEV_DEVICES : SYSFS_PCI_DEVICES, dev->bdf);
+}
+
 /* Basename of the target of a sysfs symlink, e.g. the driver's name. */
-static int sysfs_link_name(const char *bdf, const char *link, char *out,
-			   size_t len)
+static int sysfs_link_name(const struct vfio_dev *dev, const char *link,
+			   char *out, size_t len)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	const char *base;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, link);
+	sysfs_dir(dev, path, sizeof(path));
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s",
+		 link);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
@@ -214,6 +255,11 @@ static int setup_container(struct vfio_dev *dev)
 		return -EINVAL;
 	}
 
+	/*
+	 * An mdev's group is an emulated one: the type1 driver takes it as
+	 * an "external" domain, without an IOMMU behind it, in either
+	 * version.
+	 */
 	if (dev->noiommu)
 		iommu = VFIO_NOIOMMU_IOMMU;
 	else if (ioctl(dev->container_fd, VFIO_CHECK_EXTENSION,
@@ -278,8 +324,9 @@ static int open_legacy(struct vfio_dev *dev, const char *driver)
 
 /*
  * iommufd mode: the path of the device's cdev, /dev/vfio/devices/vfioN,
- * with N from /sys/bus/pci/devices/BDF/vfio-dev/vfioN.  The sysfs entry
- * exists whenever a vfio driver has the device, the /dev node only with
+ * with N from /sys/bus/pci/devices/BDF/vfio-dev/vfioN, or for an mdev
+ * /sys/bus/mdev/devices/UUID/vfio-dev/vfioN.  The sysfs entry exists
+ * whenever a vfio driver has the device, the /dev node only with
  * CONFIG_VFIO_DEVICE_CDEV.
  */
 static int find_cdev(struct vfio_dev *dev, const char *driver, char *path,
@@ -292,7 +339,8 @@ static int find_cdev(struct vfio_dev *dev, const char *driver, char *path,
 	char extra;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), SYSFS_PCI_DEVICES "/%s/vfio-dev", dev->bdf);
+	sysfs_dir(dev, dir, sizeof(dir));
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/vfio-dev");
 	d = opendir(dir);
 	if (d) {
 		while ((e = readdir(d)))
@@ -304,9 +352,13 @@ static int find_cdev(struct vfio_dev *dev, const char *driver, char *path,
 		closedir(d);
 	}
 	if (found < 0) {
-		set_err(dev,
-			"%s is not bound to a vfio driver (driver: %s; nothing in %s); bind it with vfio_bind.sh",
-			dev->bdf, driver, dir);
+		if (dev->mdev)
+			set_err(dev, "mdev %s has no vfio device (driver: %s; nothing in %s): is its vendor driver a vfio driver?",
+				dev->bdf, driver, dir);
+		else
+			set_err(dev,
+				"%s is not bound to a vfio driver (driver: %s; nothing in %s); bind it with vfio_bind.sh",
+				dev->bdf, driver, dir);
 		return -ENODEV;
 	}
 	snprintf(path, len, "/dev/vfio/devices/vfio%d", found);
@@ -320,7 +372,9 @@ static int find_cdev(struct vfio_dev *dev, const char *driver, char *path,
 /*
  * iommufd mode: open the device's cdev, bind it to a fresh fd of
  * /dev/iommu and attach it to an IOAS of its own, into which
- * vfio_dev_dma_map() maps.
+ * vfio_dev_dma_map() maps.  An mdev binds and attaches the same way: the
+ * vfio core gives a device with an emulated IOMMU an iommufd access to the
+ * IOAS instead of a hardware page table.
  */
 static int open_iommufd(struct vfio_dev *dev, const char *driver)
 {
@@ -429,8 +483,16 @@ static int get_device_info(struct vfio_dev *dev)
 			.index = i,
 		};
 
-		if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &ri)) {
+			err = errno;
+			/* every vfio PCI device has a config region */
+			if (i == VFIO_PCI_CONFIG_REGION_INDEX) {
+				set_err(dev, "VFIO_DEVICE_GET_REGION_INFO of the PCI config region: %s",
+					strerror(err));
+				return -err;
+			}
 			continue;	/* e.g. no VGA region: leave it empty */
+		}
 		dev->regions[i].offset = ri.offset;
 		dev->regions[i].size = ri.size;
 		dev->regions[i].flags = ri.flags;
@@ -466,23 +528,30 @@ int vfio_dev_open_mode(struct vfio_dev *dev, const char *bdf,
 		set_err(dev, "unknown IOMMU mode %d", (int)mode);
 		return -EINVAL;
 	}
-	if (vfio_bdf_normalise(bdf, dev->bdf, sizeof(dev->bdf))) {
-		set_err(dev, "'%s' is not a PCI address (want DDDD:BB:DD.F)",
-			bdf ? bdf : "(null)");
+	if (!vfio_mdev_uuid(bdf, dev->bdf, sizeof(dev->bdf))) {
+		dev->mdev = true;
+	} else if (vfio_bdf_normalise(bdf, dev->bdf, sizeof(dev->bdf))) {
+		set_err(dev, "'%s' is neither a PCI address (DDDD:BB:DD.F) nor an mdev (UUID or %s/UUID)",
+			bdf ? bdf : "(null)", SYSFS_MDEV_DEVICES);
 		return -EINVAL;
 	}
-	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s", dev->bdf);
+	sysfs_dir(dev, path, sizeof(path));
 	if (stat(path, &st)) {
-		set_err(dev, "device %s not found (no %s)", dev->bdf, path);
+		set_err(dev, "%s %s not found (no %s)",
+			dev->mdev ? "mdev" : "device", dev->bdf, path);
 		return -ENOENT;
 	}
-	if (sysfs_link_name(dev->bdf, "driver", driver, sizeof(driver)))
+	if (sysfs_link_name(dev, "driver", driver, sizeof(driver)))
 		snprintf(driver, sizeof(driver), "none");
 
-	if (sysfs_link_name(dev->bdf, "iommu_group", group, sizeof(group))) {
-		set_err(dev,
-			"%s has no IOMMU group (driver: %s); without an IOMMU it must be bound to vfio with enable_unsafe_noiommu_mode",
-			dev->bdf, driver);
+	if (sysfs_link_name(dev, "iommu_group", group, sizeof(group))) {
+		if (dev->mdev)
+			set_err(dev, "mdev %s has no IOMMU group (driver: %s): is its vendor driver a vfio driver?",
+				dev->bdf, driver);
+		else
+			set_err(dev,
+				"%s has no IOMMU group (driver: %s); without an IOMMU it must be bound to vfio with enable_unsafe_noiommu_mode",
+				dev->bdf, driver);
 		return -ENODEV;
 	}
 	id = strtol(group, &end, 10);

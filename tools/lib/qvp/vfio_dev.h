@@ -7,7 +7,9 @@
  * opened in one of two IOMMU modes (enum vfio_dev_iommu_mode): through the
  * legacy group/container interface (/dev/vfio/vfio and /dev/vfio/<group>),
  * which works on kernels without IOMMUFD, or through the device's cdev
- * bound to iommufd (/dev/vfio/devices/vfioN and /dev/iommu).
+ * bound to iommufd (/dev/vfio/devices/vfioN and /dev/iommu).  A device is
+ * a PCI function, or a mediated device (mdev) whose vendor driver presents
+ * a vfio PCI device, such as the kernel's mtty sample, in either mode.
  *
  * Conventions: every function that can fail returns 0 (or a documented
  * non-negative value) on success and a negative errno on failure.  Nothing
@@ -53,7 +55,12 @@ struct vfio_dev_region {
 };
 
 struct vfio_dev {
-	char bdf[32];		/* normalised, e.g. "0000:00:03.0" */
+	/*
+	 * The device's name: a PCI address, normalised ("0000:00:03.0"),
+	 * or an mdev's UUID, in lower case.
+	 */
+	char bdf[64];
+	bool mdev;		/* a mediated device (/sys/bus/mdev/devices) */
 	enum vfio_dev_iommu_mode iommu_mode;
 	int group_id;
 	bool noiommu;		/* opened through a /dev/vfio/noiommu-N group */
@@ -87,10 +94,20 @@ struct vfio_buf {
 };
 
 /*
- * Open the device at @bdf ("0000:00:03.0" or "00:03.0") in the IOMMU mode
- * that $VFIO_SELFTESTS_IOMMU_MODE asks for (vfio_dev_iommu_mode_env()).
- * On failure returns a negative errno and explains it in dev->err:
- *	-ENOENT	no such PCI device
+ * Open the device @bdf: a PCI address ("0000:00:03.0" or "00:03.0"), or a
+ * mediated device, by its UUID or its sysfs path /sys/bus/mdev/devices/UUID,
+ * in the IOMMU mode that $VFIO_SELFTESTS_IOMMU_MODE asks for
+ * (vfio_dev_iommu_mode_env()).  An mdev's group is
+ * /sys/bus/mdev/devices/UUID/iommu_group, an emulated IOMMU group that the
+ * type1 IOMMU driver of the container serves (legacy mode); its cdev is
+ * /sys/bus/mdev/devices/UUID/vfio-dev/vfioN (iommufd mode).  The device
+ * must be a vfio PCI device (VFIO_DEVICE_FLAGS_PCI) whose config region
+ * VFIO_DEVICE_GET_REGION_INFO describes.  On failure returns a negative
+ * errno and explains it in dev->err:
+ *	-EINVAL	@bdf names no PCI address and no mdev; or the device's
+ *		config region is not described; or
+ *		$VFIO_SELFTESTS_IOMMU_MODE names no mode
+ *	-ENOENT	no such PCI device or mdev
  *	-ENODEV	not bound to a vfio driver (or no IOMMU group)
  *	-EACCES	no permission to open the group or the device's cdev (or
  *		-EPERM from the kernel)
@@ -100,7 +117,6 @@ struct vfio_buf {
  *	-EOPNOTSUPP  iommufd mode, and the kernel has no /dev/iommu or no
  *		cdev for the device (CONFIG_IOMMUFD, CONFIG_VFIO_DEVICE_CDEV),
  *		or the device has no IOMMU (no-IOMMU mode)
- *	-EINVAL	$VFIO_SELFTESTS_IOMMU_MODE names no mode
  * dev is left closed (all fds -1) on failure.
  */
 int vfio_dev_open(struct vfio_dev *dev, const char *bdf);
@@ -192,6 +208,11 @@ int vfio_dev_dma_unmap(struct vfio_dev *dev, uint64_t iova, size_t size);
 
 /* Normalise a BDF into "DDDD:BB:DD.F"; -EINVAL if it does not parse. */
 int vfio_bdf_normalise(const char *bdf, char *out, size_t len);
+/*
+ * The UUID of the mdev that @name names, a UUID or the path
+ * /sys/bus/mdev/devices/UUID, in lower case; -EINVAL if it names none.
+ */
+int vfio_mdev_uuid(const char *name, char *out, size_t len);
 
 /* VFIO_DEVICE_RESET; -ENOTTY if the device does not advertise reset. */
 int vfio_dev_reset(struct vfio_dev *dev);

@@ -19,12 +19,19 @@
 
 const char *mig_bdf2;
 
-/* A PCI address in full, segment:bus:device.function, as upstream's. */
+/*
+ * A device named at the end of the command line: a PCI address in full,
+ * segment:bus:device.function, as upstream's, or a mediated device, by
+ * its UUID or its path /sys/bus/mdev/devices/UUID.
+ */
 static bool is_bdf(const char *s)
 {
 	unsigned int seg, bus, dev, fn;
+	char uuid[40];
 	int len = 0;
 
+	if (!vfio_mdev_uuid(s, uuid, sizeof(uuid)))
+		return true;
 	return sscanf(s, "%4x:%2x:%2x.%2x%n", &seg, &bus, &dev, &fn,
 		      &len) == 4 && (size_t)len == strlen(s);
 }
@@ -89,7 +96,7 @@ const char *mig_precheck(const char *bdf, bool need_edu, bool need_mig)
 	int ret;
 
 	if (!bdf)
-		return "no device: pass PCI addresses (segment:bus:device.function) after the options or set VFIO_SELFTESTS_BDF";
+		return "no device: pass PCI addresses (segment:bus:device.function) or mdevs (UUID or /sys/bus/mdev/devices/UUID) after the options or set VFIO_SELFTESTS_BDF";
 
 	ret = vfio_dev_open(&dev, bdf);
 	if (ret == -EOPNOTSUPP) {
@@ -111,8 +118,9 @@ const char *mig_precheck(const char *bdf, bool need_edu, bool need_mig)
 		}
 		if (ids.vendor != EDU_VENDOR || ids.device != EDU_DEVICE) {
 			snprintf(why, sizeof(why),
-				 "%s is %04x:%04x, not a QEMU edu (%04x:%04x)",
-				 dev.bdf, ids.vendor, ids.device, EDU_VENDOR,
+				 "%s is %s%04x:%04x, not a QEMU edu (%04x:%04x)",
+				 dev.bdf, dev.mdev ? "an mdev, " : "",
+				 ids.vendor, ids.device, EDU_VENDOR,
 				 EDU_DEVICE);
 			ret = -ENODEV;
 			goto out;

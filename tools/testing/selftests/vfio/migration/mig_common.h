@@ -58,9 +58,11 @@ struct edu_state {
 /*
  * Device selection, as upstream's vfio_selftests_get_bdfs(): the PCI
  * addresses that end the command line, else argv[1] if it is not an
- * option, else $VFIO_SELFTESTS_BDF.  Takes them out of argv and returns
- * the first; sets mig_bdf2 to the second (the next address on the command
- * line, else $VFIO_SELFTESTS_BDF2), or NULL.
+ * option, else $VFIO_SELFTESTS_BDF.  Wherever a PCI address goes, a
+ * mediated device may go instead, by its UUID or its path
+ * /sys/bus/mdev/devices/UUID (vfio_dev_open() takes both).  Takes them
+ * out of argv and returns the first; sets mig_bdf2 to the second (the
+ * next device on the command line, else $VFIO_SELFTESTS_BDF2), or NULL.
  */
 const char *mig_take_bdf(int *argc, char **argv);
 /* The second device, for tests that migrate between two; may be NULL. */
@@ -68,8 +70,9 @@ extern const char *mig_bdf2;
 /* True if the harness was asked only to list tests or print help. */
 bool mig_harness_listing(int argc, char **argv);
 /*
- * Check that @bdf can be opened (and is an edu when @need_edu, and supports
- * migration when @need_mig).  Returns NULL if so, else a reason to skip.
+ * Check that @bdf (a PCI address or an mdev) can be opened (and is an edu
+ * when @need_edu, and supports migration when @need_mig).  Returns NULL
+ * if so, else a reason to skip.
  */
 const char *mig_precheck(const char *bdf, bool need_edu, bool need_mig);
 
