@@ -12,7 +12,12 @@
  * the test bed's scan of the kernel log.  Also: two threads writing one
  * valid stream to one resume fd at once (two_writers_one_resume_fd).
  *
- * Usage: migration_races [harness options] BDF   (or VFIO_SELFTESTS_BDF)
+ * On a device without VFIO_DEVICE_RESET the walk leaves RESUMING out:
+ * vfio.h says "To abort a RESUMING session the device must be reset", and
+ * the junk the I/O thread writes into a resume fd would leave such a
+ * device in RESUMING for good, where no arc can lead it out.
+ *
+ * Usage: migration_races [harness options] BDF|MDEV   (or VFIO_SELFTESTS_BDF)
  */
 #include <errno.h>
 #include <poll.h>
@@ -90,7 +95,8 @@ static void *walker(void *arg)
 	while (!r->stop) {
 		uint32_t to = targets[(i++ * 7) % ARRAY_SIZE(targets)];
 
-		if (!vfio_mig_state_supported(r->flags, to))
+		if (!vfio_mig_state_supported(r->flags, to) ||
+		    (to == ST(RESUMING) && !r->has_reset))
 			continue;
 		fd = -1;
 		ret = vfio_dev_mig_set_state(r->dev, to, &fd);
@@ -215,6 +221,8 @@ TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
 	int bad;
 
 	r.has_reset = self->dev.info.flags & VFIO_DEVICE_FLAGS_RESET;
+	if (!r.has_reset)
+		TH_LOG("no VFIO_DEVICE_RESET: RESUMING, which only a reset can abort, is left out of the walk");
 	pthread_mutex_init(&r.lock, NULL);
 	for (i = 0; i < POOL_FDS; i++)
 		r.fds[i] = -1;
@@ -264,17 +272,25 @@ TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
  * (the class of "vfio/qat: fix f_pos race in qat_vf_resume_write()",
  * 2026).  Each round, two threads, released together, write the same
  * valid stream (the device's own, saved first) to one resume fd, each in
- * pieces of its own size; a write() must take bytes or fail with an
- * errno that refuses the stream: EINVAL (malformed), EFBIG (a record too
- * large, qemu-vfio-pci) or ENOMEM (more data than the state holds, as
- * hisi_acc and qat answer).  RESUMING -> STOP must then accept the bytes
- * as a consistent stream or refuse them with EINVAL; if it accepts them,
- * the device must hold the saved state (checked where the device saves
- * the same state as the same bytes).  After every round a reset, after
- * all of them a plain resume of the stream, and the device must hold the
- * saved state.  An overrun shows as an oops, or as a KASAN report on a
- * kernel built with KASAN; the test bed's scan of the kernel log fails on
- * either (its kernels have no KASAN: see the testing guide).
+ * pieces of its own size; a write() must take bytes or fail.  RESUMING ->
+ * STOP must then accept the bytes as a consistent stream or refuse them
+ * (vfio.h: "the migration driver must fail the SET_STATE ioctl"); if it
+ * accepts them, the device must hold the saved state (checked where the
+ * device saves the same state as the same bytes).  After every round a
+ * reset, after all of them a plain resume of the stream, and the device
+ * must hold the saved state.  An overrun shows as an oops, or as a KASAN
+ * report on a kernel built with KASAN; the test bed's scan of the kernel
+ * log fails on either (its kernels have no KASAN: see the testing guide).
+ *
+ * vfio.h names no errno for a refused stream.  Those the drivers answer
+ * are EINVAL (malformed; also the core's, and qemu-vfio-pci's for
+ * RESUMING -> STOP), EFBIG (a record too large, qemu-vfio-pci) and ENOMEM
+ * (more data than the state holds, as hisi_acc, qat and mtty answer).
+ * Another errno is no failure: the test runs to its end and then skips,
+ * naming it, so that a driver's own suite can hold it to its errnos (an
+ * unexpected skip fails make check) and another driver's can list it.
+ * Skips, too, on a device without VFIO_DEVICE_RESET, which a refused
+ * stream would leave in RESUMING or ERROR.
  */
 struct resume_writer {
 	pthread_barrier_t *start;
@@ -284,6 +300,7 @@ struct resume_writer {
 	size_t piece;
 	size_t done;		/* bytes the fd took */
 	int err;		/* 0, or the errno that stopped it */
+	bool stalled;		/* write() returned 0: no progress */
 	unsigned long calls;
 };
 
@@ -301,8 +318,12 @@ static void *resume_writer(void *arg)
 		w->calls++;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			w->err = n ? errno : EIO;	/* 0: no progress */
+		if (!n) {
+			w->stalled = true;
+			break;
+		}
+		if (n < 0) {
+			w->err = errno;
 			break;
 		}
 		w->done += n;
@@ -310,17 +331,29 @@ static void *resume_writer(void *arg)
 	return NULL;
 }
 
-static bool writer_errno_ok(int err)
+/* The errnos that drivers refuse a stream with; see above. */
+static bool writer_errno_known(int err)
 {
 	return !err || err == EINVAL || err == EFBIG || err == ENOMEM;
 }
 
+/*
+ * A writer took bytes or failed; an errno that writer_errno_known() does
+ * not know goes into @other (a note of the first one), for the skip at
+ * the end.
+ */
 static void expect_writer(struct __test_metadata *_metadata,
-			  const struct resume_writer *w, unsigned long round)
+			  const struct resume_writer *w, unsigned long round,
+			  char *other, size_t len)
 {
-	ASSERT_TRUE(writer_errno_ok(w->err))
-		TH_LOG("round %lu: the writer of %zu-byte pieces failed with %s after %zu bytes",
-		       round + 1, w->piece, strerror(w->err), w->done);
+	ASSERT_FALSE(w->stalled)
+		TH_LOG("round %lu: write() of %zu-byte pieces gave 0 after %zu",
+		       round + 1, w->piece, w->done);
+	if (writer_errno_known(w->err) || *other)
+		return;
+	snprintf(other, len, "round %lu: write() of %zu-byte pieces: %s after %zu",
+		 round + 1, w->piece, strerror(w->err), w->done);
+	TH_LOG("note: %s", other);
 }
 
 /* Piece sizes of the two writers, round after round. */
@@ -345,6 +378,7 @@ static long first_diff(const struct vfio_buf *a, const struct vfio_buf *b)
 TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
 {
 	unsigned long rounds = 0, accepted = 0, refused = 0;
+	char other[160] = "";
 	struct resume_writer w[2];
 	pthread_barrier_t start;
 	struct vfio_buf ref, again;
@@ -384,13 +418,16 @@ TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
 		}
 		for (i = 0; i < 2; i++)
 			pthread_join(t[i], NULL);
-		expect_writer(_metadata, &w[0], rounds);
-		expect_writer(_metadata, &w[1], rounds);
+		expect_writer(_metadata, &w[0], rounds, other, sizeof(other));
+		expect_writer(_metadata, &w[1], rounds, other, sizeof(other));
 		ret = vfio_dev_mig_set_state(&self->dev, ST(STOP), NULL);
 		close(fd);
-		ASSERT_TRUE(!ret || ret == -EINVAL)
-			TH_LOG("round %lu: RESUMING -> STOP after two writers: %s",
-			       rounds + 1, strerror(-ret));
+		if (ret && ret != -EINVAL && !*other) {
+			snprintf(other, sizeof(other),
+				 "round %lu: RESUMING -> STOP: %s",
+				 rounds + 1, strerror(-ret));
+			TH_LOG("note: %s", other);
+		}
 		if (!ret) {
 			/* a consistent stream: the saved state, nothing else */
 			accepted++;
@@ -423,6 +460,9 @@ TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
 		vfio_buf_free(&again);
 	}
 	vfio_buf_free(&ref);
+	if (*other)
+		SKIP(return, "%s: an errno vfio.h does not rule on, not EINVAL, EFBIG or ENOMEM",
+		     other);
 }
 
 int main(int argc, char **argv)
