@@ -7,7 +7,8 @@
 #     QEMU 11.1 in it (scripts/mkqemu.sh); the debug kernel
 #     (scripts/mkkernel.sh) builds in the background
 #  2. host-side unit tests (userspace builds of the pure-C parts)
-#  3. per kernel: build the module (W=1, sparse C=1) and the selftests
+#  3. per kernel: build the module (W=1, sparse C=1), the selftests and
+#     the mtty sample (samples/vfio-mdev), the conformance suite's peer
 #  4. checkpatch --strict on our sources; kernel-doc on them and on the
 #     documents that include them (scripts/doc-check.sh)
 #  5. per kernel: boot it under QEMU (TCG) with the test devices, run the
@@ -112,7 +113,7 @@ record_tap check.sh "$out/manifest-test.tap" $? manifest-test.sh
 # build_for KVER: the module (W=1, sparse) and the selftests for KVER.
 build_for()
 {
-	local k=$1 ko=$out/$1 rc t name dir
+	local k=$1 ko=$out/$1 rc t name dir own
 	rm -rf "$ko"
 	mkdir -p "$ko"
 	lane "$k: builds"
@@ -136,6 +137,27 @@ build_for()
 		else
 			record "$k" ok "sparse (C=1) clean"
 		fi
+	fi
+
+	# The conformance suite's peer (the VM's suite mtty): the kernel's
+	# mtty sample, an mdev driver with VFIO migration.  A kernel that
+	# has it among its modules (the debug kernel) brings its own; for
+	# the others it is built out of tree from the source in the root
+	# filesystem.
+	step "$k: mtty.ko (samples/vfio-mdev), the conformance suite's peer"
+	own=$(cd "$rootfs/usr/lib/modules/$k" 2>/dev/null &&
+		ls kernel/samples/vfio-mdev/mtty.ko* 2>/dev/null | head -n 1)
+	if [ -n "$own" ]; then
+		record "$k" ok "mtty.ko: the kernel's own module ($own)"
+	elif ! grep -qs '^CONFIG_VFIO_MDEV=[ym]' "$rootfs/boot/config-$k"; then
+		record "$k" fail "build mtty.ko" "the kernel has no CONFIG_VFIO_MDEV, which mtty needs"
+	elif build_mtty "$rootfs" "$repo" "$k"; then
+		# upstream's code, not ours: its warnings are shown, not held
+		grep 'warning:' "$ko/mtty-build.log" | sed 's/^/# /'
+		record "$k" ok "build mtty.ko out of tree from /opt/linux-src/samples/vfio-mdev/mtty.c (linux-source-6.12)"
+	else
+		tail -n 30 "$ko/mtty-build.log"
+		record "$k" fail "build mtty.ko out of tree from /opt/linux-src/samples/vfio-mdev/mtty.c" "see $ko/mtty-build.log"
 	fi
 
 	for t in selftests:tools/testing/selftests/vfio/migration \

@@ -3,9 +3,12 @@
 #
 # Runs inside the test VM (see vm.sh): load the driver, bind the test
 # devices (scripts/test-devices) and run the kselftests through the
-# kselftest runner.
+# kselftest runner; then the device-agnostic suites once more on mdevs of
+# the kernel's mtty sample, a migration driver that is not ours.
 #
-# Usage: guest-run.sh [RESULTS]
+# Usage: guest-run.sh [RESULTS [SUITE...]]
+# SUITEs: run only these of the suites (setup and teardown always run),
+# for a quick run by hand; make check runs them all.
 # Results go to RESULTS (default /qvp/out/<kernel>/boot1) for the host:
 #   selftests.tap   TAP of every suite, as the kselftest runner prints it,
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
@@ -24,6 +27,8 @@ set -u
 kver=$(uname -r)
 out=/qvp/out/$kver
 res=${1:-$out/boot1}
+[ "$#" -eq 0 ] || shift
+only=" $* "
 ksft=/opt/linux-src/tools/testing/selftests
 tests=/qvp/tools/testing/selftests/vfio/migration
 vfio_mig=$out/vfio-mig-selftests/vfio-mig
@@ -33,6 +38,9 @@ mkdir -p "$res"
 
 log() { printf '[guest] %s\n' "$*"; }
 
+# want SUITE: the suite is to run (see SUITE... above).
+want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
+
 # A suite of our own (setup, teardown) in the runner's TAP shape: one
 # "# ok N NAME" line per check, then the program's verdict line.
 own_suite_begin() {
@@ -41,7 +49,8 @@ own_suite_begin() {
 	echo "# selftests: guest: $own_suite" >>"$tap"
 }
 
-# check NAME CMD...: one check of the suite: CMD's exit status decides.
+# check NAME CMD...: one check of the suite: CMD's exit status decides,
+# and is check's.
 check() {
 	local name=$1
 	shift
@@ -54,6 +63,7 @@ check() {
 		sed 's/^/# # /' "$res/check.out" | tail -n 5 >>"$tap"
 		log "FAILED: $name"
 		sed 's/^/[guest]   /' "$res/check.out" | tail -n 5
+		return 1
 	fi
 }
 
@@ -165,6 +175,38 @@ kunit_results() {
 		{ echo "no verdict line for $1:"; tail -n 5 "$f"; return 1; }
 }
 
+# The kernel's mtty sample (samples/vfio-mdev/mtty.c), a vfio mdev driver
+# with migration, is the conformance suites' second driver (suite mtty):
+# two mdevs of its dual port type, by these UUIDs ("mtty" in hex).
+mtty_ko=$out/mtty/mtty.ko
+mtty_type=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2
+mtty_uuids=(6d747479-0000-4000-8000-000000000001 6d747479-0000-4000-8000-000000000002)
+
+# mtty_load: mdev, then mtty: make check's out-of-tree build for this
+# kernel, or else the kernel's own module (the debug kernel has one).
+mtty_load() {
+	modprobe mdev || return 1
+	if [ -f "$mtty_ko" ]; then
+		insmod "$mtty_ko" || return 1
+	else
+		modprobe mtty || return 1
+	fi
+	[ -d "$mtty_type" ] || { echo "no $mtty_type"; ls /sys/class/mdev_bus/*/mdev_supported_types; return 1; }
+}
+
+# mdev_create UUID: a mdev of $mtty_type, with its IOMMU group.
+mdev_create() {
+	echo "$1" >"$mtty_type/create" || return 1
+	readlink "/sys/bus/mdev/devices/$1/iommu_group" ||
+		{ echo "$1 has no IOMMU group"; return 1; }
+}
+
+# mdev_remove UUID: the mdev is gone.
+mdev_remove() {
+	echo 1 >"/sys/bus/mdev/devices/$1/remove" || return 1
+	[ ! -e "/sys/bus/mdev/devices/$1" ]
+}
+
 log "kernel $kver; results in $res"
 # virtme points /dev/stdout at its console port; the kselftest runner
 # writes test output to /dev/stdout, which must be our own stdout.
@@ -229,6 +271,14 @@ for bdf in "${migrate[@]}"; do
 	check "$bdf is bound to qemu-vfio-pci" bound_to "$bdf" qemu-vfio-pci
 	check "$bdf offers migration (vfio-mig info)" migratable "$bdf"
 done
+mdevs=()
+if want mtty || want mtty-iommufd; then
+	check "load mtty (samples/vfio-mdev)" mtty_load &&
+		for u in "${mtty_uuids[@]}"; do
+			check "create mdev $u (${mtty_type##*/})" mdev_create "$u" &&
+				mdevs+=("$u")
+		done
+fi
 own_suite_end
 
 # The KUnit suites of stream.c and of the DMA log's dirty_log.h
@@ -240,7 +290,7 @@ own_suite_end
 # suite kunit, a case per KUnit case or parameter.
 kunit_ko=$out/mod/qemu-vfio-pci-kunit.ko
 kunit_suites="qemu-vfio-pci-stream qemu-vfio-pci-dirty"
-if [ -e "$kunit_ko" ]; then
+if [ -e "$kunit_ko" ] && want kunit; then
 	log "suite kunit"
 	own_suite_begin kunit
 	rm -f "$res/kunit.ktap"
@@ -282,7 +332,8 @@ dev_args() {
 
 # migration_conformance's unbind.data_fds unbinds its device from the
 # driver, with data fds open, and binds it to the driver again: allowed in
-# this VM, where nothing else uses the devices.
+# this VM, where nothing else uses the devices, for our driver's suites
+# (not for mtty's: see there).
 export VFIO_SELFTESTS_ALLOW_UNBIND=1
 
 # Suites run on the devices of a kind, by its name in scripts/test-devices.
@@ -293,26 +344,30 @@ read -ra ivs64 <<<"${td_found[ivshmem-64M]:-}"
 read -ra ivs256 <<<"${td_found[ivshmem-256M]:-}"
 read -ra ivs1g <<<"${td_found[ivshmem-1G]:-}"
 
-if [ "${#edu[@]}" -ge 1 ]; then
+if [ "${#edu[@]}" -ge 1 ] && want edu; then
 	progs="migration_conformance migration_races migration_roundtrip edu_roundtrip edu_badinput edu_device dma_logging"
 	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
 	# dma_logging's fixtures for the other kind of device stay out.
 	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F ivshmem ${edu[*]:0:2}")
 	run_suite edu "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
-	# The same devices once more through iommufd: each device's cdev
-	# bound to /dev/iommu, its DMA mapped into an IOAS
-	# (VFIO_SELFTESTS_IOMMU_MODE, tools/lib/qvp/vfio_dev.h).  Only the
-	# kernels with iommufd have the suite: our debug kernel, not Debian's.
-	if [ -c /dev/iommu ]; then
-		progs="migration_conformance migration_roundtrip"
-		mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
-		run_suite edu-iommufd "$tests" "$out/selftests" MIG_TESTS="$progs" \
-			VFIO_SELFTESTS_IOMMU_MODE=iommufd "${args[@]}"
-	fi
+fi
+# The same devices once more through iommufd: each device's cdev bound to
+# /dev/iommu, its DMA mapped into an IOAS (VFIO_SELFTESTS_IOMMU_MODE,
+# tools/lib/qvp/vfio_dev.h).  Only the kernels with iommufd have the
+# suite: our debug kernel, not Debian's.
+if [ "${#edu[@]}" -ge 1 ] && [ -c /dev/iommu ] && want edu-iommufd; then
+	progs="migration_conformance migration_roundtrip"
+	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
+	run_suite edu-iommufd "$tests" "$out/selftests" MIG_TESTS="$progs" \
+		VFIO_SELFTESTS_IOMMU_MODE=iommufd "${args[@]}"
+fi
+if [ "${#edu[@]}" -ge 1 ] && want vfio-mig; then
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
 		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
 		VFIO_MIG_EDU_REGS="$out/vfio-mig-selftests/edu_regs" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+fi
+if [ "${#edu[@]}" -ge 1 ] && want qemu-migration; then
 	run_suite qemu-migration /qvp/tools/testing/selftests/vfio/qemu-migration \
 		"$out/qemu-migration-selftests" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
@@ -330,11 +385,13 @@ if [ "${#edu[@]}" -ge 1 ]; then
 	fi
 fi
 
-if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
+if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ] && want ivshmem-64M; then
 	progs="migration_conformance migration_races migration_roundtrip ivshmem_roundtrip dma_logging"
 	mapfile -t args < <(dev_args "${ivs64[*]:0:2}" $progs)
 	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F edu -F edu_dma ${ivs64[*]:0:2}")
 	run_suite ivshmem-64M "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
+fi
+if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ] && want ivshmem-256M; then
 	# Of the generic round trips, the two STOP_COPY ones (held whole and
 	# piped to the second device): every variant would take minutes here.
 	mapfile -t args < <(dev_args "${ivs256[*]:0:2}" ivshmem_roundtrip)
@@ -344,10 +401,31 @@ if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ]; then
 fi
 # The largest BAR2 the backend promises: only the tests that stream
 # without holding a whole stream run; the others skip, saying why.
-if [ "${#ivs1g[@]}" -ge 2 ]; then
+if [ "${#ivs1g[@]}" -ge 2 ] && want ivshmem-1G; then
 	progs="ivshmem_roundtrip"
 	mapfile -t args < <(dev_args "${ivs1g[*]:0:2}" $progs)
 	run_suite ivshmem-1G "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
+fi
+
+# The device-agnostic suites on a driver that is not ours: the mdevs of
+# the mtty sample.  Where mtty breaks a sentence of the uAPI, its failure
+# is listed in scripts/expected-deviations (scripts/verdict.sh).  No
+# unbinding: mtty's data fds keep a pointer to the device's state, which
+# unbinding the mdev from mtty frees (scripts/expected-skips).  Then
+# migration_conformance once more through iommufd, as edu-iommufd: an
+# mdev's cdev bound to /dev/iommu, on the kernels that have it.
+if [ "${#mdevs[@]}" -ge 1 ] && want mtty; then
+	progs="migration_conformance migration_races"
+	mapfile -t args < <(dev_args "${mdevs[*]:0:2}" $progs)
+	run_suite mtty "$tests" "$out/selftests" MIG_TESTS="$progs" \
+		VFIO_SELFTESTS_ALLOW_UNBIND=0 "${args[@]}"
+fi
+if [ "${#mdevs[@]}" -ge 1 ] && [ -c /dev/iommu ] && want mtty-iommufd; then
+	progs="migration_conformance"
+	mapfile -t args < <(dev_args "${mdevs[*]:0:2}" $progs)
+	run_suite mtty-iommufd "$tests" "$out/selftests" MIG_TESTS="$progs" \
+		VFIO_SELFTESTS_ALLOW_UNBIND=0 VFIO_SELFTESTS_IOMMU_MODE=iommufd \
+		"${args[@]}"
 fi
 
 own_suite_begin teardown
@@ -356,6 +434,12 @@ for bdf in "${migrate[@]}"; do
 done
 # A module that will not unload holds a reference it should have dropped.
 check "rmmod qemu_vfio_pci" unloaded qemu_vfio_pci
+for u in "${mdevs[@]}"; do
+	check "remove mdev $u" mdev_remove "$u"
+done
+if grep -q '^mtty ' /proc/modules; then
+	check "rmmod mtty" unloaded mtty
+fi
 if [ -e "$kmemleak" ]; then
 	check "kmemleak finds no leak (see kmemleak.txt)" no_leaks
 fi

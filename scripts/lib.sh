@@ -83,6 +83,25 @@ build_module()
 		[ -f "$mod/qemu-vfio-pci.ko" ]
 }
 
+# Build the kernel's mtty sample (samples/vfio-mdev/mtty.c, an mdev vendor
+# driver with VFIO migration, of /opt/linux-src: linux-source-6.12) as an
+# out-of-tree module for kernel KVER, in out/KVER/mtty; the source is
+# linked there, not copied.  Log: out/KVER/mtty-build.log.
+# Usage: build_mtty ROOTFS REPO KVER
+build_mtty()
+{
+	local rootfs=$1 repo=$2 k=$3
+	local d=$repo/out/$k/mtty
+
+	rm -rf "$d"
+	mkdir -p "$d"
+	echo 'obj-m := mtty.o' >"$d/Kbuild"
+	ln -s /opt/linux-src/samples/vfio-mdev/mtty.c "$d/mtty.c"
+	in_rootfs "$rootfs" "$repo" make -C "/usr/lib/modules/$k/build" \
+		M="/qvp/out/$k/mtty" modules >"$repo/out/$k/mtty-build.log" 2>&1 &&
+		[ -f "$d/mtty.ko" ]
+}
+
 # Build a userspace directory of the repository for kernel KVER's VM, in
 # out/KVER/NAME.  Usage: build_user ROOTFS REPO KVER NAME DIR [MAKEVARS...]
 build_user()
