@@ -17,7 +17,8 @@
 #  6. make demo, which must migrate and exit 0
 #
 # Prints TAP for everything, a summary per kernel and suite, and last
-# "N passed, N failed, N skipped".  Exits non-zero on any failure.
+# "N passed, N failed, N skipped, N expected failures" (the expected
+# failures: scripts/expected-deviations).  Exits non-zero on any failure.
 #
 # Environment: QVP_CACHE (cache dir), QVP_KERNELS (space-separated subset of
 # kernel versions to test; "debug" is the debug kernel of
@@ -298,5 +299,5 @@ echo "  time per lane:"
 printf '    %s\n' "${lanes[@]}"
 print_summary
 [ "${#failures[@]}" -eq 0 ] || echo "  logs: $out"
-echo "$pass passed, $fail failed, $skip skipped"
+echo "$pass passed, $fail failed, $skip skipped, $xfail expected failures"
 [ "$fail" -eq 0 ]

@@ -9,6 +9,11 @@
 #  - A SKIP is a skip only when scripts/expected-skips lists it (test and
 #    reason), with the fact that makes it expected.  Any other SKIP is a
 #    failure that names the manifest.
+#  - A failed test is an expected failure only when
+#    scripts/expected-deviations lists it, with the sentence of the uAPI
+#    that the driver under test (not ours: mtty) breaks and the evidence.
+#    A listed test that passes is a failure: the list is out of date.
+#    Any other failure is a failure.
 #  - Every suite of scripts/expected-suites for the run's kernel must have
 #    begun and ended in the TAP of a VM run, with a result line for each of
 #    its programs; a missing suite or program, or a runner that ended
@@ -20,13 +25,14 @@
 
 QVP_EXPECTED_SKIPS=${QVP_EXPECTED_SKIPS:-$here/expected-skips}
 QVP_EXPECTED_SUITES=${QVP_EXPECTED_SUITES:-$here/expected-suites}
+QVP_EXPECTED_DEVIATIONS=${QVP_EXPECTED_DEVIATIONS:-$here/expected-deviations}
 
 verdict_init()
 {
-	pass=0 fail=0 skip=0
-	failures=()
-	unset sum_pass sum_fail sum_skip
-	declare -gA sum_pass sum_fail sum_skip
+	pass=0 fail=0 skip=0 xfail=0
+	failures=() deviations=()
+	unset sum_pass sum_fail sum_skip sum_xfail
+	declare -gA sum_pass sum_fail sum_skip sum_xfail
 	summary_keys=()
 }
 
@@ -77,17 +83,44 @@ expected_skip()
 	return 1
 }
 
+# expected_deviation "GROUP: NAME": print the uAPI sentence that
+# scripts/expected-deviations says this test's failure shows broken; false
+# when the test is not listed.  Each line is "TEST | SENTENCE | EVIDENCE",
+# TEST a bash glob matched against the whole text.
+expected_deviation()
+{
+	local what=$1 pat sentence why
+	[ -r "$QVP_EXPECTED_DEVIATIONS" ] || return 1
+	while IFS='|' read -r pat sentence why; do
+		trim pat
+		trim sentence
+		# shellcheck disable=SC2053	# globs on purpose
+		[[ $what == $pat ]] && { echo "$sentence"; return 0; }
+	done < <(manifest_lines "$QVP_EXPECTED_DEVIATIONS")
+	return 1
+}
+
 # record GROUP ok|fail|skip NAME [DETAIL]
 record()
 {
-	local group=$1 res=$2 name=$3 detail=${4:-}
+	local group=$1 res=$2 name=$3 detail=${4:-} sentence
+	local devs=${QVP_EXPECTED_DEVIATIONS#"${repo:-}"/}
 	if [ -z "${sum_pass[$group]+x}" ]; then
 		sum_pass[$group]=0 sum_fail[$group]=0 sum_skip[$group]=0
+		sum_xfail[$group]=0
 		summary_keys+=("$group")
 	fi
 	if [ "$res" = skip ] && ! expected_skip "$group: $name" "$detail"; then
 		res=fail
 		detail="unexpected SKIP: ${detail:-no reason given}; a skip counts only when ${QVP_EXPECTED_SKIPS#"${repo:-}"/} lists it, so fix the cause, or add it there with the fact behind it"
+	elif [ "$res" != skip ] && sentence=$(expected_deviation "$group: $name"); then
+		if [ "$res" = ok ]; then
+			res=fail
+			detail="$devs lists it as a deviation of the driver from the uAPI (\"$sentence\"), but it passed: the list is out of date, remove the line (or the test no longer sees the deviation: find out why)"
+		else
+			res=xfail
+			detail="expected failure: the driver breaks \"$sentence\" ($devs)"
+		fi
 	fi
 	case $res in
 	ok)
@@ -96,6 +129,11 @@ record()
 	skip)
 		skip=$((skip + 1)); sum_skip[$group]=$((sum_skip[$group] + 1))
 		echo "ok - $group: $name # SKIP $detail" ;;
+	xfail)
+		# TAP's TODO: a failure that is expected, not counted as one
+		xfail=$((xfail + 1)); sum_xfail[$group]=$((sum_xfail[$group] + 1))
+		deviations+=("$group: $name")
+		echo "not ok - $group: $name # TODO $detail" ;;
 	*)
 		fail=$((fail + 1)); sum_fail[$group]=$((sum_fail[$group] + 1))
 		failures+=("$group: $name${detail:+ ($detail)}")
@@ -220,9 +258,14 @@ print_summary()
 {
 	local g
 	for g in "${summary_keys[@]}"; do
-		printf '  %-48s %4d passed, %d failed, %d skipped\n' "$g" \
-			"${sum_pass[$g]}" "${sum_fail[$g]}" "${sum_skip[$g]}"
+		printf '  %-48s %4d passed, %d failed, %d skipped%s\n' "$g" \
+			"${sum_pass[$g]}" "${sum_fail[$g]}" "${sum_skip[$g]}" \
+			"$( [ "${sum_xfail[$g]}" -eq 0 ] || echo ", ${sum_xfail[$g]} expected failures")"
 	done
+	if [ "${#deviations[@]}" -gt 0 ]; then
+		echo "  expected failures (${QVP_EXPECTED_DEVIATIONS#"${repo:-}"/}: another driver's deviations from the uAPI):"
+		printf '    %s\n' "${deviations[@]}"
+	fi
 	if [ "${#failures[@]}" -gt 0 ]; then
 		echo "  failed:"
 		printf '    %s\n' "${failures[@]}"
