@@ -315,20 +315,21 @@ struct qvp_backend {
 
 	/**
 	 * @reset: put every register back to its power-on value, and wait
-	 * (bounded) for work in flight to end first, so that nothing of a
-	 * user reaches the next one: values, interrupt status and masks,
-	 * work started.  Called only on devices that have no PCI reset
-	 * method (vfio_pci_core_device.reset_works false; vfio-pci-core
-	 * resets the others): for VFIO_DEVICE_RESET, where an error leaves
-	 * the migration state in ERROR and userspace may retry; on open,
-	 * after @open and before the user can reach the device, where an
-	 * error fails the open (handing over a device that was not reset
-	 * would hand over the last user's state); and on close, before
-	 * @close, once the user is gone, where an error is logged and the
-	 * next open tries again.  Memory that is not the device's state
-	 * (ivshmem's shared memory) is left alone.  The sessions have
-	 * already ended.  Called with state_mutex held; the user's
-	 * interrupts may or may not be set up, so raise none.
+	 * (bounded) for work in flight to end first, so that nothing of a user
+	 * reaches the next one: values, interrupt status and masks, work
+	 * started.  Called only on devices that have no working PCI reset
+	 * method (vfio_pci_core_device.reset_works false, which a failed FLR
+	 * at open also gives; vfio-pci-core resets the others): for
+	 * VFIO_DEVICE_RESET, where an error leaves the migration state in
+	 * ERROR and userspace may retry; on open, after @open and before the
+	 * user can reach the device, where an error fails the open (handing
+	 * over a device that was not reset would hand over the last user's
+	 * state); and on close, before @close, once the user is gone and only
+	 * if the device is in D0 and not in runtime low power, where an error
+	 * is logged and the next open tries again.  Memory that is not the
+	 * device's state (ivshmem's shared memory) is left alone.  The
+	 * sessions have already ended.  Called with state_mutex held; the
+	 * user's interrupts may or may not be set up, so raise none.
 	 */
 	int (*reset)(struct qvp_device *qdev);
 

@@ -222,7 +222,7 @@ static int edu_check_idle(struct qvp_device *qdev)
 
 	if (busy > 0) {
 		dev_err_ratelimited(qvp_dev(qdev),
-				    "edu: userspace started a %s during an arc or reset\n",
+				    "edu: a %s was started during an arc or reset\n",
 				    busy & EDU_BUSY_FACT ? "factorial" : "DMA");
 		return -EBUSY;
 	}
@@ -420,6 +420,7 @@ static int edu_reset(struct qvp_device *qdev)
 	int ret;
 	u16 set;
 
+	lockdep_assert_held(&qdev->state_mutex);
 	ret = edu_begin_idle(qdev, NULL, &set);
 	if (ret)
 		return ret;

@@ -213,7 +213,8 @@ void qvp_mig_release(struct qvp_device *qdev)
  * no session, a closed device keeps none and, with @reset, no state of
  * its last user reaches the next one.
  *
- * Context: process context, may sleep; takes state_mutex.
+ * Context: process context, may sleep; vfio's dev_set lock held (open_device,
+ * close_device); takes state_mutex.
  * Return: 0, or the backend's -errno from the reset; the migration state
  * is RUNNING either way (no user can see it: the open fails, or the
  * device is closing).

@@ -247,11 +247,27 @@ static void ivs_close(struct qvp_device *qdev)
 static int ivs_reset(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
-	u16 set = qvp_mmio_begin(qdev);
+	u32 mask;
+	u16 set;
 
+	lockdep_assert_held(&qdev->state_mutex);
+	set = qvp_mmio_begin(qdev);
 	iowrite32(0, st->bar0 + IVS_REG_INTRMASK);
 	iowrite32(0, st->bar0 + IVS_REG_INTRSTATUS);
+	mask = ioread32(st->bar0 + IVS_REG_INTRMASK);
 	qvp_mmio_end(qdev, set);
+	/*
+	 * A device that no longer answers reads all ones.  Anything else
+	 * but 0 is a write that raced the reset: a user's BAR0 mmap
+	 * faulted in again after the zap (VFIO_DEVICE_RESET).
+	 */
+	if (mask) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "ivshmem: IntrMask reads 0x%x after the reset, want 0: %s\n",
+				    mask, mask == ~0U ? "the device does not answer" :
+				    "a write through a BAR0 mapping raced the reset");
+		return -EIO;
+	}
 	return 0;
 }
 

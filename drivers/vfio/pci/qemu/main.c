@@ -109,11 +109,34 @@ static bool qvp_emulates_reset(struct qvp_device *qdev)
 	return !qdev->core.reset_works;
 }
 
+/*
+ * The reset at close touches the device only in D0.  A user may have
+ * left it in low power (VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY, or D3hot
+ * through config space), which vfio_pci_core_disable() ends only after
+ * close_device's own work, and MMIO to a device that is not in D0 reads
+ * all ones or worse.  The reset at open, which finds the device in D0,
+ * covers it: that one, not this, is what keeps one user's state from
+ * the next.
+ */
+static bool qvp_reset_at_close(struct qvp_device *qdev)
+{
+	bool d0;
+
+	if (!qvp_emulates_reset(qdev))
+		return false;
+	down_read(&qdev->core.memory_lock);
+	d0 = !qdev->core.pm_runtime_engaged &&
+	     qdev->core.pdev->current_state == PCI_D0;
+	up_read(&qdev->core.memory_lock);
+	return d0;
+}
+
 static int qvp_open_device(struct vfio_device *vdev)
 {
 	struct qvp_device *qdev = to_qvp(vdev);
 	int ret;
 
+	lockdep_assert_held(&vdev->dev_set->lock);
 	ret = vfio_pci_core_enable(&qdev->core);
 	if (ret)
 		return ret;
@@ -151,14 +174,19 @@ static void qvp_close_device(struct vfio_device *vdev)
 	struct qvp_device *qdev = to_qvp(vdev);
 	int ret;
 
+	lockdep_assert_held(&vdev->dev_set->lock);
 	qvp_log_stop(vdev);
 	/*
 	 * The user is gone (every fd and mmap of the device is); the reset
 	 * also waits for work it left in flight, while its DMA mappings
-	 * still exist.  If it fails, the next open resets again and refuses
+	 * still exist.  It is best effort: the user's interrupt triggers
+	 * stay attached until vfio_pci_core_disable(), so work that ends
+	 * during the wait still signals them, and an ivshmem ioeventfd
+	 * stays armed (a write to it still reaches BAR0) until then.  If
+	 * it fails or is skipped, the next open resets again and refuses
 	 * to open a device it cannot reset.
 	 */
-	ret = qvp_mig_restart(qdev, qvp_emulates_reset(qdev));
+	ret = qvp_mig_restart(qdev, qvp_reset_at_close(qdev));
 	if (ret)
 		dev_err_ratelimited(qvp_dev(qdev),
 				    "reset at close failed (%d); the next open resets it again\n",

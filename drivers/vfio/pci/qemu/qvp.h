@@ -66,6 +66,9 @@ struct qvp_log {
  *
  * The driver's locks, outermost first::
  *
+ *   vfio dev_set->lock          vfio's, held for open_device and
+ *                               close_device (their reset takes
+ *                               state_mutex under it)
  *   qvp_device.state_mutex      one per device, qvp_state_lock()
  *   qvp_mig_file.lock           one per session file
  *   qvp_device.trap_lock        a user's write to the trapped range
@@ -73,7 +76,9 @@ struct qvp_log {
  *   vfio-pci-core memory_lock   qvp_mmio_begin(), for writing; a
  *                               trapped write, for reading;
  *                               qvp_zap_bars(), for writing, alone
- *                               (no igate), under state_mutex
+ *                               (no igate), under state_mutex;
+ *                               qvp_reset_at_close(), for reading,
+ *                               alone, under dev_set only
  *   vfio-pci-core irqlock       the bracket's PCI_COMMAND update
  *
  *   qvp_log.lock                the DMA log (dirty.c): a mutex, taken
