@@ -198,8 +198,12 @@ int igbvf_mbx_call(struct igbvf *vf, const uint32_t *msg, unsigned int len,
 			return ret;
 		if ((reply[0] & 0xffff) == type)
 			return rlen;
-		if (reply[0] & IGB_MSG_PF_CONTROL) {
-			/* the PF's own news (a link change): not our reply */
+		/*
+		 * Not our reply: the PF's own news (a link change), or a
+		 * bare NACK of igb_rcv_ack_from_vf() for an ACK of ours
+		 * while we were not clear to send.
+		 */
+		if ((reply[0] & IGB_MSG_PF_CONTROL) || !(reply[0] & 0xffff)) {
 			vf->pf_msgs++;
 			continue;
 		}
@@ -472,6 +476,37 @@ int igbvf_rx(struct igbvf *vf, void *buf, size_t cap, int ms, char *why)
 	return ret;
 }
 
+/* Interrupts ---------------------------------------------------------------- */
+
+int igbvf_irqs_on(struct igbvf *vf, const int *efds, char *why)
+{
+	uint32_t all = (1U << IGBVF_MSIX_VECTORS) - 1;
+	int ret;
+
+	ret = vfio_dev_irq_set_eventfds(vf->dev, VFIO_PCI_MSIX_IRQ_INDEX, efds,
+					IGBVF_MSIX_VECTORS);
+	if (ret) {
+		say(why, "MSI-X: %s", strerror(-ret));
+		return ret;
+	}
+	vf->irqs = true;
+	/* as igbvf_configure_msix(): RX 0, TX 1, mailbox 2; auto-clear */
+	return wr(vf, IGBVF_IVAR0, (IGBVF_IVAR_VALID | IGBVF_VEC_RX) |
+		  (IGBVF_IVAR_VALID | IGBVF_VEC_TX) << 8, why) ?:
+	       wr(vf, IGBVF_IVAR_MISC, IGBVF_IVAR_VALID | IGBVF_VEC_MBX, why) ?:
+	       wr(vf, IGBVF_EIAC, all, why) ?:
+	       wr(vf, IGBVF_EIMS, all, why);
+}
+
+void igbvf_irqs_off(struct igbvf *vf)
+{
+	if (!vf->irqs)
+		return;
+	wr(vf, IGBVF_EIMC, (1U << IGBVF_MSIX_VECTORS) - 1, NULL);
+	vfio_dev_irq_disable(vf->dev, VFIO_PCI_MSIX_IRQ_INDEX);
+	vf->irqs = false;
+}
+
 /* Setup -------------------------------------------------------------------- */
 
 int igbvf_init(struct igbvf *vf, struct vfio_dev *dev, uint64_t iova,
@@ -544,6 +579,7 @@ void igbvf_remove(struct igbvf *vf)
 {
 	if (!vf->mem)
 		return;
+	igbvf_irqs_off(vf);
 	queues_off(vf, NULL);
 	wr(vf, IGBVF_CTRL, IGBVF_CTRL_RST, NULL);
 	vfio_dev_set_bus_master(vf->dev, false);

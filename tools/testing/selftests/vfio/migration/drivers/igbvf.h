@@ -37,7 +37,8 @@ struct igbvf {
 	uint8_t mac[6];
 	bool mac_from_pf;	/* the PF's reset reply carried it */
 	uint32_t mbx_seen;	/* read-to-clear mailbox bits not yet used */
-	unsigned int pf_msgs;	/* PF-initiated messages read and dropped */
+	unsigned int pf_msgs;	/* the PF's own messages read and dropped */
+	bool irqs;		/* MSI-X on (igbvf_irqs_on()) */
 
 	/* DMA memory: the rings, then the RX buffers, then the TX buffers */
 	uint8_t *mem;
@@ -97,6 +98,18 @@ int igbvf_tx_wait(struct igbvf *vf, int ms, char *why);
  * length, or -EAGAIN when none came.
  */
 int igbvf_rx(struct igbvf *vf, void *buf, size_t cap, int ms, char *why);
+
+/*
+ * MSI-X, as igbvf programs it: RX queue 0 on vector IGBVF_VEC_RX, TX
+ * queue 0 on IGBVF_VEC_TX, the mailbox on IGBVF_VEC_MBX, each signalled
+ * to @efds[vector] (IGBVF_MSIX_VECTORS eventfds), auto-cleared and
+ * unmasked.  Polling goes on as before; the interrupts only tell.
+ */
+#define IGBVF_VEC_RX		0
+#define IGBVF_VEC_TX		1
+#define IGBVF_VEC_MBX		2
+int igbvf_irqs_on(struct igbvf *vf, const int *efds, char *why);
+void igbvf_irqs_off(struct igbvf *vf);
 
 /* A 32-bit register of BAR0, for tests; 0 or -errno. */
 int igbvf_read(struct igbvf *vf, uint32_t reg, uint32_t *val);
