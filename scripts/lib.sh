@@ -141,6 +141,7 @@ count_word()
 # join_and WORD...: "a", "a and b", "a, b and c".
 join_and()
 {
+	[ "$#" -gt 0 ] || return 0
 	local out=$1
 	[ "$#" -gt 1 ] || { echo "$out"; return; }
 	shift
@@ -169,8 +170,8 @@ td_why()
 		{ echo "ID \"$id\" is not vendor:device, four lowercase hex digits each"; return; }
 	[[ $count =~ ^[1-9]$ ]] || { echo "COUNT \"$count\" is not 1-9"; return; }
 	case $role in
-	migrate | refuse) ;;
-	*) echo "ROLE \"$role\" is neither migrate nor refuse"; return ;;
+	migrate | refuse | vfio) ;;
+	*) echo "ROLE \"$role\" is not migrate, refuse or vfio"; return ;;
 	esac
 	case $backing in
 	-) want= ;;
@@ -367,7 +368,9 @@ td_guest_matches()
 }
 
 # In the guest: td_make_vfs PF_ID COUNT: each device PF_ID without VFs
-# gets COUNT, through its driver (loaded by its modalias if need be).
+# gets COUNT, through its driver (loaded by its modalias if need be).  No
+# driver probes the new VFs (sriov_drivers_autoprobe): like the other
+# test devices, they stay without one until the suites bind them.
 td_make_vfs()
 {
 	local d v dev n
@@ -379,22 +382,26 @@ td_make_vfs()
 		read -r n <"$d/sriov_numvfs"
 		[ "$n" = 0 ] || continue
 		[ -e "$d/driver" ] || modprobe -q "$(cat "$d/modalias")"
+		[ ! -w "$d/sriov_drivers_autoprobe" ] || echo 0 >"$d/sriov_drivers_autoprobe"
 		echo "$2" >"$d/sriov_numvfs" ||
 			echo "${d##*/}: could not create $2 VFs" >&2
 	done
 }
 
-# In the guest: test_devices_scan: sort the guest's PCI devices into the
-# manifest's kinds (a device goes to the first line whose ID and GUEST
-# match it): td_found[KIND] holds KIND's BDFs, sorted, separated by blanks.
-# The VFs of "vf-of" lines are created first.
+# In the guest: test_devices_scan [KIND...]: sort the guest's PCI devices
+# into the manifest's kinds (a device goes to the first line whose ID and
+# GUEST match it): td_found[KIND] holds KIND's BDFs, sorted, separated by
+# blanks.  The VFs of "vf-of" lines are created first: of every such line,
+# or only of the KINDs given (the demo and the benchmark, which want none,
+# leave the PF without VFs and its driver unloaded).
 test_devices_scan()
 {
 	local d v dev i
 	declare -gA td_found=()
 	for i in "${!td_kind[@]}"; do
-		[[ ${td_guest[i]} != vf-of=* ]] ||
-			td_make_vfs "${td_guest[i]#vf-of=}" "${td_count[i]}"
+		[[ ${td_guest[i]} == vf-of=* ]] || continue
+		[ "$#" -eq 0 ] || [[ " $* " == *" ${td_kind[i]} "* ]] || continue
+		td_make_vfs "${td_guest[i]#vf-of=}" "${td_count[i]}"
 	done
 	for i in "${!td_kind[@]}"; do
 		td_found[${td_kind[i]}]=
@@ -417,7 +424,7 @@ test_devices_scan()
 test_devices_find()
 {
 	local b
-	test_devices_scan
+	test_devices_scan "$1"
 	for b in ${td_found[$1]:-}; do
 		echo "$b"
 	done
