@@ -139,6 +139,24 @@ refused() {
 	return $ret
 }
 
+# alone_in_group BDF: the device has an IOMMU group of its own (the
+# VFs of one PF must not share one, or VFIO could not give them to
+# different users).
+alone_in_group() {
+	local g=/sys/bus/pci/devices/$1/iommu_group
+	[ -d "$g/devices" ] || { echo "$1 has no IOMMU group"; return 1; }
+	set -- $(ls "$g/devices")
+	[ "$#" -eq 1 ] || { echo "IOMMU group $(basename "$(readlink -f "$g")") holds $*"; return 1; }
+}
+
+# pf_has_driver BDF: the VF's PF is bound to a driver (which made the VF).
+pf_has_driver() {
+	local pf
+	pf=$(readlink -f "/sys/bus/pci/devices/$1/physfn") || return 1
+	[ -e "$pf/driver" ] || { echo "PF ${pf##*/} has no driver"; return 1; }
+	echo "PF ${pf##*/} is bound to $(basename "$(readlink "$pf/driver")")"
+}
+
 # migratable BDF: its VFIO driver offers migration (vfio-mig info).
 migratable() {
 	"$vfio_mig" --json info "$1" >"$res/info.json" || return 1
@@ -232,10 +250,12 @@ check "modprobe vfio-pci" modprobe vfio-pci
 check "insmod qemu-vfio-pci.ko" insmod "$out/mod/qemu-vfio-pci.ko"
 
 # Each kind of the manifest: td_found[KIND] holds its BDFs.  The devices
-# of the role "migrate" (all in migrate[]) are bound below; the others
-# must be refused.
+# of the role "migrate" (all in migrate[]) are bound below to our driver,
+# those of the role "vfio" (in vfio[]) to vfio-pci; the others must be
+# refused.  The VFs of a "vf-of" kind must each have an IOMMU group of
+# their own, and their PF a driver.
 test_devices_scan
-migrate=() ids=() models=()
+migrate=() vfio=() ids=() models=()
 for i in "${!td_kind[@]}"; do
 	read -ra bdfs <<<"${td_found[${td_kind[i]}]}"
 	log "${td_kind[i]}: ${bdfs[*]:-none}"
@@ -245,7 +265,14 @@ for i in "${!td_kind[@]}"; do
 		migrate+=("${bdfs[@]}")
 		[[ " ${ids[*]} " == *" ${td_id[i]} "* ]] || ids+=("${td_id[i]}")
 		[[ " ${models[*]} " == *" ${td_model[i]} "* ]] || models+=("${td_model[i]}")
+	elif [ "${td_role[i]}" = vfio ]; then
+		vfio+=("${bdfs[@]}")
 	fi
+	[[ ${td_guest[i]} == vf-of=* ]] || continue
+	for bdf in "${bdfs[@]}"; do
+		check "$bdf (${td_kind[i]}): its PF is bound to a driver" pf_has_driver "$bdf"
+		check "$bdf (${td_kind[i]}) is alone in its IOMMU group" alone_in_group "$bdf"
+	done
 done
 for i in "${!td_kind[@]}"; do
 	[ "${td_role[i]}" = refuse ] || continue
@@ -259,7 +286,7 @@ done
 # loading: the devices must still be without a driver here.
 check "modinfo lists the vfio_pci: modaliases of $(join_and "${models[@]}")" \
 	has_vfio_aliases "$out/mod/qemu-vfio-pci.ko" "${ids[@]}"
-for bdf in "${migrate[@]}"; do
+for bdf in "${migrate[@]}" "${vfio[@]}"; do
 	check "$bdf is left unbound by loading the module" bound_to "$bdf" ""
 done
 # edu waits with memory_lock's bracket dropped between looks, but an arc
@@ -279,6 +306,10 @@ if want mtty || want mtty-iommufd; then
 				mdevs+=("$u")
 		done
 fi
+for bdf in "${vfio[@]}"; do
+	"$tests/vfio_bind.sh" bind "$bdf" vfio-pci
+	check "$bdf is bound to vfio-pci" bound_to "$bdf" vfio-pci
+done
 own_suite_end
 
 # The KUnit suites of stream.c and of the DMA log's dirty_log.h
@@ -343,6 +374,7 @@ read -ra edu <<<"${td_found[edu]:-}"
 read -ra ivs64 <<<"${td_found[ivshmem-64M]:-}"
 read -ra ivs256 <<<"${td_found[ivshmem-256M]:-}"
 read -ra ivs1g <<<"${td_found[ivshmem-1G]:-}"
+read -ra igbvf <<<"${td_found[igb-vf]:-}"
 
 if [ "${#edu[@]}" -ge 1 ] && want edu; then
 	progs="migration_conformance migration_races migration_roundtrip edu_roundtrip edu_badinput edu_device dma_logging"
@@ -427,9 +459,16 @@ if [ "${#mdevs[@]}" -ge 1 ] && [ -c /dev/iommu ] && want mtty-iommufd; then
 		VFIO_SELFTESTS_ALLOW_UNBIND=0 VFIO_SELFTESTS_IOMMU_MODE=iommufd \
 		"${args[@]}"
 fi
+# The igb's VFs on vfio-pci, driven from userspace, the PF's interface
+# the peer (no migration yet).
+if [ "${#igbvf[@]}" -ge 1 ] && want igb; then
+	progs="igbvf_traffic"
+	mapfile -t args < <(dev_args "${igbvf[*]:0:2}" $progs)
+	run_suite igb "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
+fi
 
 own_suite_begin teardown
-for bdf in "${migrate[@]}"; do
+for bdf in "${migrate[@]}" "${vfio[@]}"; do
 	check "$bdf is given back" "$tests/vfio_bind.sh" restore "$bdf"
 done
 # A module that will not unload holds a reference it should have dropped.
