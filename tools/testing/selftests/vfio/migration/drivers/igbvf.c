@@ -17,7 +17,9 @@
 
 #define BAR		IGBVF_BAR_REGS
 #define RING_BYTES	(IGBVF_RING * IGB_DESC_LEN)
-#define MEM_SIZE	(2 * RING_BYTES + 2 * IGBVF_RING * IGBVF_BUF)
+/* whole pages, as VFIO maps them */
+#define MEM_SIZE	((2 * RING_BYTES + 2 * IGBVF_RING * IGBVF_BUF + 4095) & \
+			 ~4095)
 
 /* Offsets in the DMA memory */
 #define OFF_RX_RING	0
