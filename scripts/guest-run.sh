@@ -377,7 +377,7 @@ read -ra ivs1g <<<"${td_found[ivshmem-1G]:-}"
 read -ra igbvf <<<"${td_found[igb-vf]:-}"
 
 if [ "${#edu[@]}" -ge 1 ] && want edu; then
-	progs="migration_conformance migration_races migration_roundtrip edu_roundtrip edu_badinput edu_device dma_logging"
+	progs="migration_conformance migration_races migration_roundtrip migration_badinput edu_roundtrip edu_badinput edu_device dma_logging"
 	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
 	# dma_logging's fixtures for the other kind of device stay out.
 	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F ivshmem ${edu[*]:0:2}")
@@ -388,7 +388,7 @@ fi
 # tools/lib/qvp/vfio_dev.h).  Only the kernels with iommufd have the
 # suite: our debug kernel, not Debian's.
 if [ "${#edu[@]}" -ge 1 ] && [ -c /dev/iommu ] && want edu-iommufd; then
-	progs="migration_conformance migration_roundtrip"
+	progs="migration_conformance migration_roundtrip migration_badinput"
 	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
 	run_suite edu-iommufd "$tests" "$out/selftests" MIG_TESTS="$progs" \
 		VFIO_SELFTESTS_IOMMU_MODE=iommufd "${args[@]}"
@@ -418,7 +418,7 @@ if [ "${#edu[@]}" -ge 1 ] && want qemu-migration; then
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ] && want ivshmem-64M; then
-	progs="migration_conformance migration_races migration_roundtrip ivshmem_roundtrip dma_logging"
+	progs="migration_conformance migration_races migration_roundtrip migration_badinput ivshmem_roundtrip dma_logging"
 	mapfile -t args < <(dev_args "${ivs64[*]:0:2}" $progs)
 	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F edu -F edu_dma ${ivs64[*]:0:2}")
 	run_suite ivshmem-64M "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"

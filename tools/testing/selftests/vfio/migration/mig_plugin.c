@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mig_common.h"
 #include "mig_plugin.h"
 
 static const struct mig_plugin *const mig_plugins[] = {
@@ -69,4 +70,19 @@ void mig_pdev_close(struct mig_pdev *d)
 		d->ops->remove(d);
 	d->ops = NULL;
 	vfio_dev_close(&d->dev);
+}
+
+const char *mig_precheck_plugin(const char *bdf)
+{
+	static char why[MIG_WHY_LEN];
+	struct mig_pdev d;
+	const char *res;
+
+	res = mig_precheck(bdf, false, true);
+	if (res)
+		return res;
+	if (mig_pdev_open(&d, bdf, why))
+		return why;
+	mig_pdev_close(&d);
+	return NULL;
 }

@@ -64,6 +64,14 @@ struct mig_pdev {
  *	passes; NULL where the suites know no way
  * @check_stream: optional: check a whole saved stream of a device whose
  *	state was @want, by the driver's stream format; NULL: not checked
+ * @refuses_bad_streams: the device's driver checks its streams end to
+ *	end, so that migration_badinput may require it to refuse a stream
+ *	cut short, with one bit flipped, or with bytes after its end: a
+ *	write() that fails with EINVAL or EFBIG (and again for one more
+ *	byte), or else RESUMING -> STOP failing with EINVAL, which leaves
+ *	the device in ERROR.  vfio.h does not ask that of a driver: false
+ *	keeps only what it asks (no hang; reset, then a good stream,
+ *	restores the state)
  */
 struct mig_plugin {
 	const char *name;
@@ -80,6 +88,7 @@ struct mig_plugin {
 	int (*make_dirty)(struct mig_pdev *d, unsigned int n, char *why);
 	int (*check_stream)(struct mig_pdev *d, const uint8_t *s, size_t len,
 			    const struct mig_state *want, char *why);
+	bool refuses_bad_streams;
 };
 
 extern const struct mig_plugin mig_plugin_edu;
@@ -95,5 +104,11 @@ const struct mig_plugin *mig_plugin_find(const struct vfio_pci_ids *ids);
 int mig_pdev_open(struct mig_pdev *d, const char *bdf, char *why);
 /* Undo mig_pdev_open(), after a reset; harmless on a closed one. */
 void mig_pdev_close(struct mig_pdev *d);
+
+/*
+ * For mig_test_main(): NULL if a plug-in knows @bdf and its driver
+ * migrates, else why not.
+ */
+const char *mig_precheck_plugin(const char *bdf);
 
 #endif /* MIG_PLUGIN_H */

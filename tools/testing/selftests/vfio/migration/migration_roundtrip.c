@@ -357,23 +357,7 @@ TEST_F_TIMEOUT(roundtrip, migrate, 300)
 	expect(_metadata, dst, &want, false, "resumed");
 }
 
-/* NULL if a plug-in knows @bdf and its driver migrates, else why not. */
-static const char *precheck(const char *bdf)
-{
-	static char why[MIG_WHY_LEN];
-	struct mig_pdev d;
-	const char *res;
-
-	res = mig_precheck(bdf, false, true);
-	if (res)
-		return res;
-	if (mig_pdev_open(&d, bdf, why))
-		return why;
-	mig_pdev_close(&d);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
-	return mig_test_main(argc, argv, &g_bdf, precheck);
+	return mig_test_main(argc, argv, &g_bdf, mig_precheck_plugin);
 }

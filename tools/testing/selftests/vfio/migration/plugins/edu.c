@@ -145,4 +145,6 @@ const struct mig_plugin mig_plugin_edu = {
 	.compare = edu_compare,
 	.make_dirty = edu_make_dirty,
 	.check_stream = edu_check_stream,
+	/* qemu-vfio-pci: header and record CRCs */
+	.refuses_bad_streams = true,
 };

@@ -167,4 +167,6 @@ const struct mig_plugin mig_plugin_ivshmem = {
 	.read_state = ivs_read_state,
 	.compare = ivs_compare,
 	.make_dirty = ivs_make_dirty,
+	/* qemu-vfio-pci: header and record CRCs, bulk checks */
+	.refuses_bad_streams = true,
 };
