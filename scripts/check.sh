@@ -73,6 +73,17 @@ if qemu11=$("$here/mkqemu.sh" "$rootfs"); then
 else
 	record qemu fail "QEMU 11.1 in /opt/qemu-11.1 (scripts/mkqemu.sh)" "see the messages above and $QVP_CACHE/mkqemu.log"
 fi
+# mtty.c of each kernel series that /opt/linux-src (linux-source-6.12) is
+# not, for the suites mtty and mtty-iommufd (scripts/mksamples.sh; about
+# 30 s once, cached in the root filesystem).  Without it a 7.x kernel's
+# mtty is built from 6.12's mtty.c, which does not work there: the mtty
+# suites of those kernels then fail.
+step "mtty.c of the kernels' own series in /opt/linux-src-X.Y (scripts/mksamples.sh)"
+if srcs=$("$here/mksamples.sh" "$rootfs"); then
+	record samples ok "mtty.c of linux-source ${srcs:-(none needed)} (scripts/mksamples.sh)"
+else
+	record samples fail "mtty.c of the kernels' linux-source (scripts/mksamples.sh)" "see the messages above and $QVP_CACHE/mksamples.log"
+fi
 [ -n "$kernels" ] || die "no kernel in $rootfs/boot"
 
 # The debug kernel (scripts/mkkernel.sh) builds in the background while
@@ -155,10 +166,10 @@ build_for()
 	elif build_mtty "$rootfs" "$repo" "$k"; then
 		# upstream's code, not ours: its warnings are shown, not held
 		grep 'warning:' "$ko/mtty-build.log" | sed 's/^/# /'
-		record "$k" ok "build mtty.ko out of tree from /opt/linux-src/samples/vfio-mdev/mtty.c (linux-source-6.12)"
+		record "$k" ok "build mtty.ko out of tree from $(mtty_src "$rootfs" "$k")/samples/vfio-mdev/mtty.c"
 	else
 		tail -n 30 "$ko/mtty-build.log"
-		record "$k" fail "build mtty.ko out of tree from /opt/linux-src/samples/vfio-mdev/mtty.c" "see $ko/mtty-build.log"
+		record "$k" fail "build mtty.ko out of tree from $(mtty_src "$rootfs" "$k")/samples/vfio-mdev/mtty.c" "see $ko/mtty-build.log"
 	fi
 
 	for t in selftests:tools/testing/selftests/vfio/migration \

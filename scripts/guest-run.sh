@@ -193,37 +193,11 @@ kunit_results() {
 		{ echo "no verdict line for $1:"; tail -n 5 "$f"; return 1; }
 }
 
-# The kernel's mtty sample (samples/vfio-mdev/mtty.c), a vfio mdev driver
-# with migration, is the conformance suites' second driver (suite mtty):
-# two mdevs of its dual port type, by these UUIDs ("mtty" in hex).
+# The kernel's mtty sample, the conformance suites' second driver (suite
+# mtty): mtty_load and mdev_create of scripts/lib.sh, this kernel's
+# out-of-tree build of it (or its own module), two mdevs.
 mtty_ko=$out/mtty/mtty.ko
-mtty_type=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2
-mtty_uuids=(6d747479-0000-4000-8000-000000000001 6d747479-0000-4000-8000-000000000002)
-
-# mtty_load: mdev, then mtty: make check's out-of-tree build for this
-# kernel, or else the kernel's own module (the debug kernel has one).
-mtty_load() {
-	modprobe mdev || return 1
-	if [ -f "$mtty_ko" ]; then
-		insmod "$mtty_ko" || return 1
-	else
-		modprobe mtty || return 1
-	fi
-	[ -d "$mtty_type" ] || { echo "no $mtty_type"; ls /sys/class/mdev_bus/*/mdev_supported_types; return 1; }
-}
-
-# mdev_create UUID: a mdev of $mtty_type, with its IOMMU group.
-mdev_create() {
-	echo "$1" >"$mtty_type/create" || return 1
-	readlink "/sys/bus/mdev/devices/$1/iommu_group" ||
-		{ echo "$1 has no IOMMU group"; return 1; }
-}
-
-# mdev_remove UUID: the mdev is gone.
-mdev_remove() {
-	echo 1 >"/sys/bus/mdev/devices/$1/remove" || return 1
-	[ ! -e "/sys/bus/mdev/devices/$1" ]
-}
+mtty_load() { mtty_load_ko "$mtty_ko"; }
 
 log "kernel $kver; results in $res"
 # virtme points /dev/stdout at its console port; the kselftest runner

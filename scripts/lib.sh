@@ -83,10 +83,25 @@ build_module()
 		[ -f "$mod/qemu-vfio-pci.ko" ]
 }
 
+# mtty_src ROOTFS KVER: the directory, inside the root filesystem, whose
+# samples/vfio-mdev/mtty.c is of kernel KVER's series: /opt/linux-src-X.Y
+# where scripts/mksamples.sh unpacked one, else /opt/linux-src
+# (linux-source-6.12).
+mtty_src()
+{
+	local s
+	s=$(echo "$2" | sed -n 's/^\([0-9]*\.[0-9]*\)\..*/\1/p')
+	if [ -n "$s" ] && [ -r "$1/opt/linux-src-$s/samples/vfio-mdev/mtty.c" ]; then
+		echo "/opt/linux-src-$s"
+	else
+		echo /opt/linux-src
+	fi
+}
+
 # Build the kernel's mtty sample (samples/vfio-mdev/mtty.c, an mdev vendor
-# driver with VFIO migration, of /opt/linux-src: linux-source-6.12) as an
-# out-of-tree module for kernel KVER, in out/KVER/mtty; the source is
-# linked there, not copied.  Log: out/KVER/mtty-build.log.
+# driver with VFIO migration, of mtty_src's tree) as an out-of-tree module
+# for kernel KVER, in out/KVER/mtty; the source is linked there, not
+# copied.  Log: out/KVER/mtty-build.log.
 # Usage: build_mtty ROOTFS REPO KVER
 build_mtty()
 {
@@ -96,7 +111,7 @@ build_mtty()
 	rm -rf "$d"
 	mkdir -p "$d"
 	echo 'obj-m := mtty.o' >"$d/Kbuild"
-	ln -s /opt/linux-src/samples/vfio-mdev/mtty.c "$d/mtty.c"
+	ln -s "$(mtty_src "$rootfs" "$k")/samples/vfio-mdev/mtty.c" "$d/mtty.c"
 	in_rootfs "$rootfs" "$repo" make -C "/usr/lib/modules/$k/build" \
 		M="/qvp/out/$k/mtty" modules >"$repo/out/$k/mtty-build.log" 2>&1 &&
 		[ -f "$d/mtty.ko" ]
@@ -110,6 +125,42 @@ build_user()
 	shift 5
 	in_rootfs "$rootfs" "$repo" make -C "/qvp/$dir" O="/qvp/out/$k/$name" \
 		OUTPUT="/qvp/out/$k/$name" "$@" >"$repo/out/$k/$name-build.log" 2>&1
+}
+
+# In the guest: the kernel's mtty sample (samples/vfio-mdev/mtty.c), a vfio
+# mdev driver with migration: the conformance suites' second driver (suite
+# mtty) and make bench's floor.  Its dual port type; the UUIDs of the
+# mdevs the suites and the benchmark create ("mtty" in hex).
+mtty_type=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2
+mtty_uuids=(6d747479-0000-4000-8000-000000000001 6d747479-0000-4000-8000-000000000002)
+
+# mtty_load_ko KO: mdev, then mtty: KO (the out-of-tree build of
+# build_mtty) if it exists, else the kernel's own module (the debug kernel
+# has one).
+mtty_load_ko()
+{
+	modprobe mdev || return 1
+	if [ -f "$1" ]; then
+		insmod "$1" || return 1
+	else
+		modprobe mtty || return 1
+	fi
+	[ -d "$mtty_type" ] || { echo "no $mtty_type"; ls /sys/class/mdev_bus/*/mdev_supported_types; return 1; }
+}
+
+# mdev_create UUID: a mdev of $mtty_type, with its IOMMU group.
+mdev_create()
+{
+	echo "$1" >"$mtty_type/create" || return 1
+	readlink "/sys/bus/mdev/devices/$1/iommu_group" ||
+		{ echo "$1 has no IOMMU group"; return 1; }
+}
+
+# mdev_remove UUID: the mdev is gone.
+mdev_remove()
+{
+	echo 1 >"/sys/bus/mdev/devices/$1/remove" || return 1
+	[ ! -e "/sys/bus/mdev/devices/$1" ]
 }
 
 # The test VM's devices (see the file for its format) ----------------------
