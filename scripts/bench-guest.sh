@@ -64,8 +64,17 @@ done
 	for size in $(printf '%s\n' "${!by_size[@]}" | sort -n); do
 		"$bench" ivshmem "${by_size[$size]}" "$json"
 	done
-	echo "arc latencies (single-step VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE)"
+	echo "arc latencies (single-step VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE) and save cycles"
 	[ -n "${edu[0]:-}" ] && "$bench" edu "${edu[0]}" "$json"
+	# The floor: an mdev of the kernel's mtty sample, whose migration
+	# state is a few bytes of memory with no device behind it.
+	if mtty_load_ko "$out/mtty/mtty.ko" >/dev/null && mdev_create "${mtty_uuids[0]}" >/dev/null; then
+		"$bench" mtty "${mtty_uuids[0]}" "$json"
+		mdev_remove "${mtty_uuids[0]}"
+		rmmod mtty
+	else
+		echo "  mtty: no mtty module or mdev: no floor for the targets below"
+	fi
 	# QEMU as its users run it: total time and downtime, next to a VM of
 	# as much RAM and no device.
 	QVP_BENCH_EDU="${edu[*]:0:2}" QVP_BENCH_IVSHMEM="${qemu_ivs[*]}" \
@@ -81,6 +90,32 @@ if len(mem) >= 2:
     print("session memory independent of size (STOP_COPY, within 256 KiB): %s (%s)"
           % ("PASS" if ok else "FAIL",
              ", ".join("%d MiB: %d KiB" % (k, v["save_kib"]) for k, v in sorted(mem.items()))))
+# edu against the mtty sample's floor (issue targets): RUNNING->STOP
+# median at most 2x mtty's, the save cycle's at most 3x, each p99 at most
+# 10x its median.
+stop = {r["device"]: r for r in rows if r["kind"] == "arc" and r["arc"] == "RUNNING->STOP"}
+cyc = {r["device"]: r for r in rows if r["kind"] == "cycle"}
+if "edu" in stop and "mtty" in stop and "edu" in cyc and "mtty" in cyc:
+    for what, d, lim in (("RUNNING->STOP", stop, 2), ("save cycle", cyc, 3)):
+        e, m = d["edu"]["median_us"], d["mtty"]["median_us"]
+        r = e / m if m else float("inf")
+        print("edu %s median %.1f us = %.1fx mtty's %.1f us (target <= %dx): %s"
+              % (what, e, r, m, lim, "PASS" if r <= lim else "FAIL"))
+        for dev in ("edu", "mtty"):
+            p, q = d[dev]["p99_us"], d[dev]["median_us"]
+            print("%s %s p99 %.1f us = %.1fx its median (target <= 10x): %s"
+                  % (dev, what, p, p / q if q else float("inf"),
+                     "PASS" if q and p <= 10 * q else "FAIL"))
+    mmio = [r for r in rows if r["kind"] == "mmio" and r["device"] == "edu"]
+    if mmio:
+        one = mmio[0]["median_us"]
+        print("why: one register read of edu costs %.1f us here (a VM exit to QEMU, through the"
+              " driver's trapped page); edu's RUNNING->STOP takes as long as %.0f of them (it makes"
+              " some 18 accesses to the device from the kernel), mtty's"
+              " arcs touch only memory (porting guide, \"What an arc costs\")"
+              % (one, stop["edu"]["median_us"] / one if one else 0))
+else:
+    print("edu against mtty: not measured (no mtty, or no edu)")
 PY
 } 2>&1 | tee "$txt"
 
