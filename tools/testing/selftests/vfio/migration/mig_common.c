@@ -558,7 +558,20 @@ int edu_regs_diff(const struct edu_regs *want, const struct edu_regs *got,
 	CMP(dma_src);
 	CMP(dma_dst);
 	CMP(dma_count);
-	CMP(dma_cmd);
+	/*
+	 * Of the DMA command only "running": edu takes only writes that
+	 * start a DMA, so its other bits are those of the last command a
+	 * user gave, which no reset clears and no migration carries (the
+	 * stream saves them for diagnosis; the destination keeps its own).
+	 */
+	if ((want->dma_cmd ^ got->dma_cmd) & EDU_DMA_RUN) {
+		n++;
+		if (used < len)
+			used += snprintf(buf + used, len - used,
+					 " dma_cmd=0x%llx(want running %s)",
+					 (unsigned long long)got->dma_cmd,
+					 want->dma_cmd & EDU_DMA_RUN ? "on" : "off");
+	}
 #undef CMP
 	return n;
 }

@@ -132,7 +132,8 @@ void edu_expected(const struct edu_state *s, struct edu_regs *r);
 void edu_power_on(struct edu_regs *r);
 /*
  * Compare two register sets; returns the number of differing fields and
- * describes them in @buf.
+ * describes them in @buf.  Of the DMA command only its "running" bit
+ * counts (the rest is the last user's command, which edu keeps).
  */
 int edu_regs_diff(const struct edu_regs *want, const struct edu_regs *got,
 		  char *buf, size_t len);
