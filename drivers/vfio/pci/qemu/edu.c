@@ -27,6 +27,7 @@
 #include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 
 #include "qvp.h"
@@ -151,6 +152,17 @@ static int edu_factorial_arg(u32 value)
 #define EDU_BUSY_FACT	BIT(0)
 #define EDU_BUSY_DMA	BIT(1)
 #define EDU_BUSY_ANY	(EDU_BUSY_FACT | EDU_BUSY_DMA)
+/*
+ * How long edu_wait_idle() looks again at once, before it starts to
+ * sleep, while only a factorial is in flight: a factorial is a few
+ * multiplications in QEMU's edu thread and usually ends within a look
+ * or two (each a config read of PCI_COMMAND and two BAR0 reads), while
+ * the shortest sleep costs 100-200 us and more under TCG.  A time, not a
+ * count of looks, so that the budget is the same whatever a look costs.
+ * A DMA, which edu ends 100 ms after it starts, is not looked for at
+ * once: it gets the sleeps.
+ */
+#define EDU_SPIN_US	200
 
 /* EDU_BUSY_* bits of what is in flight now, or -EIO; MMIO bracket held. */
 static int edu_busy(struct qvp_device *qdev)
@@ -175,7 +187,9 @@ static int edu_busy(struct qvp_device *qdev)
 /*
  * Wait (bounded by edu_timeout_ms) until none of @what is in flight.
  * Each look takes an MMIO bracket of its own and the sleeps are outside
- * it, so the bracket never holds memory_lock across a sleep.  Call it
+ * it, so the bracket never holds memory_lock across a sleep.  While only
+ * a factorial is in flight, looks follow each other without sleeping for
+ * the first EDU_SPIN_US.  Call it
  * without the bracket held.  *@seen (if not NULL) gets the EDU_BUSY_*
  * bits of what any look found in flight.
  */
@@ -184,6 +198,7 @@ static int edu_wait_idle(struct qvp_device *qdev, unsigned int what,
 {
 	unsigned int ms = READ_ONCE(edu_timeout_ms);
 	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
+	ktime_t spin_end = ktime_add_us(ktime_get(), EDU_SPIN_US);
 	int busy;
 	u16 set;
 
@@ -206,6 +221,11 @@ static int edu_wait_idle(struct qvp_device *qdev, unsigned int what,
 					    busy & EDU_BUSY_FACT ? "factorial" : "DMA",
 					    ms);
 			return -ETIMEDOUT;
+		}
+		if (!(busy & EDU_BUSY_DMA) &&
+		    ktime_before(ktime_get(), spin_end)) {
+			cpu_relax();
+			continue;
 		}
 		usleep_range(100, 200);
 	}
