@@ -189,9 +189,8 @@ static int edu_busy(struct qvp_device *qdev)
  * Each look takes an MMIO bracket of its own and the sleeps are outside
  * it, so the bracket never holds memory_lock across a sleep.  While only
  * a factorial is in flight, looks follow each other without sleeping for
- * the first EDU_SPIN_US.  Call it
- * without the bracket held.  *@seen (if not NULL) gets the EDU_BUSY_*
- * bits of what any look found in flight.
+ * the first EDU_SPIN_US.  Call it without the bracket held.  *@seen (if
+ * not NULL) gets the EDU_BUSY_* bits of what any look found in flight.
  */
 static int edu_wait_idle(struct qvp_device *qdev, unsigned int what,
 			 unsigned int *seen)
