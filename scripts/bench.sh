@@ -29,7 +29,7 @@ build_module "$rootfs" "$repo" "$k" || { tail -n 30 "$ko/build.log"; die "module
 # the kernel's own module where it has one (the debug kernel), else built
 # from the source of its series (scripts/mksamples.sh).  Without it the
 # benchmark runs and says that it has no floor.
-if [ -n "$(cd "$rootfs/usr/lib/modules/$k" 2>/dev/null && ls kernel/samples/vfio-mdev/mtty.ko* 2>/dev/null)" ]; then
+if [ -n "$(mtty_own "$rootfs" "$k")" ]; then
 	:
 elif "$here/mksamples.sh" "$rootfs" >/dev/null && build_mtty "$rootfs" "$repo" "$k"; then
 	step "$k: built mtty.ko from $(mtty_src "$rootfs" "$k")/samples/vfio-mdev/mtty.c"

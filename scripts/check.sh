@@ -157,8 +157,7 @@ build_for()
 	# the others it is built out of tree from the source in the root
 	# filesystem.
 	step "$k: mtty.ko (samples/vfio-mdev), the conformance suite's peer"
-	own=$(cd "$rootfs/usr/lib/modules/$k" 2>/dev/null &&
-		ls kernel/samples/vfio-mdev/mtty.ko* 2>/dev/null | head -n 1)
+	own=$(mtty_own "$rootfs" "$k")
 	if [ -n "$own" ]; then
 		record "$k" ok "mtty.ko: the kernel's own module ($own)"
 	elif ! grep -qs '^CONFIG_VFIO_MDEV=[ym]' "$rootfs/boot/config-$k"; then

@@ -98,6 +98,15 @@ mtty_src()
 	fi
 }
 
+# mtty_own ROOTFS KVER: the kernel's own mtty module (a path under
+# /usr/lib/modules/KVER of the root filesystem, e.g. the debug kernel's
+# kernel/samples/vfio-mdev/mtty.ko), or nothing: build_mtty must build one.
+mtty_own()
+{
+	(cd "$1/usr/lib/modules/$2" 2>/dev/null &&
+		ls kernel/samples/vfio-mdev/mtty.ko* 2>/dev/null | head -n 1)
+}
+
 # Build the kernel's mtty sample (samples/vfio-mdev/mtty.c, an mdev vendor
 # driver with VFIO migration, of mtty_src's tree) as an out-of-tree module
 # for kernel KVER, in out/KVER/mtty; the source is linked there, not
