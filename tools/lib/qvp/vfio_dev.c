@@ -1100,6 +1100,13 @@ int vfio_mig_precopy_info(int data_fd, struct vfio_precopy_info *info)
 	return 0;
 }
 
+int vfio_dev_precopy_info_v2(struct vfio_dev *dev, bool probe)
+{
+	return vfio_dev_feature(dev, VFIO_DEVICE_FEATURE_SET |
+				(probe ? VFIO_DEVICE_FEATURE_PROBE : 0) |
+				VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, NULL, 0);
+}
+
 void vfio_buf_init(struct vfio_buf *buf)
 {
 	buf->data = NULL;

@@ -270,6 +270,21 @@ int vfio_dev_mig_data_size(struct vfio_dev *dev, uint64_t *bytes);
 /* VFIO_MIG_GET_PRECOPY_INFO on a data fd. */
 int vfio_mig_precopy_info(int data_fd, struct vfio_precopy_info *info);
 
+/* Linux 7.x (values fixed by the uAPI), for older uapi headers. */
+#ifndef VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
+#define VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2	12
+#endif
+#ifndef VFIO_PRECOPY_INFO_REINIT
+#define VFIO_PRECOPY_INFO_REINIT		(1 << 0)
+#endif
+
+/*
+ * Opt in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (SET; with @probe,
+ * only ask whether the SET is supported).  -ENOTTY: the kernel predates
+ * it.  The opt-in lasts until the device's last close.
+ */
+int vfio_dev_precopy_info_v2(struct vfio_dev *dev, bool probe);
+
 /* Results of vfio_mig_read() */
 #define VFIO_MIG_READ_EOF	0	/* read() returned 0: end of stream */
 #define VFIO_MIG_READ_NODATA	1	/* ENOMSG: no more data for now */

@@ -1072,14 +1072,6 @@ TEST_F(mig, precopy_info_states)
 	vfio_buf_free(&ref);
 }
 
-/* Linux 7.x; defined here for older uapi headers. */
-#ifndef VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
-#define VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2	12
-#endif
-#ifndef VFIO_PRECOPY_INFO_REINIT
-#define VFIO_PRECOPY_INFO_REINIT		(1 << 0)
-#endif
-
 /* VFIO_MIG_GET_PRECOPY_INFO with @in as the flags given; the flags back. */
 static uint32_t precopy_flags(struct __test_metadata *_metadata, int fd,
 			      uint32_t in)
@@ -1105,15 +1097,12 @@ static uint32_t precopy_flags(struct __test_metadata *_metadata, int fd,
  */
 TEST_F(mig, precopy_info_v2)
 {
-	uint32_t opt_in = VFIO_DEVICE_FEATURE_SET |
-			  VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2;
 	uint32_t flags;
 	int fd, ret;
 
 	if (!supported(&self->m, ST(PRE_COPY)))
 		SKIP(return, "device does not support PRE_COPY");
-	ret = vfio_dev_feature(&self->m.dev,
-			       opt_in | VFIO_DEVICE_FEATURE_PROBE, NULL, 0);
+	ret = vfio_dev_precopy_info_v2(&self->m.dev, true);
 	if (ret == -ENOTTY)
 		SKIP(return, "no VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (%s): the kernel predates it",
 		     strerror(-ret));
@@ -1127,7 +1116,7 @@ TEST_F(mig, precopy_info_v2)
 	go(_metadata, &self->m.dev, ST(RUNNING), NULL);
 	close(fd);
 
-	ret = vfio_dev_feature(&self->m.dev, opt_in, NULL, 0);
+	ret = vfio_dev_precopy_info_v2(&self->m.dev, false);
 	ASSERT_EQ(0, ret) TH_LOG("opt in: %s", strerror(-ret));
 	go(_metadata, &self->m.dev, ST(PRE_COPY), &fd);
 	ASSERT_LE(0, fd);
