@@ -48,8 +48,8 @@ struct qvp_bulk {
  * @bulk: bulk record (a type whose descriptor says bulk): the memory it
  *	carries; the migration layer frames and streams it
  * @initial: PRE_COPY: the record belongs to the initial data (the first
- *	pass over the state), so its bytes count as initial_bytes until
- *	they are read; false on entry
+ *	pass over the state, or new initial data that a scan started), so
+ *	its bytes count as initial_bytes until they are read; false on entry
  */
 struct qvp_save_rec {
 	u16 type;
@@ -422,7 +422,8 @@ struct qvp_backend {
 	 * @precopy_pending: optional; in PRE_COPY, the bytes of records
 	 * (headers included, and a bulk record's head and check) that reads
 	 * would produce now and that @save_record has not described yet:
-	 * @initial for the first pass over the state, @dirty for changes
+	 * @initial for the first pass over the state (and new initial
+	 * data that @precopy_scan started), @dirty for changes
 	 * already found.  The protocol layer adds what is framed and
 	 * unread, including the rest of a bulk record being read, and
 	 * counts it as initial or dirty by the record's initial mark
@@ -431,7 +432,8 @@ struct qvp_backend {
 	 * framed until its last byte is read).  It runs on every
 	 * VFIO_MIG_GET_PRECOPY_INFO and poll(): keep it cheap, and do not
 	 * look for new changes here; that is @precopy_scan.  Be honest:
-	 * the initial count may only shrink during a session, the dirty one
+	 * the initial count may only shrink during a session (except when
+	 * @precopy_scan starts new initial data), the dirty one
 	 * must include everything that will be produced, and both must
 	 * reach 0 when there is nothing left, because userspace decides
 	 * when to stop the device from these numbers.  Called with the
@@ -458,8 +460,22 @@ struct qvp_backend {
 	 * dirty tracking does not need it: it reports changes from
 	 * @precopy_pending as the tracking finds them (waking poll()
 	 * waiters as they appear would need a hook in the protocol layer).
+	 *
+	 * With @new_initial, the scan may start new initial data: changes
+	 * that the destination should have before switchover as it had the
+	 * first pass (ivshmem: a rewrite of a large share of its memory,
+	 * if the administrator asked for it), counted as initial by
+	 * @precopy_pending and marked initial in their records.  The
+	 * protocol layer passes it only from VFIO_MIG_GET_PRECOPY_INFO
+	 * after the PRECOPY_INFOv2 opt-in, reports
+	 * VFIO_PRECOPY_INFO_REINIT in that same answer, and warns if a
+	 * scan without it starts initial data.  Otherwise the same changes
+	 * are dirty data.  Users may fail a migration on a late REINIT
+	 * (QEMU 11.1 does, when one arrives after it decided to switch
+	 * over), so start new initial data only for what the destination
+	 * must really have before switchover, and not again and again.
 	 */
-	void (*precopy_scan)(struct qvp_device *qdev);
+	void (*precopy_scan)(struct qvp_device *qdev, bool new_initial);
 
 	/**
 	 * @save_end: optional; the save session ended, for whatever reason.

@@ -63,6 +63,19 @@
  *    each with its header, head and check), plus bytes already framed
  *    and not yet read.  The following reads send the marked pages (their
  *    current content) and then report ENOMSG until the next scan;
+ *  - new initial data, only where the administrator sets
+ *    ivshmem_reinit_pct (default 0: never) and userspace opted in to
+ *    VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2: a scan run by
+ *    VFIO_MIG_GET_PRECOPY_INFO that finds at least that share of BAR2
+ *    changed (a guest that reloads or reformats the region), once per
+ *    session, counts those pages in initial_bytes rather than
+ *    dirty_bytes, and that answer reports VFIO_PRECOPY_INFO_REINIT.  The
+ *    stream is the same bytes either way.  ivshmem's destination has
+ *    nothing to prepare (a load is plain writes to BAR2), so this only
+ *    shows the protocol: a user that waits for initial data (QEMU's
+ *    switchover-ack) holds switchover until it is loaded, and QEMU 11.1
+ *    fails a migration whose device reports REINIT after it decided to
+ *    switch over.  Hence off by default and once per session;
  *  - STOP_COPY sends what is still marked or never sent and reads and
  *    hashes every other page once more, sending those that changed
  *    (coalesced the same way), then the registers.
@@ -97,9 +110,34 @@
 #define IVS_PAGE		QVP_IVSHMEM_PAGE
 #define IVS_RUN_PAGES		(QVP_IVSHMEM_CHUNK / QVP_IVSHMEM_PAGE)
 
+/* The smallest BAR2 on which a rewrite may start new initial data. */
+#define IVS_REINIT_MIN_PAGES	(2 * IVS_RUN_PAGES)
+
 #define IVS_CONFIG_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_config))
 #define IVS_MEM_REC_HDR		QVP_REC_SIZE(QVP_BULK_OVERHEAD)
 #define IVS_REGS_REC		QVP_REC_SIZE(sizeof(struct qvp_ivshmem_regs))
+
+/*
+ * PRE_COPY, after userspace opted in to PRECOPY_INFOv2: the share of BAR2
+ * (percent) that a scan must find rewritten to start new initial data
+ * (see "PRE_COPY" above); 0, the default, never does.
+ */
+static unsigned int ivshmem_reinit_pct;
+
+static int ivs_reinit_pct_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 100);
+}
+
+static const struct kernel_param_ops ivs_reinit_pct_ops = {
+	.set = ivs_reinit_pct_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(ivshmem_reinit_pct, &ivs_reinit_pct_ops, &ivshmem_reinit_pct,
+		0644);
+MODULE_PARM_DESC(ivshmem_reinit_pct,
+		 "ivshmem PRE_COPY, with the PRECOPY_INFOv2 opt-in: percentage of BAR2 (1-100) a scan must find rewritten to report it as new initial data (VFIO_PRECOPY_INFO_REINIT), once per session; 0 never does (default)");
 
 /**
  * struct ivs_state - per-device private state
@@ -110,7 +148,9 @@
  * @saving: a save session is open
  * @precopy: the save session started in PRE_COPY
  * @stop: the save session is in STOP_COPY
- * @initial: the first PRE_COPY pass (every page) is not finished
+ * @initial: the current PRE_COPY pass sends initial data: the first pass
+ *	(every page), or one that a scan started as new initial data
+ * @reinit_done: PRE_COPY: a scan of this session started new initial data
  * @config_sent: the CONFIG record was produced
  * @regs_sent: the REGS record was produced
  * @cursor: next page to consider in the current pass
@@ -136,6 +176,7 @@ struct ivs_state {
 	bool precopy;
 	bool stop;
 	bool initial;
+	bool reinit_done;
 	bool config_sent;
 	bool regs_sent;
 	unsigned long cursor;
@@ -353,6 +394,7 @@ static int ivs_save_begin(struct qvp_device *qdev, bool precopy, u64 *seed)
 	st->saving = true;
 	st->precopy = precopy;
 	st->initial = precopy;
+	st->reinit_done = false;
 	st->stop = false;
 	st->config_sent = false;
 	st->regs_sent = false;
@@ -378,6 +420,21 @@ static int ivs_save_stop(struct qvp_device *qdev)
 }
 
 /*
+ * Whether the pages a scan marked are a rewrite that starts new initial
+ * data (see "PRE_COPY" above): at least ivshmem_reinit_pct percent of
+ * BAR2, once per session, and not on a BAR2 so small that a page or two
+ * would be that share.
+ */
+static bool ivs_rewrite_is_initial(struct ivs_state *st)
+{
+	unsigned int pct = READ_ONCE(ivshmem_reinit_pct);
+
+	return pct && !st->reinit_done &&
+	       st->nr_pages >= IVS_REINIT_MIN_PAGES &&
+	       st->npending >= DIV_ROUND_UP_ULL((u64)st->nr_pages * pct, 100);
+}
+
+/*
  * Mark the pages whose content changed since they were last sent.  The
  * migration layer calls this only when everything marked has been sent
  * and read: the first pass is over and the digests of every page sent are
@@ -385,7 +442,7 @@ static int ivs_save_stop(struct qvp_device *qdev)
  * IVS_RUN_PAGES pages at a time.  A fatal signal cuts the scan short:
  * what it did not reach, the next scan or STOP_COPY finds.
  */
-static void ivs_precopy_scan(struct qvp_device *qdev)
+static void ivs_precopy_scan(struct qvp_device *qdev, bool new_initial)
 {
 	struct ivs_state *st = ivs(qdev);
 	unsigned long i, end;
@@ -405,6 +462,10 @@ static void ivs_precopy_scan(struct qvp_device *qdev)
 			    !__test_and_set_bit(i, st->pending))
 				st->npending++;
 		qvp_mmio_end(qdev, set);
+	}
+	if (new_initial && ivs_rewrite_is_initial(st)) {
+		st->initial = true;
+		st->reinit_done = true;
 	}
 	st->cursor = 0;
 }

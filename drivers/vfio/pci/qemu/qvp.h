@@ -137,7 +137,8 @@ struct qvp_log {
  *  - copy_to_user() and copy_from_user() are never called with
  *    state_mutex held: read() and write() copy under the file lock only,
  *    and VFIO_MIG_GET_PRECOPY_INFO copies its argument before taking the
- *    mutex and its result after releasing it.  A page fault on a user
+ *    mutex and its result after releasing it (under the file lock, as
+ *    read() does).  A page fault on a user
  *    buffer, which may need mm locks or, for a BAR mmap, memory_lock,
  *    therefore never happens under state_mutex.
  *  - Between qvp_mmio_begin() and qvp_mmio_end() nothing sleeps, and
@@ -209,6 +210,25 @@ static inline struct qvp_device *to_qvp(struct vfio_device *vdev)
 static inline struct device *qvp_dev(struct qvp_device *qdev)
 {
 	return &qdev->core.pdev->dev;
+}
+
+/*
+ * Userspace opted in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, on kernels
+ * that have it (the vfio core takes the SET and clears the opt-in at the
+ * device's last close): the flags of VFIO_MIG_GET_PRECOPY_INFO are output,
+ * and a backend may start new initial data in PRE_COPY
+ * (struct qvp_backend.precopy_scan).  A plain read is enough: the opt-in
+ * only goes from off to on while the device is open, and the core clears
+ * it only after close_device, which has ended every session under its
+ * file lock.
+ */
+static inline bool qvp_precopy_info_v2(struct qvp_device *qdev)
+{
+#ifdef QVP_HAVE_CHECK_PRECOPY_IOCTL
+	return READ_ONCE(qdev->core.vdev.precopy_info_v2);
+#else
+	return false;
+#endif
 }
 
 /* device.c: for the backends and the protocol */

@@ -157,7 +157,8 @@ static void qvp_arm_scan(struct qvp_mig_file *mf)
 /*
  * PRE_COPY bytes still to give, as VFIO_MIG_GET_PRECOPY_INFO reports them:
  * initial, the initial data framed and unread plus what the backend has
- * not framed yet of its first pass; dirty, the rest.  From what is known
+ * not framed yet of its first pass (or of new initial data a scan
+ * started); dirty, the rest.  From what is known
  * now: no scan.  @mf->lock held.
  */
 static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
@@ -191,6 +192,7 @@ static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
 static bool qvp_precopy_scan(struct qvp_mig_file *mf, bool ioctl)
 {
 	struct qvp_device *qdev = mf->qdev;
+	bool new_initial = ioctl && qvp_precopy_info_v2(qdev);
 	unsigned long start, interval;
 	u64 initial, dirty;
 
@@ -203,12 +205,20 @@ static bool qvp_precopy_scan(struct qvp_mig_file *mf, bool ioctl)
 	    time_before(jiffies, ioctl ? mf->next_scan : mf->next_busy_scan))
 		return false;
 	start = jiffies;
-	qdev->backend->precopy_scan(qdev);
+	qdev->backend->precopy_scan(qdev, new_initial);
 	interval = msecs_to_jiffies(READ_ONCE(precopy_scan_ms));
 	mf->next_scan = jiffies + interval;
 	mf->next_busy_scan = jiffies +
 			     max(interval, QVP_SCAN_DUTY * (jiffies - start));
 	qvp_precopy_sizes(mf, &initial, &dirty);
+	/*
+	 * Initial data after a scan is new initial data.  Only the ioctl's
+	 * own scan may start it, after the PRECOPY_INFOv2 opt-in, so that
+	 * the answer that reports VFIO_PRECOPY_INFO_REINIT also counts it,
+	 * before any read() can take it for dirty data.
+	 */
+	if (initial && !WARN_ON_ONCE(!new_initial))
+		mf->reinit = true;
 	if (initial || dirty)
 		wake_up_interruptible_all(&mf->waitq);
 	return true;
@@ -317,6 +327,28 @@ static int qvp_precopy_info_in(struct qvp_device *qdev, unsigned int cmd,
 #endif
 }
 
+/*
+ * The flags VFIO_MIG_GET_PRECOPY_INFO answers.  Once userspace opts in to
+ * VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (kernels that have it), flags is
+ * output, and VFIO_PRECOPY_INFO_REINIT says that new initial data follows
+ * in the stream: initial_bytes counts it, and dirty_bytes counts changes
+ * since it.  The ioctl's own scan starts it (qvp_precopy_scan()), and the
+ * same answer reports it; an answer that did not reach the user (-EFAULT)
+ * leaves it for the next.  Without the opt-in flags is reserved; this
+ * driver has always answered 0 there, and no backend starts new initial
+ * data then.  @mf->lock held.
+ */
+static u32 qvp_precopy_flags(struct qvp_mig_file *mf)
+{
+	lockdep_assert_held(&mf->lock);
+
+#ifdef QVP_HAVE_CHECK_PRECOPY_IOCTL
+	if (mf->reinit)
+		return VFIO_PRECOPY_INFO_REINIT;
+#endif
+	return 0;
+}
+
 static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -348,24 +380,15 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	} else {
 		qvp_precopy_scan(mf, true);
 		qvp_precopy_sizes(mf, &info.initial_bytes, &info.dirty_bytes);
+		info.flags = qvp_precopy_flags(mf);
+		/* Under the file lock, as read() copies: see "Lock order". */
+		if (copy_to_user((void __user *)arg, &info, minsz))
+			ret = -EFAULT;
+		else
+			mf->reinit = false;
 	}
 	mutex_unlock(&mf->lock);
-	if (ret)
-		return ret;
-	/*
-	 * Once userspace opts in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
-	 * (kernels that have it), flags is output, and
-	 * VFIO_PRECOPY_INFO_REINIT says that new initial data follows in the
-	 * stream.  No backend here ever has new initial data: what edu and
-	 * ivshmem send first is fixed when QEMU realizes the device, and
-	 * later changes are dirty data.  Without the opt-in flags is
-	 * reserved, and this driver has always answered 0 there.  A backend
-	 * that one day has new initial data sets REINIT after this line,
-	 * and only when qdev->core.vdev.precopy_info_v2 is set (a member
-	 * that 6.12 lacks).
-	 */
-	info.flags = 0;
-	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
+	return ret;
 }
 
 static __poll_t qvp_save_poll(struct file *filp, struct poll_table_struct *wait)

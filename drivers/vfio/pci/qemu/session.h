@@ -49,6 +49,10 @@
  *	may drive on every loop: also at least QVP_SCAN_DUTY times the last
  *	scan's length after its end
  * @scan_work: save, PRE_COPY: scans for a poll() waiter (qvp_scan_work())
+ * @reinit: save, PRE_COPY: the ioctl's scan started new initial data
+ *	(only after the PRECOPY_INFOv2 opt-in) and no answer of
+ *	VFIO_MIG_GET_PRECOPY_INFO has delivered VFIO_PRECOPY_INFO_REINIT
+ *	for it yet
  * @seed: save: the stream's seed (in its header; keys the bulk checks),
  *	chosen by the backend's save_begin
  * @bulk: the bulk record whose data is in transit (@bulk.len 0: none)
@@ -80,6 +84,7 @@ struct qvp_mig_file {
 	unsigned long next_scan;
 	unsigned long next_busy_scan;
 	struct delayed_work scan_work;
+	bool reinit;
 	u64 seed;
 	struct qvp_bulk bulk;
 	u32 bulk_pos;
