@@ -111,14 +111,24 @@ has_vfio_aliases() {
 	return $ret
 }
 
-# timeout_bounded: edu_timeout_ms takes 1..10000 and nothing else.
-timeout_bounded() {
-	local p=/sys/module/qemu_vfio_pci/parameters/edu_timeout_ms v
+# param_bounded NAME LOW HIGH: the driver's module parameter NAME takes
+# LOW..HIGH and refuses HIGH + 1 (and LOW - 1 when LOW > 0); its value is
+# kept.
+param_bounded() {
+	local p=/sys/module/qemu_vfio_pci/parameters/$1 v bad
 	v=$(cat "$p") || return 1
-	{ echo 10001 >"$p"; } 2>/dev/null && { echo "10001 accepted"; return 1; }
-	{ echo 0 >"$p"; } 2>/dev/null && { echo "0 accepted"; return 1; }
-	echo 10000 >"$p" || { echo "10000 refused"; return 1; }
+	for bad in $(($3 + 1)) $(($2 > 0 ? $2 - 1 : $3 + 1)); do
+		{ echo "$bad" >"$p"; } 2>/dev/null && { echo "$bad accepted"; return 1; }
+	done
+	echo "$3" >"$p" || { echo "$3 refused"; return 1; }
 	echo "$v" >"$p" && [ "$(cat "$p")" = "$v" ]
+}
+
+# param_is NAME VALUE: the driver's module parameter NAME reads VALUE.
+param_is() {
+	local v
+	v=$(cat "/sys/module/qemu_vfio_pci/parameters/$1") || return 1
+	[ "$v" = "$2" ] || { echo "$1 is $v, want $2"; return 1; }
 }
 
 # refused BDF MODEL: qemu-vfio-pci will not take the device
@@ -265,7 +275,11 @@ for bdf in "${migrate[@]}" "${vfio[@]}"; do
 done
 # edu waits with memory_lock's bracket dropped between looks, but an arc
 # still waits edu_timeout_ms at most: the parameter is bounded.
-check "edu_timeout_ms refuses 0 and values above 10000" timeout_bounded
+check "edu_timeout_ms refuses 0 and values above 10000" param_bounded edu_timeout_ms 1 10000
+check "precopy_scan_ms refuses values outside 10..60000" param_bounded precopy_scan_ms 10 60000
+# ivshmem's new initial data (VFIO_PRECOPY_INFO_REINIT) is off unless asked.
+check "ivshmem_reinit_pct is 0 (off) after loading, refuses values above 100" \
+	eval 'param_is ivshmem_reinit_pct 0 && param_bounded ivshmem_reinit_pct 0 100'
 
 for bdf in "${migrate[@]}"; do
 	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci

@@ -14,7 +14,9 @@
  * streams cut into runs of any length, migration to a second ivshmem of
  * the same size (BDF2) piped 1 MiB at a time with exact lengths
  * (STOP_COPY alone or after PRE_COPY passes), and corrupted, truncated
- * and forged streams, which leave the target in ERROR until a reset.
+ * and forged streams, which leave the target in ERROR until a reset, and
+ * new initial data (VFIO_PRECOPY_INFO_REINIT) after a rewrite of a share
+ * of BAR2 (ivshmem_reinit_pct), where the kernel has PRECOPY_INFOv2.
  * Tests that hold a whole stream skip when it would take more than half
  * of MemAvailable (a 1 GiB BAR2 in the test VM).
  *
@@ -351,6 +353,22 @@ static const char *walk(const uint8_t *s, size_t len, struct walk *w,
 	return need_end ? "no END record" : NULL;
 }
 
+#define REINIT_PCT	"/sys/module/qemu_vfio_pci/parameters/ivshmem_reinit_pct"
+
+/* Read or write the driver's ivshmem_reinit_pct; -errno on failure. */
+static int reinit_pct(int set)
+{
+	FILE *f = fopen(REINIT_PCT, set < 0 ? "r" : "w");
+	int v = set, ok;
+
+	if (!f)
+		return -errno;
+	ok = set < 0 ? fscanf(f, "%d", &v) == 1 : fprintf(f, "%d\n", set) > 0;
+	if (fclose(f) || !ok)
+		return -EIO;
+	return v;
+}
+
 FIXTURE(ivs) {
 	struct ivs a;
 	struct ivs b;		/* BDF2, if usable */
@@ -359,6 +377,7 @@ FIXTURE(ivs) {
 	struct vfio_buf s;
 	uint8_t *image;
 	int fd;			/* a data fd the teardown closes */
+	int old_reinit_pct;	/* to restore, or -1 */
 };
 
 /* MemAvailable of /proc/meminfo in bytes, 0 if unknown. */
@@ -386,6 +405,7 @@ FIXTURE_SETUP(ivs)
 	const char *bdf2 = mig_bdf2;
 
 	self->fd = -1;
+	self->old_reinit_pct = -1;
 	vfio_buf_init(&self->s);
 	open_ivs(_metadata, &self->a, g_bdf);
 	self->fits = 2 * full_stream_len(self->a.size) <= mem_available() / 2;
@@ -403,6 +423,8 @@ FIXTURE_SETUP(ivs)
 
 FIXTURE_TEARDOWN(ivs)
 {
+	if (self->old_reinit_pct >= 0)
+		reinit_pct(self->old_reinit_pct);
 	close_fd(&self->fd);
 	close_ivs(&self->a);
 	close_ivs(&self->b);
@@ -946,6 +968,146 @@ TEST_F_TIMEOUT(ivs, precopy_read_finds_changes, 600)
 	ASSERT_EQ(info.dirty_bytes, drain(_metadata, self->fd));
 	ASSERT_EQ(0, vfio_mig_precopy_info(self->fd, &info));
 	ASSERT_EQ(0ULL, info.dirty_bytes);
+}
+
+/* VFIO_MIG_GET_PRECOPY_INFO, checked: flags, initial_bytes, dirty_bytes. */
+static void expect_info(struct __test_metadata *_metadata, int fd,
+			uint32_t flags, uint64_t initial, uint64_t dirty,
+			const char *when)
+{
+	struct vfio_precopy_info info;
+	int ret = vfio_mig_precopy_info(fd, &info);
+
+	ASSERT_EQ(0, ret) TH_LOG("%s: PRECOPY_INFO: %s", when, strerror(-ret));
+	ASSERT_EQ(flags, info.flags) TH_LOG("%s: flags", when);
+	ASSERT_EQ(initial, info.initial_bytes) TH_LOG("%s: initial_bytes", when);
+	ASSERT_EQ(dirty, info.dirty_bytes) TH_LOG("%s: dirty_bytes", when);
+}
+
+/* Write @n consecutive pages from page 0, then read() until it gives data. */
+static size_t rewrite_read_first(struct __test_metadata *_metadata,
+				 struct ivs *d, int fd, struct vfio_buf *s,
+				 size_t n, uint8_t v)
+{
+	size_t len0 = s->len;
+	int tries, ret;
+
+	mig_precopy_scan_wait();
+	dirty_run(d, 0, n, v);
+	/* read()'s scans are rate-limited too: retry as QEMU does */
+	for (tries = 0; tries < 600; tries++) {
+		ret = vfio_mig_read(fd, s, 0);
+		if (ret != VFIO_MIG_READ_NODATA || s->len != len0)
+			break;
+		usleep(50 * 1000);
+	}
+	ASSERT_EQ(VFIO_MIG_READ_NODATA, ret) TH_LOG("read: %s",
+		ret < 0 ? strerror(-ret) : "end of stream");
+	return s->len - len0;
+}
+
+/*
+ * New initial data (ivshmem.c, "PRE_COPY"), with ivshmem_reinit_pct at 50:
+ * a rewrite of half of BAR2 is dirty data like any other change until
+ * userspace opts in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2.  After the
+ * opt-in: one page less than half is dirty; half found by read() first is
+ * dirty (only the ioctl's scan may start initial data, so that its answer
+ * reports it); half found by the ioctl is new initial data, with
+ * VFIO_PRECOPY_INFO_REINIT in that answer only, initial_bytes exactly the
+ * records of those pages and falling as they are read, dirty_bytes 0;
+ * half again in the same session is dirty (once per session).  The
+ * stream then resumes to the memory as it was at STOP_COPY.
+ */
+TEST_F_TIMEOUT(ivs, precopy_rewrite_reinit, 600)
+{
+	struct ivs *a = &self->a, *t = target(self);
+	size_t npages = a->size / PAGE, half = (npages + 1) / 2;
+	uint8_t buf[100];
+	uint64_t sum;
+	size_t len0;
+	int ret;
+
+	NEEDS_WHOLE_STREAM();
+	if (a->size % PAGE || npages < 2 * RUN_PAGES)
+		SKIP(return, "BAR2 of %zu bytes: the driver starts new initial data only on at least %zu whole pages",
+		     a->size, 2 * RUN_PAGES);
+	ret = vfio_dev_precopy_info_v2(&a->dev, true);
+	if (ret == -ENOTTY)
+		SKIP(return, "no VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (%s): the kernel predates it",
+		     strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("probe of the opt-in: %s", strerror(-ret));
+	self->old_reinit_pct = reinit_pct(-1);
+	ASSERT_LE(0, self->old_reinit_pct) TH_LOG("%s: %s", REINIT_PCT,
+		strerror(-self->old_reinit_pct));
+	ASSERT_EQ(50, reinit_pct(50));
+	fill(a, 22);
+
+	/* without the opt-in: dirty data */
+	go(_metadata, &a->dev, ST(PRE_COPY), &self->fd);
+	ASSERT_LE(0, self->fd);
+	drain(_metadata, self->fd);
+	mig_precopy_scan_wait();
+	dirty_run(a, 0, half, 0x5a);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(half),
+		    "half rewritten, no opt-in");
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
+	close_fd(&self->fd);
+
+	ret = vfio_dev_precopy_info_v2(&a->dev, false);
+	ASSERT_EQ(0, ret) TH_LOG("opt in: %s", strerror(-ret));
+	go(_metadata, &a->dev, ST(PRE_COPY), &self->fd);
+	ASSERT_LE(0, self->fd);
+	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
+	expect_info(_metadata, self->fd, 0, 0, 0, "first pass read");
+
+	/* a page less than half: dirty */
+	mig_precopy_scan_wait();
+	dirty_run(a, 0, half - 1, 0xa5);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(half - 1),
+		    "half but a page rewritten");
+	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
+
+	/* half, found by read(): dirty, and no REINIT after it */
+	ASSERT_EQ(run_recs(half), rewrite_read_first(_metadata, a, self->fd,
+						      &self->s, half, 0x3c));
+	expect_info(_metadata, self->fd, 0, 0, 0, "read() took a rewrite");
+
+	/* half, found by the ioctl: new initial data, reported once */
+	mig_precopy_scan_wait();
+	dirty_run(a, 0, half, 0xc3);
+	expect_info(_metadata, self->fd, VFIO_PRECOPY_INFO_REINIT,
+		    run_recs(half), 0, "half rewritten, opted in");
+	expect_info(_metadata, self->fd, 0, run_recs(half), 0,
+		    "asked again");
+	ASSERT_EQ((ssize_t)sizeof(buf), read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, vfio_buf_append(&self->s, buf, sizeof(buf)));
+	expect_info(_metadata, self->fd, 0, run_recs(half) - sizeof(buf), 0,
+		    "100 bytes of it read");
+	len0 = self->s.len;
+	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
+	ASSERT_EQ(run_recs(half) - sizeof(buf), self->s.len - len0);
+	expect_info(_metadata, self->fd, 0, 0, 0, "new initial data read");
+
+	/* half again: once per session, so dirty */
+	mig_precopy_scan_wait();
+	dirty_run(a, 0, half, 0x99);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(half),
+		    "half rewritten a second time");
+	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
+
+	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
+	go_in_session(_metadata, a, ST(STOP_COPY));
+	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_EOF);
+	close_fd(&self->fd);
+	sum = mig_mem_checksum(a->mem, a->size);
+	go(_metadata, &a->dev, ST(STOP), NULL);
+	if (t == a) {
+		go(_metadata, &a->dev, ST(RUNNING), NULL);
+		fill(a, 23);
+		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	}
+	resume_ok(_metadata, t, self->s.data, self->s.len);
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
 }
 
 struct late_write {
