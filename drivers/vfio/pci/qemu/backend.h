@@ -448,7 +448,7 @@ struct qvp_backend {
 	 * which finds changes only by reading its state (ivshmem hashes all
 	 * of its memory): look for state changed since it was last sent and
 	 * mark it, so that @precopy_pending and @save_record then report
-	 * and send it.  The protocol layer calls it only in PRE_COPY with
+	 * and send it.  The protocol layer calls it only in PRE_COPY(_P2P) with
 	 * nothing pending, framed or in transit (the first pass is over and
 	 * no bulk record is half read, so digests recorded by the copy are
 	 * complete), at most once per precopy_scan_ms, from read() (instead
@@ -466,8 +466,9 @@ struct qvp_backend {
 	 * first pass (ivshmem: a rewrite of a large share of its memory,
 	 * if the administrator asked for it), counted as initial by
 	 * @precopy_pending and marked initial in their records.  The
-	 * protocol layer passes it only from VFIO_MIG_GET_PRECOPY_INFO
-	 * after the PRECOPY_INFOv2 opt-in, reports
+	 * protocol layer passes it only from VFIO_MIG_GET_PRECOPY_INFO in
+	 * PRE_COPY (not PRE_COPY_P2P, where userspace has decided to stop
+	 * the device) after the PRECOPY_INFOv2 opt-in, reports
 	 * VFIO_PRECOPY_INFO_REINIT in that same answer, and warns if a
 	 * scan without it starts initial data.  Otherwise the same changes
 	 * are dirty data.  Users may fail a migration on a late REINIT

@@ -97,6 +97,7 @@
  */
 #include <linux/bitmap.h>
 #include <linux/io.h>
+#include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/random.h>
 #include <linux/sched/signal.h>
@@ -422,8 +423,8 @@ static int ivs_save_stop(struct qvp_device *qdev)
 /*
  * Whether the pages a scan marked are a rewrite that starts new initial
  * data (see "PRE_COPY" above): at least ivshmem_reinit_pct percent of
- * BAR2, once per session, and not on a BAR2 so small that a page or two
- * would be that share.
+ * BAR2 and at least a run of pages (64 KiB), once per session, and not
+ * on a BAR2 of fewer than IVS_REINIT_MIN_PAGES.
  */
 static bool ivs_rewrite_is_initial(struct ivs_state *st)
 {
@@ -431,6 +432,7 @@ static bool ivs_rewrite_is_initial(struct ivs_state *st)
 
 	return pct && !st->reinit_done &&
 	       st->nr_pages >= IVS_REINIT_MIN_PAGES &&
+	       st->npending >= IVS_RUN_PAGES &&
 	       st->npending >= DIV_ROUND_UP_ULL((u64)st->nr_pages * pct, 100);
 }
 

@@ -186,13 +186,15 @@ static void qvp_precopy_sizes(struct qvp_mig_file *mf, u64 *initial,
  * the last scan) ago.  All answer from the same counts, so a read() that
  * follows an answer of 0/0 returns -ENOMSG unless a scan in between found
  * something, and one that follows a non-zero answer returns those bytes.
- * Wakes poll() waiters when the scan found changes.  @mf->lock held.
+ * Wakes poll() waiters when the scan found changes.  With @new_initial
+ * (the ioctl, in PRE_COPY, after the PRECOPY_INFOv2 opt-in) the backend
+ * may start new initial data, which sets @mf->reinit.  @mf->lock held.
  * Returns true if it scanned.
  */
-static bool qvp_precopy_scan(struct qvp_mig_file *mf, bool ioctl)
+static bool qvp_precopy_scan(struct qvp_mig_file *mf, bool ioctl,
+			     bool new_initial)
 {
 	struct qvp_device *qdev = mf->qdev;
-	bool new_initial = ioctl && qvp_precopy_info_v2(qdev);
 	unsigned long start, interval;
 	u64 initial, dirty;
 
@@ -237,7 +239,7 @@ static void qvp_scan_work(struct work_struct *work)
 
 	mutex_lock(&mf->lock);
 	if (!mf->disabled && !mf->stop_copy && !qvp_save_unread(mf)) {
-		qvp_precopy_scan(mf, false);
+		qvp_precopy_scan(mf, false, false);
 		qvp_precopy_sizes(mf, &initial, &dirty);
 		if (!initial && !dirty && wq_has_sleeper(&mf->waitq))
 			qvp_arm_scan(mf);
@@ -285,7 +287,7 @@ static ssize_t qvp_save_read(struct file *filp, char __user *ubuf,
 			}
 			ret = qvp_save_fill(mf);
 			/* A read() that would give nothing looks for changes. */
-			if (!ret && !done && qvp_precopy_scan(mf, false))
+			if (!ret && !done && qvp_precopy_scan(mf, false, false))
 				ret = qvp_save_fill(mf);
 			if (ret <= 0)
 				break;
@@ -357,6 +359,7 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	unsigned long minsz = offsetofend(struct vfio_precopy_info,
 					  dirty_bytes);
 	struct vfio_precopy_info info;
+	bool new_initial;
 	long ret;
 
 	ret = qvp_precopy_info_in(qdev, cmd, arg, &info);
@@ -369,6 +372,12 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 		return -EINVAL;
 	}
 	/*
+	 * New initial data only in PRE_COPY: in PRE_COPY_P2P userspace has
+	 * decided to stop the device, and a REINIT then comes too late.
+	 */
+	new_initial = qdev->mig_state == VFIO_DEVICE_STATE_PRE_COPY &&
+		      qvp_precopy_info_v2(qdev);
+	/*
 	 * Every arc that leaves PRE_COPY(_P2P) or ends this session takes the
 	 * file lock, so holding it keeps the answer one of PRE_COPY; a scan
 	 * then holds up this session (and callers that wait for its arcs).
@@ -378,7 +387,7 @@ static long qvp_save_ioctl(struct file *filp, unsigned int cmd,
 	if (mf->disabled) {
 		ret = -ENODEV;
 	} else {
-		qvp_precopy_scan(mf, true);
+		qvp_precopy_scan(mf, true, new_initial);
 		qvp_precopy_sizes(mf, &info.initial_bytes, &info.dirty_bytes);
 		info.flags = qvp_precopy_flags(mf);
 		/* Under the file lock, as read() copies: see "Lock order". */

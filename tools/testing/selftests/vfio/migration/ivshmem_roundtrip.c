@@ -1003,6 +1003,7 @@ static size_t rewrite_read_first(struct __test_metadata *_metadata,
 	}
 	ASSERT_EQ(VFIO_MIG_READ_NODATA, ret) TH_LOG("read: %s",
 		ret < 0 ? strerror(-ret) : "end of stream");
+	ASSERT_NE(len0, s->len) TH_LOG("read() found no rewrite in 30 s");
 	return s->len - len0;
 }
 
@@ -1012,7 +1013,8 @@ static size_t rewrite_read_first(struct __test_metadata *_metadata,
  * userspace opts in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2.  After the
  * opt-in: one page less than half is dirty; half found by read() first is
  * dirty (only the ioctl's scan may start initial data, so that its answer
- * reports it); half found by the ioctl is new initial data, with
+ * reports it); half found by the ioctl in PRE_COPY_P2P is dirty (too
+ * late); half found by the ioctl in PRE_COPY is new initial data, with
  * VFIO_PRECOPY_INFO_REINIT in that answer only, initial_bytes exactly the
  * records of those pages and falling as they are read, dirty_bytes 0;
  * half again in the same session is dirty (once per session).  The
@@ -1071,6 +1073,15 @@ TEST_F_TIMEOUT(ivs, precopy_rewrite_reinit, 600)
 	ASSERT_EQ(run_recs(half), rewrite_read_first(_metadata, a, self->fd,
 						      &self->s, half, 0x3c));
 	expect_info(_metadata, self->fd, 0, 0, 0, "read() took a rewrite");
+
+	/* half, found by the ioctl in PRE_COPY_P2P: dirty, too late for more */
+	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
+	mig_precopy_scan_wait();
+	dirty_run(a, 0, half, 0x69);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(half),
+		    "half rewritten in PRE_COPY_P2P");
+	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
+	go_in_session(_metadata, a, ST(PRE_COPY));
 
 	/* half, found by the ioctl: new initial data, reported once */
 	mig_precopy_scan_wait();
