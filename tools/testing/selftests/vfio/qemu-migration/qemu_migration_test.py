@@ -29,7 +29,11 @@ edu B and reads the registers back there.  QEMU's vfio trace events show
 which migration states the devices went through: the source PRE_COPY (if
 the device advertises it) and STOP_COPY, the destination RESUMING.  A
 migration cancelled in PRE_COPY must leave the source device RUNNING with
-its registers intact.
+its registers intact.  A destination whose device is an ivshmem must
+refuse edu's stream before switchover (switchover-ack), with the source
+device never stopped.  Where the kernel has iommufd and the device cdev,
+the edu migration runs once more with QEMU's -object iommufd, and once
+more with the device state over multifd.
 
 Where the devices offer DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*,
 which the driver has on kernels with CONFIG_IOMMUFD_DRIVER), QEMU runs in
@@ -42,6 +46,7 @@ device's log.
 Output is TAP; exit 0 pass, 1 fail, 4 skip (no usable devices or QEMU).
 """
 
+import glob
 import os
 import shutil
 import signal
@@ -92,11 +97,20 @@ PLAN = [
     "it reaches the destination",
     "edu: dirty tracking: QEMU took that page from the device's DMA log",
     "ivshmem: QEMU live migration keeps BAR2 contents",
+    "edu to ivshmem: the destination refuses the stream before "
+    "switchover; the source device never stops and keeps its state",
+    "edu: QEMU live migration with -object iommufd (the device cdev) "
+    "keeps the registers",
+    "edu: QEMU live migration with the device state over multifd keeps "
+    "the registers",
 ]
 EDU_MIGRATION = PLAN[0:5]
 EDU_CANCEL = PLAN[5:8]
 EDU_DIRTY = PLAN[8:10]
 IVSHMEM = PLAN[10]
+INCOMPAT = PLAN[11]
+IOMMUFD = PLAN[12]
+MULTIFD = PLAN[13]
 
 
 class Tap:
@@ -256,8 +270,8 @@ def mig_caps(q, caps):
 CAPS = ["return-path", "switchover-ack"]
 
 
-def incoming(q, port):
-    mig_caps(q, CAPS)
+def incoming(q, port, caps=CAPS):
+    mig_caps(q, caps)
     q.cmd("migrate-incoming", uri=f"tcp:127.0.0.1:{port}",
           **{"exit-on-error": False})
 
@@ -389,6 +403,19 @@ def edu_read(q, base):
         "dma_dst": q.readq(base + EDU_DMA_DST),
         "dma_count": q.readq(base + EDU_DMA_COUNT),
     }
+
+
+def edu_source(run, name, device_args, prog, want, extra=()):
+    """A source QEMU named @name with edu A (@device_args), programmed
+    with @prog and checked to read back @want."""
+    src = run.qemu(name, device_args, extra=extra)
+    edu_setup(src)
+    edu_program(src, EDU_BAR0, prog)
+    bad = compare(edu_read(src, EDU_BAR0), want)
+    if bad:
+        raise TestError("source registers wrong before migrating: "
+                        + "; ".join(bad))
+    return src
 
 
 def factorial32(n):
@@ -599,13 +626,8 @@ def edu_cancel_steps(tap, run, a, b, precopy, dirty):
     t = PLAN
     prog, want = edu_state(7, 0xa5a5f00d, 0, 0xdead_b000, 0x4_1000, 0x40)
     try:
-        src = run.qemu("src-cancel", vfio_device(a, dirty))
-        edu_setup(src)
-        edu_program(src, EDU_BAR0, prog)
-        bad = compare(edu_read(src, EDU_BAR0), want)
-        if bad:
-            raise TestError("source registers wrong before migrating: "
-                            + "; ".join(bad))
+        src = edu_source(run, "src-cancel", vfio_device(a, dirty), prog,
+                         want)
         # A few KiB/s keep the RAM stage (and so PRE_COPY) going for
         # minutes; the destination is a sink.
         src.cmd("migrate-set-parameters", **{"max-bandwidth": 4096})
@@ -980,6 +1002,198 @@ def ivshmem_steps(tap, run):
         tap.fail(name, e)
 
 
+# ------------------------------------------------------------------------
+# an incompatible destination: refused while the source still runs
+
+def incompat_case(tap, run, a, precopy, dirty):
+    try:
+        incompat_steps(tap, run, a, precopy, dirty)
+    finally:
+        run.quit_all()
+        tap.skip_rest("an earlier step failed", [INCOMPAT])
+
+
+def incompat_steps(tap, run, a, precopy, dirty):
+    """edu A's VM migrates to a QEMU whose vfio-pci device, at the same
+    address, is an ivshmem.  The driver refuses the stream header (another
+    backend) with the first bytes the destination writes: PRE_COPY's
+    initial data.  With switchover-ack the source waits for the
+    destination to load that data before it stops the VM, so the
+    migration must fail while the source device is still in PRE_COPY, and
+    the source runs on, its device never stopped and its registers as
+    they were."""
+    name = INCOMPAT
+    if not precopy:
+        tap.skip(name, "edu A has no PRE_COPY: nothing reaches the "
+                 "destination before switchover")
+        return
+    devs, why = ivshmem_devices(run)
+    if not devs:
+        tap.skip(name, why)
+        return
+    ivs = devs[0]
+    prog, want = edu_state(9, 0x0badcafe, 0, 0x2000, 0x4_0800, 0x100)
+    try:
+        idirty, _ = dma_logging([ivs])
+        src = edu_source(run, "src-incompat", vfio_device(a, dirty), prog,
+                         want)
+        dst = run.qemu("dst-incompat", vfio_device(ivs, idirty),
+                       incoming="defer")
+        port = free_port()
+        incoming(dst, port)
+        mig_caps(src, CAPS)
+        mark = src.trace_size()
+        dmark = dst.output_size()
+        t0 = time.monotonic()
+        src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+        info = src.wait_migration(("completed", "failed", "cancelled"),
+                                  MIG_TIMEOUT)
+        dinfo = dst.wait_migration(("completed", "failed"), 30)
+        states = src.device_states(mark)
+        tap.diag(f"edu A {a} -> ivshmem {ivs}: source "
+                 f"{info.get('status')} after "
+                 f"{time.monotonic() - t0:.1f}s "
+                 f"({info.get('error-desc', 'no error-desc')}); "
+                 f"destination {dinfo.get('status')} "
+                 f"({dinfo.get('error-desc', 'no error-desc')})")
+        tap.diag(f"source device states: {' '.join(states) or 'none'}")
+        said = [ln.strip() for ln in dst.output(dmark).splitlines()
+                if ln.strip()]
+        for ln in said[-5:]:
+            tap.diag(f"destination QEMU: {ln}")
+        if info.get("status") != "failed":
+            raise TestError(f"source migration {info.get('status')}, "
+                            "not failed")
+        if dinfo.get("status") != "failed":
+            raise TestError(f"destination migration {dinfo.get('status')}, "
+                            "not failed")
+        stopped = [st for st in states if st not in ("PRE_COPY", "RUNNING")]
+        if stopped:
+            raise TestError("the source device went through "
+                            f"{' '.join(stopped)}: stopped before the "
+                            "destination refused")
+        if not states or states[-1] != "RUNNING":
+            raise TestError("source device state after the failure: "
+                            f"{states[-1] if states else 'none'}, not "
+                            "RUNNING")
+        src.wait_run_state("running", 10)
+        bad = compare(edu_read(src, EDU_BAR0), want)
+        if bad:
+            raise TestError("source registers changed by the refused "
+                            "migration: " + "; ".join(bad))
+        # The destination passes on the driver's errno: 10.0 "load of
+        # migration failed: Invalid argument" (and, in its output, "error
+        # while loading state section id N(0000:00:04.0/vfio)"), 11.1
+        # "load of migration failed: Invalid argument: Failed to load
+        # vmstate version_id: 1, ret: -22".
+        why = dinfo.get("error-desc", "") + " " + " ".join(said)
+        if "Invalid argument" not in why:
+            raise TestError("the destination does not say why it failed "
+                            "(no EINVAL from loading the device state)")
+        tap.ok(name)
+    except TestError as e:
+        tap.fail(name, e)
+
+
+# ------------------------------------------------------------------------
+# the iommufd backend: the device's cdev bound to QEMU's iommufd object
+
+def iommufd_why_not(bdfs):
+    """Why QEMU cannot open @bdfs through iommufd here, or None."""
+    if not os.path.exists("/dev/iommu"):
+        return "no /dev/iommu: the kernel has no CONFIG_IOMMUFD"
+    for bdf in bdfs:
+        if not glob.glob(f"{qq.PCI_SYSFS}/{bdf}/vfio-dev/vfio*"):
+            return (f"{bdf} has no vfio device cdev: the kernel has no "
+                    "CONFIG_VFIO_DEVICE_CDEV")
+    return None
+
+
+def iommufd_case(tap, run, a, b, precopy, dirty):
+    """The edu migration once more, both QEMUs with -object iommufd: QEMU
+    opens each device's cdev (/dev/vfio/devices/vfioN), binds it to
+    /dev/iommu and maps guest RAM into an IOAS instead of a type1
+    container.  The migration protocol is the same; what changes is how
+    the device is opened and reset, and how its DMA is mapped."""
+    why = iommufd_why_not((a, b))
+    if why:
+        tap.skip(IOMMUFD, why)
+        return
+    edu_variant(tap, run, a, b, precopy, dirty, IOMMUFD, "iommufd",
+                ",iommufd=iommufd0", ("-object", "iommufd,id=iommufd0"),
+                CAPS)
+
+
+def multifd_case(tap, run, a, b, precopy, dirty):
+    """The edu migration once more, with the device's state sent over
+    multifd channels (the multifd capability and the device's
+    x-migration-multifd-transfer=on): the destination loads it from
+    buffers in a thread of its own, so the driver's resume write() calls
+    come from there, in pieces of QEMU's choosing."""
+    edu_variant(tap, run, a, b, precopy, dirty, MULTIFD, "multifd",
+                ",x-migration-multifd-transfer=on", (), CAPS + ["multifd"],
+                multifd_used)
+
+
+def multifd_used(src, dst, mark):
+    """Why the trace shows the device state did not go over multifd, or
+    None."""
+    if "vfio_save_complete_precopy_thread_start" not in src.trace(mark):
+        return ("the source sent no device state from a multifd thread "
+                "(no vfio_save_complete_precopy_thread_start)")
+    if "vfio_load_state_device_buffer_load_start" not in dst.trace():
+        return ("the destination loaded no device state buffer from "
+                "multifd (no vfio_load_state_device_buffer_load_start)")
+    return None
+
+
+def edu_variant(tap, run, a, b, precopy, dirty, name, tag, dev_opts, extra,
+                caps, check=None):
+    try:
+        edu_variant_steps(tap, run, a, b, precopy, dirty, name, tag,
+                          dev_opts, extra, caps, check)
+    finally:
+        run.quit_all()
+        tap.skip_rest("an earlier step failed", [name])
+
+
+def edu_variant_steps(tap, run, a, b, precopy, dirty, name, tag, dev_opts,
+                      extra, caps, check):
+    """edu A to edu B with @dev_opts added to both -device arguments,
+    @extra on both command lines and @caps on both sides; @check(src,
+    dst, trace mark), if given, says why the traces do not show the
+    variant at work."""
+    prog, want = edu_state(11, 0x600df00d, EDU_STATUS_IRQFACT,
+                           0x3000, 0x4_0400, 0x200)
+    try:
+        src = edu_source(run, f"src-{tag}", vfio_device(a, dirty) + dev_opts,
+                         prog, want, extra)
+        dst = run.qemu(f"dst-{tag}", vfio_device(b, dirty) + dev_opts,
+                       incoming="defer", extra=extra)
+        port = free_port()
+        incoming(dst, port, caps)
+        mig_caps(src, caps)
+        mark = src.trace_size()
+        migrate(tap, src, dst, port)
+        dst.wait_run_state("running", 30)
+        got = edu_read(dst, qq.Pci(dst, SLOT).bar_addr(0))
+        tap.diag(f"{tag}: source device states: "
+                 f"{' '.join(src.device_states(mark))}; destination: "
+                 f"{' '.join(dst.device_states())}")
+        bad = compare(got, want)
+        if bad:
+            raise TestError("destination registers differ: "
+                            + "; ".join(bad))
+        why = check_source_states(src.device_states(mark), precopy)
+        why = why or check_dest_states(dst.device_states())
+        why = why or (check and check(src, dst, mark))
+        if why:
+            raise TestError(f"trace: {why}")
+        tap.ok(name)
+    except TestError as e:
+        tap.fail(name, e)
+
+
 def qq_bar_size(bdf):
     with open(f"{qq.PCI_SYSFS}/{bdf}/resource") as f:
         lines = f.read().splitlines()
@@ -1074,6 +1288,9 @@ def main():
         else:
             edu_dirty(tap, run, a, b)
         ivshmem_case(tap, run)
+        incompat_case(tap, run, a, precopy, dirty)
+        iommufd_case(tap, run, a, b, precopy, dirty)
+        multifd_case(tap, run, a, b, precopy, dirty)
     except TestError as e:
         tap.diag(f"aborted: {e}")
         tap.failed += 1

@@ -250,8 +250,11 @@ class Qemu:
     # vfio_send_init_data_flag.  loadvm_approve_switchover*: the
     # destination's switchover-ack approvals (11.x names the approver),
     # source_return_path_thread_switchover_acked: the source receiving it.
+    # vfio_load_state_device_buffer_*: the destination loading device
+    # state that came over multifd (vfio_save_* has the source's thread).
     # Only those this QEMU has are asked for.
     TRACE_EVENTS = ["vfio_migration_*", "vfio_save_*", "vfio_load_state",
+                    "vfio_load_state_device_buffer_*",
                     "vfio_load_cleanup", "vfio_state_pending*",
                     "vfio_query_*", "vfio_send_init_data_flag",
                     "vfio_device_dirty_tracking_start",
