@@ -103,6 +103,8 @@ PLAN = [
     "keeps the registers",
     "edu: QEMU live migration with the device state over multifd keeps "
     "the registers",
+    "edu: QEMU live migration with -object iommufd and the device state "
+    "over multifd keeps the registers",
 ]
 EDU_MIGRATION = PLAN[0:5]
 EDU_CANCEL = PLAN[5:8]
@@ -111,6 +113,7 @@ IVSHMEM = PLAN[10]
 INCOMPAT = PLAN[11]
 IOMMUFD = PLAN[12]
 MULTIFD = PLAN[13]
+IOMMUFD_MULTIFD = PLAN[14]
 
 
 class Tap:
@@ -1109,19 +1112,30 @@ def iommufd_why_not(bdfs):
     return None
 
 
-def iommufd_case(tap, run, a, b, precopy, dirty):
+IOMMUFD_OPTS = (",iommufd=iommufd0", ("-object", "iommufd,id=iommufd0"))
+MULTIFD_OPTS = ",x-migration-multifd-transfer=on"
+
+
+def iommufd_case(tap, run, a, b, precopy, dirty, multifd=False):
     """The edu migration once more, both QEMUs with -object iommufd: QEMU
     opens each device's cdev (/dev/vfio/devices/vfioN), binds it to
     /dev/iommu and maps guest RAM into an IOAS instead of a type1
     container.  The migration protocol is the same; what changes is how
-    the device is opened and reset, and how its DMA is mapped."""
+    the device is opened and reset, and how its DMA is mapped.  With
+    @multifd, the device state goes over multifd too (multifd_case())."""
+    name = IOMMUFD_MULTIFD if multifd else IOMMUFD
     why = iommufd_why_not((a, b))
     if why:
-        tap.skip(IOMMUFD, why)
+        tap.skip(name, why)
         return
-    edu_variant(tap, run, a, b, precopy, dirty, IOMMUFD, "iommufd",
-                ",iommufd=iommufd0", ("-object", "iommufd,id=iommufd0"),
-                CAPS)
+    opts, extra = IOMMUFD_OPTS
+    if multifd:
+        edu_variant(tap, run, a, b, precopy, dirty, name, "iommufd-multifd",
+                    opts + MULTIFD_OPTS, extra, CAPS + ["multifd"],
+                    multifd_used)
+    else:
+        edu_variant(tap, run, a, b, precopy, dirty, name, "iommufd", opts,
+                    extra, CAPS)
 
 
 def multifd_case(tap, run, a, b, precopy, dirty):
@@ -1131,8 +1145,7 @@ def multifd_case(tap, run, a, b, precopy, dirty):
     buffers in a thread of its own, so the driver's resume write() calls
     come from there, in pieces of QEMU's choosing."""
     edu_variant(tap, run, a, b, precopy, dirty, MULTIFD, "multifd",
-                ",x-migration-multifd-transfer=on", (), CAPS + ["multifd"],
-                multifd_used)
+                MULTIFD_OPTS, (), CAPS + ["multifd"], multifd_used)
 
 
 def multifd_used(src, dst, mark):
@@ -1291,6 +1304,7 @@ def main():
         incompat_case(tap, run, a, precopy, dirty)
         iommufd_case(tap, run, a, b, precopy, dirty)
         multifd_case(tap, run, a, b, precopy, dirty)
+        iommufd_case(tap, run, a, b, precopy, dirty, multifd=True)
     except TestError as e:
         tap.diag(f"aborted: {e}")
         tap.failed += 1
