@@ -1007,32 +1007,37 @@ static size_t rewrite_read_first(struct __test_metadata *_metadata,
 	return s->len - len0;
 }
 
+#define SHARE_PCT	10
+
 /*
- * New initial data (ivshmem.c, "PRE_COPY"), with ivshmem_reinit_pct at 50:
- * a rewrite of half of BAR2 is dirty data like any other change until
+ * New initial data (ivshmem.c, "PRE_COPY"), with ivshmem_reinit_pct at
+ * SHARE_PCT: a rewrite of that share of BAR2 (the "share", a tenth: the
+ * test moves less than a whole BAR2 per case) is dirty data like any
+ * other change until
  * userspace opts in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2.  After the
- * opt-in: one page less than half is dirty; half found by read() first is
- * dirty (only the ioctl's scan may start initial data, so that its answer
- * reports it); half found by the ioctl in PRE_COPY_P2P is dirty (too
- * late); half found by the ioctl in PRE_COPY is new initial data, with
+ * opt-in: one page less than the share is dirty; the share found by read()
+ * first is dirty (only the ioctl's scan may start initial data, so that
+ * its answer reports it); found by the ioctl in PRE_COPY_P2P it is dirty
+ * (too late); found by the ioctl in PRE_COPY it is new initial data, with
  * VFIO_PRECOPY_INFO_REINIT in that answer only, initial_bytes exactly the
  * records of those pages and falling as they are read, dirty_bytes 0;
- * half again in the same session is dirty (once per session).  The
+ * the share again in the same session is dirty (once per session).  The
  * stream then resumes to the memory as it was at STOP_COPY.
  */
 TEST_F_TIMEOUT(ivs, precopy_rewrite_reinit, 600)
 {
 	struct ivs *a = &self->a, *t = target(self);
-	size_t npages = a->size / PAGE, half = (npages + 1) / 2;
+	size_t npages = a->size / PAGE;
+	size_t share = (npages * SHARE_PCT + 99) / 100;
 	uint8_t buf[100];
 	uint64_t sum;
 	size_t len0;
 	int ret;
 
 	NEEDS_WHOLE_STREAM();
-	if (a->size % PAGE || npages < 2 * RUN_PAGES)
-		SKIP(return, "BAR2 of %zu bytes: the driver starts new initial data only on at least %zu whole pages",
-		     a->size, 2 * RUN_PAGES);
+	if (a->size % PAGE || share < RUN_PAGES)
+		SKIP(return, "BAR2 of %zu bytes: the driver starts new initial data only on a rewrite of at least %zu whole pages",
+		     a->size, RUN_PAGES);
 	ret = vfio_dev_precopy_info_v2(&a->dev, true);
 	if (ret == -ENOTTY)
 		SKIP(return, "no VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (%s): the kernel predates it",
@@ -1041,7 +1046,7 @@ TEST_F_TIMEOUT(ivs, precopy_rewrite_reinit, 600)
 	self->old_reinit_pct = reinit_pct(-1);
 	ASSERT_LE(0, self->old_reinit_pct) TH_LOG("%s: %s", REINIT_PCT,
 		strerror(-self->old_reinit_pct));
-	ASSERT_EQ(50, reinit_pct(50));
+	ASSERT_EQ(SHARE_PCT, reinit_pct(SHARE_PCT));
 	fill(a, 22);
 
 	/* without the opt-in: dirty data */
@@ -1049,9 +1054,9 @@ TEST_F_TIMEOUT(ivs, precopy_rewrite_reinit, 600)
 	ASSERT_LE(0, self->fd);
 	drain(_metadata, self->fd);
 	mig_precopy_scan_wait();
-	dirty_run(a, 0, half, 0x5a);
-	expect_info(_metadata, self->fd, 0, 0, run_recs(half),
-		    "half rewritten, no opt-in");
+	dirty_run(a, 0, share, 0x5a);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(share),
+		    "the share rewritten, no opt-in");
 	go(_metadata, &a->dev, ST(RUNNING), NULL);
 	close_fd(&self->fd);
 
@@ -1062,48 +1067,48 @@ TEST_F_TIMEOUT(ivs, precopy_rewrite_reinit, 600)
 	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
 	expect_info(_metadata, self->fd, 0, 0, 0, "first pass read");
 
-	/* a page less than half: dirty */
+	/* a page less than the share: dirty */
 	mig_precopy_scan_wait();
-	dirty_run(a, 0, half - 1, 0xa5);
-	expect_info(_metadata, self->fd, 0, 0, run_recs(half - 1),
-		    "half but a page rewritten");
+	dirty_run(a, 0, share - 1, 0xa5);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(share - 1),
+		    "the share but a page rewritten");
 	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
 
-	/* half, found by read(): dirty, and no REINIT after it */
-	ASSERT_EQ(run_recs(half), rewrite_read_first(_metadata, a, self->fd,
-						      &self->s, half, 0x3c));
+	/* the share, found by read(): dirty, and no REINIT after it */
+	ASSERT_EQ(run_recs(share), rewrite_read_first(_metadata, a, self->fd,
+						      &self->s, share, 0x3c));
 	expect_info(_metadata, self->fd, 0, 0, 0, "read() took a rewrite");
 
-	/* half, found by the ioctl in PRE_COPY_P2P: dirty, too late for more */
+	/* found by the ioctl in PRE_COPY_P2P: dirty, too late for more */
 	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
 	mig_precopy_scan_wait();
-	dirty_run(a, 0, half, 0x69);
-	expect_info(_metadata, self->fd, 0, 0, run_recs(half),
-		    "half rewritten in PRE_COPY_P2P");
+	dirty_run(a, 0, share, 0x69);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(share),
+		    "the share rewritten in PRE_COPY_P2P");
 	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
 	go_in_session(_metadata, a, ST(PRE_COPY));
 
-	/* half, found by the ioctl: new initial data, reported once */
+	/* found by the ioctl: new initial data, reported once */
 	mig_precopy_scan_wait();
-	dirty_run(a, 0, half, 0xc3);
+	dirty_run(a, 0, share, 0xc3);
 	expect_info(_metadata, self->fd, VFIO_PRECOPY_INFO_REINIT,
-		    run_recs(half), 0, "half rewritten, opted in");
-	expect_info(_metadata, self->fd, 0, run_recs(half), 0,
+		    run_recs(share), 0, "the share rewritten, opted in");
+	expect_info(_metadata, self->fd, 0, run_recs(share), 0,
 		    "asked again");
 	ASSERT_EQ((ssize_t)sizeof(buf), read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, vfio_buf_append(&self->s, buf, sizeof(buf)));
-	expect_info(_metadata, self->fd, 0, run_recs(half) - sizeof(buf), 0,
+	expect_info(_metadata, self->fd, 0, run_recs(share) - sizeof(buf), 0,
 		    "100 bytes of it read");
 	len0 = self->s.len;
 	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
-	ASSERT_EQ(run_recs(half) - sizeof(buf), self->s.len - len0);
+	ASSERT_EQ(run_recs(share) - sizeof(buf), self->s.len - len0);
 	expect_info(_metadata, self->fd, 0, 0, 0, "new initial data read");
 
-	/* half again: once per session, so dirty */
+	/* again: once per session, so dirty */
 	mig_precopy_scan_wait();
-	dirty_run(a, 0, half, 0x99);
-	expect_info(_metadata, self->fd, 0, 0, run_recs(half),
-		    "half rewritten a second time");
+	dirty_run(a, 0, share, 0x99);
+	expect_info(_metadata, self->fd, 0, 0, run_recs(share),
+		    "the share rewritten a second time");
 	read_all(_metadata, self->fd, &self->s, VFIO_MIG_READ_NODATA);
 
 	go_in_session(_metadata, a, ST(PRE_COPY_P2P));
