@@ -244,6 +244,24 @@ static void resume_ok(struct __test_metadata *_metadata, struct ivs *d,
 	go(_metadata, &d->dev, ST(RUNNING), NULL);
 }
 
+/*
+ * Resume stream @s into @t and check that @t's memory sums to @sum.  When
+ * @t is the source @a itself, @a's memory is first overwritten (seed
+ * @seed) and the device reset, so that only the stream can bring it back.
+ */
+static void resume_check(struct __test_metadata *_metadata, struct ivs *a,
+			 struct ivs *t, const struct vfio_buf *s, uint64_t sum,
+			 uint64_t seed)
+{
+	if (t == a) {
+		go(_metadata, &a->dev, ST(RUNNING), NULL);
+		fill(a, seed);
+		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
+	}
+	resume_ok(_metadata, t, s->data, s->len);
+	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
+}
+
 /* The refused stream left ERROR; a reset brings back a working device. */
 static void expect_error_then_reset(struct __test_metadata *_metadata,
 				    struct ivs *d, int werr, int serr,
@@ -741,13 +759,7 @@ TEST_F_TIMEOUT(ivs, precopy_dirty_passes, 600)
 	ASSERT_TRUE(w.ordered);
 	ASSERT_EQ(sum, mig_mem_checksum(self->image, a->size));
 
-	if (t == a) {
-		go(_metadata, &a->dev, ST(RUNNING), NULL);
-		fill(a, 8);
-		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
-	}
-	resume_ok(_metadata, t, self->s.data, self->s.len);
-	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
+	resume_check(_metadata, a, t, &self->s, sum, 8);
 	expect_regs(_metadata, t, MASK_A, STATUS_A);
 }
 
@@ -790,13 +802,7 @@ TEST_F_TIMEOUT(ivs, precopy_info_inside_record, 300)
 	close(fd);
 	sum = mig_mem_checksum(a->mem, a->size);
 	go(_metadata, &a->dev, ST(STOP), NULL);
-	if (t == a) {
-		go(_metadata, &a->dev, ST(RUNNING), NULL);
-		fill(a, 16);
-		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
-	}
-	resume_ok(_metadata, t, self->s.data, self->s.len);
-	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
+	resume_check(_metadata, a, t, &self->s, sum, 16);
 }
 
 /*
@@ -1013,9 +1019,8 @@ static size_t rewrite_read_first(struct __test_metadata *_metadata,
  * New initial data (ivshmem.c, "PRE_COPY"), with ivshmem_reinit_pct at
  * SHARE_PCT: a rewrite of that share of BAR2 (the "share", a tenth: the
  * test moves less than a whole BAR2 per case) is dirty data like any
- * other change until
- * userspace opts in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2.  After the
- * opt-in: one page less than the share is dirty; the share found by read()
+ * other change until userspace opts in to
+ * VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2.  After the opt-in: one page less than the share is dirty; the share found by read()
  * first is dirty (only the ioctl's scan may start initial data, so that
  * its answer reports it); found by the ioctl in PRE_COPY_P2P it is dirty
  * (too late); found by the ioctl in PRE_COPY it is new initial data, with
@@ -1117,13 +1122,7 @@ TEST_F_TIMEOUT(ivs, precopy_rewrite_reinit, 600)
 	close_fd(&self->fd);
 	sum = mig_mem_checksum(a->mem, a->size);
 	go(_metadata, &a->dev, ST(STOP), NULL);
-	if (t == a) {
-		go(_metadata, &a->dev, ST(RUNNING), NULL);
-		fill(a, 23);
-		ASSERT_EQ(0, vfio_dev_reset(&a->dev));
-	}
-	resume_ok(_metadata, t, self->s.data, self->s.len);
-	ASSERT_EQ(sum, mig_mem_checksum(t->mem, t->size));
+	resume_check(_metadata, a, t, &self->s, sum, 23);
 }
 
 struct late_write {
