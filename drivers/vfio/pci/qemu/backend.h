@@ -204,6 +204,22 @@ struct qvp_backend {
 	void (*log_sync)(struct qvp_device *qdev);
 
 	/**
+	 * @pci_reset_partial: the device's PCI reset (the function-level
+	 * reset that vfio-pci-core uses) leaves registers that are state.
+	 * The driver then calls @reset as it does for a device without a
+	 * PCI reset method: at open, after vfio-pci-core's reset; for
+	 * VFIO_DEVICE_RESET, after vfio-pci-core's reset; at close, before
+	 * vfio-pci-core's (which comes after close_device).  So @reset must
+	 * do the whole job itself, not count on the PCI reset.  A reset the
+	 * user starts through config space (the FLR bit) or a hot reset of
+	 * the bus (VFIO_DEVICE_PCI_HOT_RESET) reaches the backend only as
+	 * @unhold, some time later (the deferred reset); the next open
+	 * calls @reset.  QEMU's igb VF needs it: its FLR only disables the
+	 * queues.
+	 */
+	bool pci_reset_partial;
+
+	/**
 	 * @probe: optional.  The driver is asked to bind @pdev, whose ID is
 	 * in the table: return 0 if this backend can migrate it, or -ENODEV
 	 * after saying why in the log.  One ID can cover models the backend
@@ -216,9 +232,10 @@ struct qvp_backend {
 	 * @open: the device was opened by userspace and vfio-pci-core has
 	 * enabled it.  Map what is needed with qvp_map_bar() (it works on
 	 * both supported vfio-pci-core APIs).  Do not reset the device
-	 * here: on a device without a PCI reset method the PCI glue calls
-	 * @reset right after @open (and before @close), and vfio-pci-core
-	 * has reset one with such a method already.  An error fails the
+	 * here: on a device without a PCI reset method, or with
+	 * @pci_reset_partial, the PCI glue calls @reset right after @open
+	 * (and before @close), and vfio-pci-core has reset one with such a
+	 * method already.  An error fails the
 	 * open.  Called from open_device, which vfio serialises with
 	 * everything else on the device.
 	 */
@@ -319,7 +336,8 @@ struct qvp_backend {
 	 * reaches the next one: values, interrupt status and masks, work
 	 * started.  Called only on devices that have no working PCI reset
 	 * method (vfio_pci_core_device.reset_works false, which a failed FLR
-	 * at open also gives; vfio-pci-core resets the others): for
+	 * at open also gives; vfio-pci-core resets the others), and on those
+	 * whose backend sets @pci_reset_partial: for
 	 * VFIO_DEVICE_RESET, where an error leaves the migration state in
 	 * ERROR and userspace may retry; on open, after @open and before the
 	 * user can reach the device, where an error fails the open (handing

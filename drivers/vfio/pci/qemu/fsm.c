@@ -207,7 +207,8 @@ void qvp_mig_release(struct qvp_device *qdev)
  * @qdev: the device, opened by its backend (struct qvp_backend.open)
  * @reset: also put the device's registers to their power-on values
  *	(struct qvp_backend.reset): for a device without a PCI reset
- *	method, which vfio-pci-core cannot reset itself
+ *	method, which vfio-pci-core cannot reset itself, or one whose PCI
+ *	reset leaves state (struct qvp_backend.pci_reset_partial)
  *
  * For open_device and close_device: a new user starts from RUNNING with
  * no session, a closed device keeps none and, with @reset, no state of
@@ -236,12 +237,14 @@ int qvp_mig_restart(struct qvp_device *qdev, bool reset)
 }
 
 /**
- * qvp_mig_device_reset - VFIO_DEVICE_RESET without a PCI reset method
+ * qvp_mig_device_reset - VFIO_DEVICE_RESET by the backend
  * @qdev: the device
  *
  * For a device that has no PCI reset method (edu has no FLR, no PM reset
- * and sits on the root bus): the sessions end, the backend writes the
- * power-on register values and migration returns to RUNNING.  The user's
+ * and sits on the root bus), or after vfio-pci-core's reset of one whose
+ * PCI reset leaves state (struct qvp_backend.pci_reset_partial): the
+ * sessions end, the backend writes the power-on register values and
+ * migration returns to RUNNING.  The user's
  * BAR mappings are taken away (qvp_zap_bars()) before the backend's reset,
  * as vfio-pci-core takes them before a PCI reset, and again after it,
  * whether it succeeded or not: the emulated reset does not hold

@@ -60,8 +60,14 @@ static long qvp_ioctl(struct vfio_device *vdev, unsigned int cmd,
 #endif
 	}
 
-	if (qdev->core.reset_works)
-		return vfio_pci_core_ioctl(vdev, cmd, arg);
+	if (qdev->core.reset_works) {
+		ret = vfio_pci_core_ioctl(vdev, cmd, arg);
+		/* A PCI reset that leaves state: the backend does the rest. */
+		if (!ret && cmd == VFIO_DEVICE_RESET &&
+		    qdev->backend->pci_reset_partial)
+			ret = qvp_mig_device_reset(qdev);
+		return ret;
+	}
 
 	switch (cmd) {
 	case VFIO_DEVICE_RESET:
@@ -101,12 +107,14 @@ static ssize_t qvp_write(struct vfio_device *vdev, const char __user *buf,
  * so that no register or interrupt state of one user reaches the next.
  * For a device without one (core.reset_works false: edu, ivshmem-plain)
  * the driver does the same with the reset it offers as VFIO_DEVICE_RESET
- * (struct qvp_backend.reset).  core.reset_works is known only once
+ * (struct qvp_backend.reset), and for a device whose PCI reset leaves
+ * state (struct qvp_backend.pci_reset_partial: the igb VF) it adds that
+ * reset to vfio-pci-core's.  core.reset_works is known only once
  * vfio_pci_core_enable() has run, on every open.
  */
 static bool qvp_emulates_reset(struct qvp_device *qdev)
 {
-	return !qdev->core.reset_works;
+	return !qdev->core.reset_works || qdev->backend->pci_reset_partial;
 }
 
 /*
