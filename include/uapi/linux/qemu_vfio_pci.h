@@ -36,6 +36,7 @@
 /* Backends, i.e. device models; carried in qvp_stream_header.backend. */
 #define QVP_BACKEND_EDU		1	/* QEMU "edu", 1234:11e8 */
 #define QVP_BACKEND_IVSHMEM	2	/* QEMU "ivshmem-plain", 1af4:1110 */
+#define QVP_BACKEND_IGBVF	3	/* QEMU "igb" virtual function, 8086:10ca */
 
 /*
  * struct qvp_stream_header - first 32 bytes of every stream
@@ -158,12 +159,14 @@ struct qvp_bulk_head {
 #define QVP_BULK_K1		0x9e3779b97f4a7c15ULL
 #define QVP_BULK_K2		0xd6e8feb86659fd93ULL
 
-/* Record types.  0x00xx: generic; 0x01xx: edu; 0x02xx: ivshmem. */
+/* Record types.  0x00xx: generic; 0x01xx: edu; 0x02xx: ivshmem; 0x03xx: igbvf. */
 #define QVP_REC_END		0x0000	/* last record, length 0 */
 #define QVP_REC_EDU_REGS	0x0101	/* struct qvp_edu_regs */
 #define QVP_REC_IVSHMEM_CONFIG	0x0201	/* struct qvp_ivshmem_config */
 #define QVP_REC_IVSHMEM_MEM	0x0202	/* bulk: a run of pages */
 #define QVP_REC_IVSHMEM_REGS	0x0203	/* struct qvp_ivshmem_regs */
+#define QVP_REC_IGBVF_REGS	0x0301	/* struct qvp_igbvf_regs */
+#define QVP_REC_IGBVF_PF	0x0302	/* struct qvp_igbvf_pf */
 
 /*
  * struct qvp_edu_regs - the migratable registers of QEMU's edu device
@@ -256,6 +259,160 @@ struct qvp_ivshmem_config {
 struct qvp_ivshmem_regs {
 	__le32 intr_mask;
 	__le32 intr_status;
+};
+
+/*
+ * igbvf streams (backend QVP_BACKEND_IGBVF, a virtual function of QEMU's
+ * "igb", an 82576).  A stream is:
+ *
+ *	QVP_REC_IGBVF_REGS		exactly once
+ *	QVP_REC_IGBVF_PF		exactly once
+ *	QVP_REC_END
+ *
+ * The VF's own registers travel as values; what the PF holds for the VF
+ * (its MAC and MAC filters, VLANs, multicast list, frame size,
+ * promiscuous mode) travels as the mailbox requests that the VF made and
+ * the PF accepted, which the destination makes again through its own
+ * mailbox.
+ */
+#define QVP_IGBVF_QUEUES	2	/* queue pairs of a VF */
+#define QVP_IGBVF_VECTORS	3	/* MSI-X vectors of a VF */
+#define QVP_IGBVF_MBX_WORDS	16	/* the mailbox memory, VMBMEM */
+#define QVP_IGBVF_MC_MAX	30	/* multicast hashes one request carries */
+#define QVP_IGBVF_VLAN_MAX	32	/* VLAN filters of the whole PF */
+#define QVP_IGBVF_UC_MAX	16	/* extra unicast MAC filters carried */
+
+/*
+ * struct qvp_igbvf_queue - one queue pair's registers (VF BAR0 offsets
+ * for pair 0; pair 1 is 0x100 further)
+ * @rdbal:	RDBAL (0x2800), bits 4:0 zero
+ * @rdbah:	RDBAH (0x2804)
+ * @rdlen:	RDLEN (0x2808): bytes, a multiple of 16, at most 0xffff0
+ * @srrctl:	SRRCTL (0x280c)
+ * @rdh:	RDH (0x2810): below @rdlen / 16, or 0 when @rdlen is 0
+ * @rdt:	RDT (0x2818): likewise
+ * @rxdctl:	RXDCTL (0x2828) as the guest set it, enable bit included
+ * @rxctl:	RXCTL (0x2814)
+ * @tdbal:	TDBAL (0x3800), as @rdbal
+ * @tdbah:	TDBAH (0x3804)
+ * @tdlen:	TDLEN (0x3808), as @rdlen
+ * @tdh:	TDH (0x3810), as @rdh
+ * @tdt:	TDT (0x3818), as @rdh
+ * @txdctl:	TXDCTL (0x3828), as @rxdctl
+ * @txctl:	TXCTL (0x3814)
+ * @tdwbal:	TDWBAL (0x3838)
+ * @tdwbah:	TDWBAH (0x383c)
+ * @reserved:	must be 0
+ */
+struct qvp_igbvf_queue {
+	__le32 rdbal;
+	__le32 rdbah;
+	__le32 rdlen;
+	__le32 srrctl;
+	__le32 rdh;
+	__le32 rdt;
+	__le32 rxdctl;
+	__le32 rxctl;
+	__le32 tdbal;
+	__le32 tdbah;
+	__le32 tdlen;
+	__le32 tdh;
+	__le32 tdt;
+	__le32 txdctl;
+	__le32 txctl;
+	__le32 tdwbal;
+	__le32 tdwbah;
+	__le32 reserved;
+};
+
+/*
+ * struct qvp_igbvf_regs - the VF's own registers that are state
+ * @queue:	the two queue pairs
+ * @eims:	the VF's interrupt mask, bits 2:0 (a bit set: the vector is
+ *		enabled), as the guest left it by its writes to EIMS (0x1524,
+ *		sets) and EIMC (0x1528, clears); QEMU reads EIMS back as the
+ *		last value written, so the driver keeps the mask itself
+ * @eiac:	EIAC (0x152c)
+ * @eiam:	EIAM (0x1530)
+ * @eitr:	EITR0-2 (0x1680 + 4 * n)
+ * @ivar0:	IVAR0 (0x1700): the vector of a valid RX (byte 0) or TX
+ *		(byte 1) entry at most 2
+ * @ivar_misc:	IVAR_MISC (0x1740)
+ * @psrtype:	PSRTYPE (0x0f0c)
+ * @flags:	QVP_IGBVF_REGS_*
+ * @mbx:	the mailbox memory VMBMEM (0x0800), which the VF reads the
+ *		PF's last message from
+ * @req:	with QVP_IGBVF_REGS_REQ, the request the VF sent last and
+ *		whose answer it had not acknowledged when it stopped; the
+ *		destination sends it again, last, so that the VF gets its
+ *		answer there; else 0
+ *
+ * Not state, not carried: the interrupt causes (EICR clears on read;
+ * the destination raises each unmasked vector once instead), the
+ * statistics (read-only), the mailbox control bits (read to clear).
+ */
+struct qvp_igbvf_regs {
+	struct qvp_igbvf_queue queue[QVP_IGBVF_QUEUES];
+	__le32 eims;
+	__le32 eiac;
+	__le32 eiam;
+	__le32 eitr[QVP_IGBVF_VECTORS];
+	__le32 ivar0;
+	__le32 ivar_misc;
+	__le32 psrtype;
+	__le32 flags;
+	__le32 mbx[QVP_IGBVF_MBX_WORDS];
+	__le32 req[QVP_IGBVF_MBX_WORDS];
+};
+
+/* struct qvp_igbvf_regs.flags */
+#define QVP_IGBVF_REGS_REQ	0x0001	/* @req holds a request in flight */
+
+/* struct qvp_igbvf_pf.flags: which requests the VF made and the PF took */
+#define QVP_IGBVF_PF_RESET	0x0001	/* E1000_VF_RESET: the rest applies */
+#define QVP_IGBVF_PF_MAC	0x0002	/* @mac, set by the VF (SET_MAC) */
+#define QVP_IGBVF_PF_MC		0x0004	/* @nr_mc and @mc */
+#define QVP_IGBVF_PF_LPE	0x0008	/* @max_frame */
+#define QVP_IGBVF_PF_PROMISC	0x0010	/* @promisc */
+#define QVP_IGBVF_PF_MAC_PF	0x0020	/* @mac, the PF's (RESET answer) */
+#define QVP_IGBVF_PF_KNOWN	0x003f
+
+/*
+ * struct qvp_igbvf_pf - what the PF holds for the VF, as the VF asked it
+ * over the mailbox (Linux's igb/igbvf message numbers) and the PF ACKed
+ * @flags:	QVP_IGBVF_PF_*; without QVP_IGBVF_PF_RESET the VF never
+ *		completed the reset handshake and nothing else may be set
+ * @mac:	the VF's MAC: the PF's own for it (QVP_IGBVF_PF_MAC_PF: the
+ *		PF's answer to RESET carried it; the destination's PF must
+ *		answer with the same), or the VF's last SET_MAC (0x02)
+ *		(QVP_IGBVF_PF_MAC: made again on the destination); 0 without
+ *		either flag
+ * @nr_mc:	SET_MULTICAST (0x03): the count the VF gave (bits 23:16,
+ *		more than 30 puts the VF in all-multicast), 0 without the
+ *		flag
+ * @nr_vlan:	VLAN IDs in @vlan, at most QVP_IGBVF_VLAN_MAX
+ * @nr_uc:	MAC filters in @uc (SET_MAC with FILTER_ADD), at most
+ *		QVP_IGBVF_UC_MAX
+ * @max_frame:	SET_LPE (0x05): the frame size the VF asked for, 0
+ *		without the flag
+ * @promisc:	SET_PROMISC (0x06): bits 23:16 of its message word, 0
+ *		without the flag
+ * @mc:		the first min(@nr_mc, 30) multicast hashes, unused ones 0
+ * @vlan:	VLAN IDs (12 bits) added by SET_VLAN (0x04) and not removed
+ *		since, each once, unused ones 0
+ * @uc:		MAC filters, each once, unused ones 0
+ */
+struct qvp_igbvf_pf {
+	__le32 flags;
+	__u8 mac[6];
+	__le16 nr_mc;
+	__le16 nr_vlan;
+	__le16 nr_uc;
+	__le32 max_frame;
+	__le32 promisc;
+	__le16 mc[QVP_IGBVF_MC_MAX];
+	__le16 vlan[QVP_IGBVF_VLAN_MAX];
+	__u8 uc[QVP_IGBVF_UC_MAX][6];
 };
 
 #endif /* _UAPI_LINUX_QEMU_VFIO_PCI_H */

@@ -215,7 +215,7 @@ struct qvp_backend {
 	 * the bus (VFIO_DEVICE_PCI_HOT_RESET) reaches the backend only as
 	 * @unhold, some time later (the deferred reset); the next open
 	 * calls @reset.  QEMU's igb VF needs it: its FLR only disables the
-	 * queues.
+	 * queues (igbvf.c).
 	 */
 	bool pci_reset_partial;
 
@@ -591,5 +591,6 @@ struct qvp_backend {
 
 extern const struct qvp_backend qvp_edu_backend;
 extern const struct qvp_backend qvp_ivshmem_backend;
+extern const struct qvp_backend qvp_igbvf_backend;
 
 #endif /* QVP_BACKEND_H */

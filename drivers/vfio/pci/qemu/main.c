@@ -29,6 +29,8 @@ static const struct pci_device_id qvp_pci_table[] = {
 	/* ivshmem-plain; ivshmem-doorbell has the same ID: ivs_probe() */
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x1af4, 0x1110),
 	  .driver_data = (kernel_ulong_t)&qvp_ivshmem_backend },
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x8086, 0x10ca),	/* QEMU igb VF */
+	  .driver_data = (kernel_ulong_t)&qvp_igbvf_backend },
 	{}
 };
 MODULE_DEVICE_TABLE(pci, qvp_pci_table);
