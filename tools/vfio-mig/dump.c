@@ -105,6 +105,7 @@ static const struct {
 } backend_descs[] = {
 	{ QVP_BACKEND_EDU, qvp_edu_records, QVP_EDU_NR_RECORDS },
 	{ QVP_BACKEND_IVSHMEM, qvp_ivshmem_records, QVP_IVSHMEM_NR_RECORDS },
+	{ QVP_BACKEND_IGBVF, qvp_igbvf_records, QVP_IGBVF_NR_RECORDS },
 };
 
 /* The descriptor of @type in any backend, and that backend. */
@@ -131,6 +132,8 @@ static const char *backend_name(unsigned int b)
 		return "edu";
 	case QVP_BACKEND_IVSHMEM:
 		return "ivshmem";
+	case QVP_BACKEND_IGBVF:
+		return "igbvf";
 	default:
 		return "unknown";
 	}
@@ -149,6 +152,10 @@ static const char *rec_name(uint16_t type, char *buf, size_t len)
 		return "IVSHMEM_MEM";
 	case QVP_REC_IVSHMEM_REGS:
 		return "IVSHMEM_REGS";
+	case QVP_REC_IGBVF_REGS:
+		return "IGBVF_REGS";
+	case QVP_REC_IGBVF_PF:
+		return "IGBVF_PF";
 	default:
 		snprintf(buf, len, "UNKNOWN_0x%04x", type);
 		return buf;
@@ -238,6 +245,119 @@ static void json_record_open(struct json *j, size_t off, uint16_t type,
 	json_str(j, "type_name", name);
 	json_hex(j, "flags", flags, 4);
 	json_u64(j, "length", len);
+}
+
+/*
+ * An igbvf register record: each queue pair's rings (base, length in
+ * descriptors, head, tail, enabled), then the interrupt registers.
+ */
+static void dump_igbvf_regs(struct dump *x, const uint8_t *p)
+{
+	static const char * const irq[] = {
+		"eims", "eiac", "eiam", "eitr0", "eitr1", "eitr2", "ivar0",
+		"ivar_misc", "psrtype",
+	};
+	struct json *j = x->j;
+	unsigned int n, i;
+
+	if (j)
+		json_obj_open(j, "igbvf_regs");
+	for (n = 0; n < QVP_IGBVF_QUEUES; n++) {
+		const uint8_t *q = p + n * sizeof(struct qvp_igbvf_queue);
+		/* rdbal rdbah rdlen srrctl rdh rdt rxdctl ... (uapi order) */
+		uint64_t rx = get32(q) | (uint64_t)get32(q + 4) << 32;
+		uint64_t tx = get32(q + 32) | (uint64_t)get32(q + 36) << 32;
+		uint32_t rdlen = get32(q + 8), tdlen = get32(q + 40);
+
+		out(x, "  queue %u rx: base 0x%llx, %u descriptors, head %u, tail %u%s\n",
+		    n, (unsigned long long)rx, rdlen / 16, get32(q + 16),
+		    get32(q + 20), get32(q + 24) & 0x02000000 ? ", enabled" : "");
+		out(x, "  queue %u tx: base 0x%llx, %u descriptors, head %u, tail %u%s\n",
+		    n, (unsigned long long)tx, tdlen / 16, get32(q + 44),
+		    get32(q + 48), get32(q + 52) & 0x02000000 ? ", enabled" : "");
+		if (j) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "queue%u", n);
+			json_obj_open(j, name);
+			json_hex(j, "rx_base", rx, 16);
+			json_u64(j, "rx_len", rdlen);
+			json_u64(j, "rx_head", get32(q + 16));
+			json_u64(j, "rx_tail", get32(q + 20));
+			json_hex(j, "rxdctl", get32(q + 24), 8);
+			json_hex(j, "tx_base", tx, 16);
+			json_u64(j, "tx_len", tdlen);
+			json_u64(j, "tx_head", get32(q + 44));
+			json_u64(j, "tx_tail", get32(q + 48));
+			json_hex(j, "txdctl", get32(q + 52), 8);
+			json_obj_close(j);
+		}
+	}
+	p += QVP_IGBVF_QUEUES * sizeof(struct qvp_igbvf_queue);
+	for (i = 0; i < ARRAY_SIZE(irq); i++) {
+		if (j)
+			json_hex(j, irq[i], get32(p + 4 * i), 8);
+		out(x, "  %-9s 0x%08x\n", irq[i], get32(p + 4 * i));
+	}
+	/* flags at 36, the mailbox memory at 40, the request at 104 */
+	out(x, "  mailbox word 0 0x%08x", get32(p + 40));
+	if (get32(p + 36) & QVP_IGBVF_REGS_REQ)
+		out(x, ", request in flight 0x%08x", get32(p + 104));
+	out(x, "\n");
+	if (j) {
+		json_hex(j, "mbx0", get32(p + 40), 8);
+		json_bool(j, "req_in_flight",
+			  get32(p + 36) & QVP_IGBVF_REGS_REQ);
+	}
+	if (j)
+		json_obj_close(j);
+}
+
+/* What the PF holds for the VF, as the destination will ask for it. */
+static void dump_igbvf_pf(struct dump *x, const uint8_t *p)
+{
+	uint32_t flags = get32(p);
+	unsigned int nr_mc = get16(p + 10), nr_vlan = get16(p + 12);
+	unsigned int nr_uc = get16(p + 14), i;
+	struct json *j = x->j;
+
+	out(x, "  flags 0x%x:%s%s%s%s%s%s\n", flags,
+	    flags & QVP_IGBVF_PF_RESET ? " RESET" : " (no reset handshake)",
+	    flags & QVP_IGBVF_PF_MAC ? " MAC" : "",
+	    flags & QVP_IGBVF_PF_MAC_PF ? " MAC_FROM_PF" : "",
+	    flags & QVP_IGBVF_PF_MC ? " MULTICAST" : "",
+	    flags & QVP_IGBVF_PF_LPE ? " LPE" : "",
+	    flags & QVP_IGBVF_PF_PROMISC ? " PROMISC" : "");
+	out(x, "  mac %02x:%02x:%02x:%02x:%02x:%02x, %u multicast hashes, max frame %u, promisc 0x%x\n",
+	    p[4], p[5], p[6], p[7], p[8], p[9], nr_mc, get32(p + 16),
+	    get32(p + 20));
+	out(x, "  vlans:");
+	for (i = 0; i < nr_vlan && i < QVP_IGBVF_VLAN_MAX; i++)
+		out(x, " %u", get16(p + 84 + 2 * i));
+	out(x, "%s\n", nr_vlan ? "" : " none");
+	out(x, "  mac filters:");
+	for (i = 0; i < nr_uc && i < QVP_IGBVF_UC_MAX; i++) {
+		const uint8_t *m = p + 148 + 6 * i;
+
+		out(x, " %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+		    m[3], m[4], m[5]);
+	}
+	out(x, "%s\n", nr_uc ? "" : " none");
+	if (j) {
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 p[4], p[5], p[6], p[7], p[8], p[9]);
+		json_obj_open(j, "igbvf_pf");
+		json_hex(j, "flags", flags, 8);
+		json_str(j, "mac", mac);
+		json_u64(j, "nr_mc", nr_mc);
+		json_u64(j, "nr_vlan", nr_vlan);
+		json_u64(j, "nr_uc", nr_uc);
+		json_u64(j, "max_frame", get32(p + 16));
+		json_hex(j, "promisc", get32(p + 20), 8);
+		json_obj_close(j);
+	}
 }
 
 static void dump_edu_regs(struct dump *x, const uint8_t *p)
@@ -598,6 +718,12 @@ static void dump_records(struct dump *x)
 		if (r.type == QVP_REC_IVSHMEM_REGS && !bulk &&
 		    r.len == sizeof(struct qvp_ivshmem_regs))
 			dump_ivs_regs(x, r.payload);
+		if (r.type == QVP_REC_IGBVF_REGS &&
+		    r.len == sizeof(struct qvp_igbvf_regs))
+			dump_igbvf_regs(x, r.payload);
+		if (r.type == QVP_REC_IGBVF_PF &&
+		    r.len == sizeof(struct qvp_igbvf_pf))
+			dump_igbvf_pf(x, r.payload);
 		if (r.bulk_ok)
 			dump_bulk(x, &r);
 		if (j)

@@ -37,3 +37,16 @@ const struct qvp_rec_desc qvp_ivshmem_records[QVP_IVSHMEM_NR_RECORDS] = {
 		.max_len = sizeof(struct qvp_ivshmem_regs),
 	},
 };
+
+const struct qvp_rec_desc qvp_igbvf_records[QVP_IGBVF_NR_RECORDS] = {
+	{
+		.type = QVP_REC_IGBVF_REGS,
+		.min_len = sizeof(struct qvp_igbvf_regs),
+		.max_len = sizeof(struct qvp_igbvf_regs),
+	},
+	{
+		.type = QVP_REC_IGBVF_PF,
+		.min_len = sizeof(struct qvp_igbvf_pf),
+		.max_len = sizeof(struct qvp_igbvf_pf),
+	},
+};

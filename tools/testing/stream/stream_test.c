@@ -47,6 +47,19 @@ static const struct qvp_rec_desc edu_descs[] = {
 	},
 };
 
+static const struct qvp_rec_desc igbvf_descs[] = {
+	{
+		.type = QVP_REC_IGBVF_REGS,
+		.min_len = sizeof(struct qvp_igbvf_regs),
+		.max_len = sizeof(struct qvp_igbvf_regs),
+	},
+	{
+		.type = QVP_REC_IGBVF_PF,
+		.min_len = sizeof(struct qvp_igbvf_pf),
+		.max_len = sizeof(struct qvp_igbvf_pf),
+	},
+};
+
 static const struct qvp_stream_id ivs_id = {
 	.vendor = 0x1af4, .device = 0x1110,
 	.subsystem_vendor = 0x1af4, .subsystem_device = 0x1100,
@@ -1395,6 +1408,8 @@ static void test_tables(void)
 	/* ivs_descs ends with T_BULK_ANY, a type of this test's own */
 	same_descs("ivshmem", qvp_ivshmem_records, QVP_IVSHMEM_NR_RECORDS,
 		   ivs_descs, ARRAY_SIZE(ivs_descs) - 1);
+	same_descs("igbvf", qvp_igbvf_records, QVP_IGBVF_NR_RECORDS,
+		   igbvf_descs, ARRAY_SIZE(igbvf_descs));
 }
 
 int main(void)
