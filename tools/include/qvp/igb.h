@@ -42,6 +42,7 @@
 #define IGBVF_IVAR0		0x1700	/* queue 0/1 RX and TX -> vector */
 #define IGBVF_IVAR_MISC		0x1740	/* mailbox -> vector */
 #define  IGBVF_IVAR_VALID	0x80
+#define IGBVF_PSRTYPE		0x0f0c	/* QEMU 10.0 keeps no value: reads 0 */
 
 /* The VF's mailbox: a control register and 16 words of message memory */
 #define IGBVF_V2PMAILBOX	0x0c40
@@ -62,6 +63,7 @@
 #define IGB_MSG_SET_MULTICAST	0x03	/* info: count; words 1..: hashes */
 #define IGB_MSG_SET_VLAN	0x04	/* info: add; word 1: VLAN ID */
 #define IGB_MSG_SET_LPE		0x05	/* word 1: max frame size */
+#define IGB_MSG_SET_PROMISC	0x06	/* word 1: promiscuous modes */
 #define IGB_MSG_INFO_SHIFT	16
 #define IGB_MSG_INFO_MASK	(0xffU << IGB_MSG_INFO_SHIFT)
 #define IGB_MSG_ACK		0x80000000U
@@ -81,7 +83,7 @@
 #define  IGB_SRRCTL_DESCTYPE_ADV_ONEBUF	0x02000000
 #define  IGB_SRRCTL_DROP_EN		0x80000000
 #define IGBVF_RDH(n)		(0x2810 + 0x100 * (n))
-#define IGBVF_RXCTL(n)		(0x2814 + 0x100 * (n))
+#define IGBVF_RXCTL(n)		(0x2814 + 0x100 * (n))	/* QEMU 10.0: reads 0 */
 #define IGBVF_RDT(n)		(0x2818 + 0x100 * (n))
 #define IGBVF_RXDCTL(n)		(0x2828 + 0x100 * (n))
 #define  IGB_RXDCTL_ENABLE	0x02000000
