@@ -13,6 +13,7 @@
 static const struct mig_plugin *const mig_plugins[] = {
 	&mig_plugin_edu,
 	&mig_plugin_ivshmem,
+	&mig_plugin_igbvf,
 };
 
 const struct mig_plugin *mig_plugin_find(const struct vfio_pci_ids *ids)

@@ -23,7 +23,7 @@
 #include "vfio_dev.h"
 
 #define MIG_WHY_LEN		256
-#define MIG_STATE_MAX		128
+#define MIG_STATE_MAX		256
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -93,6 +93,7 @@ struct mig_plugin {
 
 extern const struct mig_plugin mig_plugin_edu;
 extern const struct mig_plugin mig_plugin_ivshmem;
+extern const struct mig_plugin mig_plugin_igbvf;
 
 /* The plug-in for a device with @ids, or NULL. */
 const struct mig_plugin *mig_plugin_find(const struct vfio_pci_ids *ids);
