@@ -453,10 +453,26 @@ if [ "${#mdevs[@]}" -ge 1 ] && [ -c /dev/iommu ] && want mtty-iommufd; then
 		VFIO_SELFTESTS_ALLOW_UNBIND=0 VFIO_SELFTESTS_IOMMU_MODE=iommufd \
 		"${args[@]}"
 fi
-# The igb's VFs on vfio-pci, driven from userspace, the PF's interface
-# the peer (no migration yet).
+# pf_up BDF: the network interface of the VF's PF is up.  Linux's igb
+# answers its VFs' mailbox only then, and the igbvf backend replays the
+# PF-held configuration through the mailbox when a stream is loaded.
+pf_up() {
+	local n
+	for n in /sys/bus/pci/devices/$1/physfn/net/*; do
+		[ -e "$n" ] || { echo "the PF of $1 has no network interface"; return 1; }
+		ip link set dev "${n##*/}" up || return 1
+	done
+}
+
+# The igb's VFs on qemu-vfio-pci: the device-agnostic suites (the plug-in
+# plugins/igbvf.c), then igbvf_traffic, which drives them from userspace
+# with the PF's interface as the peer and migrates one's registers,
+# PF-held configuration and traffic into the other.
 if [ "${#igbvf[@]}" -ge 1 ] && want igb; then
-	progs="igbvf_traffic"
+	for bdf in "${igbvf[@]}"; do
+		pf_up "$bdf" || log "cannot bring up the PF of $bdf"
+	done
+	progs="migration_conformance migration_races migration_roundtrip migration_badinput igbvf_traffic"
 	mapfile -t args < <(dev_args "${igbvf[*]:0:2}" $progs)
 	run_suite igb "$tests" "$out/selftests" MIG_TESTS="$progs" "${args[@]}"
 fi
