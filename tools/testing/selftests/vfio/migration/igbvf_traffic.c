@@ -6,8 +6,15 @@
  * VF/PF switch: sequence-numbered frames VF->PF and PF->VF, an echo that
  * wraps both rings, the PF-held configuration by mailbox and, with a
  * second VF, VF->VF.  The PF is bound to Linux's igb, which created the
- * VFs; the VFs are bound to vfio-pci.  No migration yet: this is the
- * test bed of the NIC backend to come.
+ * VFs; the VFs are bound to a VFIO driver.
+ *
+ * Where that driver migrates them (qemu-vfio-pci's igbvf backend), the
+ * migrate_* tests move the first VF's state (A) into the second (B), as
+ * QEMU moves a VM: the registers, what the PF holds for the VF (asked
+ * again through B's mailbox), and the traffic, which goes on through B
+ * on the same rings (the test's driver state and DMA memory move to B);
+ * and the PF's refusal of such a request fails the load.  On a driver
+ * that does not migrate (vfio-pci) they skip, saying so.
  *
  * Usage: igbvf_traffic [harness options] VF [VF2]
  *        (or set VFIO_SELFTESTS_BDF and VFIO_SELFTESTS_BDF2)
@@ -30,6 +37,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mig_test.h"
@@ -195,6 +203,9 @@ FIXTURE(igbvf) {
 	struct vfio_dev dev;
 	struct igbvf vf;
 	bool vf_up;
+	struct vfio_dev dev_b;	/* the migration tests' destination */
+	int admin_vf;		/* a VF index given an admin MAC, or -1 */
+	int efd[2][IGBVF_MSIX_VECTORS];	/* A's and B's MSI-X */
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	uint8_t pf_mac[6];
@@ -235,9 +246,13 @@ FIXTURE_SETUP(igbvf)
 {
 	struct sockaddr_ll sll = { 0 };
 	char mac[32];
-	int ret;
+	int i, ret;
 
 	self->sock = -1;
+	self->dev_b.device_fd = -1;	/* not open */
+	self->admin_vf = -1;
+	for (i = 0; i < 2 * IGBVF_MSIX_VECTORS; i++)
+		self->efd[i / IGBVF_MSIX_VECTORS][i % IGBVF_MSIX_VECTORS] = -1;
 	ret = vfio_dev_open(&self->dev, g_bdf);
 	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev.err);
 	ASSERT_EQ(0, pf_ifname(self->dev.bdf, self->ifname,
@@ -270,10 +285,26 @@ FIXTURE_SETUP(igbvf)
 	       "asked for", self->ifname, mac);
 }
 
+static void admin_mac_clear(FIXTURE_DATA(igbvf) *self);
+
+/*
+ * After a migration the driver's state (self->vf) runs B: removing it
+ * stops B and unmaps the memory there; A's mapping goes with A.
+ */
 FIXTURE_TEARDOWN(igbvf)
 {
+	int i;
+
 	if (self->vf_up)
 		igbvf_remove(&self->vf);
+	admin_mac_clear(self);
+	if (vfio_dev_is_open(&self->dev_b)) {
+		vfio_dev_irq_disable(&self->dev_b, VFIO_PCI_MSIX_IRQ_INDEX);
+		vfio_dev_close(&self->dev_b);
+	}
+	for (i = 0; i < 2 * IGBVF_MSIX_VECTORS; i++)
+		if (self->efd[i / IGBVF_MSIX_VECTORS][i % IGBVF_MSIX_VECTORS] >= 0)
+			close(self->efd[i / IGBVF_MSIX_VECTORS][i % IGBVF_MSIX_VECTORS]);
 	if (self->sock >= 0)
 		close(self->sock);
 	if (vfio_dev_is_open(&self->dev))
@@ -582,6 +613,582 @@ TEST_F(igbvf, vf_to_vf)
 	/* and nothing of it leaked to the PF */
 	ASSERT_EQ(0, pf_recv(_metadata, self, self->vf.mac, &p, QUIET_MS))
 		TH_LOG("the PF saw VF->VF seq %u", p.seq);
+}
+
+/* Migration ---------------------------------------------------------------- */
+
+/*
+ * The registers qemu-vfio-pci's igbvf backend migrates, as the guest
+ * reads them: both queue pairs, then the interrupt registers.
+ */
+static const struct {
+	const char *name;
+	uint32_t off;
+} mig_regs[] = {
+#define QP(n) \
+	{ "RDBAL" #n, IGBVF_RDBAL(n) }, { "RDBAH" #n, IGBVF_RDBAH(n) }, \
+	{ "RDLEN" #n, IGBVF_RDLEN(n) }, { "SRRCTL" #n, IGBVF_SRRCTL(n) }, \
+	{ "RDH" #n, IGBVF_RDH(n) }, { "RDT" #n, IGBVF_RDT(n) }, \
+	{ "RXDCTL" #n, IGBVF_RXDCTL(n) }, { "RXCTL" #n, IGBVF_RXCTL(n) }, \
+	{ "TDBAL" #n, IGBVF_TDBAL(n) }, { "TDBAH" #n, IGBVF_TDBAH(n) }, \
+	{ "TDLEN" #n, IGBVF_TDLEN(n) }, { "TDH" #n, IGBVF_TDH(n) }, \
+	{ "TDT" #n, IGBVF_TDT(n) }, { "TXDCTL" #n, IGBVF_TXDCTL(n) }, \
+	{ "TXCTL" #n, IGBVF_TXCTL(n) }, { "TDWBAL" #n, IGBVF_TDWBAL(n) }, \
+	{ "TDWBAH" #n, IGBVF_TDWBAH(n) }
+	QP(0), QP(1),
+#undef QP
+	{ "EIAC", IGBVF_EIAC }, { "EIAM", IGBVF_EIAM }, { "EIMS", IGBVF_EIMS },
+	{ "EITR0", IGBVF_EITR(0) }, { "EITR1", IGBVF_EITR(1) },
+	{ "EITR2", IGBVF_EITR(2) }, { "IVAR0", IGBVF_IVAR0 },
+	{ "IVAR_MISC", IGBVF_IVAR_MISC }, { "PSRTYPE", IGBVF_PSRTYPE },
+};
+
+#define MIG_NREGS	ARRAY_SIZE(mig_regs)
+
+static void read_mig_regs(struct __test_metadata *_metadata,
+			  struct vfio_dev *dev, uint32_t *val)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < MIG_NREGS; i++) {
+		ret = vfio_dev_read32(dev, BAR0, mig_regs[i].off, &val[i]);
+		ASSERT_EQ(0, ret) TH_LOG("%s: reading %s: %s", dev->bdf,
+					 mig_regs[i].name, strerror(-ret));
+	}
+}
+
+static uint32_t mig_reg(const uint32_t *val, uint32_t off)
+{
+	unsigned int i;
+
+	for (i = 0; i < MIG_NREGS; i++)
+		if (mig_regs[i].off == off)
+			return val[i];
+	return ~0U;
+}
+
+/* The index N of the VF @bdf: its PF's virtfnN links to it. */
+static int vf_index(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/%s/physfn/virtfn%d", bdf, i);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			return -1;
+		link[n] = 0;
+		if (!strcmp(strrchr(link, '/') ? strrchr(link, '/') + 1 : link,
+			    bdf))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The MAC the PF holds for its VF @vf, as "ip link show" prints it
+ * ("vf N link/ether MAC ..."): 0, or -ENOENT if it prints none.
+ */
+static int pf_vf_mac(const char *ifname, int vf, uint8_t *mac)
+{
+	char cmd[64], line[512];
+	unsigned int n;
+	int ret = -ENOENT;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ip link show dev %s", ifname);
+	f = popen(cmd, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " vf %u link/ether %hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
+			   &n, &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
+			   &mac[5]) == 7 && (int)n == vf) {
+			ret = 0;
+			break;
+		}
+	}
+	pclose(f);
+	return ret;
+}
+
+static int set_admin_mac(const char *ifname, int vf, const uint8_t *mac)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ip link set dev %s vf %d mac %02x:%02x:%02x:%02x:%02x:%02x",
+		 ifname, vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return system(cmd);
+}
+
+/* Take back an admin MAC a test gave (all zeroes: none). */
+static void admin_mac_clear(FIXTURE_DATA(igbvf) *self)
+{
+	static const uint8_t none[6];
+
+	if (self->admin_vf < 0)
+		return;
+	set_admin_mac(self->ifname, self->admin_vf, none);
+	self->admin_vf = -1;
+}
+
+#define MAC_FMT		"%02x:%02x:%02x:%02x:%02x:%02x"
+#define MAC_ARG(m)	(m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
+
+/*
+ * Open the second VF, B, the destination of the migration tests; skip
+ * when there is none, or when A's or B's driver offers no migration
+ * with P2P (vfio-pci: none at all).
+ */
+static void open_b(struct __test_metadata *_metadata,
+		   FIXTURE_DATA(igbvf) *self)
+{
+	uint64_t fa = 0, fb = 0;
+	int ra, rb, ret;
+
+	if (!mig_bdf2)
+		SKIP(return, "no second VF to migrate to: pass two addresses or set VFIO_SELFTESTS_BDF2");
+	ret = vfio_dev_open(&self->dev_b, mig_bdf2);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->dev_b.err);
+	ra = vfio_dev_mig_flags(&self->dev, &fa);
+	rb = vfio_dev_mig_flags(&self->dev_b, &fb);
+	if (ra || rb)
+		SKIP(return, "%s: no VFIO migration (%s): its driver does not offer it",
+		     ra ? self->dev.bdf : self->dev_b.bdf,
+		     strerror(-(ra ? ra : rb)));
+	if (!(fa & fb & VFIO_MIGRATION_STOP_COPY) ||
+	    !(fa & fb & VFIO_MIGRATION_P2P))
+		SKIP(return, "migration flags 0x%llx and 0x%llx: want STOP_COPY and P2P",
+		     (unsigned long long)fa, (unsigned long long)fb);
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev_b));
+	expect_state(_metadata, &self->dev_b, ST(RUNNING));
+}
+
+#define SKIPPED	(_metadata->exit_code == KSFT_SKIP)
+
+/* A, stopped (STOP or RUNNING_P2P): its stream, and A in STOP. */
+static void save_a(struct __test_metadata *_metadata,
+		   FIXTURE_DATA(igbvf) *self, struct vfio_buf *s)
+{
+	go(_metadata, &self->dev, ST(STOP), NULL);
+	save(_metadata, &self->dev, s);
+}
+
+/*
+ * @len bytes of stream into B, from RUNNING or STOP: what RESUMING ->
+ * STOP returned; *@werr gets what the write() did, or else it must
+ * succeed.
+ */
+static int load_b_bytes(struct __test_metadata *_metadata,
+			FIXTURE_DATA(igbvf) *self, const uint8_t *data,
+			size_t len, int *werr)
+{
+	size_t done = 0;
+	int fd = -1, ret;
+
+	go(_metadata, &self->dev_b, ST(STOP), NULL);
+	go(_metadata, &self->dev_b, ST(RESUMING), &fd);
+	ret = vfio_mig_write(fd, data, len, 0, &done);
+	close(fd);
+	if (werr)
+		*werr = ret;
+	else
+		EXPECT_EQ(0, ret) TH_LOG("writing the stream into %s failed at byte %zu of %zu: %s",
+					 self->dev_b.bdf, done, len,
+					 strerror(-ret));
+	return vfio_dev_mig_set_state(&self->dev_b, ST(STOP), NULL);
+}
+
+static int load_b(struct __test_metadata *_metadata,
+		  FIXTURE_DATA(igbvf) *self, const struct vfio_buf *s)
+{
+	return load_b_bytes(_metadata, self, s->data, s->len, NULL);
+}
+
+/*
+ * The driver's state moves to B, as the guest's memory and driver move
+ * with a VM: B gets A's DMA memory at the same IOVA and bus mastering,
+ * then runs, through RUNNING_P2P as QEMU has it.  A, the source, is
+ * reset, as when its VM goes: the PF forgets what it held for A.
+ */
+static void run_b(struct __test_metadata *_metadata,
+		  FIXTURE_DATA(igbvf) *self)
+{
+	int ret;
+
+	ret = vfio_dev_dma_map(&self->dev_b, self->vf.iova, self->vf.mem,
+			       self->vf.mem_size);
+	ASSERT_EQ(0, ret) TH_LOG("mapping A's memory into %s: %s",
+				 self->dev_b.bdf, strerror(-ret));
+	ASSERT_EQ(0, vfio_dev_set_bus_master(&self->dev_b, true));
+	self->vf.dev = &self->dev_b;
+	go(_metadata, &self->dev_b, ST(RUNNING_P2P), NULL);
+	go(_metadata, &self->dev_b, ST(RUNNING), NULL);
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
+}
+
+/* MSI-X on @dev with eventfds @efd, without touching the device's registers. */
+static void msix_on(struct __test_metadata *_metadata, struct vfio_dev *dev,
+		    int *efd)
+{
+	int i, ret;
+
+	for (i = 0; i < IGBVF_MSIX_VECTORS; i++) {
+		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ASSERT_LE(0, efd[i]);
+	}
+	ret = vfio_dev_irq_set_eventfds(dev, VFIO_PCI_MSIX_IRQ_INDEX, efd,
+					IGBVF_MSIX_VECTORS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: MSI-X: %s", dev->bdf, strerror(-ret));
+	ASSERT_EQ(0, vfio_dev_set_bus_master(dev, true));
+}
+
+/*
+ * A configured by mailbox and registers as a guest's igbvf would, frames
+ * both ways, then A's state migrated into B: B's registers are A's, the
+ * PF holds A's MAC for B's VF index, each unmasked vector gets one
+ * interrupt, and the frames go on through B on the same rings.
+ */
+TEST_F(igbvf, migrate_registers)
+{
+	static const uint8_t mc[3][6] = {
+		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb },
+		{ 0x01, 0x00, 0x5e, 0x7f, 0x12, 0x34 },
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
+	};
+	uint32_t run_a[MIG_NREGS], stop_a[MIG_NREGS], b[MIG_NREGS], v;
+	unsigned int others = 0, i, diff = 0;
+	struct payload p;
+	struct vfio_buf s;
+	uint8_t mac[6];
+	int ret, vfn;
+
+	open_b(_metadata, self);
+	if (SKIPPED)
+		return;
+	vfn = vf_index(self->dev_b.bdf);
+	ASSERT_LE(0, vfn) TH_LOG("no virtfn of the PF is %s", self->dev_b.bdf);
+
+	/* the PF-held configuration, as igbvf sets it */
+	ret = igbvf_set_multicast(&self->vf, mc, 3, self->why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
+	ret = igbvf_set_vlan(&self->vf, 100, true, self->why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
+	ret = igbvf_set_vlan(&self->vf, 200, true, self->why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
+	ret = igbvf_set_vlan(&self->vf, 200, false, self->why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
+	ret = igbvf_set_max_frame(&self->vf, IGBVF_MAX_FRAME, self->why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
+
+	/* interrupts as igbvf has them, and intervals of our own */
+	msix_on(_metadata, &self->dev, self->efd[0]);
+	ret = igbvf_irqs_on(&self->vf, self->efd[0], self->why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
+	for (i = 0; i < IGBVF_MSIX_VECTORS; i++)
+		ASSERT_EQ(0, vfio_dev_write32(&self->dev, BAR0, IGBVF_EITR(i),
+					      0x180 + 0x40 * i));
+
+	/* heads and tails away from 0 */
+	for (i = 0; i < 5; i++) {
+		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, i);
+		ASSERT_EQ(1, vf_recv(_metadata, &self->vf, self->pf_mac, &p,
+				     WAIT_MS, &others));
+		vf_send(_metadata, &self->vf, self->pf_mac, DIR_VF_PF, i);
+		ASSERT_EQ(1, pf_recv(_metadata, self, self->vf.mac, &p,
+				     WAIT_MS));
+	}
+	read_mig_regs(_metadata, &self->dev, run_a);
+	ASSERT_TRUE(!!(mig_reg(run_a, IGBVF_RXDCTL(0)) & IGB_RXDCTL_ENABLE));
+	ASSERT_TRUE(!!(mig_reg(run_a, IGBVF_TXDCTL(0)) & IGB_TXDCTL_ENABLE));
+
+	vfio_buf_init(&s);
+	save_a(_metadata, self, &s);
+	/* stopped: no frame moves A's heads from here */
+	read_mig_regs(_metadata, &self->dev, stop_a);
+	TH_LOG("%s: a %zu-byte stream", self->dev.bdf, s.len);
+
+	msix_on(_metadata, &self->dev_b, self->efd[1]);
+	ret = load_b(_metadata, self, &s);
+	vfio_buf_free(&s);
+	ASSERT_EQ(0, ret) TH_LOG("%s: RESUMING -> STOP: %s", self->dev_b.bdf,
+				 strerror(-ret));
+
+	/* loaded, in STOP: every register as A's, the queues off in both */
+	read_mig_regs(_metadata, &self->dev_b, b);
+	for (i = 0; i < MIG_NREGS; i++) {
+		if (b[i] == stop_a[i])
+			continue;
+		diff++;
+		TH_LOG("%s: %s is 0x%08x, A's 0x%08x (0x%08x while running)",
+		       self->dev_b.bdf, mig_regs[i].name, b[i], stop_a[i],
+		       run_a[i]);
+	}
+	ASSERT_EQ(0U, diff) TH_LOG("%u registers differ", diff);
+
+	/* the PF holds A's MAC for B's index */
+	ASSERT_EQ(0, pf_vf_mac(self->ifname, vfn, mac))
+		TH_LOG("ip link show %s prints no vf %d", self->ifname, vfn);
+	ASSERT_EQ(0, memcmp(mac, self->vf.mac, 6))
+		TH_LOG("the PF holds " MAC_FMT " for VF %d (%s), A had " MAC_FMT,
+		       MAC_ARG(mac), vfn, self->dev_b.bdf, MAC_ARG(self->vf.mac));
+
+	/* a stopped device sends no interrupt, replay or not */
+	for (i = 0; i < IGBVF_MSIX_VECTORS; i++)
+		EXPECT_EQ(0U, irqs(self->efd[1][i], 0))
+			TH_LOG("B's vector %u fired in RESUMING or STOP", i);
+	run_b(_metadata, self);
+
+	/* running: the queues are on again, as the guest had them */
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev_b, BAR0, IGBVF_RXDCTL(0), &v));
+	EXPECT_EQ(mig_reg(run_a, IGBVF_RXDCTL(0)), v)
+		TH_LOG("RXDCTL0 running on B");
+	ASSERT_EQ(0, vfio_dev_read32(&self->dev_b, BAR0, IGBVF_TXDCTL(0), &v));
+	EXPECT_EQ(mig_reg(run_a, IGBVF_TXDCTL(0)), v)
+		TH_LOG("TXDCTL0 running on B");
+	/* one interrupt per vector EIMS unmasked, to look at the rings */
+	for (i = 0; i < IGBVF_MSIX_VECTORS; i++) {
+		if (!(mig_reg(stop_a, IGBVF_EIMS) & 1U << i))
+			continue;
+		EXPECT_LT(0U, irqs(self->efd[1][i], WAIT_MS))
+			TH_LOG("no interrupt on B's vector %u after RUNNING (EIMS 0x%x)",
+			       i, mig_reg(stop_a, IGBVF_EIMS));
+	}
+
+	/* and the frames go on, through B on A's rings */
+	for (i = 0; i < BURST; i++)
+		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, 100 + i);
+	for (i = 0; i < BURST; i++) {
+		ASSERT_EQ(1, vf_recv(_metadata, &self->vf, self->pf_mac, &p,
+				     WAIT_MS, &others))
+			TH_LOG("B did not receive seq %u", 100 + i);
+		ASSERT_EQ(100 + i, p.seq) TH_LOG("out of order");
+	}
+	for (i = 0; i < BURST; i++)
+		vf_send(_metadata, &self->vf, self->pf_mac, DIR_VF_PF, 100 + i);
+	for (i = 0; i < BURST; i++) {
+		ASSERT_EQ(1, pf_recv(_metadata, self, self->vf.mac, &p,
+				     WAIT_MS))
+			TH_LOG("the PF did not receive seq %u from B", 100 + i);
+		ASSERT_EQ(100 + i, p.seq) TH_LOG("out of order");
+	}
+	ASSERT_EQ(0, pf_recv(_metadata, self, self->vf.mac, &p, QUIET_MS))
+		TH_LOG("a frame more: seq %u", p.seq);
+	igbvf_irqs_off(&self->vf);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* What one side of the live test received. */
+struct seen {
+	uint32_t next;		/* the lowest seq it may still get */
+	unsigned int got;
+	uint64_t last_us;	/* when it got its last frame */
+	uint64_t mark_us;	/* from then on ... */
+	uint64_t first_us;	/* ... its first frame came then */
+	uint8_t have[256];
+};
+
+static void seen_add(struct __test_metadata *_metadata, struct seen *sn,
+		     const struct payload *p, const char *who)
+{
+	ASSERT_GT(256U, p->seq);
+	ASSERT_LE(sn->next, p->seq)
+		TH_LOG("%s: seq %u after seq %u: %s", who, p->seq,
+		       sn->next - 1, sn->have[p->seq] ? "a duplicate" :
+		       "out of order");
+	sn->have[p->seq] = 1;
+	sn->next = p->seq + 1;
+	sn->got++;
+	sn->last_us = now_us();
+	if (sn->mark_us && !sn->first_us)
+		sn->first_us = sn->last_us;
+}
+
+/* Take in every frame that has come, on both sides, without waiting. */
+static void drain(struct __test_metadata *_metadata,
+		  FIXTURE_DATA(igbvf) *self, struct seen *at_pf,
+		  struct seen *at_vf, int ms)
+{
+	unsigned int others = 0;
+	struct payload p;
+
+	while (vf_recv(_metadata, &self->vf, self->pf_mac, &p, ms, &others)) {
+		ASSERT_EQ(DIR_PF_VF, p.dir);
+		seen_add(_metadata, at_vf, &p, "VF");
+	}
+	while (pf_recv(_metadata, self, self->vf.mac, &p, ms)) {
+		ASSERT_EQ(DIR_VF_PF, p.dir);
+		seen_add(_metadata, at_pf, &p, "PF");
+	}
+}
+
+#define LIVE_PRE	40	/* frames each way before the migration */
+#define LIVE_POSTED	6	/* posted by A while it is quiesced */
+#define LIVE_DOWN	10	/* sent by the PF while no VF runs */
+#define LIVE_POST	40	/* each way after it */
+
+/*
+ * Frames both ways, and A migrated to B in the middle of them.  Every
+ * frame A posted is sent once, by A or by B: those posted while A is in
+ * RUNNING_P2P (its queues stopped), by B when it runs.  What the PF
+ * sends while no VF runs is lost, counted; what it sends before and
+ * after arrives once, in order, intact.
+ */
+TEST_F(igbvf, migrate_live_traffic)
+{
+	uint32_t tx_seq = 0, pf_seq = 0, i, lost = 0;
+	uint64_t t_p2p, t_run, gap;
+	struct seen at_pf = { 0 }, at_vf = { 0 };
+	struct vfio_buf s;
+	uint64_t last;
+	int ret;
+
+	open_b(_metadata, self);
+	if (SKIPPED)
+		return;
+
+	for (i = 0; i < LIVE_PRE; i++) {
+		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, pf_seq++);
+		ret = igbvf_tx(&self->vf, self->frame,
+			       make_frame(self->frame, self->pf_mac,
+					  self->vf.mac, DIR_VF_PF, tx_seq),
+			       self->why);
+		ASSERT_EQ(0, ret) TH_LOG("seq %u: %s", tx_seq, self->why);
+		tx_seq++;
+		drain(_metadata, self, &at_pf, &at_vf, 0);
+	}
+	/* the source stops: its queues first, then the rest */
+	last = at_pf.last_us > at_vf.last_us ? at_pf.last_us : at_vf.last_us;
+	t_p2p = now_us();
+	go(_metadata, &self->dev, ST(RUNNING_P2P), NULL);
+	for (i = 0; i < LIVE_POSTED; i++) {
+		ret = igbvf_tx(&self->vf, self->frame,
+			       make_frame(self->frame, self->pf_mac,
+					  self->vf.mac, DIR_VF_PF, tx_seq),
+			       self->why);
+		ASSERT_EQ(0, ret) TH_LOG("posting seq %u in RUNNING_P2P: %s",
+					 tx_seq, self->why);
+		tx_seq++;
+	}
+	for (i = 0; i < LIVE_DOWN; i++)
+		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, pf_seq++);
+	vfio_buf_init(&s);
+	save_a(_metadata, self, &s);
+	ret = load_b(_metadata, self, &s);
+	vfio_buf_free(&s);
+	ASSERT_EQ(0, ret) TH_LOG("%s: RESUMING -> STOP: %s", self->dev_b.bdf,
+				 strerror(-ret));
+	/* frames A took in before it stopped are still on the ring */
+	run_b(_metadata, self);
+	t_run = now_us();
+	at_pf.mark_us = at_vf.mark_us = t_run;
+
+	for (i = 0; i < LIVE_POST; i++) {
+		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, pf_seq++);
+		ret = igbvf_tx(&self->vf, self->frame,
+			       make_frame(self->frame, self->pf_mac,
+					  self->vf.mac, DIR_VF_PF, tx_seq),
+			       self->why);
+		ASSERT_EQ(0, ret) TH_LOG("seq %u from B: %s", tx_seq, self->why);
+		tx_seq++;
+		drain(_metadata, self, &at_pf, &at_vf, 0);
+	}
+	drain(_metadata, self, &at_pf, &at_vf, QUIET_MS);
+	ASSERT_EQ(0, igbvf_tx_wait(&self->vf, WAIT_MS, self->why))
+		TH_LOG("%s", self->why);
+
+	/* every frame the VF posted reached the PF once */
+	for (i = 0; i < tx_seq; i++)
+		EXPECT_TRUE(at_pf.have[i])
+			TH_LOG("the PF never got seq %u (%s)", i,
+			       i < LIVE_PRE ? "sent by A" :
+			       i < LIVE_PRE + LIVE_POSTED ?
+			       "posted by A in RUNNING_P2P, for B to send" :
+			       "sent by B");
+	EXPECT_EQ(tx_seq, at_pf.got);
+	/* the PF's frames: all but those sent while no VF ran */
+	for (i = 0; i < pf_seq; i++) {
+		if (at_vf.have[i])
+			continue;
+		if (i >= LIVE_PRE && i < LIVE_PRE + LIVE_DOWN) {
+			lost++;
+			continue;
+		}
+		EXPECT_TRUE(false) TH_LOG("the VF never got seq %u, sent %s the migration",
+					  i, i < LIVE_PRE ? "before" : "after");
+	}
+	/* from the last frame before to the first after, either way */
+	gap = at_pf.first_us && (!at_vf.first_us ||
+				  at_pf.first_us < at_vf.first_us) ?
+	      at_pf.first_us : at_vf.first_us;
+	gap = gap ? gap - last : 0;
+	ksft_print_msg("igbvf live migration: downtime %llu us (RUNNING_P2P to RUNNING), traffic gap %llu us; %u of the %u frames the PF sent meanwhile lost on the wire\n",
+		       (unsigned long long)(t_run - t_p2p),
+		       (unsigned long long)gap, lost, LIVE_DOWN);
+}
+
+/*
+ * The destination's PF refuses what the source's PF held: an admin MAC
+ * on B's VF index, other than A's, makes its SET_MAC replay a NACK, and
+ * the load fails.
+ */
+TEST_F(igbvf, migrate_refused_by_pf)
+{
+	uint8_t admin[6] = { 0x02, 'a', 'd', 'm', 0, 0 };
+	struct vfio_buf s;
+	uint32_t state = ~0U;
+	char cmd[160];
+	int ret, vfn;
+
+	open_b(_metadata, self);
+	if (SKIPPED)
+		return;
+	vfn = vf_index(self->dev_b.bdf);
+	ASSERT_LE(0, vfn) TH_LOG("no virtfn of the PF is %s", self->dev_b.bdf);
+	admin[5] = 0x10 + vfn;
+	ASSERT_NE(0, memcmp(admin, self->vf.mac, 6));
+	ASSERT_EQ(0, set_admin_mac(self->ifname, vfn, admin))
+		TH_LOG("ip link set %s vf %d mac " MAC_FMT " failed",
+		       self->ifname, vfn, MAC_ARG(admin));
+	self->admin_vf = vfn;
+
+	vfio_buf_init(&s);
+	save_a(_metadata, self, &s);
+	ret = load_b(_metadata, self, &s);
+	vfio_buf_free(&s);
+	ASSERT_EQ(0, vfio_dev_mig_get_state(&self->dev_b, &state));
+	ASSERT_EQ(-EINVAL, ret)
+		TH_LOG("RESUMING -> STOP with an admin MAC on VF %d: %s, now %s",
+		       vfn, ret ? strerror(-ret) : "accepted", NAME(state));
+	TH_LOG("refused, now %s; the kernel log says:", NAME(state));
+	snprintf(cmd, sizeof(cmd), "dmesg | grep -F '%s' | tail -n 3 >&2",
+		 self->dev_b.bdf);
+	if (system(cmd))
+		TH_LOG("(nothing about %s)", self->dev_b.bdf);
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev_b));
+	expect_state(_metadata, &self->dev_b, ST(RUNNING));
+
+	/* without the admin MAC, the same stream loads */
+	admin_mac_clear(self);
+	go(_metadata, &self->dev, ST(RUNNING), NULL);
+	vfio_buf_init(&s);
+	save_a(_metadata, self, &s);
+	ret = load_b(_metadata, self, &s);
+	vfio_buf_free(&s);
+	ASSERT_EQ(0, ret) TH_LOG("after the admin MAC was taken back: %s",
+				 strerror(-ret));
 }
 
 int main(int argc, char **argv)
