@@ -1191,6 +1191,114 @@ TEST_F(igbvf, migrate_refused_by_pf)
 				 strerror(-ret));
 }
 
+#ifdef QVP_REC_IGBVF_REGS
+/* A field of the REGS record's payload, struct qvp_igbvf_regs. */
+#define REGS_Q(n, f)	offsetof(struct qvp_igbvf_regs, queue[n].f)
+
+/* Where a stream's record of @type starts: its header; 0 if nowhere. */
+static size_t find_record(const uint8_t *s, size_t len, uint16_t type)
+{
+	size_t at = QVP_HDR_LEN;
+	uint16_t t;
+
+	while (at + QVP_REC_HDR_LEN <= len) {
+		t = s[at] | s[at + 1] << 8;
+		if (t == type)
+			return at;
+		if (t == QVP_REC_END)
+			break;
+		at += QVP_REC_HDR_LEN +
+		      qvp_get32(s + at + offsetof(struct qvp_record_header,
+						 length));
+	}
+	return 0;
+}
+#endif
+
+/*
+ * A stream whose ring is out of its bounds is refused, by the write() or
+ * by RESUMING -> STOP, with EINVAL: a length that is not a multiple of
+ * 128 bytes or above 0xffff0, a head or tail not below the ring's
+ * descriptors (RDLEN / 16; none when the length is 0).  A's real stream,
+ * one REGS field changed, its CRC made good again.
+ */
+TEST_F(igbvf, migrate_bad_ring_refused)
+{
+#ifndef QVP_REC_IGBVF_REGS
+	SKIP(return, "this tree's include/uapi/linux/qemu_vfio_pci.h has no igbvf stream records");
+#else
+	static const struct {
+		const char *what;
+		size_t off;
+		uint32_t val;	/* ~0U: the ring's descriptor count */
+	} bad[] = {
+		{ "RDLEN0 not a multiple of 128", REGS_Q(0, rdlen),
+		  IGBVF_RING * IGB_DESC_LEN + 64 },
+		{ "RDLEN0 above 0xffff0", REGS_Q(0, rdlen), 0x100000 },
+		{ "TDLEN0 of 16 bytes", REGS_Q(0, tdlen), IGB_DESC_LEN },
+		{ "TDLEN1 above 0xffff0", REGS_Q(1, tdlen), 0xfff80 + 0x100 },
+		{ "RDH0 at the descriptor count", REGS_Q(0, rdh), ~0U },
+		{ "RDT0 at the descriptor count", REGS_Q(0, rdt), ~0U },
+		{ "TDH0 past the descriptor count", REGS_Q(0, tdh), 0xffff },
+		{ "TDT0 at the descriptor count", REGS_Q(0, tdt), ~0U },
+		{ "RDT1 in a ring of length 0", REGS_Q(1, rdt), 1 },
+		{ "TDH1 in a ring of length 0", REGS_Q(1, tdh), 1 },
+	};
+	uint8_t *copy, *rec, *payload;
+	uint32_t state, len, val;
+	struct vfio_buf s;
+	size_t at;
+	unsigned int i;
+	int werr, ret;
+
+	open_b(_metadata, self);
+	if (SKIPPED)
+		return;
+	vfio_buf_init(&s);
+	save_a(_metadata, self, &s);
+	at = find_record(s.data, s.len, QVP_REC_IGBVF_REGS);
+	ASSERT_NE(0U, at) TH_LOG("no REGS record (0x%04x) in a %zu-byte stream",
+				 QVP_REC_IGBVF_REGS, s.len);
+	len = qvp_get32(s.data + at + offsetof(struct qvp_record_header,
+					       length));
+	ASSERT_LE(sizeof(struct qvp_igbvf_regs), len);
+	ASSERT_GE(s.len, at + QVP_REC_HDR_LEN + len);
+	/* A has queue pair 0 and not 1, as this test expects */
+	payload = s.data + at + QVP_REC_HDR_LEN;
+	ASSERT_EQ((uint32_t)(IGBVF_RING * IGB_DESC_LEN),
+		  qvp_get32(payload + REGS_Q(0, rdlen)));
+	ASSERT_EQ((uint32_t)(IGBVF_RING * IGB_DESC_LEN),
+		  qvp_get32(payload + REGS_Q(0, tdlen)));
+	ASSERT_EQ(0U, qvp_get32(payload + REGS_Q(1, rdlen)));
+	ASSERT_EQ(0U, qvp_get32(payload + REGS_Q(1, tdlen)));
+
+	copy = malloc(s.len);
+	ASSERT_NE(NULL, copy);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		memcpy(copy, s.data, s.len);
+		rec = copy + at;
+		val = bad[i].val == ~0U ? IGBVF_RING : bad[i].val;
+		qvp_put32(rec + QVP_REC_HDR_LEN + bad[i].off, val);
+		qvp_fix_record_crc(rec);
+		ret = load_b_bytes(_metadata, self, copy, s.len, &werr);
+		state = ~0U;
+		vfio_dev_mig_get_state(&self->dev_b, &state);
+		TH_LOG("%s (0x%x): write() %s, RESUMING -> STOP %s, now %s",
+		       bad[i].what, val, werr ? strerror(-werr) : "accepted",
+		       ret ? strerror(-ret) : "accepted", NAME(state));
+		EXPECT_TRUE(werr == -EINVAL || (!werr && ret == -EINVAL))
+			TH_LOG("%s: not refused with EINVAL", bad[i].what);
+		ASSERT_EQ(0, vfio_dev_reset(&self->dev_b));
+	}
+	free(copy);
+
+	/* the stream as A saved it loads */
+	ret = load_b(_metadata, self, &s);
+	vfio_buf_free(&s);
+	ASSERT_EQ(0, ret) TH_LOG("the unchanged stream: %s", strerror(-ret));
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	return mig_test_main(argc, argv, &g_bdf, precheck_igbvf);
