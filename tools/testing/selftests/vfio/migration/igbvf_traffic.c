@@ -716,6 +716,24 @@ static int pf_vf_mac(const char *ifname, int vf, uint8_t *mac)
 	return ret;
 }
 
+/* Lines of the kernel log that hold both @bdf and @word; -1 on error. */
+static int log_lines(const char *bdf, const char *word)
+{
+	char cmd[160];
+	int n = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "dmesg | grep -F '%s' | grep -cF '%s'",
+		 bdf, word);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	pclose(f);
+	return n;
+}
+
 static int set_admin_mac(const char *ifname, int vf, const uint8_t *mac)
 {
 	char cmd[128];
@@ -1156,7 +1174,7 @@ TEST_F(igbvf, migrate_refused_by_pf)
 	struct vfio_buf s;
 	uint32_t state = ~0U;
 	char cmd[160];
-	int ret, vfn;
+	int ret, vfn, said;
 
 	open_b(_metadata, self);
 	if (SKIPPED)
@@ -1170,6 +1188,7 @@ TEST_F(igbvf, migrate_refused_by_pf)
 		       self->ifname, vfn, MAC_ARG(admin));
 	self->admin_vf = vfn;
 
+	said = log_lines(self->dev_b.bdf, "SET_MAC");
 	vfio_buf_init(&s);
 	save_a(_metadata, self, &s);
 	ret = load_b(_metadata, self, &s);
@@ -1183,6 +1202,10 @@ TEST_F(igbvf, migrate_refused_by_pf)
 		 self->dev_b.bdf);
 	if (system(cmd))
 		TH_LOG("(nothing about %s)", self->dev_b.bdf);
+	/* and names the request the PF refused */
+	EXPECT_LT(said, log_lines(self->dev_b.bdf, "SET_MAC"))
+		TH_LOG("no new line of the kernel log names %s and SET_MAC",
+		       self->dev_b.bdf);
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev_b));
 	expect_state(_metadata, &self->dev_b, ST(RUNNING));
 
