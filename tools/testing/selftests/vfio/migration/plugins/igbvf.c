@@ -248,6 +248,17 @@ static int igbvf_put_state(struct mig_pdev *d, unsigned int n, char *why)
 	uint32_t v;
 	int ret;
 
+	/*
+	 * EIMS sets mask bits and EIMC clears them, but EIMS reads back the
+	 * last value written: clear the mask first, so that it is exactly
+	 * the value written below, whatever the device had.
+	 */
+	ret = vfio_dev_write32(&d->dev, IGBVF_BAR, IGBVF_EIMC,
+			       (1U << IGBVF_MSIX_VECTORS) - 1);
+	if (ret) {
+		snprintf(why, MIG_WHY_LEN, "writing EIMC: %s", strerror(-ret));
+		return ret;
+	}
 	for (i = 0; i < IGBVF_NREGS; i++) {
 		v = igbvf_value(i, n);
 		ret = vfio_dev_write32(&d->dev, IGBVF_BAR, igbvf_regs[i].off, v);
