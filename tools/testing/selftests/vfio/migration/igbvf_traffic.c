@@ -1263,6 +1263,8 @@ TEST_F(igbvf, migrate_bad_ring_refused)
 	} bad[] = {
 		{ "RDLEN0 not a multiple of 128", REGS_Q(0, rdlen),
 		  IGBVF_RING * IGB_DESC_LEN + 64 },
+		{ "RDLEN0 not even a multiple of 16", REGS_Q(0, rdlen),
+		  IGBVF_RING * IGB_DESC_LEN + 8 },
 		{ "RDLEN0 above 0xffff0", REGS_Q(0, rdlen), 0x100000 },
 		{ "TDLEN0 of 16 bytes", REGS_Q(0, tdlen), IGB_DESC_LEN },
 		{ "TDLEN1 above 0xffff0", REGS_Q(1, tdlen), 0xfff80 + 0x100 },
