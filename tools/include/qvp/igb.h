@@ -31,6 +31,7 @@
 #define IGBVF_CTRL		0x0000
 #define  IGBVF_CTRL_RST		0x04000000	/* reset the VF's queues */
 #define IGBVF_STATUS		0x0008
+#define IGBVF_PBACL		0x0f04	/* the PF's PBACLR in QEMU: never written */
 #define  IGBVF_STATUS_LU	0x00000002	/* link up */
 #define IGBVF_EICS		0x1520	/* extended interrupt cause set */
 #define IGBVF_EIMS		0x1524	/* mask set/read */
@@ -60,6 +61,7 @@
 /* Mailbox messages (word 0), Linux's igb <-> igbvf */
 #define IGB_MSG_RESET		0x01	/* reply: ACK + MAC in words 1-2 */
 #define IGB_MSG_SET_MAC		0x02	/* words 1-2: the MAC */
+#define  IGB_MAC_FILTER_ADD	(2U << 16)	/* info: one more MAC */
 #define IGB_MSG_SET_MULTICAST	0x03	/* info: count; words 1..: hashes */
 #define IGB_MSG_SET_VLAN	0x04	/* info: add; word 1: VLAN ID */
 #define IGB_MSG_SET_LPE		0x05	/* word 1: max frame size */

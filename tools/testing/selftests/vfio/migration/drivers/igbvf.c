@@ -327,6 +327,41 @@ int igbvf_set_max_frame(struct igbvf *vf, uint32_t bytes, char *why)
 	return mbx_ack(vf, msg, 2, "the maximum frame size", why);
 }
 
+int igbvf_add_mac_filter(struct igbvf *vf, const uint8_t mac[6], char *why)
+{
+	uint32_t msg[3] = { IGB_MSG_SET_MAC | IGB_MAC_FILTER_ADD, 0, 0 };
+
+	memcpy(&msg[1], mac, 6);
+	return mbx_ack(vf, msg, 3, "a MAC filter", why);
+}
+
+int igbvf_mbx_post(struct igbvf *vf, const uint32_t *msg, unsigned int len,
+		   char *why)
+{
+	unsigned int i;
+	int ret;
+
+	if (!len || len > IGB_MBX_WORDS) {
+		say(why, "mailbox: a message of %u words", len);
+		return -EINVAL;
+	}
+	ret = mbx_lock(vf, why);
+	if (ret)
+		return ret;
+	vf->mbx_seen &= ~(IGB_V2P_PFACK | IGB_V2P_PFSTS);
+	for (i = 0; i < len && !ret; i++)
+		ret = wr(vf, IGBVF_VMBMEM + 4 * i, msg[i], why);
+	return ret ?: wr(vf, IGBVF_V2PMAILBOX, IGB_V2P_REQ, why);
+}
+
+int igbvf_mbx_answer(struct igbvf *vf, uint32_t *reply, unsigned int rlen,
+		     char *why)
+{
+	int ret = mbx_wait(vf, IGB_V2P_PFACK, "ACK of our message", why);
+
+	return ret ?: mbx_recv(vf, reply, rlen, why);
+}
+
 /* Queues ------------------------------------------------------------------- */
 
 static uint64_t rx_buf_iova(struct igbvf *vf, unsigned int i)

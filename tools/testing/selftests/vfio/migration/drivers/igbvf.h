@@ -81,6 +81,19 @@ int igbvf_set_mac(struct igbvf *vf, const uint8_t mac[6], char *why);
 int igbvf_set_multicast(struct igbvf *vf, const uint8_t (*macs)[6],
 			unsigned int n, char *why);
 int igbvf_set_vlan(struct igbvf *vf, uint16_t vid, bool add, char *why);
+/* One more unicast MAC the VF's pool accepts (SET_MAC, FILTER_ADD). */
+int igbvf_add_mac_filter(struct igbvf *vf, const uint8_t mac[6], char *why);
+
+/*
+ * The two halves of igbvf_mbx_call(), for tests that stop the VF between
+ * them: send a message without waiting for anything, and later wait for
+ * the PF's ACK and answer (up to @rlen words read and acknowledged).
+ */
+int igbvf_mbx_post(struct igbvf *vf, const uint32_t *msg, unsigned int len,
+		   char *why);
+int igbvf_mbx_answer(struct igbvf *vf, uint32_t *reply, unsigned int rlen,
+		     char *why);
+
 /* Frames the VF's pool accepts, in bytes (VMOLR.RLPML): at init 1522. */
 int igbvf_set_max_frame(struct igbvf *vf, uint32_t bytes, char *why);
 
