@@ -137,8 +137,8 @@ static int mbx_lock(struct igbvf *vf, char *why)
 	}
 }
 
-static int mbx_send(struct igbvf *vf, const uint32_t *msg, unsigned int len,
-		    char *why)
+int igbvf_mbx_post(struct igbvf *vf, const uint32_t *msg, unsigned int len,
+		   char *why)
 {
 	unsigned int i;
 	int ret;
@@ -159,11 +159,15 @@ static int mbx_send(struct igbvf *vf, const uint32_t *msg, unsigned int len,
 	for (i = 0; i < len && !ret; i++)
 		ret = wr(vf, IGBVF_VMBMEM + 4 * i, msg[i], why);
 	/* REQ without VFU: the message is the PF's, the buffer too */
-	if (!ret)
-		ret = wr(vf, IGBVF_V2PMAILBOX, IGB_V2P_REQ, why);
-	if (!ret)
-		ret = mbx_wait(vf, IGB_V2P_PFACK, "ACK of our message", why);
-	return ret;
+	return ret ?: wr(vf, IGBVF_V2PMAILBOX, IGB_V2P_REQ, why);
+}
+
+/* Send a message and wait for the PF's ACK of it (igbvf's write_posted). */
+static int mbx_send(struct igbvf *vf, const uint32_t *msg, unsigned int len,
+		    char *why)
+{
+	return igbvf_mbx_post(vf, msg, len, why) ?:
+	       mbx_wait(vf, IGB_V2P_PFACK, "ACK of our message", why);
 }
 
 /* Read the PF's message of @len words into @msg. */
@@ -333,25 +337,6 @@ int igbvf_add_mac_filter(struct igbvf *vf, const uint8_t mac[6], char *why)
 
 	memcpy(&msg[1], mac, 6);
 	return mbx_ack(vf, msg, 3, "a MAC filter", why);
-}
-
-int igbvf_mbx_post(struct igbvf *vf, const uint32_t *msg, unsigned int len,
-		   char *why)
-{
-	unsigned int i;
-	int ret;
-
-	if (!len || len > IGB_MBX_WORDS) {
-		say(why, "mailbox: a message of %u words", len);
-		return -EINVAL;
-	}
-	ret = mbx_lock(vf, why);
-	if (ret)
-		return ret;
-	vf->mbx_seen &= ~(IGB_V2P_PFACK | IGB_V2P_PFSTS);
-	for (i = 0; i < len && !ret; i++)
-		ret = wr(vf, IGBVF_VMBMEM + 4 * i, msg[i], why);
-	return ret ?: wr(vf, IGBVF_V2PMAILBOX, IGB_V2P_REQ, why);
 }
 
 int igbvf_mbx_answer(struct igbvf *vf, uint32_t *reply, unsigned int rlen,
