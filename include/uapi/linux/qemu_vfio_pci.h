@@ -343,7 +343,8 @@ struct qvp_igbvf_queue {
  * @mbx:	the mailbox memory VMBMEM (0x0800), which the VF reads the
  *		PF's last message from
  * @req:	with QVP_IGBVF_REGS_REQ, the request the VF sent last and
- *		whose answer it had not acknowledged when it stopped; the
+ *		whose answer it had not acknowledged when it stopped (word 0
+ *		has a type and neither the ACK nor the NACK bit); the
  *		destination sends it again, last, so that the VF gets its
  *		answer there; else 0
  *

@@ -99,8 +99,6 @@
 #define MSG_INFO		0x00ff0000U
 #define MSG_ACK			0x80000000U
 #define MSG_NACK		0x40000000U
-#define MSG_CTS			0x20000000U
-#define MSG_STATUS		(MSG_ACK | MSG_NACK | MSG_CTS)
 #define PROMISC_MULTICAST	0x00020000U	/* the one mode igb takes */
 #define VLAN_ID_MASK		0x0fff
 
@@ -412,6 +410,30 @@ static int igbvf_p2p_start(struct qvp_device *qdev)
 }
 
 /*
+ * The longest moderation interval a timer QEMU armed may still run with:
+ * the EITRs now, and every value they held since the last look (kept by
+ * the trap, st->eitr_max, which this starts again).  Called with
+ * trap_lock held, in the MMIO bracket.
+ */
+static u32 igbvf_eitr_longest(struct igbvf_state *st)
+{
+	u32 interval = st->eitr_max;
+	unsigned int n;
+
+	for (n = 0; n < QVP_IGBVF_VECTORS; n++)
+		interval = max(interval, rd(st, IGBVF_EITR(n)) & EITR_INTERVAL);
+	st->eitr_max = 0;
+	return interval;
+}
+
+/* Sleep out an interval of EITR's 1024 ns units (at most about 34 ms). */
+static void igbvf_eitr_wait(u32 interval)
+{
+	if (interval)
+		fsleep(DIV_ROUND_UP(interval * 1024, NSEC_PER_USEC) + 100);
+}
+
+/*
  * RUNNING_P2P -> STOP, PRE_COPY_P2P -> STOP_COPY: the queues stopped on
  * the way into P2P; what can still interrupt is the PF's mailbox, whose
  * messages raise the mailbox vector.  Mask every vector (EIMC; the
@@ -425,8 +447,7 @@ static int igbvf_p2p_start(struct qvp_device *qdev)
 static int igbvf_quiesce(struct qvp_device *qdev)
 {
 	struct igbvf_state *st = igbvf(qdev);
-	u32 interval = 0;
-	unsigned int n;
+	u32 interval;
 	u16 set;
 
 	if (st->vectors_held)
@@ -434,18 +455,11 @@ static int igbvf_quiesce(struct qvp_device *qdev)
 	mutex_lock(&qdev->trap_lock);
 	set = qvp_mmio_begin(qdev);
 	wr(st, IGBVF_EIMC, IGBVF_VECTORS_ALL);
-	for (n = 0; n < QVP_IGBVF_VECTORS; n++)
-		interval = max(interval, rd(st, IGBVF_EITR(n)) & EITR_INTERVAL);
+	interval = igbvf_eitr_longest(st);
 	qvp_mmio_end(qdev, set);
-	interval = max(interval, st->eitr_max);
-	st->eitr_max = 0;
 	mutex_unlock(&qdev->trap_lock);
 	st->vectors_held = true;
-	/* in 1024 ns units: at most 0x7ffe, about 34 ms */
-	if (interval) {
-		interval = DIV_ROUND_UP(interval * 1024, NSEC_PER_USEC) + 100;
-		usleep_range(interval, 2 * interval);
-	}
+	igbvf_eitr_wait(interval);
 	return 0;
 }
 
@@ -504,10 +518,26 @@ static void igbvf_unhold(struct qvp_device *qdev)
 	st->kick = false;
 }
 
-/* The PF forgot the VF's configuration (a VF reset): so does the driver. */
-static void igbvf_pf_forget(struct igbvf_state *st)
+/*
+ * The VF was reset: Linux's igb forgets what the VF asked of it
+ * (igb_vf_reset_event()) but its MAC filters and frame size, which it
+ * keeps (@igb_kept: keep them in the record too, for a reset the guest
+ * did and whose configuration it will ask for again; the driver's own
+ * reset drops them: they were the last user's, whom the PF still serves,
+ * a limit of igb that the driver page states).
+ */
+static void igbvf_pf_forget(struct igbvf_state *st, bool igb_kept)
 {
+	struct igbvf_pf kept = st->pf;
+
 	memset(&st->pf, 0, sizeof(st->pf));
+	if (igb_kept) {
+		st->pf.nr_uc = kept.nr_uc;
+		memcpy(st->pf.uc, kept.uc, sizeof(st->pf.uc));
+		st->pf.max_frame = kept.max_frame;
+		st->pf.flags = kept.flags & QVP_IGBVF_PF_LPE;
+		st->pf.lost = kept.lost;
+	}
 	st->req_len = 0;
 }
 
@@ -582,12 +612,15 @@ static int igbvf_reset(struct qvp_device *qdev)
 {
 	struct igbvf_state *st = igbvf(qdev);
 	unsigned int n, r;
+	u32 interval;
 	int ret;
 	u16 set;
 
 	lockdep_assert_held(&qdev->state_mutex);
 	mutex_lock(&qdev->trap_lock);
 	set = qvp_mmio_begin(qdev);
+	wr(st, IGBVF_EIMC, IGBVF_VECTORS_ALL);
+	interval = igbvf_eitr_longest(st);
 	wr(st, IGBVF_CTRL, CTRL_RST);
 	for (n = 0; n < QVP_IGBVF_QUEUES; n++) {
 		iowrite32(RXDCTL_POWER_ON, qreg(st, n, Q_RXDCTL));
@@ -608,10 +641,15 @@ static int igbvf_reset(struct qvp_device *qdev)
 	wr(st, IGBVF_IVAR0, 0);
 	wr(st, IGBVF_IVAR_MISC, 0);
 	wr(st, IGBVF_PSRTYPE, 0);
-	rd(st, IGBVF_EICR);		/* clears the causes */
+	qvp_mmio_end(qdev, set);
+	/* a moderated interrupt of the last user's comes now, not later */
+	igbvf_eitr_wait(interval);
+	/* the causes, in the PF's EICR: a write clears them (a read does not) */
+	set = qvp_mmio_begin(qdev);
+	wr(st, IGBVF_EICR, IGBVF_VECTORS_ALL);
 	qvp_mmio_end(qdev, set);
 
-	igbvf_pf_forget(st);
+	igbvf_pf_forget(st, false);
 	st->eims = 0;
 	st->eitr_max = 0;
 	ret = igbvf_mbx_fill(qdev, NULL, 0,
@@ -806,7 +844,7 @@ static int igbvf_trap_write(struct qvp_device *qdev, u32 off, u32 size,
 	case IGBVF_CTRL:
 	case IGBVF_CTRL_DUP:
 		if (val & CTRL_RST)
-			igbvf_pf_forget(st);
+			igbvf_pf_forget(st, true);
 		return 0;
 	case IGBVF_EIMS:
 		st->eims |= val & IGBVF_VECTORS_ALL;
@@ -817,7 +855,9 @@ static int igbvf_trap_write(struct qvp_device *qdev, u32 off, u32 size,
 	case IGBVF_EITR(0):
 	case IGBVF_EITR(1):
 	case IGBVF_EITR(2):
-		st->eitr_max = max_t(u32, st->eitr_max, val & EITR_INTERVAL);
+		/* a timer armed before this write runs with the old value */
+		st->eitr_max = max3(st->eitr_max, (u32)val & EITR_INTERVAL,
+				    rd(st, off) & EITR_INTERVAL);
 		return 0;
 	case IGBVF_PBACL:
 		dev_err_ratelimited(qvp_dev(qdev),
@@ -846,7 +886,8 @@ static int igbvf_trap_write(struct qvp_device *qdev, u32 off, u32 size,
 	if (val & V2P_REQ) {
 		/* igb ignores a message that looks answered already */
 		memcpy(st->req, msg, sizeof(msg));
-		st->req_len = (msg[0] & MSG_STATUS) ? 0 : MBX_WORDS;
+		st->req_len = msg[0] & (MSG_ACK | MSG_NACK) ||
+			      !(msg[0] & MSG_TYPE) ? 0 : MBX_WORDS;
 		return 0;
 	}
 	igbvf_answered(st, msg);
@@ -892,6 +933,36 @@ static int mbx_wait(struct igbvf_mbx *m, u32 bit)
 		}
 		if (time_after(jiffies, end))
 			return -ETIMEDOUT;
+		usleep_range(200, 500);
+	}
+}
+
+/*
+ * The request @req0 sent again for the guest (igbvf_load_commit()): wait
+ * until the PF's answer is in VMBMEM, which reads without side effects,
+ * so that the guest, which may hold a PFSTS of the source's in its own
+ * memory, reads the answer and not its request.  The PF holds the buffer
+ * (PFU) from before it writes the answer until it raises PFSTS, so the
+ * guest cannot take the buffer in between.  V2PMAILBOX is not read: its
+ * status bits are the guest's.
+ */
+static int igbvf_mbx_answered(struct igbvf_mbx *m, u32 req0)
+{
+	u32 w;
+
+	for (;;) {
+		w = igbvf_read1(m->qdev, IGBVF_VMBMEM);
+		if (w == ~0U)
+			return -EIO;
+		if ((w & MSG_TYPE) == (req0 & MSG_TYPE) &&
+		    w & (MSG_ACK | MSG_NACK))
+			return 0;
+		if (time_after(jiffies, m->end)) {
+			dev_err_ratelimited(qvp_dev(m->qdev),
+					    "igbvf: the PF did not answer the guest's request in flight 0x%08x\n",
+					    req0);
+			return -ETIMEDOUT;
+		}
 		usleep_range(200, 500);
 	}
 }
@@ -985,7 +1056,9 @@ static int igbvf_replay_one(struct igbvf_mbx *m, const u32 *msg,
 	}
 	if (reply[0] & MSG_ACK || (type == MSG_RESET && reply[0] & MSG_NACK))
 		return 0;
-	if (type == MSG_SET_MAC)
+	if (m->seen & (V2P_RSTI | V2P_RSTD))
+		hint = ": the PF was reset during the replay and has forgotten it";
+	else if (type == MSG_SET_MAC)
 		hint = ": has this VF an administrative MAC (ip link set PF vf N mac)?";
 	else if (type == MSG_SET_VLAN)
 		hint = ": has this VF a port VLAN (ip link set PF vf N vlan)?";
@@ -1017,10 +1090,12 @@ static int igbvf_replay(struct igbvf_mbx *m0, const struct igbvf_pf *pf)
 
 	if (!(pf->flags & QVP_IGBVF_PF_RESET))
 		return 0;
-	/* As igbvf: not while the PF is in reset (RSTI) or just out (RSTD). */
+	/*
+	 * As igbvf: not while the PF is in reset (RSTI) or just out (RSTD,
+	 * which this read clears): the register as it is, not m.seen.
+	 */
 	for (;;) {
-		v = mbx_read(&m);
-		m.seen &= ~V2P_RSTD;
+		v = igbvf_read1(qdev, IGBVF_V2PMAILBOX);
 		if (v == ~0U)
 			return -EIO;
 		if (!(v & (V2P_RSTI | V2P_RSTD)))
@@ -1290,7 +1365,9 @@ static int igbvf_save_stop(struct qvp_device *qdev)
 	memcpy(r->req, st->req, sizeof(r->req));
 	if (!r->has_req)
 		memset(r->req, 0, sizeof(r->req));
-	else if (st->req[0] != MSG_RESET && !(r->mbx[0] & MSG_PF_CONTROL) &&
+	else if (st->req[0] != MSG_RESET &&
+		 st->req[0] != (MSG_SET_MAC | MAC_FILTER_ADD << MSG_INFO_SHIFT) &&
+		 !(r->mbx[0] & MSG_PF_CONTROL) &&
 		 (r->mbx[0] & MSG_TYPE) == (st->req[0] & MSG_TYPE))
 		igbvf_pf_apply(&st->saved_pf, st->req, r->mbx);
 	mutex_unlock(&qdev->trap_lock);
@@ -1411,6 +1488,7 @@ static int igbvf_load_regs(struct qvp_device *qdev,
 	struct igbvf_state *st = igbvf(qdev);
 	struct igbvf_regs *r = &st->staged;
 	unsigned int n, i;
+	bool bad_req;
 
 	for (n = 0; n < QVP_IGBVF_QUEUES; n++) {
 		const __le32 *w = (const __le32 *)&in->queue[n];
@@ -1435,8 +1513,10 @@ static int igbvf_load_regs(struct qvp_device *qdev,
 		r->mbx[i] = le32_to_cpu(in->mbx[i]);
 		r->req[i] = le32_to_cpu(in->req[i]);
 	}
-	if (r->has_req ? !(r->req[0] & MSG_TYPE) || r->req[0] & MSG_STATUS :
-	    !!memchr_inv(r->req, 0, sizeof(r->req))) {
+	bad_req = r->has_req ? !(r->req[0] & MSG_TYPE) ||
+			       r->req[0] & (MSG_ACK | MSG_NACK) :
+			       !!memchr_inv(r->req, 0, sizeof(r->req));
+	if (bad_req) {
 		dev_err_ratelimited(qvp_dev(qdev),
 				    "igbvf: stream has a bad request in flight (0x%08x)\n",
 				    r->req[0]);
@@ -1529,11 +1609,18 @@ static int igbvf_load_commit(struct qvp_device *qdev)
 		return -EINVAL;
 	}
 
+	/* the VF enters STOP: masked before the mailbox raises anything */
+	set = qvp_mmio_begin(qdev);
+	wr(st, IGBVF_EIMC, IGBVF_VECTORS_ALL);
+	qvp_mmio_end(qdev, set);
+
 	mutex_lock(&qdev->trap_lock);
 	ret = igbvf_replay(&m, &st->staged_pf);
 	if (!ret)
 		ret = igbvf_mbx_fill(qdev, r->has_req ? r->req : r->mbx,
 				     r->has_req ? V2P_REQ : 0, m.end, &m.seen);
+	if (!ret && r->has_req)
+		ret = igbvf_mbx_answered(&m, r->req[0]);
 	if (!ret && m.seen & (V2P_RSTI | V2P_RSTD)) {
 		dev_err_ratelimited(qvp_dev(qdev),
 				    "igbvf: the PF was reset while the configuration was made again: it is lost\n");
