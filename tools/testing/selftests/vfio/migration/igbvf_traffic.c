@@ -917,6 +917,8 @@ TEST_F(igbvf, migrate_registers)
 		{ 0x01, 0x00, 0x5e, 0x7f, 0x12, 0x34 },
 		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
 	};
+	/* its 12-bit hash (bits 47:36) is none of the list's */
+	static const uint8_t mc_not[6] = { 0x01, 0x00, 0x5e, 0x7f, 0x56, 0x78 };
 	uint32_t run_a[MIG_NREGS], stop_a[MIG_NREGS], b[MIG_NREGS], v;
 	unsigned int others = 0, i, diff = 0;
 	struct payload p;
@@ -1041,6 +1043,21 @@ TEST_F(igbvf, migrate_registers)
 	}
 	ASSERT_EQ(0, pf_recv(_metadata, self, self->vf.mac, &p, QUIET_MS))
 		TH_LOG("a frame more: seq %u", p.seq);
+
+	/*
+	 * The PF's multicast filter for B is A's list: a group in it
+	 * reaches B, one whose hash is not in it does not.
+	 */
+	pf_send(_metadata, self, mc[1], DIR_PF_VF, 200);
+	ASSERT_EQ(1, vf_recv_to(_metadata, &self->vf, mc[1], self->pf_mac, &p,
+				WAIT_MS, &others))
+		TH_LOG("B did not receive a frame to " MAC_FMT ", in A's multicast list",
+		       MAC_ARG(mc[1]));
+	pf_send(_metadata, self, mc_not, DIR_PF_VF, 201);
+	EXPECT_EQ(0, vf_recv_to(_metadata, &self->vf, mc_not, self->pf_mac,
+				&p, QUIET_MS, &others))
+		TH_LOG("B received a frame to " MAC_FMT ", not in A's multicast list",
+		       MAC_ARG(mc_not));
 	igbvf_irqs_off(&self->vf);
 }
 
@@ -1458,6 +1475,42 @@ TEST_F(igbvf, trap_refuses_writes)
 	/* the VF works on */
 	ret = igbvf_set_vlan(&self->vf, 5, true, self->why);
 	EXPECT_EQ(0, ret) TH_LOG("%s", self->why);
+}
+
+/*
+ * A stream whose header says it comes from an edu (backend 1, 1234:11e8)
+ * is refused by an igb VF, by the write() or by RESUMING -> STOP, with
+ * EINVAL; then B still takes A's own stream.
+ */
+TEST_F(igbvf, migrate_edu_stream_refused)
+{
+	struct vfio_buf s;
+	uint8_t *copy;
+	int werr, ret;
+
+	open_b(_metadata, self);
+	if (SKIPPED)
+		return;
+	vfio_buf_init(&s);
+	save_a(_metadata, self, &s);
+	ASSERT_LE(sizeof(struct qvp_stream_header), s.len);
+	copy = malloc(s.len);
+	ASSERT_NE(NULL, copy);
+	memcpy(copy, s.data, s.len);
+	qvp_put16(copy + offsetof(struct qvp_stream_header, vendor), 0x1234);
+	qvp_put16(copy + offsetof(struct qvp_stream_header, device), 0x11e8);
+	copy[offsetof(struct qvp_stream_header, backend)] = 1;
+	qvp_fix_header_crc(copy);
+	ret = load_b_bytes(_metadata, self, copy, s.len, &werr);
+	free(copy);
+	EXPECT_TRUE(werr == -EINVAL || (!werr && ret == -EINVAL))
+		TH_LOG("an edu's header: write() %s, RESUMING -> STOP %s",
+		       werr ? strerror(-werr) : "accepted",
+		       ret ? strerror(-ret) : "accepted");
+	ASSERT_EQ(0, vfio_dev_reset(&self->dev_b));
+	ret = load_b(_metadata, self, &s);
+	vfio_buf_free(&s);
+	ASSERT_EQ(0, ret) TH_LOG("A's own stream after: %s", strerror(-ret));
 }
 
 #ifdef QVP_REC_IGBVF_REGS
