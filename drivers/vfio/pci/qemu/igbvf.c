@@ -775,15 +775,14 @@ static void igbvf_pf_apply(struct igbvf_pf *pf, const u32 *req,
  * PF took it.  The PF's own messages (PF_CONTROL) and answers to
  * something else leave the request waiting.  Called with trap_lock held.
  */
-static bool igbvf_answered(struct igbvf_state *st, const u32 *msg)
+static void igbvf_answered(struct igbvf_state *st, const u32 *msg)
 {
 	if (!st->req_len || (msg[0] & MSG_PF_CONTROL) ||
 	    (msg[0] & MSG_TYPE) != (st->req[0] & MSG_TYPE) ||
 	    !(msg[0] & (MSG_ACK | MSG_NACK)))
-		return false;
+		return;
 	igbvf_pf_apply(&st->pf, st->req, msg);
 	st->req_len = 0;
-	return true;
 }
 
 /* Does a write of @size bytes at @off touch the register at @reg? */
