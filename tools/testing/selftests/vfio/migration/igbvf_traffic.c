@@ -1113,6 +1113,18 @@ static void drain(struct __test_metadata *_metadata,
 	}
 }
 
+/* Post frame @seq, VF -> PF, without waiting for it; @when for messages. */
+static void vf_post(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(igbvf) *self, uint32_t seq, const char *when)
+{
+	int ret = igbvf_tx(&self->vf, self->frame,
+			   make_frame(self->frame, self->pf_mac, self->vf.mac,
+				      DIR_VF_PF, seq),
+			   self->why);
+
+	ASSERT_EQ(0, ret) TH_LOG("posting seq %u%s: %s", seq, when, self->why);
+}
+
 #define LIVE_PRE	40	/* frames each way before the migration */
 #define LIVE_POSTED	6	/* posted by A while it is quiesced */
 #define LIVE_DOWN	10	/* sent by the PF while no VF runs */
@@ -1141,12 +1153,7 @@ TEST_F(igbvf, migrate_live_traffic)
 
 	for (i = 0; i < LIVE_PRE; i++) {
 		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, pf_seq++);
-		ret = igbvf_tx(&self->vf, self->frame,
-			       make_frame(self->frame, self->pf_mac,
-					  self->vf.mac, DIR_VF_PF, tx_seq),
-			       self->why);
-		ASSERT_EQ(0, ret) TH_LOG("seq %u: %s", tx_seq, self->why);
-		tx_seq++;
+		vf_post(_metadata, self, tx_seq++, "");
 		drain(_metadata, self, &at_pf, &at_vf, 0);
 	}
 	/*
@@ -1163,13 +1170,7 @@ TEST_F(igbvf, migrate_live_traffic)
 	t_p2p = now_us();
 	go(_metadata, &self->dev, ST(RUNNING_P2P), NULL);
 	for (i = 0; i < LIVE_POSTED; i++) {
-		ret = igbvf_tx(&self->vf, self->frame,
-			       make_frame(self->frame, self->pf_mac,
-					  self->vf.mac, DIR_VF_PF, tx_seq),
-			       self->why);
-		ASSERT_EQ(0, ret) TH_LOG("posting seq %u in RUNNING_P2P: %s",
-					 tx_seq, self->why);
-		tx_seq++;
+		vf_post(_metadata, self, tx_seq++, " in RUNNING_P2P");
 	}
 	for (i = 0; i < LIVE_DOWN; i++)
 		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, pf_seq++);
@@ -1187,12 +1188,7 @@ TEST_F(igbvf, migrate_live_traffic)
 
 	for (i = 0; i < LIVE_POST; i++) {
 		pf_send(_metadata, self, self->vf.mac, DIR_PF_VF, pf_seq++);
-		ret = igbvf_tx(&self->vf, self->frame,
-			       make_frame(self->frame, self->pf_mac,
-					  self->vf.mac, DIR_VF_PF, tx_seq),
-			       self->why);
-		ASSERT_EQ(0, ret) TH_LOG("seq %u from B: %s", tx_seq, self->why);
-		tx_seq++;
+		vf_post(_metadata, self, tx_seq++, " from B");
 		drain(_metadata, self, &at_pf, &at_vf, 0);
 	}
 	drain(_metadata, self, &at_pf, &at_vf, QUIET_MS);
