@@ -1069,6 +1069,32 @@ static int igbvf_replay_one(struct igbvf_mbx *m, const u32 *msg,
 }
 
 /*
+ * As igbvf, no request while the PF is in reset (RSTI) or just out of it
+ * (RSTD, which this read clears): wait, within @m's budget, on the
+ * register as it is, not on m->seen.
+ */
+static int igbvf_wait_pf_ready(const struct igbvf_mbx *m)
+{
+	struct qvp_device *qdev = m->qdev;
+	u32 v;
+
+	for (;;) {
+		v = igbvf_read1(qdev, IGBVF_V2PMAILBOX);
+		if (v == ~0U)
+			return -EIO;
+		if (!(v & (V2P_RSTI | V2P_RSTD)))
+			return 0;
+		if (time_after(jiffies, m->end)) {
+			dev_err_ratelimited(qvp_dev(qdev),
+					    "igbvf: the PF stays in reset (V2PMAILBOX 0x%08x)\n",
+					    v);
+			return -ETIMEDOUT;
+		}
+		usleep_range(200, 500);
+	}
+}
+
+/*
  * Ask the PF for @pf through the VF's own mailbox, in the order igbvf
  * does after a reset: RESET (which also lets the VF's queues run: the PF
  * sets its RX and TX enables), then the MAC, MAC filters, multicast list,
@@ -1076,7 +1102,8 @@ static int igbvf_replay_one(struct igbvf_mbx *m, const u32 *msg,
  * source PF (an administrative one) is not asked for, which the PF would
  * refuse: the destination's PF must give the same in its answer to RESET.
  * Requests the PF took before one it refuses stay with it until the reset
- * that the ERROR state then needs.  @m carries the deadline on.
+ * that the ERROR state then needs.  @m0 carries the deadline, and gets
+ * the read-to-clear bits seen.
  */
 static int igbvf_replay(struct igbvf_mbx *m0, const struct igbvf_pf *pf)
 {
@@ -1085,28 +1112,12 @@ static int igbvf_replay(struct igbvf_mbx *m0, const struct igbvf_pf *pf)
 	u32 msg[MBX_WORDS], reply[MBX_WORDS];
 	unsigned int i;
 	int ret;
-	u32 v;
 
 	if (!(pf->flags & QVP_IGBVF_PF_RESET))
 		return 0;
-	/*
-	 * As igbvf: not while the PF is in reset (RSTI) or just out (RSTD,
-	 * which this read clears): the register as it is, not m.seen.
-	 */
-	for (;;) {
-		v = igbvf_read1(qdev, IGBVF_V2PMAILBOX);
-		if (v == ~0U)
-			return -EIO;
-		if (!(v & (V2P_RSTI | V2P_RSTD)))
-			break;
-		if (time_after(jiffies, m.end)) {
-			dev_err_ratelimited(qvp_dev(qdev),
-					    "igbvf: the PF stays in reset (V2PMAILBOX 0x%08x)\n",
-					    v);
-			return -ETIMEDOUT;
-		}
-		usleep_range(200, 500);
-	}
+	ret = igbvf_wait_pf_ready(&m);
+	if (ret)
+		return ret;
 	m.seen = 0;
 
 	memset(msg, 0, sizeof(msg));
@@ -1574,6 +1585,51 @@ static int igbvf_load_record(struct qvp_device *qdev, u16 type,
 }
 
 /*
+ * Write the staged registers @r into the VF, with the queues disabled and
+ * the vectors masked; the guest's enables are kept in st->rxdctl[] and
+ * st->txdctl[].  Inside the MMIO bracket.
+ */
+static void igbvf_write_regs(struct igbvf_state *st,
+			     const struct igbvf_regs *r)
+{
+	unsigned int n;
+
+	wr(st, IGBVF_EIMC, IGBVF_VECTORS_ALL);
+	for (n = 0; n < QVP_IGBVF_QUEUES; n++) {
+		const u32 *q = r->q[n];
+
+		iowrite32(q[Q_RXDCTL] & ~QUEUE_ENABLE, qreg(st, n, Q_RXDCTL));
+		iowrite32(q[Q_TXDCTL] & ~QUEUE_ENABLE, qreg(st, n, Q_TXDCTL));
+		iowrite32(q[Q_RDBAL], qreg(st, n, Q_RDBAL));
+		iowrite32(q[Q_RDBAH], qreg(st, n, Q_RDBAH));
+		iowrite32(q[Q_RDLEN], qreg(st, n, Q_RDLEN));
+		iowrite32(q[Q_SRRCTL], qreg(st, n, Q_SRRCTL));
+		iowrite32(q[Q_RXCTL], qreg(st, n, Q_RXCTL));
+		iowrite32(q[Q_RDH], qreg(st, n, Q_RDH));
+		iowrite32(q[Q_RDT], qreg(st, n, Q_RDT));
+		iowrite32(q[Q_TDBAL], qreg(st, n, Q_TDBAL));
+		iowrite32(q[Q_TDBAH], qreg(st, n, Q_TDBAH));
+		iowrite32(q[Q_TDLEN], qreg(st, n, Q_TDLEN));
+		iowrite32(q[Q_TXCTL], qreg(st, n, Q_TXCTL));
+		iowrite32(q[Q_TDWBAL], qreg(st, n, Q_TDWBAL));
+		iowrite32(q[Q_TDWBAH], qreg(st, n, Q_TDWBAH));
+		iowrite32(q[Q_TDH], qreg(st, n, Q_TDH));
+		iowrite32(q[Q_TDT], qreg(st, n, Q_TDT));
+		st->rxdctl[n] = q[Q_RXDCTL];
+		st->txdctl[n] = q[Q_TXDCTL];
+	}
+	/* EIMS as read back: the mask itself is written when the VF runs */
+	wr(st, IGBVF_EIMS, 0);
+	wr(st, IGBVF_EIAC, r->eiac);
+	wr(st, IGBVF_EIAM, r->eiam);
+	for (n = 0; n < QVP_IGBVF_VECTORS; n++)
+		wr(st, IGBVF_EITR(n), r->eitr[n]);
+	wr(st, IGBVF_IVAR0, r->ivar0);
+	wr(st, IGBVF_IVAR_MISC, r->ivar_misc);
+	wr(st, IGBVF_PSRTYPE, r->psrtype);
+}
+
+/*
  * RESUMING -> STOP.  First the PF: the requests go through the VF's own
  * mailbox, and a refusal fails the arc before any VF register is written
  * (what the PF took before it stays with the PF until the reset that
@@ -1597,7 +1653,6 @@ static int igbvf_load_commit(struct qvp_device *qdev)
 		.qdev = qdev,
 		.end = jiffies + msecs_to_jiffies(IGBVF_REPLAY_MS),
 	};
-	unsigned int n;
 	int ret;
 	u16 set;
 
@@ -1637,39 +1692,7 @@ static int igbvf_load_commit(struct qvp_device *qdev)
 		return ret;
 
 	set = qvp_mmio_begin(qdev);
-	wr(st, IGBVF_EIMC, IGBVF_VECTORS_ALL);
-	for (n = 0; n < QVP_IGBVF_QUEUES; n++) {
-		u32 *q = r->q[n];
-
-		iowrite32(q[Q_RXDCTL] & ~QUEUE_ENABLE, qreg(st, n, Q_RXDCTL));
-		iowrite32(q[Q_TXDCTL] & ~QUEUE_ENABLE, qreg(st, n, Q_TXDCTL));
-		iowrite32(q[Q_RDBAL], qreg(st, n, Q_RDBAL));
-		iowrite32(q[Q_RDBAH], qreg(st, n, Q_RDBAH));
-		iowrite32(q[Q_RDLEN], qreg(st, n, Q_RDLEN));
-		iowrite32(q[Q_SRRCTL], qreg(st, n, Q_SRRCTL));
-		iowrite32(q[Q_RXCTL], qreg(st, n, Q_RXCTL));
-		iowrite32(q[Q_RDH], qreg(st, n, Q_RDH));
-		iowrite32(q[Q_RDT], qreg(st, n, Q_RDT));
-		iowrite32(q[Q_TDBAL], qreg(st, n, Q_TDBAL));
-		iowrite32(q[Q_TDBAH], qreg(st, n, Q_TDBAH));
-		iowrite32(q[Q_TDLEN], qreg(st, n, Q_TDLEN));
-		iowrite32(q[Q_TXCTL], qreg(st, n, Q_TXCTL));
-		iowrite32(q[Q_TDWBAL], qreg(st, n, Q_TDWBAL));
-		iowrite32(q[Q_TDWBAH], qreg(st, n, Q_TDWBAH));
-		iowrite32(q[Q_TDH], qreg(st, n, Q_TDH));
-		iowrite32(q[Q_TDT], qreg(st, n, Q_TDT));
-		st->rxdctl[n] = q[Q_RXDCTL];
-		st->txdctl[n] = q[Q_TXDCTL];
-	}
-	/* EIMS as read back: the mask itself is written when the VF runs */
-	wr(st, IGBVF_EIMS, 0);
-	wr(st, IGBVF_EIAC, r->eiac);
-	wr(st, IGBVF_EIAM, r->eiam);
-	for (n = 0; n < QVP_IGBVF_VECTORS; n++)
-		wr(st, IGBVF_EITR(n), r->eitr[n]);
-	wr(st, IGBVF_IVAR0, r->ivar0);
-	wr(st, IGBVF_IVAR_MISC, r->ivar_misc);
-	wr(st, IGBVF_PSRTYPE, r->psrtype);
+	igbvf_write_regs(st, r);
 	qvp_mmio_end(qdev, set);
 	st->queues_held = true;
 	st->vectors_held = true;
