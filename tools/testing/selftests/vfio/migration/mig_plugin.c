@@ -27,9 +27,31 @@ const struct mig_plugin *mig_plugin_find(const struct vfio_pci_ids *ids)
 	return NULL;
 }
 
-int mig_pdev_open(struct mig_pdev *d, const char *bdf, char *why)
+/* The plug-in of @dev into *@ops: 0, -ENODEV or another -errno, with @why. */
+static int plugin_of(struct vfio_dev *dev, const struct mig_plugin **ops,
+		     char *why)
 {
 	struct vfio_pci_ids ids;
+	int ret;
+
+	ret = vfio_dev_pci_ids(dev, &ids);
+	if (ret) {
+		snprintf(why, MIG_WHY_LEN, "%s: PCI IDs: %s", dev->bdf,
+			 strerror(-ret));
+		return ret;
+	}
+	*ops = mig_plugin_find(&ids);
+	if (!*ops) {
+		snprintf(why, MIG_WHY_LEN,
+			 "%s is %04x:%04x, a device no plug-in knows",
+			 dev->bdf, ids.vendor, ids.device);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int mig_pdev_open(struct mig_pdev *d, const char *bdf, char *why)
+{
 	int ret;
 
 	memset(d, 0, sizeof(*d));
@@ -38,27 +60,13 @@ int mig_pdev_open(struct mig_pdev *d, const char *bdf, char *why)
 		snprintf(why, MIG_WHY_LEN, "%s", d->dev.err);
 		return ret;
 	}
-	ret = vfio_dev_pci_ids(&d->dev, &ids);
+	ret = plugin_of(&d->dev, &d->ops, why);
+	if (!ret)
+		ret = d->ops->init(d, why);
 	if (ret) {
-		snprintf(why, MIG_WHY_LEN, "%s: PCI IDs: %s", d->dev.bdf,
-			 strerror(-ret));
-		goto fail;
+		d->ops = NULL;
+		vfio_dev_close(&d->dev);
 	}
-	d->ops = mig_plugin_find(&ids);
-	if (!d->ops) {
-		snprintf(why, MIG_WHY_LEN,
-			 "%s is %04x:%04x, a device no plug-in knows",
-			 d->dev.bdf, ids.vendor, ids.device);
-		ret = -ENODEV;
-		goto fail;
-	}
-	ret = d->ops->init(d, why);
-	if (ret)
-		goto fail;
-	return 0;
-fail:
-	d->ops = NULL;
-	vfio_dev_close(&d->dev);
 	return ret;
 }
 
@@ -71,6 +79,39 @@ void mig_pdev_close(struct mig_pdev *d)
 		d->ops->remove(d);
 	d->ops = NULL;
 	vfio_dev_close(&d->dev);
+}
+
+/* No device, and none that mig_pdev_close() could take for one. */
+static void pdev_clear(struct mig_pdev *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->dev.device_fd = -1;
+	d->dev.group_fd = -1;
+	d->dev.container_fd = -1;
+	d->dev.iommufd = -1;
+	d->dev.hold_fd = -1;
+}
+
+int mig_pdev_lend(struct mig_pdev *d, struct vfio_dev *dev, char *why)
+{
+	int ret;
+
+	pdev_clear(d);
+	ret = plugin_of(dev, &d->ops, why);
+	if (ret)
+		return ret;
+	d->dev = *dev;
+	ret = d->ops->init(d, why);
+	if (ret)
+		pdev_clear(d);
+	return ret;
+}
+
+void mig_pdev_unlend(struct mig_pdev *d)
+{
+	if (d->ops && d->ops->remove)
+		d->ops->remove(d);
+	pdev_clear(d);
 }
 
 const char *mig_precheck_plugin(const char *bdf)

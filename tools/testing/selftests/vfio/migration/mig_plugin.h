@@ -107,6 +107,19 @@ int mig_pdev_open(struct mig_pdev *d, const char *bdf, char *why);
 void mig_pdev_close(struct mig_pdev *d);
 
 /*
+ * Lend @dev, which the caller opened and keeps, to its plug-in: @d gets a
+ * copy of the handle (the same fds) and the plug-in is initialised on it,
+ * for a suite that opens devices itself (migration_conformance) but may
+ * use a plug-in's @put_state.  0; -ENODEV when no plug-in knows the
+ * device; or another -errno (the plug-in refused it), with @why.  Never
+ * mig_pdev_close() a lent @d, whose fds are @dev's: end the loan with
+ * mig_pdev_unlend(), which leaves @dev open and as it is.  After that, or
+ * a refusal, @d holds no fd (mig_pdev_close() ignores it).
+ */
+int mig_pdev_lend(struct mig_pdev *d, struct vfio_dev *dev, char *why);
+void mig_pdev_unlend(struct mig_pdev *d);
+
+/*
  * For mig_test_main(): NULL if a plug-in knows @bdf and its driver
  * migrates, else why not.
  */

@@ -5,10 +5,12 @@
  * Works with any vfio PCI device whose driver implements migration, a PCI
  * function or an mdev: the tests read VFIO_DEVICE_FEATURE_MIGRATION and
  * only exercise what its flags promise (P2P and PRE_COPY states are
- * skipped when absent).  The one place that knows devices by name is
+ * skipped when absent).  Devices are known by name in one place,
  * state_knobs[], which tells resume_in_pieces and reopen_migrate_again
  * how to change the state of QEMU's edu and ivshmem and of the kernel's
- * mtty sample.
+ * mtty sample; for any other device those two ask the per-device
+ * plug-ins of the generic suites (mig_plugin.h, plugins/), which the
+ * suite does not itself know (today they take the igb VF).
  *
  * What a test asserts is what include/uapi/linux/vfio.h says; where the
  * uAPI leaves a choice to the driver (the state a device opens in, the
@@ -41,6 +43,7 @@
 #include <unistd.h>
 
 #include "mig_test.h"
+#include "mig_plugin.h"
 
 static const char *g_bdf;
 
@@ -2083,14 +2086,44 @@ static const struct state_knob {
 	  1, "scratch register of mtty's first port" },
 };
 
-/* How long a device without a knob runs to see if its state moves. */
+/* How long a device without a knob or plug-in runs to see if it moves. */
 #define OTHER_STATE_RUN_MS	250
+
+/* Move the RUNNING @dev by knob @k (or by plug-in @pd) to try number @i. */
+static void change_state(struct __test_metadata *_metadata,
+			 struct vfio_dev *dev, const struct state_knob *k,
+			 struct mig_pdev *pd, unsigned int i)
+{
+	static const uint32_t values[] = { 0x5a5a5a5a, 0xa5a5a5a5 };
+	char why[MIG_WHY_LEN];
+	int ret;
+
+	if (k && k->width == 1) {
+		uint8_t v = values[i];
+
+		ret = vfio_dev_region_write(dev, k->region, k->offset, &v, 1);
+		ASSERT_EQ(0, ret) TH_LOG("writing the %s: %s", k->what,
+					 strerror(-ret));
+	} else if (k) {
+		ret = vfio_dev_write32(dev, k->region, k->offset, values[i]);
+		ASSERT_EQ(0, ret) TH_LOG("writing the %s: %s", k->what,
+					 strerror(-ret));
+	} else if (pd->ops) {
+		ret = pd->ops->put_state(pd, i + 1, why);
+		ASSERT_EQ(0, ret) TH_LOG("%s plug-in, state %u: %s",
+					 pd->ops->name, i + 1, why);
+	} else {
+		usleep(OTHER_STATE_RUN_MS * 1000);
+	}
+}
 
 /*
  * Bring the device into a state that saves differently from @ref (a
  * stream saved from it as it is now) and save that state into @other.
  * The suite does not know devices in general: on one of state_knobs[] it
- * writes the knob; on any other device it lets it run for a while, in
+ * writes the knob; on any other device that a plug-in of the generic
+ * suites takes (mig_plugin.h; today the igb VF), it has the plug-in put
+ * its states 1 and 2; on the rest it lets the device run for a while, in
  * case its state moves by itself.  Returns NULL, or why no other state
  * was found.  The device is left in STOP.
  */
@@ -2098,11 +2131,13 @@ static const char *other_state(struct __test_metadata *_metadata,
 			       struct vfio_dev *dev, const struct vfio_buf *ref,
 			       struct vfio_buf *other)
 {
-	static const uint32_t values[] = { 0x5a5a5a5a, 0xa5a5a5a5 };
-	static char why[160];
+	static char why[2 * MIG_WHY_LEN];
+	char lend_why[MIG_WHY_LEN] = "";
 	const struct state_knob *k = NULL;
+	int lend = -ENODEV;
+	struct mig_pdev pd = { 0 };
 	struct vfio_pci_ids ids;
-	unsigned int i, tries;
+	unsigned int i, tries = 2;
 	int ret;
 
 	ret = vfio_dev_pci_ids(dev, &ids);
@@ -2111,40 +2146,40 @@ static const char *other_state(struct __test_metadata *_metadata,
 		if (state_knobs[i].vendor == ids.vendor &&
 		    state_knobs[i].device == ids.device)
 			k = &state_knobs[i];
+	/* no plug-in, or one that refuses the device: wait, as for any */
+	if (!k)
+		lend = mig_pdev_lend(&pd, dev, lend_why);
+	if (!k && lend)
+		tries = 1;
 
-	/* two values: the location may hold one of them already */
-	tries = k ? ARRAY_SIZE(values) : 1;
+	/* two states: the device may hold one of them already */
 	for (i = 0; i < tries; i++) {
 		go(_metadata, dev, ST(RUNNING), NULL);
-		if (k && k->width == 1) {
-			uint8_t v = values[i];
-
-			ret = vfio_dev_region_write(dev, k->region, k->offset,
-						    &v, 1);
-			ASSERT_EQ(0, ret) TH_LOG("writing the %s: %s", k->what,
-						 strerror(-ret));
-		} else if (k) {
-			ret = vfio_dev_write32(dev, k->region, k->offset,
-					       values[i]);
-			ASSERT_EQ(0, ret) TH_LOG("writing the %s: %s", k->what,
-						 strerror(-ret));
-		} else {
-			usleep(OTHER_STATE_RUN_MS * 1000);
-		}
+		change_state(_metadata, dev, k, &pd, i);
 		vfio_buf_free(other);
 		save(_metadata, dev, other);
-		if (stream_diff(ref, other) >= 0)
+		if (stream_diff(ref, other) >= 0) {
+			mig_pdev_unlend(&pd);
 			return NULL;
+		}
 	}
 	vfio_buf_free(other);
 	if (k)
 		snprintf(why, sizeof(why),
 			 "writing the %s did not change the saved state",
 			 k->what);
+	else if (pd.ops)
+		snprintf(why, sizeof(why),
+			 "the %s plug-in's states 1 and 2 did not change the saved state",
+			 pd.ops->name);
 	else
 		snprintf(why, sizeof(why),
-			 "%04x:%04x saved the same state after %d ms of RUNNING and the suite knows no way to change it",
-			 ids.vendor, ids.device, OTHER_STATE_RUN_MS);
+			 "%04x:%04x saved the same state after %d ms of RUNNING and the suite knows no way to change it%s%s%s",
+			 ids.vendor, ids.device, OTHER_STATE_RUN_MS,
+			 lend == -ENODEV ? "" : " (its plug-in refused it: ",
+			 lend == -ENODEV ? "" : lend_why,
+			 lend == -ENODEV ? "" : ")");
+	mig_pdev_unlend(&pd);
 	return why;
 }
 
