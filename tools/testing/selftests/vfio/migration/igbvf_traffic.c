@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/if_ether.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
 #include <poll.h>
@@ -50,6 +51,7 @@
 #define DIR_ECHO	3U
 #define DIR_VF_VF	4U
 #define HDR		14
+#define VLAN_HLEN	4		/* an 802.1Q tag */
 #define MAX_FRAME	1514
 #define IOVA_A		0x40000000ULL
 #define IOVA_B		0x50000000ULL
@@ -336,22 +338,43 @@ FIXTURE_TEARDOWN(igbvf)
 }
 
 /* PF side: send a frame of ours through the PF's interface. */
-static void pf_send(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(igbvf) *self, const uint8_t *dst,
-		    uint32_t dir, uint32_t seq)
+/*
+ * The PF sends a frame of ours, tagged with VLAN @vid (802.1Q, priority
+ * 0) unless @vid is 0.  The igb's switch gives a tagged frame only to the
+ * pools the PF's VLVF lists for @vid (hw/net/igb_core.c:
+ * igb_receive_assign()).
+ */
+static void pf_send_vlan(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(igbvf) *self, const uint8_t *dst,
+			 uint16_t vid, uint32_t dir, uint32_t seq)
 {
 	struct sockaddr_ll sll = { 0 };
-	uint8_t f[MAX_FRAME];
+	uint8_t f[MAX_FRAME + VLAN_HLEN];
 	size_t len = make_frame(f, dst, self->pf_mac, dir, seq);
 
+	if (vid) {
+		memmove(f + 12 + VLAN_HLEN, f + 12, len - 12);
+		f[12] = ETH_P_8021Q >> 8;
+		f[13] = ETH_P_8021Q & 0xff;
+		f[14] = vid >> 8;
+		f[15] = vid & 0xff;
+		len += VLAN_HLEN;
+	}
 	sll.sll_family = AF_PACKET;
 	sll.sll_ifindex = self->ifindex;
 	sll.sll_halen = 6;
 	memcpy(sll.sll_addr, dst, 6);
 	ASSERT_EQ((ssize_t)len, sendto(self->sock, f, len, 0,
 				       (struct sockaddr *)&sll, sizeof(sll)))
-		TH_LOG("sending seq %u on %s: %s", seq, self->ifname,
-		       strerror(errno));
+		TH_LOG("sending seq %u (VLAN %u) on %s: %s", seq, vid,
+		       self->ifname, strerror(errno));
+}
+
+static void pf_send(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(igbvf) *self, const uint8_t *dst,
+		    uint32_t dir, uint32_t seq)
+{
+	pf_send_vlan(_metadata, self, dst, 0, dir, seq);
 }
 
 /*
@@ -391,7 +414,10 @@ static int pf_recv(struct __test_metadata *_metadata,
 
 /*
  * VF side: the next frame of ours to @dst from @src within @ms: 1 with
- * *p, or 0.
+ * *p, or 0.  Linux's igb has a pool that joins a VLAN strip tags
+ * (VMOLR.STRVLAN, igb_set_vf_vlan_strip()), and QEMU does (its
+ * igb_rx_strip_vlan()), so tagged frames arrive untagged; one that did
+ * not is taken as if untagged, here, for every caller.
  */
 static int vf_recv_to(struct __test_metadata *_metadata, struct igbvf *vf,
 		      const uint8_t *dst, const uint8_t *src,
@@ -406,6 +432,11 @@ static int vf_recv_to(struct __test_metadata *_metadata, struct igbvf *vf,
 		if (n == -EAGAIN)
 			return 0;
 		ASSERT_LE(0, n) TH_LOG("VF RX: %s", why);
+		if (n >= 12 + VLAN_HLEN && f[12] == ETH_P_8021Q >> 8 &&
+		    f[13] == (ETH_P_8021Q & 0xff)) {
+			n -= VLAN_HLEN;
+			memmove(f + 12, f + 12 + VLAN_HLEN, n - 12);
+		}
 		ret = check_frame(f, n, dst, src, p, why, sizeof(why));
 		ASSERT_LE(0, ret) TH_LOG("VF received a damaged frame: %s", why);
 		if (ret)
@@ -908,7 +939,8 @@ static void msix_on(struct __test_metadata *_metadata, struct vfio_dev *dev,
  * A configured by mailbox and registers as a guest's igbvf would, frames
  * both ways, then A's state migrated into B: B's registers are A's, the
  * PF holds A's MAC for B's VF index, each unmasked vector gets one
- * interrupt, and the frames go on through B on the same rings.
+ * interrupt, the frames go on through B on the same rings, and the PF
+ * filters B's multicast and VLANs as it did A's (shown by traffic).
  */
 TEST_F(igbvf, migrate_registers)
 {
@@ -1058,6 +1090,27 @@ TEST_F(igbvf, migrate_registers)
 				&p, QUIET_MS, &others))
 		TH_LOG("B received a frame to " MAC_FMT ", not in A's multicast list",
 		       MAC_ARG(mc_not));
+
+	/*
+	 * The PF's VLAN filter for B is A's set: VLAN 100, which A added,
+	 * reaches B; 200, which A added and removed, does not.  The replay
+	 * asks for A's set only, after a RESET that clears B's VLANs in the
+	 * PF (igb_vf_reset()).  A frame on VLAN 100 after the one on 200
+	 * must be the next B gets: no waiting on silence.
+	 */
+	pf_send_vlan(_metadata, self, self->vf.mac, 100, DIR_PF_VF, 202);
+	ASSERT_EQ(1, vf_recv(_metadata, &self->vf, self->pf_mac, &p, WAIT_MS,
+			     &others))
+		TH_LOG("B did not receive a frame on VLAN 100, in A's VLAN set");
+	ASSERT_EQ(202U, p.seq);
+	pf_send_vlan(_metadata, self, self->vf.mac, 200, DIR_PF_VF, 203);
+	pf_send_vlan(_metadata, self, self->vf.mac, 100, DIR_PF_VF, 204);
+	ASSERT_EQ(1, vf_recv(_metadata, &self->vf, self->pf_mac, &p, WAIT_MS,
+			     &others))
+		TH_LOG("B did not receive the second frame on VLAN 100");
+	EXPECT_EQ(204U, p.seq)
+		TH_LOG("B received a frame on VLAN 200 (seq %u), which A removed",
+		       p.seq);
 	igbvf_irqs_off(&self->vf);
 }
 
