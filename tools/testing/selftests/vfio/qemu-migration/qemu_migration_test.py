@@ -31,7 +31,7 @@ the device advertises it) and STOP_COPY, the destination RESUMING.  A
 migration cancelled in PRE_COPY must leave the source device RUNNING with
 its registers intact.  A destination whose device is an ivshmem must
 refuse edu's stream before switchover (switchover-ack), with the source
-device never stopped.  Where the kernel has iommufd and the device cdev,
+device never stopped, and an edu must refuse an ivshmem's the same way.  Where the kernel has iommufd and the device cdev,
 the edu migration runs once more with QEMU's -object iommufd, and once
 more with the device state over multifd.
 
@@ -99,6 +99,8 @@ PLAN = [
     "ivshmem: QEMU live migration keeps BAR2 contents",
     "edu to ivshmem: the destination refuses the stream before "
     "switchover; the source device never stops and keeps its state",
+    "ivshmem to edu: the destination refuses the stream before "
+    "switchover; the source device never stops and keeps its memory",
     "edu: QEMU live migration with -object iommufd (the device cdev) "
     "keeps the registers",
     "edu: QEMU live migration with the device state over multifd keeps "
@@ -111,9 +113,10 @@ EDU_CANCEL = PLAN[5:8]
 EDU_DIRTY = PLAN[8:10]
 IVSHMEM = PLAN[10]
 INCOMPAT = PLAN[11]
-IOMMUFD = PLAN[12]
-MULTIFD = PLAN[13]
-IOMMUFD_MULTIFD = PLAN[14]
+INCOMPAT_REV = PLAN[12]
+IOMMUFD = PLAN[13]
+MULTIFD = PLAN[14]
+IOMMUFD_MULTIFD = PLAN[15]
 
 
 class Tap:
@@ -1042,60 +1045,114 @@ def incompat_steps(tap, run, a, precopy, dirty):
                          want)
         dst = run.qemu("dst-incompat", vfio_device(ivs, idirty),
                        incoming="defer")
-        port = free_port()
-        incoming(dst, port)
-        mig_caps(src, CAPS)
-        mark = src.trace_size()
-        dmark = dst.output_size()
-        t0 = time.monotonic()
-        src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
-        info = src.wait_migration(("completed", "failed", "cancelled"),
-                                  MIG_TIMEOUT)
-        dinfo = dst.wait_migration(("completed", "failed"), 30)
-        states = src.device_states(mark)
-        tap.diag(f"edu A {a} -> ivshmem {ivs}: source "
-                 f"{info.get('status')} after "
-                 f"{time.monotonic() - t0:.1f}s "
-                 f"({info.get('error-desc', 'no error-desc')}); "
-                 f"destination {dinfo.get('status')} "
-                 f"({dinfo.get('error-desc', 'no error-desc')})")
-        tap.diag(f"source device states: {' '.join(states) or 'none'}")
-        said = [ln.strip() for ln in dst.output(dmark).splitlines()
-                if ln.strip()]
-        for ln in said[-5:]:
-            tap.diag(f"destination QEMU: {ln}")
-        if info.get("status") != "failed":
-            raise TestError(f"source migration {info.get('status')}, "
-                            "not failed")
-        if dinfo.get("status") != "failed":
-            raise TestError(f"destination migration {dinfo.get('status')}, "
-                            "not failed")
-        stopped = [st for st in states if st not in ("PRE_COPY", "RUNNING")]
-        if stopped:
-            raise TestError("the source device went through "
-                            f"{' '.join(stopped)}: stopped before the "
-                            "destination refused")
-        if not states or states[-1] != "RUNNING":
-            raise TestError("source device state after the failure: "
-                            f"{states[-1] if states else 'none'}, not "
-                            "RUNNING")
-        src.wait_run_state("running", 10)
+        refused_migration(tap, src, dst, f"edu A {a} -> ivshmem {ivs}")
         bad = compare(edu_read(src, EDU_BAR0), want)
         if bad:
             raise TestError("source registers changed by the refused "
                             "migration: " + "; ".join(bad))
-        # The destination passes on the driver's errno: 10.0 "load of
-        # migration failed: Invalid argument" (and, in its output, "error
-        # while loading state section id N(0000:00:04.0/vfio)"), 11.1
-        # "load of migration failed: Invalid argument: Failed to load
-        # vmstate version_id: 1, ret: -22".
-        why = dinfo.get("error-desc", "") + " " + " ".join(said)
-        if "Invalid argument" not in why:
-            raise TestError("the destination does not say why it failed "
-                            "(no EINVAL from loading the device state)")
         tap.ok(name)
     except TestError as e:
         tap.fail(name, e)
+
+
+def incompat_rev_case(tap, run, b, dirty):
+    try:
+        incompat_rev_steps(tap, run, b, dirty)
+    finally:
+        run.quit_all()
+        tap.skip_rest("an earlier step failed", [INCOMPAT_REV])
+
+
+def incompat_rev_steps(tap, run, b, dirty):
+    """The other way: an ivshmem's VM migrates to a QEMU whose device, at
+    the same address, is edu B.  ivshmem's PRE_COPY initial data begins
+    with the stream header, which names its backend and which edu's
+    driver refuses; so the migration fails before switchover, the source
+    device never stops, and its memory keeps what the guest wrote."""
+    name = INCOMPAT_REV
+    devs, why = ivshmem_devices(run)
+    if not devs:
+        tap.skip(name, why)
+        return
+    ivs = devs[0]
+    if not qq.vfio_migration_flags(ivs) & qq.VFIO_MIGRATION_PRE_COPY:
+        tap.skip(name, f"ivshmem {ivs} has no PRE_COPY: nothing reaches "
+                 "the destination before switchover")
+        return
+    chunk = 1 << 20
+    try:
+        idirty, _ = dma_logging([ivs])
+        src = run.qemu("src-incompat-rev", vfio_device(ivs, idirty))
+        pci = qq.Pci(src, SLOT)
+        pci.map_bar(2, IVSHMEM_BAR2, is64=True)
+        pci.enable_memory()
+        src.memset(IVSHMEM_BAR2, chunk, 0x5a)
+        src.b64write(IVSHMEM_BAR2, os.urandom(64))
+        want = bar_checksum(src, IVSHMEM_BAR2, chunk, chunk)
+        dst = run.qemu("dst-incompat-rev", vfio_device(b, dirty),
+                       incoming="defer")
+        refused_migration(tap, src, dst, f"ivshmem {ivs} -> edu B {b}")
+        got = bar_checksum(src, IVSHMEM_BAR2, chunk, chunk)
+        if got != want:
+            raise TestError("the source's BAR2 changed in the refused "
+                            f"migration: sha256 of its first MiB {got[:16]}, "
+                            f"was {want[:16]}")
+        tap.ok(name)
+    except TestError as e:
+        tap.fail(name, e)
+
+
+def refused_migration(tap, src, dst, what):
+    """Migrate @src to @dst, whose device cannot take @src's stream, with
+    switchover-ack: both sides must fail, the source device never leave
+    PRE_COPY and RUNNING and end RUNNING, the source VM run on, and the
+    destination say why (EINVAL from loading the device state)."""
+    port = free_port()
+    incoming(dst, port)
+    mig_caps(src, CAPS)
+    mark = src.trace_size()
+    dmark = dst.output_size()
+    t0 = time.monotonic()
+    src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+    info = src.wait_migration(("completed", "failed", "cancelled"),
+                              MIG_TIMEOUT)
+    dinfo = dst.wait_migration(("completed", "failed"), 30)
+    states = src.device_states(mark)
+    tap.diag(f"{what}: source {info.get('status')} after "
+             f"{time.monotonic() - t0:.1f}s "
+             f"({info.get('error-desc', 'no error-desc')}); "
+             f"destination {dinfo.get('status')} "
+             f"({dinfo.get('error-desc', 'no error-desc')})")
+    tap.diag(f"source device states: {' '.join(states) or 'none'}")
+    said = [ln.strip() for ln in dst.output(dmark).splitlines()
+            if ln.strip()]
+    for ln in said[-5:]:
+        tap.diag(f"destination QEMU: {ln}")
+    if info.get("status") != "failed":
+        raise TestError(f"source migration {info.get('status')}, "
+                        "not failed")
+    if dinfo.get("status") != "failed":
+        raise TestError(f"destination migration {dinfo.get('status')}, "
+                        "not failed")
+    stopped = [st for st in states if st not in ("PRE_COPY", "RUNNING")]
+    if stopped:
+        raise TestError("the source device went through "
+                        f"{' '.join(stopped)}: stopped before the "
+                        "destination refused")
+    if not states or states[-1] != "RUNNING":
+        raise TestError("source device state after the failure: "
+                        f"{states[-1] if states else 'none'}, not "
+                        "RUNNING")
+    src.wait_run_state("running", 10)
+    # The destination passes on the driver's errno: 10.0 "load of
+    # migration failed: Invalid argument" (and, in its output, "error
+    # while loading state section id N(0000:00:04.0/vfio)"), 11.1
+    # "load of migration failed: Invalid argument: Failed to load
+    # vmstate version_id: 1, ret: -22".
+    why = dinfo.get("error-desc", "") + " " + " ".join(said)
+    if "Invalid argument" not in why:
+        raise TestError("the destination does not say why it failed "
+                        "(no EINVAL from loading the device state)")
 
 
 # ------------------------------------------------------------------------
@@ -1302,6 +1359,7 @@ def main():
             edu_dirty(tap, run, a, b)
         ivshmem_case(tap, run)
         incompat_case(tap, run, a, precopy, dirty)
+        incompat_rev_case(tap, run, b, dirty)
         iommufd_case(tap, run, a, b, precopy, dirty)
         multifd_case(tap, run, a, b, precopy, dirty)
         iommufd_case(tap, run, a, b, precopy, dirty, multifd=True)
