@@ -218,20 +218,14 @@ static inline u32 igbvf_read1(struct qvp_device *qdev, u32 off)
 	return val;
 }
 
-/* The VF's mailbox as the driver drives it, on the destination's replay. */
-struct igbvf_mbx {
-	struct qvp_device *qdev;
-	unsigned long end;	/* the replay's deadline, in jiffies */
-	u32 seen;		/* read-to-clear bits read and not yet used */
-};
-
 /* igbvf_mbx.c */
-int qvp_igbvf_mbx_answered(struct igbvf_mbx *m, u32 req0);
+void qvp_igbvf_fold_answer(const struct igbvf_state *st, struct igbvf_pf *pf,
+			   const u32 *mbx);
 int qvp_igbvf_mbx_fill(struct qvp_device *qdev, const u32 *words, u32 how,
 		       unsigned long end, u32 *seen);
-void qvp_igbvf_pf_apply(struct igbvf_pf *pf, const u32 *req, const u32 *reply);
+int qvp_igbvf_mbx_restore(struct qvp_device *qdev, const struct igbvf_pf *pf,
+			  const struct igbvf_regs *r, unsigned long end);
 void qvp_igbvf_pf_forget(struct igbvf_state *st, bool igb_kept);
-int qvp_igbvf_replay(struct igbvf_mbx *m0, const struct igbvf_pf *pf);
 int qvp_igbvf_trap_write(struct qvp_device *qdev, u32 off, u32 size, u64 val);
 
 /* igbvf_stream.c: the ops of save and resume */

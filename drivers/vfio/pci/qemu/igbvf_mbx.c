@@ -7,7 +7,7 @@
  * first pages (the mailbox, and on the way the interrupt mask and
  * moderation and the VF reset), keeps what the PF accepted (struct
  * igbvf_pf), and on the destination asks its own PF the same through the
- * VF's mailbox (qvp_igbvf_replay()).  See igbvf.c.
+ * VF's mailbox (igbvf_replay()).  See igbvf.c.
  */
 #include <linux/delay.h>
 #include <linux/jiffies.h>
@@ -138,7 +138,8 @@ static void igbvf_vlan_set(struct igbvf_pf *pf, u16 vid, bool add)
  * Message payloads are bytes in the words' memory order, as igb and
  * igbvf lay them out with memcpy().
  */
-void qvp_igbvf_pf_apply(struct igbvf_pf *pf, const u32 *req, const u32 *reply)
+static void igbvf_pf_apply(struct igbvf_pf *pf, const u32 *req,
+			   const u32 *reply)
 {
 	u32 type = req[0] & MSG_TYPE;
 	u32 info = (req[0] & MSG_INFO) >> MSG_INFO_SHIFT;
@@ -202,10 +203,10 @@ void qvp_igbvf_pf_apply(struct igbvf_pf *pf, const u32 *req, const u32 *reply)
 }
 
 /*
- * The PF's message in @msg (VMBMEM) is being acknowledged, or is there
- * at STOP_COPY: if it answers the kept request, apply the request as the
- * PF took it.  The PF's own messages (PF_CONTROL) and answers to
- * something else leave the request waiting.  Called with trap_lock held.
+ * The PF's message in @msg (VMBMEM) is being acknowledged by the guest:
+ * if it answers the kept request, apply the request as the PF took it.
+ * The PF's own messages (PF_CONTROL) and answers to something else leave
+ * the request waiting.  Called with trap_lock held.
  */
 static void igbvf_answered(struct igbvf_state *st, const u32 *msg)
 {
@@ -213,8 +214,29 @@ static void igbvf_answered(struct igbvf_state *st, const u32 *msg)
 	    (msg[0] & MSG_TYPE) != (st->req[0] & MSG_TYPE) ||
 	    !(msg[0] & (MSG_ACK | MSG_NACK)))
 		return;
-	qvp_igbvf_pf_apply(&st->pf, st->req, msg);
+	igbvf_pf_apply(&st->pf, st->req, msg);
 	st->req_len = 0;
+}
+
+/*
+ * For the save, at STOP_COPY (not a trapped write): the request still
+ * waiting for the guest's acknowledgment counts in @pf, the saved record,
+ * if the PF's answer to it is in @mbx (VMBMEM; igbvf_pf_apply() takes
+ * only an ACK); but not RESET, whose MAC words the PF may still be
+ * writing and which the destination's own RESET does, nor FILTER_ADD,
+ * which the destination sends again as the request in flight and must
+ * not send twice.  The kept request itself stays.  Called with trap_lock
+ * held, and a request kept (st->req_len).
+ */
+void qvp_igbvf_fold_answer(const struct igbvf_state *st, struct igbvf_pf *pf,
+			   const u32 *mbx)
+{
+	if (st->req[0] == MSG_RESET ||
+	    st->req[0] == (MSG_SET_MAC | MAC_FILTER_ADD << MSG_INFO_SHIFT) ||
+	    (mbx[0] & MSG_PF_CONTROL) ||
+	    (mbx[0] & MSG_TYPE) != (st->req[0] & MSG_TYPE))
+		return;
+	igbvf_pf_apply(pf, st->req, mbx);
 }
 
 /* Does a write of @size bytes at @off touch the register at @reg? */
@@ -326,6 +348,12 @@ int qvp_igbvf_trap_write(struct qvp_device *qdev, u32 off, u32 size, u64 val)
 
 /* The mailbox, driven by the driver on the destination --------------------- */
 
+struct igbvf_mbx {
+	struct qvp_device *qdev;
+	unsigned long end;	/* the replay's deadline, in jiffies */
+	u32 seen;		/* read-to-clear bits read and not yet used */
+};
+
 static u32 mbx_read(struct igbvf_mbx *m)
 {
 	u32 v = igbvf_read1(m->qdev, IGBVF_V2PMAILBOX);
@@ -362,7 +390,7 @@ static int mbx_wait(struct igbvf_mbx *m, u32 bit)
 }
 
 /*
- * The request @req0 sent again for the guest (qvp_igbvf_load_commit()): wait
+ * The request @req0 sent again for the guest (qvp_igbvf_mbx_restore()): wait
  * until the PF's answer is in VMBMEM, which reads without side effects,
  * so that the guest, which may hold a PFSTS of the source's in its own
  * memory, reads the answer and not its request.  The PF holds the buffer
@@ -370,7 +398,7 @@ static int mbx_wait(struct igbvf_mbx *m, u32 bit)
  * guest cannot take the buffer in between.  V2PMAILBOX is not read: its
  * status bits are the guest's.
  */
-int qvp_igbvf_mbx_answered(struct igbvf_mbx *m, u32 req0)
+static int igbvf_mbx_answered(struct igbvf_mbx *m, u32 req0)
 {
 	u32 w;
 
@@ -530,7 +558,7 @@ static int igbvf_wait_pf_ready(const struct igbvf_mbx *m)
  * that the ERROR state then needs.  @m0 carries the deadline, and gets
  * the read-to-clear bits seen.
  */
-int qvp_igbvf_replay(struct igbvf_mbx *m0, const struct igbvf_pf *pf)
+static int igbvf_replay(struct igbvf_mbx *m0, const struct igbvf_pf *pf)
 {
 	struct qvp_device *qdev = m0->qdev;
 	struct igbvf_mbx m = *m0;
@@ -609,3 +637,34 @@ int qvp_igbvf_replay(struct igbvf_mbx *m0, const struct igbvf_pf *pf)
 	return 0;
 }
 
+/*
+ * The PF's part of RESUMING -> STOP, before @end: the requests of @pf
+ * through the VF's own mailbox (igbvf_replay()), then the mailbox as the
+ * guest left it in @r: the request it was waiting on, sent again, so
+ * that the guest gets the answer and the status bits it waits for from
+ * this PF (its ACK then records the request as on the source); or else
+ * the mailbox memory, so that the guest reads there the PF's last message
+ * it had, not the replay's.  A PF reset meanwhile fails the restore
+ * (-EAGAIN).  Called with trap_lock held.
+ */
+int qvp_igbvf_mbx_restore(struct qvp_device *qdev, const struct igbvf_pf *pf,
+			  const struct igbvf_regs *r, unsigned long end)
+{
+	struct igbvf_mbx m = { .qdev = qdev, .end = end };
+	int ret;
+
+	lockdep_assert_held(&qdev->trap_lock);
+	ret = igbvf_replay(&m, pf);
+	if (!ret)
+		ret = qvp_igbvf_mbx_fill(qdev, r->has_req ? r->req : r->mbx,
+					 r->has_req ? V2P_REQ : 0, m.end,
+					 &m.seen);
+	if (!ret && r->has_req)
+		ret = igbvf_mbx_answered(&m, r->req[0]);
+	if (!ret && m.seen & (V2P_RSTI | V2P_RSTD)) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "igbvf: the PF was reset while the configuration was made again: it is lost\n");
+		ret = -EAGAIN;
+	}
+	return ret;
+}

@@ -175,10 +175,9 @@ int qvp_igbvf_save_begin(struct qvp_device *qdev, bool precopy, u64 *seed)
  * what the PF holds for it.  A request the guest sent and whose answer it
  * has not acknowledged travels as such (the destination sends it again,
  * last, so that the guest gets its answer there), and counts in the PF
- * record if VMBMEM shows that the PF took it; but for RESET, whose MAC
- * words the PF may still be writing, and which the destination's own
- * RESET then does.  The source's records stay as they are, for a
- * migration that fails.
+ * record if VMBMEM shows that the PF took it, but for RESET and
+ * FILTER_ADD (qvp_igbvf_fold_answer()).  The source's records stay as
+ * they are, for a migration that fails.
  */
 int qvp_igbvf_save_stop(struct qvp_device *qdev)
 {
@@ -209,11 +208,8 @@ int qvp_igbvf_save_stop(struct qvp_device *qdev)
 	memcpy(r->req, st->req, sizeof(r->req));
 	if (!r->has_req)
 		memset(r->req, 0, sizeof(r->req));
-	else if (st->req[0] != MSG_RESET &&
-		 st->req[0] != (MSG_SET_MAC | MAC_FILTER_ADD << MSG_INFO_SHIFT) &&
-		 !(r->mbx[0] & MSG_PF_CONTROL) &&
-		 (r->mbx[0] & MSG_TYPE) == (st->req[0] & MSG_TYPE))
-		qvp_igbvf_pf_apply(&st->saved_pf, st->req, r->mbx);
+	else
+		qvp_igbvf_fold_answer(st, &st->saved_pf, r->mbx);
 	mutex_unlock(&qdev->trap_lock);
 
 	if (r->q[0][Q_RDLEN] == ~0U)
@@ -464,29 +460,23 @@ static void igbvf_write_regs(struct igbvf_state *st,
 }
 
 /*
- * RESUMING -> STOP.  First the PF: the requests go through the VF's own
+ * RESUMING -> STOP.  First the PF and the mailbox
+ * (qvp_igbvf_mbx_restore()): the requests go through the VF's own
  * mailbox, and a refusal fails the arc before any VF register is written
  * (what the PF took before it stays with the PF until the reset that
- * ERROR needs).  Then the mailbox as the guest left it: the request it
- * was waiting on, sent again, so that the guest gets the answer and the
- * status bits it waits for from this PF (its ACK then records the
- * request as on the source); or else the mailbox memory, so that the
- * guest reads there the PF's last message it had, not the replay's.  All
- * of it within IGBVF_REPLAY_MS; a PF reset meanwhile fails the arc.
- * Then the registers, with the queues disabled and the vectors masked
- * (the VF enters STOP); the guest's queue enables and mask are held and
- * given back on the arcs to RUNNING (igbvf_unquiesce(), igbvf_p2p_start()).
- * The tails are written after the heads, with the queues off, so QEMU
- * neither sends nor receives here.
+ * ERROR needs), then the mailbox as the guest left it; all of it within
+ * IGBVF_REPLAY_MS of the arc's start.  Then the registers, with the
+ * queues disabled and the vectors masked (the VF enters STOP); the
+ * guest's queue enables and mask are held and given back on the arcs to
+ * RUNNING (igbvf_unquiesce(), igbvf_p2p_start() in igbvf.c).  The tails
+ * are written after the heads, with the queues off, so QEMU neither sends
+ * nor receives here.
  */
 int qvp_igbvf_load_commit(struct qvp_device *qdev)
 {
 	struct igbvf_state *st = igbvf(qdev);
 	struct igbvf_regs *r = &st->staged;
-	struct igbvf_mbx m = {
-		.qdev = qdev,
-		.end = jiffies + msecs_to_jiffies(IGBVF_REPLAY_MS),
-	};
+	unsigned long end = jiffies + msecs_to_jiffies(IGBVF_REPLAY_MS);
 	int ret;
 	u16 set;
 
@@ -503,18 +493,7 @@ int qvp_igbvf_load_commit(struct qvp_device *qdev)
 	qvp_mmio_end(qdev, set);
 
 	mutex_lock(&qdev->trap_lock);
-	ret = qvp_igbvf_replay(&m, &st->staged_pf);
-	if (!ret)
-		ret = qvp_igbvf_mbx_fill(qdev, r->has_req ? r->req : r->mbx,
-					 r->has_req ? V2P_REQ : 0, m.end,
-					 &m.seen);
-	if (!ret && r->has_req)
-		ret = qvp_igbvf_mbx_answered(&m, r->req[0]);
-	if (!ret && m.seen & (V2P_RSTI | V2P_RSTD)) {
-		dev_err_ratelimited(qvp_dev(qdev),
-				    "igbvf: the PF was reset while the configuration was made again: it is lost\n");
-		ret = -EAGAIN;
-	}
+	ret = qvp_igbvf_mbx_restore(qdev, &st->staged_pf, r, end);
 	if (!ret) {
 		st->pf = st->staged_pf;
 		memcpy(st->req, r->req, sizeof(st->req));
