@@ -131,7 +131,7 @@ bool vfio_dev_is_open(const struct vfio_dev *dev)
 	return dev->device_fd >= 0;
 }
 
-static void dev_init(struct vfio_dev *dev, enum vfio_dev_iommu_mode mode)
+void vfio_dev_init(struct vfio_dev *dev, enum vfio_dev_iommu_mode mode)
 {
 	memset(dev, 0, sizeof(*dev));
 	dev->iommu_mode = mode;
@@ -505,7 +505,7 @@ int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
 	enum vfio_dev_iommu_mode mode;
 
 	if (vfio_dev_iommu_mode_env(&mode)) {
-		dev_init(dev, VFIO_DEV_IOMMU_LEGACY);
+		vfio_dev_init(dev, VFIO_DEV_IOMMU_LEGACY);
 		set_err(dev, "%s='%s' names no IOMMU mode: want legacy or iommufd",
 			VFIO_DEV_IOMMU_MODE_ENV,
 			getenv(VFIO_DEV_IOMMU_MODE_ENV));
@@ -523,7 +523,7 @@ int vfio_dev_open_mode(struct vfio_dev *dev, const char *bdf,
 	long id;
 	int ret;
 
-	dev_init(dev, mode);
+	vfio_dev_init(dev, mode);
 	if (mode != VFIO_DEV_IOMMU_LEGACY && mode != VFIO_DEV_IOMMU_IOMMUFD) {
 		set_err(dev, "unknown IOMMU mode %d", (int)mode);
 		return -EINVAL;
@@ -684,7 +684,7 @@ int vfio_dev_open_held(struct vfio_dev *dev, const char *socket_path,
 	int fds[VFIO_HOLD_MAX_FDS];
 	int fd, ret;
 
-	dev_init(dev, VFIO_DEV_IOMMU_LEGACY);
+	vfio_dev_init(dev, VFIO_DEV_IOMMU_LEGACY);
 	if (vfio_bdf_normalise(bdf, dev->bdf, sizeof(dev->bdf))) {
 		set_err(dev, "'%s' is not a PCI address (want DDDD:BB:DD.F)",
 			bdf ? bdf : "(null)");

@@ -125,6 +125,12 @@ int vfio_dev_open_mode(struct vfio_dev *dev, const char *bdf,
 		       enum vfio_dev_iommu_mode mode);
 void vfio_dev_close(struct vfio_dev *dev);
 bool vfio_dev_is_open(const struct vfio_dev *dev);
+/*
+ * A closed handle in IOMMU mode @mode: every fd -1, as vfio_dev_open()
+ * leaves @dev on failure; vfio_dev_is_open() is false on it and
+ * vfio_dev_close() does nothing.
+ */
+void vfio_dev_init(struct vfio_dev *dev, enum vfio_dev_iommu_mode mode);
 
 /*
  * A holder ("vfio-mig hold", tools/vfio-mig/hold.c) keeps devices open

@@ -85,11 +85,7 @@ void mig_pdev_close(struct mig_pdev *d)
 static void pdev_clear(struct mig_pdev *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->dev.device_fd = -1;
-	d->dev.group_fd = -1;
-	d->dev.container_fd = -1;
-	d->dev.iommufd = -1;
-	d->dev.hold_fd = -1;
+	vfio_dev_init(&d->dev, VFIO_DEV_IOMMU_LEGACY);
 }
 
 int mig_pdev_lend(struct mig_pdev *d, struct vfio_dev *dev, char *why)
