@@ -203,15 +203,24 @@ static void igbvf_pf_apply(struct igbvf_pf *pf, const u32 *req,
 }
 
 /*
+ * Whether the PF's message @msg answers request @req: not one of the
+ * PF's own (PF_CONTROL), and of the request's type.
+ */
+static bool igbvf_answers(const u32 *req, const u32 *msg)
+{
+	return !(msg[0] & MSG_PF_CONTROL) &&
+	       (msg[0] & MSG_TYPE) == (req[0] & MSG_TYPE);
+}
+
+/*
  * The PF's message in @msg (VMBMEM) is being acknowledged by the guest:
  * if it answers the kept request, apply the request as the PF took it.
- * The PF's own messages (PF_CONTROL) and answers to something else leave
- * the request waiting.  Called with trap_lock held.
+ * The PF's own messages and answers to something else leave the request
+ * waiting.  Called with trap_lock held.
  */
 static void igbvf_answered(struct igbvf_state *st, const u32 *msg)
 {
-	if (!st->req_len || (msg[0] & MSG_PF_CONTROL) ||
-	    (msg[0] & MSG_TYPE) != (st->req[0] & MSG_TYPE) ||
+	if (!st->req_len || !igbvf_answers(st->req, msg) ||
 	    !(msg[0] & (MSG_ACK | MSG_NACK)))
 		return;
 	igbvf_pf_apply(&st->pf, st->req, msg);
@@ -233,8 +242,7 @@ void qvp_igbvf_fold_answer(const struct igbvf_state *st, struct igbvf_pf *pf,
 {
 	if (st->req[0] == MSG_RESET ||
 	    st->req[0] == (MSG_SET_MAC | MAC_FILTER_ADD << MSG_INFO_SHIFT) ||
-	    (mbx[0] & MSG_PF_CONTROL) ||
-	    (mbx[0] & MSG_TYPE) != (st->req[0] & MSG_TYPE))
+	    !igbvf_answers(st->req, mbx))
 		return;
 	igbvf_pf_apply(pf, st->req, mbx);
 }
