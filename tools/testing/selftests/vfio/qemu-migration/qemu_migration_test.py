@@ -31,9 +31,10 @@ the device advertises it) and STOP_COPY, the destination RESUMING.  A
 migration cancelled in PRE_COPY must leave the source device RUNNING with
 its registers intact.  A destination whose device is an ivshmem must
 refuse edu's stream before switchover (switchover-ack), with the source
-device never stopped, and an edu must refuse an ivshmem's the same way.  Where the kernel has iommufd and the device cdev,
-the edu migration runs once more with QEMU's -object iommufd, and once
-more with the device state over multifd.
+device never stopped, and an edu must refuse an ivshmem's the same way.
+Where the kernel has iommufd and the device cdev, the edu migration runs
+once more with QEMU's -object iommufd, and once more with the device
+state over multifd.
 
 Where the devices offer DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*,
 which the driver has on kernels with CONFIG_IOMMUFD_DRIVER), QEMU runs in
