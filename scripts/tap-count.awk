@@ -16,7 +16,10 @@
 #                                       with the number of its cases and
 #                                       of its failed cases)
 #
-# RES is ok, fail or skip.  DETAIL is a case's SKIP reason; for a program,
+# RES is ok, fail or skip.  DETAIL is a case's SKIP reason, or for a
+# failed case the last lines its program logged about it ("FILE.c:LINE:"
+# lines of kselftest_harness.h's ASSERTs and TH_LOG, at most three, since
+# its "RUN" line): the summary then says why it failed; for a program,
 # the runner's directive (exit=N, TIMEOUT ...) or, for a program that
 # skipped as a whole, the reason it printed last ("1..0 # SKIP why",
 # "ok N # SKIP why").  scripts/verdict.sh judges the
@@ -27,7 +30,19 @@ function flush_prog_state() {
 	prog_reason = ""
 }
 
-BEGIN { suite = "?"; prog = "?"; flush_prog_state() }
+BEGIN { suite = "?"; prog = "?"; flush_prog_state(); ndiag = 0 }
+
+# a kselftest_harness.h case begins; its log lines
+/^# #  RUN / { ndiag = 0; next }
+/^# # [^ ]+\.c:[0-9]+:/ {
+	d = substr($0, 5)
+	gsub(/\|/, "/", d)
+	if (ndiag == 3) {
+		diag[1] = diag[2]; diag[2] = diag[3]; ndiag = 2
+	}
+	diag[++ndiag] = substr(d, 1, 200)
+	next
+}
 
 /^# suite: / { suite = $3; prog = "?"; flush_prog_state(); print "begin|" suite; next }
 /^# suite-end: / { print "end|" $3 "|" $4; next }
@@ -56,8 +71,12 @@ BEGIN { suite = "?"; prog = "?"; flush_prog_state() }
 			res = "skip"
 	}
 	prog_cases++
-	if (res == "fail")
+	if (res == "fail") {
 		prog_failed++
+		for (i = 1; i <= ndiag; i++)
+			detail = detail (i > 1 ? " / " : "") diag[i]
+	}
+	ndiag = 0
 	# guest-run.sh's own suites (setup, teardown) are their program
 	print "case|" suite "|" (prog == suite ? "" : prog ": ") line "|" res "|" detail
 	next

@@ -90,12 +90,18 @@ expect()
 	fi
 }
 
-echo "1..32"
-
 d=$(fake_run clean)
 judge clean "$d" 0
 expect clean "a clean run passes: no failure, no skip" \
 	"j_fail == 0 && j_skip == 0 && j_xfail == 0 && j_pass > 10" '^ok - 6.12.0-fake: guest test script completed'
+
+# A failed kselftest_harness.h case: the summary says why, from the last
+# lines its program logged about it.
+d=$(fake_run why)
+sed -i 's/^# ok 1 edu_badinput.works$/# #  RUN           edu.works ...\n# # edu_badinput.c:10:works:an older line\n# # edu_badinput.c:11:works:setting up\n# # edu_badinput.c:12:works:Expected 0 (0) == ret (-110)\n# # edu_badinput.c:12:works:mailbox: no reply|from the PF\n# not ok 1 edu_badinput.works/' "$d/selftests.tap"
+judge why "$d" 0
+expect why "a failed case's summary line gives its last three log lines" \
+	"j_fail == 1" '^    6.12.0-fake/edu: edu_badinput: edu_badinput.works \(edu_badinput.c:11:works:setting up / edu_badinput.c:12:works:Expected 0 \(0\) == ret \(-110\) / edu_badinput.c:12:works:mailbox: no reply/from the PF\)$'
 
 # The case the audit found: a first boot with a WARN from our driver, a
 # failed case and a stall, then a clean second boot.
@@ -410,5 +416,6 @@ else
 	tap "not ok" "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM... (bad: $bad)"
 fi
 
+echo "1..$n"
 [ "$failed" -eq 0 ] && rm -rf "$work"
 exit $((failed > 0))
