@@ -61,6 +61,7 @@
 /* Mailbox messages (word 0), Linux's igb <-> igbvf */
 #define IGB_MSG_RESET		0x01	/* reply: ACK + MAC in words 1-2 */
 #define IGB_MSG_SET_MAC		0x02	/* words 1-2: the MAC */
+#define  IGB_MAC_FILTER_CLR	(1U << 16)	/* info: drop the VF's filters */
 #define  IGB_MAC_FILTER_ADD	(2U << 16)	/* info: one more MAC */
 #define IGB_MSG_SET_MULTICAST	0x03	/* info: count; words 1..: hashes */
 #define IGB_MSG_SET_VLAN	0x04	/* info: add; word 1: VLAN ID */

@@ -339,6 +339,19 @@ int igbvf_add_mac_filter(struct igbvf *vf, const uint8_t mac[6], char *why)
 	return mbx_ack(vf, msg, 3, "a MAC filter", why);
 }
 
+/*
+ * Linux's igb frees a VF's MAC filters only on this request, not when
+ * the VF resets, and checks its address even here: the VF's own MAC
+ * goes with it (igbvf's all-zero one is refused).
+ */
+int igbvf_clear_mac_filters(struct igbvf *vf, char *why)
+{
+	uint32_t msg[3] = { IGB_MSG_SET_MAC | IGB_MAC_FILTER_CLR, 0, 0 };
+
+	memcpy(&msg[1], vf->mac, 6);
+	return mbx_ack(vf, msg, 3, "clearing the MAC filters", why);
+}
+
 int igbvf_mbx_answer(struct igbvf *vf, uint32_t *reply, unsigned int rlen,
 		     char *why)
 {

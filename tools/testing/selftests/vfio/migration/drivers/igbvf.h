@@ -83,6 +83,8 @@ int igbvf_set_multicast(struct igbvf *vf, const uint8_t (*macs)[6],
 int igbvf_set_vlan(struct igbvf *vf, uint16_t vid, bool add, char *why);
 /* One more unicast MAC the VF's pool accepts (SET_MAC, FILTER_ADD). */
 int igbvf_add_mac_filter(struct igbvf *vf, const uint8_t mac[6], char *why);
+/* Drop all of them (SET_MAC, FILTER_CLR). */
+int igbvf_clear_mac_filters(struct igbvf *vf, char *why);
 
 /*
  * The two halves of igbvf_mbx_call(), for tests that stop the VF between
