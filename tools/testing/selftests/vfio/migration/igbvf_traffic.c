@@ -248,6 +248,15 @@ static void pf_up(struct __test_metadata *_metadata, const char *ifname)
 static int vf_index(const char *bdf);
 static int set_admin_mac(const char *ifname, int vf, const uint8_t *mac);
 
+/* igbvf_init() did the reset handshake twice: say so, and why. */
+static void said_resets_again(struct __test_metadata *_metadata,
+			      const struct igbvf *vf, const char *why)
+{
+	if (vf->resets_again)
+		TH_LOG("%s: the PF dropped a message after the reset handshake, which was done again (first try: %s)",
+		       vf->dev->bdf, why);
+}
+
 /* Take any admin MAC off the VF @bdf (all zeroes: none). */
 static void admin_mac_none(const char *ifname, const char *bdf)
 {
@@ -304,6 +313,7 @@ FIXTURE_SETUP(igbvf)
 	ret = igbvf_init(&self->vf, &self->dev, IOVA_A, self->why);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->dev.bdf, self->why);
 	self->vf_up = true;
+	said_resets_again(_metadata, &self->vf, self->why);
 	TH_LOG("%s: MAC %02x:%02x:%02x:%02x:%02x:%02x (%s); PF %s %s",
 	       self->dev.bdf, self->vf.mac[0], self->vf.mac[1],
 	       self->vf.mac[2], self->vf.mac[3], self->vf.mac[4],
@@ -1369,6 +1379,7 @@ TEST_F(igbvf, migrate_admin_mac)
 	ret = igbvf_init(&self->vf, &self->dev, IOVA_A, self->why);
 	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
 	self->vf_up = true;
+	said_resets_again(_metadata, &self->vf, self->why);
 	ASSERT_TRUE(self->vf.mac_from_pf);
 	ASSERT_EQ(0, memcmp(self->vf.mac, admin, 6));
 

@@ -200,6 +200,11 @@ int igbvf_mbx_call(struct igbvf *vf, const uint32_t *msg, unsigned int len,
 	for (tries = 0; tries < 8; tries++) {
 		memset(reply, 0, rlen * sizeof(*reply));
 		ret = mbx_recv(vf, reply, rlen, why);
+		if (ret == -ETIMEDOUT) {
+			say(why, "mailbox: the PF took message 0x%08x (ACK) and sent no reply in %d ms",
+			    msg[0], IGBVF_MBX_MS);
+			return ret;
+		}
 		if (ret)
 			return ret;
 		if ((reply[0] & 0xffff) == type)
@@ -579,6 +584,15 @@ int igbvf_init(struct igbvf *vf, struct vfio_dev *dev, uint64_t iova,
 		goto fail;
 	}
 
+	/*
+	 * Linux's igb handles a VF's reset (CTRL.RST here, or an FLR) in
+	 * its mailbox interrupt, after the fact; when that runs after it
+	 * answered our RESET message, the VF is no longer clear to send and
+	 * the PF takes its next message without answering.  A VF reset just
+	 * before ours (igbvf_remove()) leaves that window open: one more
+	 * handshake, and vf->resets_again counts it.
+	 */
+again:
 	ret = igbvf_reset(vf, why);
 	if (ret == -ENODATA) {
 		/* no MAC from the PF: a locally administered one of ours */
@@ -599,6 +613,8 @@ int igbvf_init(struct igbvf *vf, struct vfio_dev *dev, uint64_t iova,
 	/* as igbvf_set_rlpml(): a full frame with a VLAN tag and the FCS */
 	if (!ret)
 		ret = igbvf_set_max_frame(vf, IGBVF_MAX_FRAME, why);
+	if (ret == -ETIMEDOUT && !vf->resets_again++)
+		goto again;
 	if (ret)
 		goto fail;
 	ret = queues_on(vf, why);

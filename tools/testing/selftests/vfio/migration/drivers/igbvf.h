@@ -38,6 +38,7 @@ struct igbvf {
 	bool mac_from_pf;	/* the PF's reset reply carried it */
 	uint32_t mbx_seen;	/* read-to-clear mailbox bits not yet used */
 	unsigned int pf_msgs;	/* the PF's own messages read and dropped */
+	unsigned int resets_again; /* igbvf_init()'s handshakes done twice */
 	bool irqs;		/* MSI-X on (igbvf_irqs_on()) */
 
 	/* DMA memory: the rings, then the RX buffers, then the TX buffers */
