@@ -368,6 +368,7 @@ struct result {
 	int err;		/* first negative return, or 0 */
 	size_t err_at;		/* bytes consumed when it happened */
 	const char *why;	/* the parser's reason */
+	long long val;		/* the value it names, -1 if none (0 if not refused) */
 	int records;		/* QVP_PARSE_RECORD deliveries */
 	int bulks;		/* QVP_PARSE_BULK reports */
 	struct got got[MAX_GOT];	/* the first MAX_GOT of both, in order */
@@ -488,6 +489,7 @@ static bool note_ret(struct result *r, const struct qvp_parser *p, int ret,
 		r->err = ret;
 		r->err_at = off;
 		r->why = p->why;
+		r->val = p->why_has_val ? (long long)p->why_val : -1;
 		return true;
 	}
 	if (ret == QVP_PARSE_RECORD)
@@ -774,28 +776,29 @@ static void test_header_fields(void)
 		const char *what;
 		void (*edit)(struct qvp_stream_header *h);
 		const char *why;
+		long long val;	/* the value the refusal names, or -1 */
 	} cases[] = {
 		{ "magic \"QVPT\"", hdr_magic,
-		  "bad magic: not a qemu-vfio-pci stream" },
+		  "bad magic: not a qemu-vfio-pci stream", -1 },
 		{ "magic \"SPVQ\" (byte-swapped)", hdr_magic_be,
-		  "bad magic: not a qemu-vfio-pci stream" },
-		{ "version 1", hdr_version1, "unsupported stream version" },
-		{ "version 3", hdr_version3, "unsupported stream version" },
+		  "bad magic: not a qemu-vfio-pci stream", -1 },
+		{ "version 1", hdr_version1, "unsupported stream version", 1 },
+		{ "version 3", hdr_version3, "unsupported stream version", 3 },
 		{ "another vendor", hdr_vendor,
-		  "stream is from a device with another PCI identity" },
+		  "stream is from a device with another PCI identity", -1 },
 		{ "another device", hdr_device,
-		  "stream is from a device with another PCI identity" },
+		  "stream is from a device with another PCI identity", -1 },
 		{ "another revision", hdr_revision,
-		  "stream is from a device with another PCI identity" },
+		  "stream is from a device with another PCI identity", -1 },
 		{ "another backend", hdr_backend,
-		  "stream is for another device model" },
+		  "stream is for another device model", -1 },
 		{ "another subsystem vendor", hdr_subsys_vendor,
-		  "stream is from a device with another PCI identity" },
+		  "stream is from a device with another PCI identity", -1 },
 		{ "another subsystem device", hdr_subsys,
-		  "stream is from a device with another PCI identity" },
-		{ "flags 0x0001", hdr_flags, "unknown stream header flags" },
-		{ "flags 0x8000", hdr_flags_hi, "unknown stream header flags" },
-		{ "header_len 40", hdr_len, "bad stream header length" },
+		  "stream is from a device with another PCI identity", -1 },
+		{ "flags 0x0001", hdr_flags, "unknown stream header flags", -1 },
+		{ "flags 0x8000", hdr_flags_hi, "unknown stream header flags", -1 },
+		{ "header_len 40", hdr_len, "bad stream header length", 40 },
 	};
 	static struct stream s;
 	struct result r;
@@ -806,10 +809,11 @@ static void test_header_fields(void)
 		rebuild_header(&s, cases[i].edit);
 		r = parse(s.bytes, s.len, 4096);
 		check(r.err == -EINVAL && r.err_at == HL &&
-		      same(r.why, cases[i].why),
-		      "header with %s and a good CRC: EINVAL at byte 32, \"%s\" (err %d at %zu, \"%s\")",
-		      cases[i].what, cases[i].why, r.err, r.err_at,
-		      r.why ? r.why : "");
+		      same(r.why, cases[i].why) &&
+		      r.val == cases[i].val,
+		      "header with %s and a good CRC: EINVAL at byte 32, \"%s\", value %lld (err %d at %zu, \"%s\", value %lld)",
+		      cases[i].what, cases[i].why, cases[i].val, r.err, r.err_at,
+		      r.why ? r.why : "", r.val);
 	}
 }
 

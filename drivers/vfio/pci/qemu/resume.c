@@ -52,7 +52,11 @@ static int qvp_resume_commit(struct qvp_mig_file *mf, size_t n)
 	int ret, err = 0;
 
 	ret = qvp_parser_commit(p, n);
-	if (ret < 0) {
+	if (ret < 0 && p->why_has_val) {
+		dev_err_ratelimited(qvp_dev(qdev),
+				    "resume stream refused at byte %llu: %s %llu\n",
+				    p->err_offset, p->why, p->why_val);
+	} else if (ret < 0) {
 		dev_err_ratelimited(qvp_dev(qdev),
 				    "resume stream refused at byte %llu: %s\n",
 				    p->err_offset, p->why);

@@ -240,6 +240,17 @@ static int qvp_parse_fail(struct qvp_parser *p, int err, const char *why)
 	p->err = err;
 	p->why = why;
 	p->err_offset = p->offset;
+	p->why_has_val = false;
+	return err;
+}
+
+/* As qvp_parse_fail(), when @why names a field whose value was @val. */
+static int qvp_parse_fail_val(struct qvp_parser *p, int err, const char *why,
+			      u64 val)
+{
+	qvp_parse_fail(p, err, why);
+	p->why_has_val = true;
+	p->why_val = val;
 	return err;
 }
 
@@ -271,9 +282,11 @@ static int qvp_check_header(struct qvp_parser *p)
 	if (le32_to_cpu(h->magic) != QVP_STREAM_MAGIC)
 		return qvp_parse_fail(p, -EINVAL, "bad magic: not a qemu-vfio-pci stream");
 	if (le16_to_cpu(h->version) != QVP_STREAM_VERSION)
-		return qvp_parse_fail(p, -EINVAL, "unsupported stream version");
+		return qvp_parse_fail_val(p, -EINVAL, "unsupported stream version",
+					  le16_to_cpu(h->version));
 	if (le16_to_cpu(h->header_len) != sizeof(*h))
-		return qvp_parse_fail(p, -EINVAL, "bad stream header length");
+		return qvp_parse_fail_val(p, -EINVAL, "bad stream header length",
+					  le16_to_cpu(h->header_len));
 	if (le32_to_cpu(h->crc) != qvp_crc32(0, h, QVP_HDR_CRC_LEN))
 		return qvp_parse_fail(p, -EINVAL, "stream header checksum mismatch");
 	if (h->flags)

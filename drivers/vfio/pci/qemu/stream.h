@@ -194,6 +194,8 @@ struct qvp_parser {
 	int err;		/* -errno once state is QVP_PARSE_FAILED */
 	const char *why;	/* human-readable reason of @err */
 	u64 err_offset;		/* stream offset where the error was seen */
+	u64 why_val;		/* with @why_has_val: the refused field's value */
+	bool why_has_val;	/* @why_val is set (version, header length) */
 };
 
 void qvp_parser_init(struct qvp_parser *p, const struct qvp_stream_id *expect,

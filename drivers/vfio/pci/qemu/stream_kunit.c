@@ -1046,6 +1046,8 @@ struct t_refusal {
 	u32 value;
 	int err;
 	const char *why;
+	/* the refusal names the field's value, @value (why_has_val) */
+	bool names_value;
 };
 
 /* A field of an edu stream's header changed, with a good CRC. */
@@ -1246,6 +1248,13 @@ static struct t_stream *t_after_end(struct kunit *test, const struct t_refusal *
 	.at = offsetof(struct qvp_stream_header, _field),		\
 	.value = _value, .err = -EINVAL, .why = _why }
 
+/* As T_HDR(), for a field whose value the refusal names. */
+#define T_HDR_VAL(_name, _field, _value, _why) {			\
+	.name = "header " _name, .make = t_bad_header,			\
+	.at = offsetof(struct qvp_stream_header, _field),		\
+	.value = _value, .err = -EINVAL, .why = _why,			\
+	.names_value = true }
+
 #define T_REC(_name, _type, _flags, _length, _err, _why) {		\
 	.name = _name, .make = t_bad_rechdr, .type = _type,		\
 	.flags = _flags, .length = _length, .err = _err, .why = _why }
@@ -1280,9 +1289,9 @@ static const struct t_refusal t_refusals[] = {
 	T_HDR("magic QVPT", magic, 0x54505651, T_MAGIC),
 	T_HDR("magic byte-swapped", magic, 0x51565053, T_MAGIC),
 	T_MAKE("200 bytes of 0xa5", t_garbage, 0, T_MAGIC),
-	T_HDR("version 1", version, 1, "unsupported stream version"),
-	T_HDR("version 3", version, 3, "unsupported stream version"),
-	T_HDR("header_len 40", header_len, 40, "bad stream header length"),
+	T_HDR_VAL("version 1", version, 1, "unsupported stream version"),
+	T_HDR_VAL("version 3", version, 3, "unsupported stream version"),
+	T_HDR_VAL("header_len 40", header_len, 40, "bad stream header length"),
 	T_MAKE("header with a seed byte changed", t_header_crc, 0,
 	       "stream header checksum mismatch"),
 	T_HDR("flags 0x0001", flags, 0x0001, "unknown stream header flags"),
@@ -1375,6 +1384,13 @@ static bool t_refused(const struct t_run *r, const struct t_refusal *c, char *wh
 	if (p->err_offset != r->s->refuse_at) {
 		scnprintf(why, T_WHY, "refused at byte %llu, not %zu", p->err_offset,
 			  r->s->refuse_at);
+		return false;
+	}
+	if (p->why_has_val != c->names_value ||
+	    (c->names_value && p->why_val != c->value)) {
+		scnprintf(why, T_WHY, "value named: %s %llu, not %s %u",
+			  p->why_has_val ? "yes" : "no", p->why_val,
+			  c->names_value ? "yes" : "no", c->value);
 		return false;
 	}
 	if (p->state != QVP_PARSE_FAILED || p->err != c->err || qvp_parser_done(p)) {
