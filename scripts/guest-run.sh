@@ -361,6 +361,17 @@ dev_args() {
 # (not for mtty's: see there).
 export VFIO_SELFTESTS_ALLOW_UNBIND=1
 
+# pf_up BDF: the network interface of the VF's PF is up.  Linux's igb
+# answers its VFs' mailbox only then, and the igbvf backend replays the
+# PF-held configuration through the mailbox when a stream is loaded.
+pf_up() {
+	local n
+	for n in /sys/bus/pci/devices/$1/physfn/net/*; do
+		[ -e "$n" ] || { echo "the PF of $1 has no network interface"; return 1; }
+		ip link set dev "${n##*/}" up || return 1
+	done
+}
+
 # Suites run on the devices of a kind, by its name in scripts/test-devices.
 # A suite whose devices are missing does not run: the setup checks above
 # and the suite's absence (scripts/expected-suites) are its failures.
@@ -388,9 +399,14 @@ if [ "${#edu[@]}" -ge 1 ] && [ -c /dev/iommu ] && want edu-iommufd; then
 		VFIO_SELFTESTS_IOMMU_MODE=iommufd "${args[@]}"
 fi
 if [ "${#edu[@]}" -ge 1 ] && want vfio-mig; then
+	# the golden igb VF stream loads only where the PF answers
+	[ -z "${igbvf[0]:-}" ] || pf_up "${igbvf[0]}" ||
+		log "cannot bring up the PF of ${igbvf[0]}"
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
 		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
 		VFIO_MIG_EDU_REGS="$out/vfio-mig-selftests/edu_regs" \
+		VFIO_MIG_GOLDEN=/qvp/tools/testing/stream/golden \
+		VFIO_MIG_IVSHMEM_BDF="${ivs64[0]:-}" VFIO_MIG_IGBVF_BDF="${igbvf[0]:-}" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 fi
 if [ "${#edu[@]}" -ge 1 ] && want qemu-migration; then
@@ -453,16 +469,6 @@ if [ "${#mdevs[@]}" -ge 1 ] && [ -c /dev/iommu ] && want mtty-iommufd; then
 		VFIO_SELFTESTS_ALLOW_UNBIND=0 VFIO_SELFTESTS_IOMMU_MODE=iommufd \
 		"${args[@]}"
 fi
-# pf_up BDF: the network interface of the VF's PF is up.  Linux's igb
-# answers its VFs' mailbox only then, and the igbvf backend replays the
-# PF-held configuration through the mailbox when a stream is loaded.
-pf_up() {
-	local n
-	for n in /sys/bus/pci/devices/$1/physfn/net/*; do
-		[ -e "$n" ] || { echo "the PF of $1 has no network interface"; return 1; }
-		ip link set dev "${n##*/}" up || return 1
-	done
-}
 
 # The igb's VFs on qemu-vfio-pci: the device-agnostic suites (the plug-in
 # plugins/igbvf.c), then igbvf_traffic, which drives them from userspace

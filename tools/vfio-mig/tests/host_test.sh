@@ -114,7 +114,7 @@ flip() {
 	printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
-plan=64
+plan=70
 echo "TAP version 13"
 echo "1..$plan"
 
@@ -286,6 +286,66 @@ if run "hold of a nonexistent device: exit 1" 1 "$VFIO_MIG" hold --socket "$T/h.
 		not_ok "hold of a nonexistent device: exit 1, no socket made"
 	fi
 fi
+
+# --- golden streams ----------------------------------------------------------
+# tools/testing/stream/golden keeps a stream of every format version a
+# qemu-vfio-pci ever wrote, of every backend that version had
+# (scripts/golden-streams.sh wrote them): this version's must decode, and
+# with the known state; an older one must be refused by its version.  A
+# new version without its golden streams fails here.
+# golden_file NAME: the golden stream NAME, unpacked into $T if gzipped;
+# empty if there is none.
+golden_file() {
+	if [ -f "$GOLDEN/$1" ]; then
+		echo "$GOLDEN/$1"
+	elif [ -f "$GOLDEN/$1.gz" ] && gzip -dc "$GOLDEN/$1.gz" >"$T/$1"; then
+		echo "$T/$1"
+	fi
+}
+
+if [ -z "${GOLDEN:-}" ] || [ -z "${STREAM_VERSION:-}" ]; then
+	echo "Bail out! GOLDEN and STREAM_VERSION must be set (make -C tools/vfio-mig check sets them)"
+	exit 1
+fi
+missing=
+v=1
+while [ "$v" -le "$STREAM_VERSION" ]; do
+	names="edu-v$v.qvps ivshmem-64M-v$v.qvps"
+	[ "$v" -lt 2 ] || names="$names igbvf-v$v.qvps"
+	for g in $names; do
+		[ -n "$(golden_file "$g")" ] || missing="$missing $g"
+	done
+	v=$((v + 1))
+done
+if [ -z "$missing" ]; then
+	ok "golden streams: edu and ivshmem of versions 1 to $STREAM_VERSION, igbvf from 2"
+else
+	not_ok "golden streams: edu and ivshmem of versions 1 to $STREAM_VERSION, igbvf from 2" \
+		"missing in $GOLDEN:$missing (scripts/golden-streams.sh writes them)"
+fi
+
+v=$STREAM_VERSION
+if run "golden edu v$v: decodes" 0 "$VFIO_MIG" dump "$(golden_file "edu-v$v.qvps")"; then
+	if grep -Eq "liveness +0x9890939b" "$T/out" &&
+	   grep -Eq "factorial +0x00375f00" "$T/out"; then
+		ok "golden edu v$v: decodes, with LIVENESS 0x676f6c64 written and 10! computed"
+	else
+		not_ok "golden edu v$v: decodes, with LIVENESS 0x676f6c64 written and 10! computed" \
+			"want liveness 0x9890939b (read back) and factorial 0x00375f00"
+	fi
+fi
+check "golden ivshmem v$v: decodes" 0 out "^stream OK: .* records including END" \
+	"$VFIO_MIG" dump "$(golden_file "ivshmem-64M-v$v.qvps")"
+check "golden igbvf v$v: decodes" 0 out "^stream OK: .* records including END" \
+	"$VFIO_MIG" dump "$(golden_file "igbvf-v$v.qvps")"
+v=1
+while [ "$v" -lt "$STREAM_VERSION" ]; do
+	for g in "edu-v$v.qvps" "ivshmem-64M-v$v.qvps"; do
+		check "golden $g: refused, naming version $v" 1 err \
+			"unsupported stream version $v " "$VFIO_MIG" dump "$(golden_file "$g")"
+	done
+	v=$((v + 1))
+done
 
 # --- JSON on failure ---------------------------------------------------------
 run "info --json of a nonexistent BDF: exit 1" 1 "$VFIO_MIG" --json info 0000:ff:1f.7 &&

@@ -13,6 +13,11 @@
 #   VFIO_MIG_EDU_REGS     the edu_regs helper (default: next to this script)
 #   VFIO_MIG_NONVFIO_BDF  a device bound to a non-vfio driver (default:
 #                         0000:00:00.0, else the first such device found)
+#   VFIO_MIG_GOLDEN       qemu-vfio-pci's golden streams (default:
+#                         tools/testing/stream/golden of this tree)
+#   VFIO_MIG_IVSHMEM_BDF  a 64 MiB ivshmem-plain and an igb VF bound to
+#   VFIO_MIG_IGBVF_BDF    qemu-vfio-pci, for their golden streams (the
+#                         two tests skip without them)
 #
 # qemu-vfio-pci resets the device when it is opened and closed, so the edu
 # registers do not outlive the process that set them: the first tests check
@@ -80,6 +85,16 @@ if [ -z "$VM" ] || [ ! -x "$VM" ]; then
 fi
 EDU=${VFIO_MIG_EDU_REGS:-$DIR/edu_regs}
 [ -x "$EDU" ] || skip_all "no edu_regs helper ($EDU); build this directory first"
+
+# The golden edu streams, a test each (one test when there are none): the
+# newest must load, every older one be refused by its version.
+GOLDEN=${VFIO_MIG_GOLDEN:-$DIR/../../../stream/golden}
+set -- "$GOLDEN"/edu-v*.qvps
+[ -e "$1" ] || set --
+GOLDENS=$*
+NTESTS=$((NTESTS + ($# > 0 ? $# : 1) + 2))
+IVS=${VFIO_MIG_IVSHMEM_BDF:-}
+VF=${VFIO_MIG_IGBVF_BDF:-}
 
 T=$(mktemp -d /tmp/vfio_mig_test.XXXXXX) || exit 1
 hold_pid=
@@ -483,6 +498,78 @@ vm load "$D" "$T/short.qvps"
 state_is "$D" RUNNING || EXTRA="$D is not RUNNING afterwards"
 expect "load of a truncated stream fails with exit 1, device RUNNING after" 1 \
 	err "did not accept the end of the stream" err "now in state ERROR"
+
+# --- golden streams: a load of each version's, as the driver sees it --------
+# An edu in a known state (edu_regs set 0x676f6c64 10), saved by a
+# qemu-vfio-pci of each stream version (scripts/golden-streams.sh): the
+# newest loads into D with that state; an older one is refused, and the
+# driver's log line names its version.
+newest=0
+for g in $GOLDENS; do
+	v=${g##*/edu-v}
+	v=${v%.qvps}
+	[ "$v" -le "$newest" ] || newest=$v
+done
+[ -n "$GOLDENS" ] ||
+	not_ok "golden streams of the edu" "none in $GOLDEN (set VFIO_MIG_GOLDEN)"
+for g in $GOLDENS; do
+	v=${g##*/edu-v}
+	v=${v%.qvps}
+	if [ "$v" -eq "$newest" ]; then
+		scramble "$D"
+		vm load "$D" "$g"
+		got=$(regs "$D")
+		case $got in
+		"liveness=0x9890939b factorial=0x00375f00 status=0x"*) ;;
+		*) EXTRA=${EXTRA:-"$D has \"$got\", want liveness=0x9890939b factorial=0x00375f00"} ;;
+		esac
+		expect "golden stream of version $v (the newest) loads with its state" 0 err "^loaded "
+	else
+		# a mark in the kernel log: the lines after it are the load's
+		mark="vfio_mig_test: loading $g ($$)"
+		echo "$mark" >/dev/kmsg
+		vm load "$D" "$g"
+		dmesg | sed -n "\|$mark|,\$p" |
+			grep -q "unsupported stream version $v\$" ||
+			EXTRA="no \"unsupported stream version $v\" line in the kernel log after the load"
+		state_is "$D" RUNNING || EXTRA=${EXTRA:-"$D is not RUNNING afterwards"}
+		expect "golden stream of version $v is refused, the log naming its version" 1 \
+			err "refused|did not accept"
+	fi
+done
+
+# ivshmem_bar2 BDF fill|check: BAR2 of a 64 MiB ivshmem through sysfs,
+# by the golden streams' own helper (fill: 0xa5 everywhere; check: the
+# state its golden stream was saved in, else where it differs).
+ivshmem_bar2() {
+	python3 "$GOLDEN/ivshmem_bar2.py" "$@"
+}
+
+if [ -z "$IVS" ]; then
+	skip "golden ivshmem stream loads into an ivshmem" "VFIO_MIG_IVSHMEM_BDF not set"
+elif ! command -v python3 >/dev/null 2>&1; then
+	skip "golden ivshmem stream loads into an ivshmem" "no python3 to fill and read BAR2 with"
+else
+	g=$(ls "$GOLDEN"/ivshmem-64M-v*.qvps.gz 2>/dev/null | sort -V | tail -n 1)
+	if [ -z "$g" ] || ! gzip -dc "$g" >"$T/ivs.qvps"; then
+		not_ok "golden ivshmem stream loads into an ivshmem" "no ivshmem-64M-v*.qvps.gz in $GOLDEN"
+	else
+		ivshmem_bar2 "$IVS" fill >"$T/py" 2>&1 ||
+			EXTRA="filling BAR2 of $IVS: $(cat "$T/py")"
+		vm --no-holder load "$IVS" "$T/ivs.qvps"
+		[ -n "$EXTRA" ] || ivshmem_bar2 "$IVS" check >"$T/py" 2>&1 ||
+			EXTRA="after the load: $(cat "$T/py")"
+		expect "golden ivshmem stream ${g##*/} loads, BAR2 as saved" 0 err "^loaded "
+	fi
+	rm -f "$T/ivs.qvps"
+fi
+if [ -z "$VF" ]; then
+	skip "golden igb VF stream loads into a VF" "VFIO_MIG_IGBVF_BDF not set"
+else
+	g=$(ls "$GOLDEN"/igbvf-v*.qvps 2>/dev/null | sort -V | tail -n 1)
+	vm --no-holder load "$VF" "${g:-$GOLDEN/igbvf-v*.qvps}"
+	expect "golden igb VF stream ${g##*/} loads" 0 err "^loaded "
+fi
 
 vm save "$A" /nonexistent-dir/a.qvps
 state_is "$A" RUNNING || EXTRA="$A is not RUNNING afterwards"
