@@ -1243,17 +1243,17 @@ static struct t_stream *t_after_end(struct kunit *test, const struct t_refusal *
 	return s;
 }
 
-#define T_HDR(_name, _field, _value, _why) {				\
-	.name = "header " _name, .make = t_bad_header,			\
-	.at = offsetof(struct qvp_stream_header, _field),		\
-	.value = _value, .err = -EINVAL, .why = _why }
-
-/* As T_HDR(), for a field whose value the refusal names. */
-#define T_HDR_VAL(_name, _field, _value, _why) {			\
+/* A header field set to @_value; @_named: the refusal names the value. */
+#define T_HDR_NAMED(_name, _field, _value, _why, _named) {		\
 	.name = "header " _name, .make = t_bad_header,			\
 	.at = offsetof(struct qvp_stream_header, _field),		\
 	.value = _value, .err = -EINVAL, .why = _why,			\
-	.names_value = true }
+	.names_value = _named }
+
+#define T_HDR(_name, _field, _value, _why)				\
+	T_HDR_NAMED(_name, _field, _value, _why, false)
+#define T_HDR_VAL(_name, _field, _value, _why)				\
+	T_HDR_NAMED(_name, _field, _value, _why, true)
 
 #define T_REC(_name, _type, _flags, _length, _err, _why) {		\
 	.name = _name, .make = t_bad_rechdr, .type = _type,		\
