@@ -504,17 +504,20 @@ expect "load of a truncated stream fails with exit 1, device RUNNING after" 1 \
 # qemu-vfio-pci of each stream version (scripts/golden-streams.sh): the
 # newest loads into D with that state; an older one is refused, and the
 # driver's log line names its version.
+# golden_version FILE: N of FILE .../edu-vN.qvps
+golden_version() {
+	v=${1##*/edu-v}
+	echo "${v%.qvps}"
+}
 newest=0
 for g in $GOLDENS; do
-	v=${g##*/edu-v}
-	v=${v%.qvps}
+	v=$(golden_version "$g")
 	[ "$v" -le "$newest" ] || newest=$v
 done
 [ -n "$GOLDENS" ] ||
 	not_ok "golden streams of the edu" "none in $GOLDEN (set VFIO_MIG_GOLDEN)"
 for g in $GOLDENS; do
-	v=${g##*/edu-v}
-	v=${v%.qvps}
+	v=$(golden_version "$g")
 	if [ "$v" -eq "$newest" ]; then
 		scramble "$D"
 		vm load "$D" "$g"
