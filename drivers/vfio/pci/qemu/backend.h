@@ -14,11 +14,38 @@
 #ifndef QVP_BACKEND_H
 #define QVP_BACKEND_H
 
+#include <linux/gfp.h>
 #include <linux/types.h>
 #include "stream.h"
 
 struct pci_dev;
 struct qvp_device;
+
+/**
+ * QVP_GFP_SESSION - gfp flags of a migration session's own allocations
+ *
+ * For what a session allocates for itself, whose size the device picks
+ * and whose caller is the user that opened the session: charged to the
+ * caller's memory cgroup (%__GFP_ACCOUNT); at the cgroup's limit, after
+ * reclaiming in it, the allocation fails and the caller gets -ENOMEM,
+ * instead of the cgroup's OOM killer being called
+ * (%__GFP_RETRY_MAYFAIL); the failure prints no allocation report
+ * (%__GFP_NOWARN), the site logs one rate-limited line instead.  The
+ * session's file and file descriptor, which the VFS and the vfio core
+ * allocate, keep their default behaviour, and so do the caller's own
+ * page faults.
+ *
+ * Use it with kzalloc() or kvzalloc() of at most a few pages (a
+ * kmalloc() try below the costly order), and with __vcalloc() for
+ * arrays that grow with the device (vmalloc only: no physically
+ * contiguous try, which %__GFP_RETRY_MAYFAIL would make compact hard; on
+ * 6.12 the pages honour the flags, vmalloc's page tables do not; 7.3
+ * accepts the flags; a kernel whose __vmalloc() warns about gfp flags it
+ * does not support needs plain %GFP_KERNEL_ACCOUNT there).  Not with
+ * kvmalloc() of large sizes, and only in the opener's task: another task
+ * (a work item) charges its own cgroup.
+ */
+#define QVP_GFP_SESSION	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /**
  * struct qvp_bulk - device memory carried by one bulk record
@@ -377,8 +404,11 @@ struct qvp_backend {
 	 * bytes, which the conformance test mig.resume_in_pieces and the edu
 	 * tests rely on when they compare a re-saved stream byte for byte.
 	 * Without @save_begin the seed is 0.  Allocate what the session
-	 * needs.  If it fails, no session is created (@save_end is still
-	 * called to clean up).  Called with state_mutex held.
+	 * needs, with QVP_GFP_SESSION (the caller's full memory cgroup
+	 * then refuses the session with -ENOMEM rather than call its OOM
+	 * killer).  If it
+	 * fails, no session is created (@save_end is still called to clean
+	 * up).  Called with state_mutex held.
 	 */
 	int (*save_begin)(struct qvp_device *qdev, bool precopy, u64 *seed);
 
@@ -505,8 +535,8 @@ struct qvp_backend {
 	void (*save_end)(struct qvp_device *qdev);
 
 	/**
-	 * @load_begin: optional; a resume session starts.  Called with
-	 * state_mutex held.
+	 * @load_begin: optional; a resume session starts.  Allocate as
+	 * @save_begin does.  Called with state_mutex held.
 	 */
 	int (*load_begin)(struct qvp_device *qdev);
 

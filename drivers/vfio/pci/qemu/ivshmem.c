@@ -35,10 +35,11 @@
  * sessions only, an 8-byte digest per page (2 MiB per GiB).  The digests
  * are the price of finding scattered 4 KiB changes by content without
  * tracking: 0.2% of the memory being migrated, charged to the caller
- * (GFP_KERNEL_ACCOUNT), allocated with kvcalloc() so no contiguous pages
- * are needed, and held only while a PRE_COPY session lasts.  A resume
- * session holds a bit per page; each MEM record's data is written to BAR2
- * as it arrives, in 64-bit accesses.
+ * (QVP_GFP_SESSION: a caller whose memory cgroup is full gets -ENOMEM),
+ * allocated with __vcalloc() so no contiguous pages are needed, and held
+ * only while a PRE_COPY session lasts.  A resume session holds a bit per
+ * page; each MEM record's data is written to BAR2 as it arrives, in
+ * 64-bit accesses.
  *
  * PRE_COPY
  * --------
@@ -101,7 +102,7 @@
 #include <linux/pci.h>
 #include <linux/random.h>
 #include <linux/sched/signal.h>
-#include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "qvp.h"
 
@@ -208,10 +209,23 @@ static size_t ivs_span(struct ivs_state *st, unsigned long first,
 	       (u64)first * IVS_PAGE;
 }
 
+/* Per-page bookkeeping of a session grows with BAR2: see QVP_GFP_SESSION. */
+static void *ivs_session_array(size_t n, size_t size)
+{
+	return __vcalloc(n, size, QVP_GFP_SESSION);
+}
+
 static unsigned long *ivs_bitmap_alloc(unsigned long nbits)
 {
-	return kvcalloc(BITS_TO_LONGS(nbits), sizeof(unsigned long),
-			GFP_KERNEL_ACCOUNT);
+	return ivs_session_array(BITS_TO_LONGS(nbits), sizeof(unsigned long));
+}
+
+static int ivs_nomem(struct qvp_device *qdev, const char *what, size_t bytes)
+{
+	dev_warn_ratelimited(qvp_dev(qdev),
+			     "no memory for the %s (%zu bytes): out of memory, or the caller's memory cgroup is at its limit\n",
+			     what, bytes);
+	return -ENOMEM;
 }
 
 /* Where page @i is in BAR2. */
@@ -365,9 +379,9 @@ static size_t ivs_stop_copy_size(struct qvp_device *qdev)
 
 static void ivs_free_session(struct ivs_state *st)
 {
-	kvfree(st->pending);
+	vfree(st->pending);
 	st->pending = NULL;
-	kvfree(st->digest);
+	vfree(st->digest);
 	st->digest = NULL;
 	st->saving = false;
 }
@@ -378,16 +392,17 @@ static int ivs_save_begin(struct qvp_device *qdev, bool precopy, u64 *seed)
 
 	st->pending = ivs_bitmap_alloc(st->nr_pages);
 	if (!st->pending)
-		return -ENOMEM;
+		return ivs_nomem(qdev, "save bitmap",
+				 BITS_TO_LONGS(st->nr_pages) * sizeof(long));
 	bitmap_fill(st->pending, st->nr_pages);
 	st->npending = st->nr_pages;
 	if (precopy) {
 		/* 8 bytes per page: see "Stream" above for why. */
-		st->digest = kvcalloc(st->nr_pages, sizeof(*st->digest),
-				      GFP_KERNEL_ACCOUNT);
+		st->digest = ivs_session_array(st->nr_pages, sizeof(*st->digest));
 		if (!st->digest) {
 			ivs_free_session(st);
-			return -ENOMEM;
+			return ivs_nomem(qdev, "PRE_COPY digests",
+					 st->nr_pages * sizeof(*st->digest));
 		}
 		st->seed = get_random_u64();
 		*seed = st->seed;
@@ -652,7 +667,8 @@ static int ivs_load_begin(struct qvp_device *qdev)
 
 	st->loaded = ivs_bitmap_alloc(st->nr_pages);
 	if (!st->loaded)
-		return -ENOMEM;
+		return ivs_nomem(qdev, "resume bitmap",
+				 BITS_TO_LONGS(st->nr_pages) * sizeof(long));
 	st->got_config = false;
 	st->got_regs = false;
 	return 0;
@@ -778,7 +794,7 @@ static void ivs_load_end(struct qvp_device *qdev)
 {
 	struct ivs_state *st = ivs(qdev);
 
-	kvfree(st->loaded);
+	vfree(st->loaded);
 	st->loaded = NULL;
 }
 

@@ -250,10 +250,10 @@ struct qvp_mig_file *qvp_alloc_file(struct qvp_device *qdev,
 	struct file *filp;
 	int ret = -ENOMEM;
 
-	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
+	mf = kzalloc(sizeof(*mf), QVP_GFP_SESSION);
 	if (!mf)
 		goto err;
-	mf->buf = kvzalloc(buf_size, GFP_KERNEL_ACCOUNT);
+	mf->buf = kvzalloc(buf_size, QVP_GFP_SESSION);
 	if (!mf->buf)
 		goto err_free_mf;
 	mf->buf_size = buf_size;
@@ -280,6 +280,9 @@ err_put_device:
 err_free_mf:
 	kfree(mf);
 err:
+	dev_warn_ratelimited(qvp_dev(qdev), "no migration session (%d)%s\n", ret,
+			     ret == -ENOMEM ?
+			     ": out of memory, or the caller's memory cgroup is at its limit" : "");
 	return ERR_PTR(ret);
 }
 
