@@ -16,7 +16,9 @@
  * (STOP_COPY alone or after PRE_COPY passes), and corrupted, truncated
  * and forged streams, which leave the target in ERROR until a reset, and
  * new initial data (VFIO_PRECOPY_INFO_REINIT) after a rewrite of a share
- * of BAR2 (ivshmem_reinit_pct), where the kernel has PRECOPY_INFOv2.
+ * of BAR2 (ivshmem_reinit_pct), where the kernel has PRECOPY_INFOv2,
+ * and a PRE_COPY refused with ENOMEM, not an OOM kill, to a caller whose
+ * memory cgroup cannot hold the session's digests.
  * Tests that hold a whole stream skip when it would take more than half
  * of MemAvailable (a 1 GiB BAR2 in the test VM).
  *
@@ -24,6 +26,7 @@
  *        (or set VFIO_SELFTESTS_BDF; VFIO_SELFTESTS_BDF2 for a second one)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,6 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
 
 #include "mig_test.h"
 
@@ -1392,6 +1399,171 @@ TEST_F_TIMEOUT(ivs, forged_streams, 300)
 	resume_raw(_metadata, t, s, len - rec, &werr, &serr);
 	ASSERT_EQ(0, werr);
 	expect_error_then_reset(_metadata, t, werr, serr, "missing chunk");
+}
+
+/* The cgroup2 hierarchy that precopy_in_small_memcg makes its cgroup in */
+#define CG_ROOT		"/sys/fs/cgroup"
+
+static int cg_write(const char *dir, const char *file, const char *val)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
+/* The number after @key (or the first number, for a NULL @key); -1 if none. */
+static long long cg_read(const char *dir, const char *file, const char *key)
+{
+	char path[256], name[64];
+	long long v, ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!key) {
+		if (fscanf(f, "%lld", &v) == 1)
+			ret = v;
+	} else {
+		while (fscanf(f, "%63s %lld", name, &v) == 2)
+			if (!strcmp(name, key))
+				ret = v;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The file at @path holds the word @word. */
+static bool cg_has_word(const char *path, const char *word)
+{
+	char w[64];
+	bool ret = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (!ret && fscanf(f, "%63s", w) == 1)
+		ret = !strcmp(w, word);
+	fclose(f);
+	return ret;
+}
+
+/*
+ * A memory cgroup of this test's own under CG_ROOT, with the memory
+ * controller.  Returns 0 and its path in @dir, or -1 and why not in @why.
+ */
+static int memcg_make(char *dir, size_t len, char *why, size_t whylen)
+{
+	struct statfs fs;
+	int ret;
+
+	if (statfs(CG_ROOT, &fs) || fs.f_type != CGROUP2_SUPER_MAGIC) {
+		snprintf(why, whylen, "no cgroup2 hierarchy at %s", CG_ROOT);
+		return -1;
+	}
+	if (!cg_has_word(CG_ROOT "/cgroup.controllers", "memory")) {
+		snprintf(why, whylen, "the kernel's cgroup2 has no memory controller (CONFIG_MEMCG)");
+		return -1;
+	}
+	ret = cg_write(CG_ROOT, "cgroup.subtree_control", "+memory");
+	if (ret) {
+		snprintf(why, whylen, "cannot enable the memory controller in %s: %s",
+			 CG_ROOT, strerror(-ret));
+		return -1;
+	}
+	snprintf(dir, len, "%s/qvp-ivshmem-test-%d", CG_ROOT, (int)getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		snprintf(why, whylen, "mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PRE_COPY digests (8 bytes a page of BAR2) are charged to the memory
+ * cgroup of whoever opens the session (QVP_GFP_SESSION): a caller
+ * confined to a cgroup with room for half of them gets ENOMEM, the device
+ * stays RUNNING, and the cgroup's OOM killer is never called (its
+ * memory.events count no "oom"; an OOM kill would have killed the caller,
+ * the only task there).  From outside the cgroup the same arc works.
+ */
+TEST_F_TIMEOUT(ivs, precopy_in_small_memcg, 120)
+{
+	struct ivs *a = &self->a;
+	size_t digests = a->size / PAGE * 8;
+	long long cur, oom, oom_kill, hit_max;
+	char cg[96], why[192], val[32], c;
+	int ready[2], go_on[2], status;
+	pid_t pid;
+
+	if (digests < (64 << 10))
+		SKIP(return, "a %zu MiB BAR2 has %zu KiB of PRE_COPY digests, too few to tell the cgroup's limit from the test's own pages",
+		     a->size >> 20, digests >> 10);
+	if (memcg_make(cg, sizeof(cg), why, sizeof(why)))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go_on));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		volatile char touch[64 << 10];
+		int fd = -1, ret;
+
+		close(ready[0]);
+		close(go_on[1]);
+		/*
+		 * Its own pages are in place before it joins the cgroup, so
+		 * that what it charges there is the driver's (the parent
+		 * reads memory.current after this).  A parent that fails
+		 * closes go_on: EOF, and the child leaves the device alone.
+		 */
+		memset((char *)touch, 1, sizeof(touch));
+		if (write(ready[1], "r", 1) != 1 || read(go_on[0], &c, 1) != 1)
+			_exit(254);
+		ret = vfio_dev_mig_set_state(&a->dev, ST(PRE_COPY), &fd);
+		_exit(ret < 0 && -ret < 254 ? -ret : 255);
+	}
+	close(ready[1]);
+	close(go_on[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	ASSERT_EQ(0, cg_write(cg, "cgroup.procs", val));
+	cur = cg_read(cg, "memory.current", NULL);
+	ASSERT_LE(0, cur);
+	snprintf(val, sizeof(val), "%lld", cur + (long long)digests / 2);
+	ASSERT_EQ(0, cg_write(cg, "memory.max", val));
+	ASSERT_EQ(1, write(go_on[1], "g", 1));
+	close(go_on[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	oom = cg_read(cg, "memory.events", "oom");
+	oom_kill = cg_read(cg, "memory.events", "oom_kill");
+	hit_max = cg_read(cg, "memory.events", "max");
+	rmdir(cg);
+	ASSERT_TRUE(WIFEXITED(status))
+		TH_LOG("the caller in a cgroup of %s bytes died of signal %d (OOM kills: %lld)",
+		       val, WTERMSIG(status), oom_kill);
+	ASSERT_EQ(ENOMEM, WEXITSTATUS(status))
+		TH_LOG("RUNNING -> PRE_COPY in a cgroup of %s bytes (%zu KiB of digests): %s",
+		       val, digests >> 10, WEXITSTATUS(status) == 255 ?
+		       "it worked" : strerror(WEXITSTATUS(status)));
+	EXPECT_LT(0, hit_max) TH_LOG("the cgroup never reached memory.max");
+	EXPECT_EQ(0, oom) TH_LOG("the cgroup's OOM killer was called");
+	EXPECT_EQ(0, oom_kill);
+	expect_state(_metadata, &a->dev, ST(RUNNING));
+	go(_metadata, &a->dev, ST(PRE_COPY), &self->fd);
+	ASSERT_LE(0, self->fd);
+	close_fd(&self->fd);
+	go(_metadata, &a->dev, ST(RUNNING), NULL);
 }
 
 /* NULL if @bdf is an ivshmem whose driver migrates, else why not. */
