@@ -2,7 +2,8 @@
 /*
  * Racing callers against a VFIO migration driver, device agnostic.
  *
- * Several threads hammer one device at once for a few seconds: one walks
+ * Several threads hammer one device at once for a few seconds (60 in
+ * make check's debug kernel: $MIG_RACE_SECONDS): one walks
  * the migration state machine, one does read(), write(), poll() and
  * VFIO_MIG_GET_PRECOPY_INFO on whatever data fds the walk produced
  * (including fds of sessions that have ended), one resets the device and
@@ -31,8 +32,40 @@
 
 #include "mig_test.h"
 
-#define RACE_SECONDS	3
 #define POOL_FDS	8
+
+/*
+ * How long each race runs: $MIG_RACE_SECONDS, else 3 s.  make check runs
+ * the races for 60 s on its debug kernel (KASAN, lockdep) and for the
+ * default on the others; the harness's timeout of each case leaves room
+ * for up to RACE_SECONDS_MAX.
+ */
+#define RACE_SECONDS_DEFAULT	3
+#define RACE_SECONDS_MAX	300
+
+/* The seconds a race runs, or -1 if $MIG_RACE_SECONDS is not 1..MAX. */
+static int race_seconds(void)
+{
+	const char *env = getenv("MIG_RACE_SECONDS");
+	char *end;
+	long v;
+
+	if (!env || !*env)
+		return RACE_SECONDS_DEFAULT;
+	errno = 0;
+	v = strtol(env, &end, 10);
+	if (errno || *end || v < 1 || v > RACE_SECONDS_MAX)
+		return -1;
+	return v;
+}
+
+#define RACE_SECONDS_OR_FAIL(secs)					\
+	do {								\
+		secs = race_seconds();					\
+		ASSERT_LT(0, secs)					\
+			TH_LOG("MIG_RACE_SECONDS=%s: want 1 to %d",	\
+			       getenv("MIG_RACE_SECONDS"), RACE_SECONDS_MAX); \
+	} while (0)
 
 static const char *g_bdf;
 
@@ -210,7 +243,7 @@ FIXTURE_TEARDOWN(race)
 }
 
 /* Arcs, data fd I/O and resets at once: only documented errnos. */
-TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
+TEST_F_TIMEOUT(race, arcs_io_and_resets, RACE_SECONDS_MAX + 120)
 {
 	static const char *who[] = { "walker", "io", "resetter" };
 	struct race r = { .dev = &self->dev, .flags = self->flags };
@@ -218,8 +251,9 @@ TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
 	struct vfio_buf ref;
 	unsigned int i;
 	uint32_t state;
-	int bad;
+	int bad, secs;
 
+	RACE_SECONDS_OR_FAIL(secs);
 	r.has_reset = self->dev.info.flags & VFIO_DEVICE_FLAGS_RESET;
 	if (!r.has_reset)
 		TH_LOG("no VFIO_DEVICE_RESET: RESUMING, which only a reset can abort, is left out of the walk");
@@ -230,7 +264,7 @@ TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
 	ASSERT_EQ(0, pthread_create(&t[0], NULL, walker, &r));
 	ASSERT_EQ(0, pthread_create(&t[1], NULL, io_thread, &r));
 	ASSERT_EQ(0, pthread_create(&t[2], NULL, resetter, &r));
-	sleep(RACE_SECONDS);
+	sleep(secs);
 	r.stop = true;
 	for (i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
@@ -239,7 +273,7 @@ TEST_F_TIMEOUT(race, arcs_io_and_resets, 120)
 			close(r.fds[i]);
 
 	TH_LOG("%lu arcs, %lu fd rounds, %lu resets in %d s", r.arcs, r.io,
-	       r.resets, RACE_SECONDS);
+	       r.resets, secs);
 	bad = 0;
 	for (i = 0; i < 3; i++) {
 		if (!r.bad_errno[i])
@@ -362,8 +396,6 @@ static const size_t writer_pieces[][2] = {
 	{ 13, 1 << 20 }, { 64, 65536 },
 };
 
-#define WRITERS_MAX_ROUNDS	300
-
 /* Where two streams first differ, or -1. */
 static long first_diff(const struct vfio_buf *a, const struct vfio_buf *b)
 {
@@ -375,7 +407,7 @@ static long first_diff(const struct vfio_buf *a, const struct vfio_buf *b)
 	return a->len == b->len ? -1 : (long)n;
 }
 
-TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
+TEST_F_TIMEOUT(race, two_writers_one_resume_fd, RACE_SECONDS_MAX + 300)
 {
 	unsigned long rounds = 0, accepted = 0, refused = 0;
 	char other[160] = "";
@@ -385,8 +417,9 @@ TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
 	bool deterministic;
 	pthread_t t[2];
 	time_t end;
-	int fd, ret, i;
+	int fd, ret, i, secs;
 
+	RACE_SECONDS_OR_FAIL(secs);
 	if (!(self->dev.info.flags & VFIO_DEVICE_FLAGS_RESET))
 		SKIP(return, "device does not support VFIO_DEVICE_RESET, the way out of a refused stream");
 	ASSERT_EQ(0, vfio_dev_reset(&self->dev));
@@ -400,7 +433,7 @@ TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
 	       deterministic ? "the same bytes" : "different bytes");
 	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, 2));
 
-	end = time(NULL) + RACE_SECONDS;
+	end = time(NULL) + secs;
 	do {
 		const size_t *pieces = writer_pieces[rounds %
 						     ARRAY_SIZE(writer_pieces)];
@@ -445,10 +478,10 @@ TEST_F_TIMEOUT(race, two_writers_one_resume_fd, 300)
 		ASSERT_EQ(0, vfio_dev_reset(&self->dev));
 		expect_state(_metadata, &self->dev, ST(RUNNING));
 		rounds++;
-	} while (time(NULL) < end && rounds < WRITERS_MAX_ROUNDS);
+	} while (time(NULL) < end);
 	pthread_barrier_destroy(&start);
-	TH_LOG("%lu rounds: %lu accepted, %lu refused", rounds, accepted,
-	       refused);
+	TH_LOG("%lu rounds in %d s: %lu accepted, %lu refused", rounds, secs,
+	       accepted, refused);
 
 	/* the device is whole: one writer, the saved state */
 	resume(_metadata, &self->dev, ref.data, ref.len, 0);
