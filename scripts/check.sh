@@ -264,8 +264,16 @@ vm_for()
 	fi
 }
 
+# Each kernel's VM saves streams into xkernel/KVER/ and loads those of
+# the kernels whose VMs ran before it, which xkernel/order lists
+# (vfio_mig_test.sh, "cross-kernel"): a stream crosses kernels in every
+# run.
+rm -rf "$out/xkernel"
+mkdir -p "$out/xkernel"
+: >"$out/xkernel/order"
 for k in $kernels; do
 	vm_for "$k"
+	echo "$k" >>"$out/xkernel/order"
 done
 
 # 5b. the debug kernel -----------------------------------------------------
@@ -277,6 +285,7 @@ if [ -n "$debug_pid" ]; then
 		kernels="$kernels $dk"
 		build_for "$dk"
 		vm_for "$dk"
+		echo "$dk" >>"$out/xkernel/order"
 	else
 		tail -n 20 "$out/mkkernel.out" | sed 's/^/# /'
 		record kernel fail "build the debug kernel" "see $out/mkkernel.out and $QVP_CACHE/mkkernel.log"

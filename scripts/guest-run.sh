@@ -410,8 +410,14 @@ if [ "${#edu[@]}" -ge 1 ] && want vfio-mig; then
 	# the golden igb VF stream loads only where the PF answers
 	[ -z "${igbvf[0]:-}" ] || pf_up "${igbvf[0]}" ||
 		log "cannot bring up the PF of ${igbvf[0]}"
+	# Cross-kernel streams (vfio_mig_test.sh): make check lists in
+	# xkernel/order the kernels whose VMs ran before this one.
+	xk=/qvp/out/xkernel xk_env=()
+	[ ! -f "$xk/order" ] ||
+		xk_env=(VFIO_MIG_XKERNEL="$xk"
+			VFIO_MIG_XKERNEL_FROM="$(grep -vxF "$kver" "$xk/order" | paste -sd' ')")
 	run_suite vfio-mig /qvp/tools/testing/selftests/vfio/vfio-mig \
-		"$out/vfio-mig-selftests" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
+		"$out/vfio-mig-selftests" "${xk_env[@]}" VFIO_MIG="$out/vfio-mig-selftests/vfio-mig" \
 		VFIO_MIG_EDU_REGS="$out/vfio-mig-selftests/edu_regs" \
 		VFIO_MIG_GOLDEN=/qvp/tools/testing/stream/golden \
 		VFIO_MIG_IVSHMEM_BDF="${ivs64[0]:-}" VFIO_MIG_IGBVF_BDF="${igbvf[0]:-}" \

@@ -18,6 +18,12 @@
 #   VFIO_MIG_IVSHMEM_BDF  a 64 MiB ivshmem-plain and an igb VF bound to
 #   VFIO_MIG_IGBVF_BDF    qemu-vfio-pci, for their golden streams (the
 #                         two tests skip without them)
+#   VFIO_MIG_XKERNEL      a directory shared by the VMs of several kernels:
+#                         streams of an edu, that ivshmem and that VF are
+#                         saved into its subdirectory named by this
+#                         kernel's release (make check: out/xkernel)
+#   VFIO_MIG_XKERNEL_FROM the releases whose saved streams must be there
+#                         and load here (the kernels that ran before)
 #
 # qemu-vfio-pci resets the device when it is opened and closed, so the edu
 # registers do not outlive the process that set them: the first tests check
@@ -95,6 +101,15 @@ GOLDENS=$*
 NTESTS=$((NTESTS + ($# > 0 ? $# : 1) + 2))
 IVS=${VFIO_MIG_IVSHMEM_BDF:-}
 VF=${VFIO_MIG_IGBVF_BDF:-}
+# Cross-kernel: three streams saved here, three loaded per earlier kernel.
+XK=${VFIO_MIG_XKERNEL:-}
+XK_FROM=${VFIO_MIG_XKERNEL_FROM:-}
+KVER=$(uname -r)
+if [ -n "$XK" ]; then
+	# shellcheck disable=SC2086	# a list of kernel releases
+	set -- $XK_FROM
+	NTESTS=$((NTESTS + 3 + 3 * $#))
+fi
 
 T=$(mktemp -d /tmp/vfio_mig_test.XXXXXX) || exit 1
 hold_pid=
@@ -572,6 +587,77 @@ else
 	g=$(ls "$GOLDEN"/igbvf-v*.qvps 2>/dev/null | sort -V | tail -n 1)
 	vm --no-holder load "$VF" "${g:-$GOLDEN/igbvf-v*.qvps}"
 	expect "golden igb VF stream ${g##*/} loads" 0 err "^loaded "
+fi
+
+# --- cross-kernel: streams that other kernels saved --------------------------
+# make check boots one VM per kernel of its matrix, one after the other.
+# Each saves an edu, a 64 MiB ivshmem and an igb VF, in the states of the
+# golden streams, into $VFIO_MIG_XKERNEL/<its release>/, and loads those
+# of the kernels whose VMs ran before it ($VFIO_MIG_XKERNEL_FROM): so a
+# stream written under one kernel is loaded under another, as it is when
+# a VM migrates between two hosts.  Without $VFIO_MIG_XKERNEL none of
+# this runs (and the plan does not count it).
+if [ -n "$XK" ]; then
+	for k in $XK_FROM; do
+		f=$XK/$k
+		if [ ! -s "$f/edu.qvps" ]; then
+			not_ok "edu stream saved on $k loads with its state" "no $f/edu.qvps: $k's VM did not save it"
+		else
+			scramble "$D"
+			vm load "$D" "$f/edu.qvps"
+			got=$(regs "$D")
+			case $got in
+			"liveness=0x9890939b factorial=0x00375f00 status=0x"*) ;;
+			*) EXTRA=${EXTRA:-"$D has \"$got\", want liveness=0x9890939b factorial=0x00375f00"} ;;
+			esac
+			expect "edu stream saved on $k loads with its state" 0 err "^loaded "
+		fi
+		if [ -z "$IVS" ]; then
+			skip "ivshmem stream saved on $k loads, BAR2 as saved" "VFIO_MIG_IVSHMEM_BDF not set"
+		elif [ ! -s "$f/ivshmem-64M.qvps.gz" ] || ! gzip -dc "$f/ivshmem-64M.qvps.gz" >"$T/ivs.qvps"; then
+			not_ok "ivshmem stream saved on $k loads, BAR2 as saved" "no $f/ivshmem-64M.qvps.gz: $k's VM did not save it"
+		else
+			ivshmem_bar2 "$IVS" fill >"$T/py" 2>&1 ||
+				EXTRA="filling BAR2 of $IVS: $(cat "$T/py")"
+			vm --no-holder load "$IVS" "$T/ivs.qvps"
+			[ -n "$EXTRA" ] || ivshmem_bar2 "$IVS" check >"$T/py" 2>&1 ||
+				EXTRA="after the load: $(cat "$T/py")"
+			expect "ivshmem stream saved on $k loads, BAR2 as saved" 0 err "^loaded "
+		fi
+		rm -f "$T/ivs.qvps"
+		if [ -z "$VF" ]; then
+			skip "igb VF stream saved on $k loads" "VFIO_MIG_IGBVF_BDF not set"
+		elif [ ! -s "$f/igbvf.qvps" ]; then
+			not_ok "igb VF stream saved on $k loads" "no $f/igbvf.qvps: $k's VM did not save it"
+		else
+			vm --no-holder load "$VF" "$f/igbvf.qvps"
+			expect "igb VF stream saved on $k loads" 0 err "^loaded "
+		fi
+	done
+
+	f=$XK/$KVER
+	mkdir -p "$f"
+	"$EDU" "$D" set 0x676f6c64 10 >"$T/py" 2>&1 ||
+		EXTRA="edu_regs $D set 0x676f6c64 10: $(cat "$T/py")"
+	vm save --no-precopy "$D" "$f/edu.qvps"
+	expect "edu stream saved for the kernels after $KVER" 0 err "^saved "
+	if [ -z "$IVS" ]; then
+		skip "ivshmem stream saved for the kernels after $KVER" "VFIO_MIG_IVSHMEM_BDF not set"
+	else
+		ivshmem_bar2 "$IVS" golden >"$T/py" 2>&1 ||
+			EXTRA="writing BAR2 of $IVS: $(cat "$T/py")"
+		vm --no-holder save --no-precopy "$IVS" "$T/ivs.qvps"
+		gzip -1c "$T/ivs.qvps" >"$f/ivshmem-64M.qvps.gz" ||
+			EXTRA=${EXTRA:-"gzip into $f failed"}
+		rm -f "$T/ivs.qvps"
+		expect "ivshmem stream saved for the kernels after $KVER" 0 err "^saved "
+	fi
+	if [ -z "$VF" ]; then
+		skip "igb VF stream saved for the kernels after $KVER" "VFIO_MIG_IGBVF_BDF not set"
+	else
+		vm --no-holder save --no-precopy "$VF" "$f/igbvf.qvps"
+		expect "igb VF stream saved for the kernels after $KVER" 0 err "^saved "
+	fi
 fi
 
 vm save "$A" /nonexistent-dir/a.qvps
