@@ -497,6 +497,17 @@ if [ "${#igbvf[@]}" -ge 1 ] && want igb; then
 	run_suite igb "$tests" "$out/selftests" MIG_TESTS="$progs" "${race_env[@]}" "${args[@]}"
 fi
 
+# Devices of three backends migrate at once, each from a thread of its
+# own (migration_parallel): both edu, both 64 MiB ivshmem, both igb VFs.
+if want parallel; then
+	for bdf in "${igbvf[@]:0:2}"; do
+		pf_up "$bdf" || log "cannot bring up the PF of $bdf"
+	done
+	pdevs=("${edu[@]:0:2}" "${ivs64[@]:0:2}" "${igbvf[@]:0:2}")
+	run_suite parallel "$tests" "$out/selftests" MIG_TESTS=migration_parallel \
+		"KSELFTEST_MIGRATION_PARALLEL_ARGS=${pdevs[*]}"
+fi
+
 own_suite_begin teardown
 # A test that sets it restores it in its fixture's teardown, which a
 # harness timeout (SIGKILL) skips: say so rather than run on with it.
