@@ -8,6 +8,9 @@
 #   make demo           migrate an edu device's state in a VM, narrated
 #   make bench          migration throughput, memory and latency in a VM
 #                       (out/bench.json)
+#   make fuzz           libFuzzer on the stream parser for FUZZ_SECONDS
+#                       (default 600); crashes kept in
+#                       tools/testing/stream/fuzz-crashes/ (scripts/fuzz.sh)
 #   make install        install the module (modules_install) into KDIR's tree
 #   make clean
 #
@@ -18,7 +21,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 MODDIR := $(CURDIR)/drivers/vfio/pci/qemu
 KBUILD_ARGS := M=$(MODDIR) CONFIG_QEMU_VFIO_PCI=m QVP_UAPI=$(CURDIR)/include/uapi
 
-.PHONY: all modules install clean check demo bench checkpatch
+.PHONY: all modules install clean check demo bench fuzz checkpatch
 
 all: modules
 
@@ -41,3 +44,7 @@ demo:
 
 bench:
 	@scripts/bench.sh
+
+FUZZ_SECONDS ?= 600
+fuzz:
+	@FUZZ_SECONDS="$(FUZZ_SECONDS)" scripts/fuzz.sh
