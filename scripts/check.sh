@@ -6,7 +6,8 @@
 #  1. the cached Debian trixie root filesystem (scripts/mkrootfs.sh) and
 #     QEMU 11.1 in it (scripts/mkqemu.sh); the debug kernel
 #     (scripts/mkkernel.sh) builds in the background
-#  2. host-side unit tests (userspace builds of the pure-C parts)
+#  2. host-side unit tests (userspace builds of the pure-C parts), and a
+#     bounded libFuzzer run on the stream parser (scripts/fuzz.sh)
 #  3. per kernel: build the module (W=1, sparse C=1), the selftests and
 #     the mtty sample (samples/vfio-mdev), the conformance suite's peer
 #  4. checkpatch --strict on our sources; kernel-doc on them and on the
@@ -112,6 +113,16 @@ fi
 step "host tests of vfio-mig (no device needed)"
 make -s -C "$repo/tools/vfio-mig" check O="$out/host/vfio-mig" >"$out/host-vfio-mig.tap" 2>&1
 record_tap host/vfio-mig "$out/host-vfio-mig.tap" $? "make -C tools/vfio-mig check"
+
+# A bounded libFuzzer run on the same parser (make fuzz runs long): the
+# kept reproducers replayed, the seeds checked, then a fixed number of
+# executions.  clang and libFuzzer are installed on the host with apt-get
+# if missing; where they cannot be had, that is a failure, not a skip.
+step "libFuzzer on the stream parser, a bounded run (scripts/fuzz.sh --check)"
+"$here/fuzz.sh" --check "$out/host/fuzz" >"$out/host-fuzz.tap" 2>&1
+rc=$?
+sed -n 's/^# \(fuzz: .*\)/\1/p' "$out/host-fuzz.tap"
+record_tap host/fuzz "$out/host-fuzz.tap" $rc "scripts/fuzz.sh --check"
 
 step "make check's own counting, fed fake VM runs (scripts/verdict-test.sh)"
 "$here/verdict-test.sh" "$out/verdict-test" >"$out/verdict-test.tap" 2>&1
