@@ -85,10 +85,29 @@ fuzz_toolchain()
 	return 1
 }
 
-# The figures of a libFuzzer run, from its output in $log, as one line.
+# cpu_ms: CPU milliseconds used by the children this shell waited for so
+# far (bash's "times", second line; not in $(...), whose subshell has
+# its own).  A loaded host slows the fuzzer down, and executions per
+# CPU second say how much.
+children_cpu()
+{
+	local u s
+	times >"$out/times"
+	read -r u s < <(tail -n 1 "$out/times")
+	cpu_ms=$(($(to_ms "$u") + $(to_ms "$s")))
+}
+to_ms()
+{
+	local m=${1%%m*} sec=${1#*m}
+	sec=${sec%s}
+	echo $((m * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.}))
+}
+
+# The figures of a libFuzzer run, from its output in $log, as one line;
+# CPU_MS: the CPU time it took.
 summary()
 {
-	local secs=$1 ncrash=$2 execs eps last cov ft corp
+	local secs=$1 ncrash=$2 ms=$3 execs eps last cov ft corp cpu
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 	last=$(grep -a -E '^#[0-9]+.* cov: ' "$log" | tail -n 1)
@@ -100,7 +119,22 @@ summary()
 		execs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last")
 		[ -n "$execs" ] && [ "$secs" -gt 0 ] && eps=$((execs / secs))
 	fi
-	echo "fuzz: ${execs:-?} executions in $secs s (${eps:-?} exec/s), coverage: ${cov:-?} edges (cov), ${ft:-?} features (ft), corpus ${corp:-?} inputs, crashes $ncrash"
+	cpu="CPU $((ms / 1000)) s"
+	[ -n "$execs" ] && [ "$ms" -gt 0 ] && cpu+=": $((execs * 1000 / ms)) exec/CPU-s"
+	echo "fuzz: ${execs:-?} executions in $secs s (${eps:-?} exec/s; $cpu), coverage: ${cov:-?} edges (cov), ${ft:-?} features (ft), corpus ${corp:-?} inputs, crashes $ncrash"
+}
+
+# The refusals that the corpus CORPUS reaches, each a reason of the
+# validation table on the stream format page, which the model prints:
+# coverage in the terms of the format, where edges are the code's.
+refusals()
+{
+	local list=$out/refusals.txt
+	(cd "$out" && FUZZ_STREAM_VERBOSE=1 "$build/fuzz_stream" -runs=0 \
+		-max_len=16384 "$1" "$build/fuzz-seeds") 2>&1 |
+		sed -n 's/^fuzz_stream:   model .*refused at byte [0-9]*: \(-[0-9]* "[^"]*"\).*/\1/p' |
+		sort | uniq -c | sort -rn >"$list"
+	echo "fuzz: the corpus reaches $(grep -c . "$list") distinct refusals of the parser (${list#"$repo"/})"
 }
 
 # The reproducers libFuzzer wrote during the run, from its output.
@@ -177,13 +211,17 @@ if $check; then
 	rm -rf "$out/corpus-check"
 	mkdir -p "$out/corpus-check" "$crashes"
 	t0=$(date +%s)
+	children_cpu
+	cpu0=$cpu_ms
 	(cd "$out" && "$build/fuzz_stream" "${fuzz_opts[@]}" -seed=1 -runs="$runs" \
 		-max_total_time=600 "$out/corpus-check" "$build/fuzz-seeds") >"$log" 2>&1
 	rc=$?
-	secs=$(($(date +%s) - t0))
+	children_cpu
+	secs=$(($(date +%s) - t0)) cpu=$((cpu_ms - cpu0))
 	ncrash=$(new_crashes | grep -c .)
-	line=$(summary "$secs" "$ncrash")
+	line=$(summary "$secs" "$ncrash" "$cpu")
 	echo "# $line"
+	echo "# $(refusals "$out/corpus-check")"
 	if [ "$rc" -eq 0 ] && [ "$ncrash" -eq 0 ]; then
 		tap ok "fuzz_stream: $runs runs from the seeds without a crash"
 	else
@@ -203,6 +241,8 @@ make -s -C "$repo/tools/testing/stream" fuzz O="$build" >"$out/build.log" 2>&1 |
 mkdir -p "$out/corpus" "$crashes"
 step "fuzzing for $seconds s (corpus $out/corpus, log $log)"
 t0=$(date +%s)
+children_cpu
+cpu0=$cpu_ms
 (cd "$out" && exec "$build/fuzz_stream" "${fuzz_opts[@]}" \
 	-max_total_time="$seconds" "$out/corpus" "$build/fuzz-seeds") >"$log" 2>&1 &
 pid=$!
@@ -223,17 +263,20 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait "$pid"
 rc=$?
-secs=$(($(date +%s) - t0))
+children_cpu
+secs=$(($(date +%s) - t0)) cpu=$((cpu_ms - cpu0))
 ncrash=$(new_crashes | grep -c .)
-if $interrupted && [ "$ncrash" -eq 0 ]; then
-	summary "$secs" "$ncrash"
+# 72: libFuzzer's exit status when a signal stopped it.
+if { $interrupted || [ "$rc" -eq 72 ]; } && [ "$ncrash" -eq 0 ]; then
+	summary "$secs" "$ncrash" "$cpu"
 	echo "fuzz: interrupted after $secs s" >&2
 	exit 130
 fi
 if [ "$rc" -ne 0 ] || [ "$ncrash" -ne 0 ]; then
 	grep -a -E -A 12 'fuzz_stream: |ERROR|runtime error' "$log" | head -n 40 >&2
-	summary "$secs" "$ncrash"
+	summary "$secs" "$ncrash" "$cpu"
 	report_crashes
 	die "fuzz_stream failed (exit status $rc); its output: $log"
 fi
-summary "$secs" "$ncrash"
+summary "$secs" "$ncrash" "$cpu"
+refusals "$out/corpus"
