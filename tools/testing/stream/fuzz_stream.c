@@ -24,10 +24,11 @@
  *    or refused with that errno, reason, value and stream offset;
  *  - a promise of stream.h breaks: qvp_parser_next() points outside the
  *    parser's own storage or wants no byte; qvp_parser_feed() takes more
- *    than it was given, or stops early without a record or an error; a
- *    return value is not one of those documented; a refusal does not
- *    stick (same errno, reason and offset on every later call); an
- *    accepted stream takes one more byte without being refused.
+ *    than it was given, or stops early without a record or an error;
+ *    qvp_parser_commit() of 0 bytes is not a no-op returning 0 (or the
+ *    error); a return value is not one of those documented; a refusal
+ *    does not stick (same errno, reason and offset on every later call);
+ *    an accepted stream takes one more byte without being refused.
  * The payload buffer is allocated to its exact size, so that ASan sees
  * any write past it.
  *
@@ -548,6 +549,9 @@ ORACLE static void parse_direct(struct run *r, struct outcome *o)
 	qvp_parser_init(&p, &r->be->id, r->be->descs, r->be->nr_descs,
 			r->buf, r->buf_size);
 	while (off < r->len) {
+		/* Committing nothing is no step: 0, and nothing changes. */
+		CHECK(qvp_parser_commit(&p, 0) == 0);
+		CHECK(p.offset == off && p.state != QVP_PARSE_FAILED);
 		dst = qvp_parser_next(&p, &want);
 		CHECK(want >= 1);
 		n = piece(r, SPLIT_RANDOM, r->len - off);
