@@ -35,10 +35,11 @@ repo=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 check=false
-if [ "${1:-}" = --check ]; then
-	check=true
-	shift
-fi
+case ${1:-} in
+--check) check=true; shift ;;
+-h|--help) sed -n '/^# Usage/,/^# clang and/p' "$0" | sed 's/^# \{0,1\}//' | head -n -1; exit 0 ;;
+-*) die "unknown option $1; usage: scripts/fuzz.sh [--check] [OUTDIR]" ;;
+esac
 out=${1:-$repo/out/fuzz}
 seconds=${FUZZ_SECONDS:-600}
 runs=${FUZZ_RUNS:-100000}
