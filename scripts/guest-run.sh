@@ -406,6 +406,22 @@ if [ "${#edu[@]}" -ge 1 ] && [ -c /dev/iommu ] && want edu-iommufd; then
 	run_suite edu-iommufd "$tests" "$out/selftests" MIG_TESTS="$progs" \
 		VFIO_SELFTESTS_IOMMU_MODE=iommufd "${args[@]}"
 fi
+# Fault injection (migration_faults): every allocation and user copy of
+# each migration call made to fail in turn, through fail-nth; on the
+# kernels with fault injection in debugfs, which scripts/expected-suites
+# lists the suites for (our debug kernel).  One device each: an edu, and
+# a 64 MiB ivshmem, whose sessions allocate more (digests, bitmaps).
+if [ "${#edu[@]}" -ge 1 ] && want faults &&
+	expected_suites "$kver" | grep -q '^faults '; then
+	run_suite faults "$tests" "$out/selftests" MIG_TESTS=migration_faults \
+		KSELFTEST_MIGRATION_FAULTS_ARGS="${edu[0]}"
+fi
+if [ "${#ivs64[@]}" -ge 1 ] && want faults-ivshmem-64M &&
+	expected_suites "$kver" | grep -q '^faults-ivshmem-64M '; then
+	run_suite faults-ivshmem-64M "$tests" "$out/selftests" \
+		MIG_TESTS=migration_faults \
+		KSELFTEST_MIGRATION_FAULTS_ARGS="${ivs64[0]}"
+fi
 if [ "${#edu[@]}" -ge 1 ] && want vfio-mig; then
 	# the golden igb VF stream loads only where the PF answers
 	[ -z "${igbvf[0]:-}" ] || pf_up "${igbvf[0]}" ||
