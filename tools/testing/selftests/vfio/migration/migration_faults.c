@@ -5,7 +5,8 @@
  *
  * Allocations and user copies: for each call (a variant below: each arc
  * the device supports, GET of the state, MIG_DATA_SIZE,
- * VFIO_MIG_GET_PRECOPY_INFO, read() of a save fd, write() of a resume fd,
+ * VFIO_MIG_GET_PRECOPY_INFO, read() of a save fd, write() of the first
+ * 4 KiB of a stream (or less: the whole stream) to a resume fd,
  * VFIO_DEVICE_RESET, close() of a data fd), the device is brought into
  * the state the call starts from, /proc/thread-self/fail-nth is set to N
  * and the call made once: the N-th fault-injection point the call passes
@@ -64,6 +65,11 @@
 
 #define MAX_SITES	4096U	/* more points than this in one call: fail */
 #define READ_CHUNK	4096
+/*
+ * write() of the stream's first 4 KiB at most: each user copy is a fault
+ * point, and a whole stream of an ivshmem makes thousands of them.
+ */
+#define WRITE_CHUNK	4096
 #define DBG		"/sys/kernel/debug/"
 
 static const char *g_bdf;
@@ -475,7 +481,9 @@ TEST_F_TIMEOUT(faults, inject, 900)
 			r = read(self->fd, rbuf, sizeof(rbuf));
 			break;
 		case C_WRITE:
-			r = write(self->fd, self->good.data, self->good.len);
+			r = write(self->fd, self->good.data,
+				  self->good.len < WRITE_CHUNK ?
+				  self->good.len : WRITE_CHUNK);
 			break;
 		case C_RESET:
 			r = ioctl(dev->device_fd, VFIO_DEVICE_RESET);
