@@ -373,8 +373,9 @@ pf_up() {
 }
 
 # migration_races runs each race for 60 s on the debug kernel, where
-# KASAN and lockdep watch every interleaving it reaches, and for its
-# default 3 s elsewhere; on mtty, a driver that is not ours, always 3 s.
+# UBSAN and the list and atomic-sleep checks watch every interleaving it
+# reaches, and for its default 3 s elsewhere; on mtty, a driver that is
+# not ours, always 3 s.
 race_env=()
 case $kver in
 *-qvp-debug) race_env=(MIG_RACE_SECONDS=60) ;;

@@ -36,9 +36,9 @@
 
 /*
  * How long each race runs: $MIG_RACE_SECONDS, else 3 s.  make check runs
- * the races for 60 s on its debug kernel (KASAN, lockdep) and for the
- * default on the others; the harness's timeout of each case leaves room
- * for up to RACE_SECONDS_MAX.
+ * the races for 60 s on its debug kernel (UBSAN, list and atomic-sleep
+ * checks) and for the default on the others; the harness's timeout of
+ * each case leaves room for up to RACE_SECONDS_MAX.
  */
 #define RACE_SECONDS_DEFAULT	3
 #define RACE_SECONDS_MAX	300
