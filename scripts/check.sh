@@ -321,6 +321,10 @@ else
 	record demo fail "make demo" "see $out/demo.txt"
 fi
 
+# The figures of the testing guide's reliability table, from this run.
+step "reliability figures of this run (scripts/reliability.sh)"
+"$here/reliability.sh" "$out" | sed 's/^/  /'
+
 # Summary -------------------------------------------------------------------
 echo
 lane_end
