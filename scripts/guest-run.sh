@@ -381,6 +381,25 @@ case $kver in
 *-qvp-debug) race_env=(MIG_RACE_SECONDS=60) ;;
 esac
 
+# fuzz_ops KIND: the op count of migration_fuzz (over all its threads)
+# on the devices of KIND, for a run of some 20-40 s under our debug
+# kernel, where KASAN, lockdep and kmemleak watch each call (half that
+# under Debian's).  An op on an edu or an mtty takes well under a
+# millisecond; on an igb VF, whose reset is slow, some 6 ms; on an
+# ivshmem, whose STOP_COPY sessions snapshot 64 MiB, more.
+# $MIG_FUZZ_OPS, when set, is taken for every kind.  The seed is the
+# clock's; the program's TAP lines and log say how to replay a run.
+fuzz_ops() {
+	local n
+	case $1 in
+	edu | mtty) n=60000 ;;
+	ivshmem) n=6000 ;;
+	*) n=4000 ;;
+	esac
+	[[ $kver == *-qvp-debug ]] || n=$((n / 2))
+	echo "${MIG_FUZZ_OPS:-$n}"
+}
+
 # Suites run on the devices of a kind, by its name in scripts/test-devices.
 # A suite whose devices are missing does not run: the setup checks above
 # and the suite's absence (scripts/expected-suites) are its failures.
@@ -391,11 +410,12 @@ read -ra ivs1g <<<"${td_found[ivshmem-1G]:-}"
 read -ra igbvf <<<"${td_found[igb-vf]:-}"
 
 if [ "${#edu[@]}" -ge 1 ] && want edu; then
-	progs="migration_conformance migration_races migration_roundtrip migration_badinput edu_roundtrip edu_badinput edu_device dma_logging"
+	progs="migration_conformance migration_races migration_fuzz migration_roundtrip migration_badinput edu_roundtrip edu_badinput edu_device dma_logging"
 	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
 	# dma_logging's fixtures for the other kind of device stay out.
 	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F ivshmem ${edu[*]:0:2}")
-	run_suite edu "$tests" "$out/selftests" MIG_TESTS="$progs" "${race_env[@]}" "${args[@]}"
+	run_suite edu "$tests" "$out/selftests" MIG_TESTS="$progs" "${race_env[@]}" \
+		MIG_FUZZ_OPS="$(fuzz_ops edu)" "${args[@]}"
 fi
 # The same devices once more through iommufd: each device's cdev bound to
 # /dev/iommu, its DMA mapped into an IOAS (VFIO_SELFTESTS_IOMMU_MODE,
@@ -471,10 +491,11 @@ if [ "${#edu[@]}" -ge 1 ] && want qemu-migration; then
 fi
 
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ] && want ivshmem-64M; then
-	progs="migration_conformance migration_races migration_roundtrip migration_badinput ivshmem_roundtrip dma_logging"
+	progs="migration_conformance migration_races migration_fuzz migration_roundtrip migration_badinput ivshmem_roundtrip dma_logging"
 	mapfile -t args < <(dev_args "${ivs64[*]:0:2}" $progs)
 	args+=("KSELFTEST_DMA_LOGGING_ARGS=-F edu -F edu_dma ${ivs64[*]:0:2}")
-	run_suite ivshmem-64M "$tests" "$out/selftests" MIG_TESTS="$progs" "${race_env[@]}" "${args[@]}"
+	run_suite ivshmem-64M "$tests" "$out/selftests" MIG_TESTS="$progs" "${race_env[@]}" \
+		MIG_FUZZ_OPS="$(fuzz_ops ivshmem)" "${args[@]}"
 fi
 if [ "${#ivs64[@]}" -ge 1 ] && [ "${#ivs256[@]}" -ge 2 ] && want ivshmem-256M; then
 	# Of the generic round trips, the two STOP_COPY ones (held whole and
@@ -500,10 +521,11 @@ fi
 # migration_conformance once more through iommufd, as edu-iommufd: an
 # mdev's cdev bound to /dev/iommu, on the kernels that have it.
 if [ "${#mdevs[@]}" -ge 1 ] && want mtty; then
-	progs="migration_conformance migration_races"
+	progs="migration_conformance migration_races migration_fuzz"
 	mapfile -t args < <(dev_args "${mdevs[*]:0:2}" $progs)
 	run_suite mtty "$tests" "$out/selftests" MIG_TESTS="$progs" \
-		VFIO_SELFTESTS_ALLOW_UNBIND=0 "${args[@]}"
+		MIG_FUZZ_OPS="$(fuzz_ops mtty)" VFIO_SELFTESTS_ALLOW_UNBIND=0 \
+		"${args[@]}"
 fi
 if [ "${#mdevs[@]}" -ge 1 ] && [ -c /dev/iommu ] && want mtty-iommufd; then
 	progs="migration_conformance"
@@ -521,9 +543,10 @@ if [ "${#igbvf[@]}" -ge 1 ] && want igb; then
 	for bdf in "${igbvf[@]}"; do
 		pf_up "$bdf" || log "cannot bring up the PF of $bdf"
 	done
-	progs="migration_conformance migration_races migration_roundtrip migration_badinput igbvf_traffic"
+	progs="migration_conformance migration_races migration_fuzz migration_roundtrip migration_badinput igbvf_traffic"
 	mapfile -t args < <(dev_args "${igbvf[*]:0:2}" $progs)
-	run_suite igb "$tests" "$out/selftests" MIG_TESTS="$progs" "${race_env[@]}" "${args[@]}"
+	run_suite igb "$tests" "$out/selftests" MIG_TESTS="$progs" "${race_env[@]}" \
+		MIG_FUZZ_OPS="$(fuzz_ops igb)" "${args[@]}"
 fi
 
 # Devices of three backends migrate at once, each from a thread of its
