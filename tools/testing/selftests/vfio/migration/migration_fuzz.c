@@ -158,6 +158,9 @@ static unsigned long g_ops;
 static unsigned int g_threads = DEFAULT_THREADS;
 static int g_only = -1;
 static volatile bool g_stop;
+/* the first write() refusal with an errno vfio.h does not rule on */
+static pthread_mutex_t g_note_lock = PTHREAD_MUTEX_INITIALIZER;
+static char g_note[200];
 static bool g_no_close_resuming;	/* MIG_FUZZ_NO_CLOSE_IN_RESUMING */
 /* under a device's open_lock held for writing; summed over devices */
 static unsigned long g_reopens_kept, g_reopens_skipped;
@@ -524,9 +527,17 @@ static void op_write(struct worker *w)
 		pool_advance(w->d, s.gen, n);
 	if (errno_in(err, ok) || (err == EFAULT && !p))
 		return;
-	fail(w, "write(%s, %zu, %s) at %zu of a %zu-byte stream: %s",
-	     p ? "buf" : "NULL", count, mode_names[mode], s.wpos, ref->len,
-	     strerror(err));
+	/*
+	 * vfio.h names no errno for a write() the driver refuses: another
+	 * one is noted, and skips the case at its end (see main()).
+	 */
+	pthread_mutex_lock(&g_note_lock);
+	if (!g_note[0])
+		snprintf(g_note, sizeof(g_note),
+			 "write(): %s for a %s piece at %zu of a %zu-byte stream",
+			 strerrorname_np(err) ? strerrorname_np(err) : "?",
+			 mode_names[mode], s.wpos, ref->len);
+	pthread_mutex_unlock(&g_note_lock);
 }
 
 /* poll() on a data fd never fails, and the fd is never invalid. */
@@ -594,8 +605,9 @@ static int log_feature(struct fdev *d, uint32_t flags, void *data, size_t len)
 /*
  * DMA logging.  START of a valid range: success, or EINVAL (one already
  * runs); its page size is a hint (vfio.h), so 1000, 2048, 4097 or 12288
- * may be taken too, and whatever START takes it must answer with a
- * power of two.  A broken START (no range, a NULL range list, page size
+ * may be taken too; asked for 4096, a START that succeeds must answer
+ * a power of two (to an odd hint mtty answers the hint itself: vfio.h
+ * only says "the device will return the page size it selected").  A broken START (no range, a NULL range list, page size
  * 0, a range not page aligned, one that wraps) must be refused with
  * EINVAL, EOVERFLOW, or EFAULT for the NULL list.  REPORT: success,
  * EINVAL (no logging, or outside it), or EOPNOTSUPP from a kernel
@@ -620,6 +632,7 @@ static void op_log(struct worker *w)
 	};
 	static const uint64_t hints[] = { 1000, 2048, 4097, 3 * LOG_PG };
 	unsigned int bad = 0;
+	uint64_t hint;
 	int ret;
 
 	switch (below(w, 4)) {
@@ -636,6 +649,7 @@ static void op_log(struct worker *w)
 		} else if (chance(w, 20)) {
 			c.page_size = hints[below(w, ARRAY_SIZE(hints))];
 		}
+		hint = c.page_size;
 		ret = log_feature(w->d, VFIO_DEVICE_FEATURE_SET |
 				  VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
 				  &c, sizeof(c));
@@ -647,9 +661,10 @@ static void op_log(struct worker *w)
 			fail(w, "DMA_LOGGING_START with %s: %s",
 			     bad_names[bad - 1], err_name(-ret));
 		else if (!ret && (!c.page_size ||
-				  (c.page_size & (c.page_size - 1))))
-			fail(w, "DMA_LOGGING_START took page size 0x%" PRIx64 " (no power of two)",
-			     (uint64_t)c.page_size);
+				  (c.page_size & (c.page_size - 1))) &&
+			 hint == LOG_PG)
+			fail(w, "DMA_LOGGING_START of page size 0x%llx answered 0x%" PRIx64 " (no power of two)",
+			     LOG_PG, (uint64_t)c.page_size);
 		break;
 	case 1:
 	case 2:
@@ -1225,7 +1240,20 @@ int main(int argc, char **argv)
 		       g_reopens_kept, g_reopens_skipped, g_no_close_resuming);
 	if (!ok)
 		ksft_print_msg("replay: %s\n", g_replay);
-	ksft_test_result(ok, "fuzz.sequences " RUN_FMT "\n", RUN_ARGS);
+	if (ok && g_note[0]) {
+		/*
+		 * As migration_races' two_writers_one_resume_fd: a refusal's
+		 * errno vfio.h does not rule on is no failure, but skips, so
+		 * that our driver's suites (where a skip not listed in
+		 * scripts/expected-skips fails) still hold it to its errnos.
+		 */
+		ksft_print_msg("note: %s\n", g_note);
+		printf("ok %u fuzz.sequences " RUN_FMT " # SKIP %s: an errno vfio.h does not rule on, not EINVAL, EFBIG or ENOMEM\n",
+		       ksft_test_num() + 1, RUN_ARGS, g_note);
+		ksft_inc_xskip_cnt();
+	} else {
+		ksft_test_result(ok, "fuzz.sequences " RUN_FMT "\n", RUN_ARGS);
+	}
 
 	/* Afterwards: no data fd left, and every device still migrates. */
 	for (i = 0; i < ndevs; i++) {
