@@ -383,14 +383,12 @@ esac
 
 # fuzz_ops KIND: the op count of migration_fuzz (over all its threads)
 # on the devices of KIND, for a run of some 20-40 s under our debug
-# kernel, where KASAN, lockdep and kmemleak watch each call, with other
-# VMs on the host's two cores (half that under Debian's).  Measured so:
-# 60000 ops on the edus took 108 s, 6000 on the ivshmems (whose
-# STOP_COPY sessions snapshot 64 MiB) 13 s, 4000 on the igb VFs (slow
-# resets) 24 s; an mtty mdev, reopened where the others are reset,
-# costs about what an edu does.  $MIG_FUZZ_OPS, when set, is taken for
-# every kind.  The seed is the clock's; the program's TAP lines and log
-# say how to replay a run.
+# kernel (UBSAN, list and atomic-sleep checks) with other VMs on the
+# host's two cores, and half that under Debian's: an op on an edu or an
+# mtty takes well under a millisecond, on an ivshmem (whose STOP_COPY
+# sessions stream 64 MiB) and on an igb VF (slow resets) milliseconds.
+# $MIG_FUZZ_OPS, when set, is taken for every kind.  The seed is the
+# clock's; the program's TAP lines and log say how to replay a run.
 fuzz_ops() {
 	local n
 	case $1 in
