@@ -33,7 +33,7 @@ driver=drivers/vfio/pci/qemu
 # Bare file names that documents may use for files that are not ours: the
 # kernel's headers, the kernel's mtty sample (the conformance suites'
 # second driver), and the backends the design notes call planned.
-not_ours='vfio.h vfio_pci_core.h mtty.c igbvf.c dirty.c'
+not_ours='vfio.h vfio_pci_core.h kselftest.h mtty.c igbvf.c dirty.c'
 
 # kernel-doc picks the output for the Sphinx version it finds, and warns
 # when it finds none; the test root filesystem has no Sphinx.
