@@ -54,13 +54,14 @@ in_rootfs()
 }
 
 # Debian's kernel versions installed in the root filesystem, oldest
-# first; not the debug kernel that scripts/mkkernel.sh adds.
+# first; not our own kernels that scripts/mkkernel.sh adds (*-qvp-debug,
+# *-qvp-iommufd).
 rootfs_kernels()
 {
 	local f
 	for f in "$1"/boot/vmlinuz-*; do
 		case $f in
-		*-qvp-debug) ;;
+		*-qvp-*) ;;
 		*) [ -e "$f" ] && echo "${f##*/vmlinuz-}" ;;
 		esac
 	done | sort -V
