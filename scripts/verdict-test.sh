@@ -225,6 +225,56 @@ else
 		"j_fail == 0 && j_skip == 0 && j_pass > 10" "^ok - ${debian//+/\\+}: guest test script completed"
 fi
 
+# The iommufd kernel, a partial lane ("@*-qvp-iommufd SUITE..." in
+# scripts/expected-suites): exactly its suites, each as strictly as in a
+# full run.
+iommufd=7.3.4-qvp-iommufd
+d=$(fake_run iommufd-clean "$iommufd")
+got=$(sed -n 's/^# suite: //p' "$d/selftests.tap" | paste -sd' ')
+if [ "$got" != "setup edu-iommufd mtty-iommufd teardown" ]; then
+	tap "not ok" "scripts/expected-suites gives the iommufd kernel setup, edu-iommufd, mtty-iommufd and teardown (it gives: $got)"
+else
+	j_kver=$iommufd judge iommufd-clean "$d" 0
+	expect iommufd-clean "an iommufd-kernel run of only its suites passes" \
+		"j_fail == 0 && j_skip == 0" "^ok - $iommufd/mtty-iommufd: migration_conformance: "
+fi
+
+d=$(fake_run iommufd-no-mtty "$iommufd")
+sed -i '/# suite: mtty-iommufd/,/# suite-end: mtty-iommufd/d' "$d/selftests.tap"
+j_kver=$iommufd judge iommufd-no-mtty "$d" 0
+expect iommufd-no-mtty "an iommufd-kernel run without one of its suites fails" \
+	"j_fail == 1" "^not ok - $iommufd: suite mtty-iommufd ran # not in .*scripts/expected-suites expects it"
+
+d=$(fake_run iommufd-no-program "$iommufd")
+sed -i '/# selftests: vfio: migration_badinput/,/selftests: vfio: migration_badinput$/d' "$d/selftests.tap"
+j_kver=$iommufd judge iommufd-no-program "$d" 0
+expect iommufd-no-program "an iommufd-kernel suite without one of its programs fails" \
+	"j_fail == 1" "^not ok - $iommufd/edu-iommufd: migration_badinput # no result"
+
+# A suite that ran where it is not expected fails: the iommufd kernel
+# running the edu suite, a Debian kernel running edu-iommufd.
+d=$(fake_run iommufd-extra "$iommufd")
+printf '%s\n' "# suite: edu" "# selftests: vfio: edu_device" "# 1..1" "# ok 1 edu_device.works" \
+	"ok 1 selftests: vfio: edu_device" "# suite-end: edu 0" >>"$d/selftests.tap"
+j_kver=$iommufd judge iommufd-extra "$d" 0
+expect iommufd-extra "an iommufd-kernel run with a suite of the full lanes fails" \
+	"j_fail == 1" "^not ok - $iommufd: suite edu is expected of $iommufd # it ran, but"
+
+d=$(fake_run debian-extra "$debian")
+printf '%s\n' "# suite: edu-iommufd" "# selftests: vfio: migration_badinput" "# 1..1" "# ok 1 mig.works" \
+	"ok 1 selftests: vfio: migration_badinput" "# suite-end: edu-iommufd 0" >>"$d/selftests.tap"
+j_kver=$debian judge debian-extra "$d" 0
+expect debian-extra "a Debian-kernel run with an iommufd suite fails" \
+	"j_fail == 1" "^not ok - ${debian//+/\\+}: suite edu-iommufd is expected of"
+
+# A partial lane naming a suite that has no line of its own (a typo): its
+# runs fail, they cannot pass without it.
+sed 's/^@\*-qvp-iommufd\(.*\)$/@*-qvp-iommufd\1 edu-iommufdd/' "$QVP_EXPECTED_SUITES" >"$work/expected-suites.typo"
+d=$(fake_run iommufd-typo "$iommufd")
+QVP_EXPECTED_SUITES=$work/expected-suites.typo j_kver=$iommufd judge iommufd-typo "$d" 0
+expect iommufd-typo "a partial lane's suite without a line of its own is expected all the same" \
+	"j_fail == 1" "^not ok - $iommufd: suite edu-iommufdd ran # not in"
+
 # KUnit's own KTAP (debugfs), through kunit-tap.awk as guest-run.sh does:
 # a case per KUnit case and per parameter, one failure counted once.
 # kunit_run NAME KTAP: a debug-kernel run whose kunit suite printed KTAP.
@@ -409,11 +459,21 @@ else
 		tap "not ok" "the sentences of scripts/expected-deviations are in $uapi (not found: $bad)"
 	fi
 fi
-bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk 'NF < 2 || $1 !~ /^[A-Za-z0-9.-]+(@[^@]+)?$/')
+bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk 'NF < 2 || $1 !~ /^([A-Za-z0-9.-]+(@[^@]+)?|@[^@]+)$/')
 if [ -z "$bad" ]; then
-	tap ok "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM..."
+	tap ok "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM... or @KERNELS SUITE..."
 else
-	tap "not ok" "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM... (bad: $bad)"
+	tap "not ok" "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM... or @KERNELS SUITE... (bad: $bad)"
+fi
+# Each suite of a partial lane has a line of its own (its programs).
+bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk '
+	$1 ~ /^@/ { for (i = 2; i <= NF; i++) named[$i] = 1; next }
+	{ sub(/@.*/, "", $1); have[$1] = 1 }
+	END { for (s in named) if (!(s in have)) printf "%s ", s }')
+if [ -z "$bad" ]; then
+	tap ok "every suite of a partial lane (@KERNELS SUITE...) has its own line in scripts/expected-suites"
+else
+	tap "not ok" "every suite of a partial lane (@KERNELS SUITE...) has its own line in scripts/expected-suites (not: $bad)"
 fi
 
 echo "1..$n"

@@ -17,7 +17,9 @@
 #  - Every suite of scripts/expected-suites for the run's kernel must have
 #    begun and ended in the TAP of a VM run, with a result line for each of
 #    its programs; a missing suite or program, or a runner that ended
-#    early, is a failure.
+#    early, is a failure; so is a suite that ran but is not expected of
+#    the kernel.  A kernel of a partial lane ("@KERNELS SUITE..." there)
+#    must run exactly the suites that line names, each as strictly.
 #  - A VM run that timed out, stalled, panicked or vanished is a failure
 #    of that run.  Its TAP and its kernel log are still counted.
 #  - Oops, WARN, BUG, KASAN, UBSAN, lockdep, kmemleak, hung-task and
@@ -50,21 +52,48 @@ manifest_lines()
 	sed -e 's/^[[:blank:]]*#.*//' -e '/^[[:blank:]]*$/d' "$1"
 }
 
+# only_suites KVER: the suites of the lines "@KERNELS SUITE..." of
+# scripts/expected-suites whose bash glob KERNELS matches KVER, on one
+# line: the only suites that the boots of KVER run (a partial lane, such
+# as the iommufd kernel's); nothing when no such line matches (every
+# suite).
+only_suites()
+{
+	local kver=$1 s rest out=''
+	while read -r s rest; do
+		[[ $s == @* ]] || continue
+		# shellcheck disable=SC2053	# a glob on purpose
+		[[ $kver == ${s#@} ]] && out+="${out:+ }$rest"
+	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+	echo "$out"
+}
+
 # expected_suites KVER: the suites that every boot of kernel KVER must
 # run, "SUITE PROGRAM..." a line: the lines of scripts/expected-suites
 # without "@KERNELS", and those "SUITE@KERNELS ..." whose bash glob
-# KERNELS matches KVER (uname -r), without it.
+# KERNELS matches KVER, without it.  For a kernel of a partial lane
+# (only_suites), only its suites; one of them that no line gives KVER is
+# expected all the same, without programs, so that the run fails unless
+# it has it: a partial lane cannot lose a suite quietly.
 expected_suites()
 {
-	local kver=$1 s progs
+	local kver=$1 s progs only
+	local -A have=()
+	only=$(only_suites "$kver")
 	while read -r s progs; do
+		[[ $s != @* ]] || continue
 		if [[ $s == *@* ]]; then
 			# shellcheck disable=SC2053	# a glob on purpose
 			[[ $kver == ${s#*@} ]] || continue
 			s=${s%%@*}
 		fi
+		[ -z "$only" ] || [[ " $only " == *" $s "* ]] || continue
+		have[$s]=1
 		echo "$s $progs"
 	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+	for s in $only; do
+		[ -n "${have[$s]:-}" ] || echo "$s"
+	done
 }
 
 # expected_skip "GROUP: NAME" REASON: true when scripts/expected-skips
@@ -235,7 +264,9 @@ judge_vm_run()
 		esac
 	done < <(awk -f "$here/tap-count.awk" "$tap")
 
+	local -A want=()
 	while read -r s progs; do
+		want[$s]=1
 		if [ -z "${began[$s]:-}" ]; then
 			record "$label" fail "suite $s ran" "not in $tap (${QVP_EXPECTED_SUITES#"${repo:-}"/} expects it)"
 			continue
@@ -250,6 +281,12 @@ judge_vm_run()
 				record "$label/$s" fail "$p" "no result: the program did not run, or the runner ended before it (${QVP_EXPECTED_SUITES#"${repo:-}"/} expects it)"
 		done
 	done < <(expected_suites "$kver")
+	# and no other: a suite that ran where it is not expected is a
+	# lane of the matrix that the manifest does not describe.
+	for s in "${!began[@]}"; do
+		[ -n "${want[$s]:-}" ] ||
+			record "$label" fail "suite $s is expected of $kver" "it ran, but ${QVP_EXPECTED_SUITES#"${repo:-}"/} does not expect it of this kernel"
+	done
 	return $ret
 }
 
