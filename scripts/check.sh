@@ -4,8 +4,8 @@
 # make check: every test of the project, on every kernel of the matrix.
 #
 #  1. the cached Debian trixie root filesystem (scripts/mkrootfs.sh) and
-#     QEMU 11.1 in it (scripts/mkqemu.sh); the debug kernel
-#     (scripts/mkkernel.sh) builds in the background
+#     QEMU 11.1 in it (scripts/mkqemu.sh); our own kernels, the debug one
+#     and the iommufd one (scripts/mkkernel.sh), build in the background
 #  2. host-side unit tests (userspace builds of the pure-C parts), and a
 #     bounded libFuzzer run on the stream parser (scripts/fuzz.sh)
 #  3. per kernel: build the module (W=1, sparse C=1), the selftests and
@@ -13,8 +13,9 @@
 #  4. checkpatch --strict on our sources; kernel-doc on them and on the
 #     documents that include them (scripts/doc-check.sh)
 #  5. per kernel: boot it under QEMU (TCG) with the test devices, run the
-#     kselftests with the kselftest runner, scan the guest log for oopses,
-#     WARNs and lockdep reports
+#     kselftests with the kselftest runner (on a kernel of a partial lane,
+#     the iommufd one, only its suites: scripts/expected-suites), scan the
+#     guest log for oopses, WARNs and lockdep reports
 #  6. make demo, which must migrate and exit 0
 #
 # Prints TAP for everything, a summary per kernel and suite, and last
@@ -22,7 +23,7 @@
 # failures: scripts/expected-deviations).  Exits non-zero on any failure.
 #
 # Environment: QVP_CACHE (cache dir), QVP_KERNELS (space-separated subset of
-# kernel versions to test; "debug" is the debug kernel of
+# kernel versions to test; "debug" and "iommufd" are our kernels of
 # scripts/mkkernel.sh), QVP_VM_TIMEOUT (seconds per VM, default 1500).
 set -uo pipefail
 
@@ -62,7 +63,7 @@ need_root
 # 1. root filesystem --------------------------------------------------------
 lane "test root filesystem"
 rootfs=$("$here/mkrootfs.sh") || die "no test root filesystem; see the messages above"
-kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -) debug}
+kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -) debug iommufd}
 
 # QEMU 11.1 from trixie-backports beside the root filesystem's own (10.0),
 # for the suite qemu-migration-11.1 (scripts/mkqemu.sh; seconds, cached in
@@ -87,17 +88,47 @@ else
 fi
 [ -n "$kernels" ] || die "no kernel in $rootfs/boot"
 
-# The debug kernel (scripts/mkkernel.sh) builds in the background while
-# the other lanes run: a TCG VM keeps one core busy, the build takes the
-# rest.  It joins the matrix after Debian's kernels.
-debug_pid=
-if [[ " $kernels " == *" debug "* || " $kernels " == *-qvp-debug* ]]; then
-	kernels=$(echo " $kernels " | sed -e 's/ debug / /' -e 's/ [^ ]*-qvp-debug / /' -e 's/^ *//' -e 's/ *$//')
-	step "debug kernel: building or checking the cache in the background (progress: $out/mkkernel.out)"
-	nice -n 10 "$here/mkkernel.sh" "$rootfs" >"$out/mkkernel.kver" 2>"$out/mkkernel.out" &
-	debug_pid=$!
+# Our kernels (scripts/mkkernel.sh) build in the background while the
+# other lanes run: a TCG VM keeps one core busy, the build takes the
+# rest.  They join the matrix after Debian's kernels, the debug kernel
+# first, then the iommufd one.  One job builds them one after the other,
+# in that order, so that two builds do not share the two cores: the debug
+# kernel's lane is the long one (every suite under a debug kernel), so
+# its kernel is wanted first; the iommufd kernel's lane (three suites)
+# comes last, and its build has the debug lane's VM time to finish.  A
+# cached kernel takes seconds.  Progress: out/mkkernel[-iommufd].out.
+own_kernels=
+for f in debug iommufd; do
+	if [[ " $kernels " == *" $f "* || " $kernels " == *-qvp-$f* ]]; then
+		kernels=$(echo " $kernels " | sed -e "s/ $f / /" -e "s/ [^ ]*-qvp-$f / /" -e 's/^ *//' -e 's/ *$//')
+		own_kernels+="${own_kernels:+ }$f"
+	fi
+done
+# mkkernel_out FLAVOUR: the stem of FLAVOUR's files in out/ (.out:
+# progress, .kver: the kernel's version, .rc: mkkernel.sh's exit status).
+mkkernel_out()
+{
+	case $1 in
+	debug) echo "$out/mkkernel" ;;
+	*) echo "$out/mkkernel-$1" ;;
+	esac
+}
+kernels_pid=
+if [ -n "$own_kernels" ]; then
+	for f in $own_kernels; do
+		rm -f "$(mkkernel_out "$f")".{out,kver,rc}
+	done
+	step "our kernels ($own_kernels): building or checking the cache in the background (progress: $out/mkkernel*.out)"
+	(
+		for f in $own_kernels; do
+			o=$(mkkernel_out "$f")
+			nice -n 10 "$here/mkkernel.sh" "$rootfs" "$f" >"$o.kver" 2>"$o.out"
+			echo $? >"$o.rc"
+		done
+	) &
+	kernels_pid=$!
 fi
-step "kernels: $kernels${debug_pid:+ and the debug kernel}"
+step "kernels: $kernels${own_kernels:+ and our $own_kernels kernel(s)}"
 
 # 2. host tests -------------------------------------------------------------
 lane "host tests"
@@ -230,16 +261,20 @@ fi
 
 # 5. the VMs ----------------------------------------------------------------
 # boot_vm KVER N: boot N of KVER's test VM; results in out/KVER/bootN.
+# The suites: all, or those of KVER's partial lane (only_suites).
 boot_vm()
 {
 	local k=$1 n=$2 d=$out/$1/boot$2
 	rm -rf "$d"
 	mkdir -p "$d"
 	step "$k: boot $n under QEMU (TCG), run the selftests (console: $d/console.log)"
+	# A kernel of a partial lane runs only its suites.
+	# shellcheck disable=SC2046	# a list of suites
 	in_rootfs "$rootfs" "$repo" env QVP_VM_STALL="$vm_stall" \
 		QVP_VM_TCG="${QVP_VM_TCG:-thread=single}" \
 		/qvp/scripts/vm.sh "$k" "$vm_timeout" \
-		"/qvp/out/$k/boot$n/console.log" /qvp/scripts/guest-run.sh "/qvp/out/$k/boot$n"
+		"/qvp/out/$k/boot$n/console.log" /qvp/scripts/guest-run.sh "/qvp/out/$k/boot$n" \
+		$(only_suites "$k")
 }
 
 # show_failed_run LABEL DIR: what a person needs to see of a failed run.
@@ -287,21 +322,33 @@ for k in $kernels; do
 	echo "$k" >>"$out/xkernel/order"
 done
 
-# 5b. the debug kernel -----------------------------------------------------
-if [ -n "$debug_pid" ]; then
-	lane "debug kernel: waiting for its build"
-	if wait "$debug_pid" && dk=$(cat "$out/mkkernel.kver") && [ -n "$dk" ]; then
-		grep -v '^==>   ' "$out/mkkernel.out" | sed 's/^/# /'
-		record kernel ok "debug kernel $dk (scripts/mkkernel.sh)"
+# 5b. our kernels -----------------------------------------------------------
+# wait_kernel FLAVOUR: FLAVOUR's build (in the background job) is over.
+wait_kernel()
+{
+	local o
+	o=$(mkkernel_out "$1")
+	while [ ! -f "$o.rc" ] && kill -0 "$kernels_pid" 2>/dev/null; do
+		sleep 5
+	done
+	[ "$(cat "$o.rc" 2>/dev/null)" = 0 ]
+}
+for f in $own_kernels; do
+	o=$(mkkernel_out "$f")
+	lane "$f kernel: waiting for its build"
+	if wait_kernel "$f" && dk=$(cat "$o.kver") && [ -n "$dk" ]; then
+		grep -v '^==>   ' "$o.out" | sed 's/^/# /'
+		record kernel ok "$f kernel $dk (scripts/mkkernel.sh)"
 		kernels="$kernels $dk"
 		build_for "$dk"
 		vm_for "$dk"
 		echo "$dk" >>"$out/xkernel/order"
 	else
-		tail -n 20 "$out/mkkernel.out" | sed 's/^/# /'
-		record kernel fail "build the debug kernel" "see $out/mkkernel.out and $QVP_CACHE/mkkernel.log"
+		tail -n 20 "$o.out" | sed 's/^/# /'
+		record kernel fail "build the $f kernel" "see $o.out and $QVP_CACHE/mkkernel${o##*/mkkernel}.log"
 	fi
-fi
+done
+[ -z "$kernels_pid" ] || wait "$kernels_pid"
 
 # 6. vm.sh's stall watchdog ------------------------------------------------
 k=${kernels%% *}
