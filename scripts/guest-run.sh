@@ -420,7 +420,7 @@ fi
 # The same devices once more through iommufd: each device's cdev bound to
 # /dev/iommu, its DMA mapped into an IOAS (VFIO_SELFTESTS_IOMMU_MODE,
 # tools/lib/qvp/vfio_dev.h).  Only the kernels with iommufd have the
-# suite: our debug kernel, not Debian's.
+# suite: our debug and iommufd kernels, not Debian's.
 if [ "${#edu[@]}" -ge 1 ] && [ -c /dev/iommu ] && want edu-iommufd; then
 	progs="migration_conformance migration_roundtrip migration_badinput"
 	mapfile -t args < <(dev_args "${edu[*]:0:2}" $progs)
