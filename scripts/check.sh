@@ -339,7 +339,7 @@ for f in $own_kernels; do
 	if wait_kernel "$f" && dk=$(cat "$o.kver") && [ -n "$dk" ]; then
 		grep -v '^==>   ' "$o.out" | sed 's/^/# /'
 		record kernel ok "$f kernel $dk (scripts/mkkernel.sh)"
-		kernels="$kernels $dk"
+		kernels="${kernels:+$kernels }$dk"
 		build_for "$dk"
 		vm_for "$dk"
 		echo "$dk" >>"$out/xkernel/order"
