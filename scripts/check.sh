@@ -187,7 +187,11 @@ build_for()
 		"$here/module-symbols.sh" "$ko/mod" >"$ko/symbols.tap" 2>&1
 		record_tap "$k" "$ko/symbols.tap" $? module-symbols.sh
 		if grep -q 'C=1 specified, but sparse is not available' "$ko/build.log"; then
-			record "$k" skip "sparse (C=1)" "Debian's headers for this kernel lack scripts/checker-valid.sh, and the kernel needs a sparse with __typeof_unqual__ (Debian ships 0.6.4)"
+			# Our own 7.x tree has the script, which says no.
+			why="the kernel needs a sparse with __typeof_unqual__ (Debian ships 0.6.4)"
+			chroot "$rootfs" test -e "/usr/lib/modules/$k/build/scripts/checker-valid.sh" ||
+				why="Debian's headers for this kernel lack scripts/checker-valid.sh, and $why"
+			record "$k" skip "sparse (C=1)" "$why"
 		else
 			record "$k" ok "sparse (C=1) clean"
 		fi
