@@ -37,13 +37,16 @@ struct qvp_device;
  *
  * Use it with kzalloc() or kvzalloc() of at most a few pages (a
  * kmalloc() try below the costly order), and with __vcalloc() for
- * arrays that grow with the device (vmalloc only: no physically
- * contiguous try, which %__GFP_RETRY_MAYFAIL would make compact hard; on
- * 6.12 the pages honour the flags, vmalloc's page tables do not; 7.3
- * accepts the flags; a kernel whose __vmalloc() warns about gfp flags it
- * does not support needs plain %GFP_KERNEL_ACCOUNT there).  Not with
- * kvmalloc() of large sizes, and only in the opener's task: another task
- * (a work item) charges its own cgroup.
+ * arrays that grow with the device: no kmalloc() try of the whole array,
+ * which %__GFP_RETRY_MAYFAIL would make compact hard.  On 6.12,
+ * vmalloc's kernel-doc calls %__GFP_RETRY_MAYFAIL unsupported, but the
+ * data pages and their charges honour it (as kvmalloc(), which documents
+ * it, relies on) while the page tables do not; 7.3 supports it "with
+ * limitation" (page tables may fail, never OOM).  A kernel whose
+ * GFP_VMALLOC_SUPPORTED lacks one of these flags warns and drops it:
+ * use plain %GFP_KERNEL_ACCOUNT there.  Not with kvmalloc() of large
+ * sizes, and only in the opener's task: another task (a work item)
+ * charges its own cgroup.
  */
 #define QVP_GFP_SESSION	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
