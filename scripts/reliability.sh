@@ -31,7 +31,9 @@ done
 for kt in "${taps[@]}"; do
 	k=${kt%%=*} t=${kt#*=}
 	d=$(dirname "$t")
-	if [ -s "$d/splats.txt" ]; then
+	if [ ! -e "$d/splats.txt" ]; then
+		say "$k: kernel log" "not judged (the run did not reach its scan)"
+	elif [ -s "$d/splats.txt" ]; then
 		say "$k: kernel log" "$(wc -l <"$d/splats.txt") reports (see $d/splats.txt)"
 	else
 		say "$k: kernel log" "clean (no line that scripts/verdict.sh scans for: oops, WARN, BUG, UBSAN, hung task...)"
