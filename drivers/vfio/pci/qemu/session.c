@@ -280,9 +280,10 @@ err_put_device:
 err_free_mf:
 	kfree(mf);
 err:
-	dev_warn_ratelimited(qvp_dev(qdev), "no migration session (%d)%s\n", ret,
-			     ret == -ENOMEM ?
-			     ": out of memory, or the caller's memory cgroup is at its limit" : "");
+	dev_warn_ratelimited(qvp_dev(qdev),
+			     "no migration session (%zu-byte buffer): %pe%s\n",
+			     buf_size, ERR_PTR(ret), ret == -ENOMEM ?
+			     ", out of memory or the caller's memory cgroup at its limit" : "");
 	return ERR_PTR(ret);
 }
 
