@@ -24,7 +24,7 @@
 #
 # Environment: QVP_CACHE (cache dir), QVP_KERNELS (space-separated subset of
 # kernel versions to test; "debug" and "iommufd" are our kernels of
-# scripts/mkkernel.sh), QVP_VM_TIMEOUT (seconds per VM, default 1500).
+# scripts/mkkernel.sh), QVP_VM_TIMEOUT (seconds per VM, default 2700).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +33,7 @@ repo=$(cd "$here/.." && pwd)
 
 out=$repo/out
 mkdir -p "$out"
-vm_timeout=${QVP_VM_TIMEOUT:-1500}
+vm_timeout=${QVP_VM_TIMEOUT:-2700}
 vm_stall=${QVP_VM_STALL:-240}
 start=$(date +%s)
 
