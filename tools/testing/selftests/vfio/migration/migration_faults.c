@@ -133,33 +133,21 @@ ARC(pre_copy_to_pre_copy_p2p,	PRE_COPY,	PRE_COPY_P2P, 0, 13);
 ARC(pre_copy_p2p_to_stop_copy,	PRE_COPY_P2P,	STOP_COPY, 0, 14);
 ARC(pre_copy_p2p_to_pre_copy,	PRE_COPY_P2P,	PRE_COPY, 0, 15);
 
-FIXTURE_VARIANT_ADD(faults, get_state) {
-	.name = "get_state", .call = C_GET_STATE, .from = S(STOP_COPY), .idx = 16,
-};
-FIXTURE_VARIANT_ADD(faults, data_size) {
-	.name = "data_size", .call = C_DATA_SIZE, .from = S(RUNNING), .idx = 17,
-};
-FIXTURE_VARIANT_ADD(faults, precopy_info) {
-	.name = "precopy_info", .call = C_PRECOPY_INFO, .from = S(PRE_COPY), .idx = 18,
-};
-FIXTURE_VARIANT_ADD(faults, read_stop_copy) {
-	.name = "read_stop_copy", .call = C_READ, .from = S(STOP_COPY), .idx = 19,
-};
-FIXTURE_VARIANT_ADD(faults, read_pre_copy) {
-	.name = "read_pre_copy", .call = C_READ, .from = S(PRE_COPY), .idx = 20,
-};
-FIXTURE_VARIANT_ADD(faults, write_resuming) {
-	.name = "write_resuming", .call = C_WRITE, .from = S(RESUMING), .idx = 21,
-};
-FIXTURE_VARIANT_ADD(faults, reset_stop_copy) {
-	.name = "reset_stop_copy", .call = C_RESET, .from = S(STOP_COPY), .idx = 22,
-};
-FIXTURE_VARIANT_ADD(faults, close_save_fd) {
-	.name = "close_save_fd", .call = C_CLOSE, .from = S(STOP_COPY), .idx = 23,
-};
-FIXTURE_VARIANT_ADD(faults, close_resume_fd) {
-	.name = "close_resume_fd", .call = C_CLOSE, .from = S(RESUMING), .idx = 24,
-};
+/* A call other than an arc, made in state @f. */
+#define CALL(n, c, f, i)						\
+	FIXTURE_VARIANT_ADD(faults, n) {				\
+		.name = #n, .call = (c), .from = S(f), .idx = (i),	\
+	}
+
+CALL(get_state,		C_GET_STATE,	STOP_COPY, 16);
+CALL(data_size,		C_DATA_SIZE,	RUNNING, 17);
+CALL(precopy_info,	C_PRECOPY_INFO,	PRE_COPY, 18);
+CALL(read_stop_copy,	C_READ,		STOP_COPY, 19);
+CALL(read_pre_copy,	C_READ,		PRE_COPY, 20);
+CALL(write_resuming,	C_WRITE,	RESUMING, 21);
+CALL(reset_stop_copy,	C_RESET,	STOP_COPY, 22);
+CALL(close_save_fd,	C_CLOSE,	STOP_COPY, 23);
+CALL(close_resume_fd,	C_CLOSE,	RESUMING, 24);
 
 /* fail-nth: the N-th fault-injection point of this thread fails. */
 static int nth_set(int fd, unsigned int n)
