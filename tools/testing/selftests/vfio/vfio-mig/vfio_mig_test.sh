@@ -515,6 +515,38 @@ expect "load of a truncated stream fails with exit 1, device RUNNING after" 1 \
 	err "did not accept the end of the stream" err "now in state ERROR"
 
 # --- golden streams: a load of each version's, as the driver sees it --------
+# load_edu_golden NAME STREAM: scramble D, load STREAM into it, judge it
+# as test NAME: D must then hold the golden edu state (edu_regs set
+# 0x676f6c64 10).
+load_edu_golden() {
+	scramble "$D"
+	vm load "$D" "$2"
+	got=$(regs "$D")
+	case $got in
+	"liveness=0x9890939b factorial=0x00375f00 status=0x"*) ;;
+	*) EXTRA=${EXTRA:-"$D has \"$got\", want liveness=0x9890939b factorial=0x00375f00"} ;;
+	esac
+	expect "$1" 0 err "^loaded "
+}
+
+# ivshmem_bar2 BDF fill|check: BAR2 of a 64 MiB ivshmem through sysfs,
+# by the golden streams' own helper (fill: 0xa5 everywhere; check: the
+# state its golden stream was saved in, else where it differs).
+ivshmem_bar2() {
+	python3 "$GOLDEN/ivshmem_bar2.py" "$@"
+}
+
+# load_ivshmem_golden NAME STREAM: fill BAR2 of IVS, load STREAM into
+# it, judge it as test NAME: BAR2 must then hold the golden state.
+load_ivshmem_golden() {
+	ivshmem_bar2 "$IVS" fill >"$T/py" 2>&1 ||
+		EXTRA="filling BAR2 of $IVS: $(cat "$T/py")"
+	vm --no-holder load "$IVS" "$2"
+	[ -n "$EXTRA" ] || ivshmem_bar2 "$IVS" check >"$T/py" 2>&1 ||
+		EXTRA="after the load: $(cat "$T/py")"
+	expect "$1" 0 err "^loaded "
+}
+
 # An edu in a known state (edu_regs set 0x676f6c64 10), saved by a
 # qemu-vfio-pci of each stream version (scripts/golden-streams.sh): the
 # newest loads into D with that state; an older one is refused, and the
@@ -534,14 +566,7 @@ done
 for g in $GOLDENS; do
 	v=$(golden_version "$g")
 	if [ "$v" -eq "$newest" ]; then
-		scramble "$D"
-		vm load "$D" "$g"
-		got=$(regs "$D")
-		case $got in
-		"liveness=0x9890939b factorial=0x00375f00 status=0x"*) ;;
-		*) EXTRA=${EXTRA:-"$D has \"$got\", want liveness=0x9890939b factorial=0x00375f00"} ;;
-		esac
-		expect "golden stream of version $v (the newest) loads with its state" 0 err "^loaded "
+		load_edu_golden "golden stream of version $v (the newest) loads with its state" "$g"
 	else
 		# a mark in the kernel log: the lines after it are the load's
 		mark="vfio_mig_test: loading $g ($$)"
@@ -556,13 +581,6 @@ for g in $GOLDENS; do
 	fi
 done
 
-# ivshmem_bar2 BDF fill|check: BAR2 of a 64 MiB ivshmem through sysfs,
-# by the golden streams' own helper (fill: 0xa5 everywhere; check: the
-# state its golden stream was saved in, else where it differs).
-ivshmem_bar2() {
-	python3 "$GOLDEN/ivshmem_bar2.py" "$@"
-}
-
 if [ -z "$IVS" ]; then
 	skip "golden ivshmem stream loads into an ivshmem" "VFIO_MIG_IVSHMEM_BDF not set"
 elif ! command -v python3 >/dev/null 2>&1; then
@@ -572,12 +590,7 @@ else
 	if [ -z "$g" ] || ! gzip -dc "$g" >"$T/ivs.qvps"; then
 		not_ok "golden ivshmem stream loads into an ivshmem" "no ivshmem-64M-v*.qvps.gz in $GOLDEN"
 	else
-		ivshmem_bar2 "$IVS" fill >"$T/py" 2>&1 ||
-			EXTRA="filling BAR2 of $IVS: $(cat "$T/py")"
-		vm --no-holder load "$IVS" "$T/ivs.qvps"
-		[ -n "$EXTRA" ] || ivshmem_bar2 "$IVS" check >"$T/py" 2>&1 ||
-			EXTRA="after the load: $(cat "$T/py")"
-		expect "golden ivshmem stream ${g##*/} loads, BAR2 as saved" 0 err "^loaded "
+		load_ivshmem_golden "golden ivshmem stream ${g##*/} loads, BAR2 as saved" "$T/ivs.qvps"
 	fi
 	rm -f "$T/ivs.qvps"
 fi
@@ -603,26 +616,14 @@ if [ -n "$XK" ]; then
 		if [ ! -s "$f/edu.qvps" ]; then
 			not_ok "edu stream saved on $k loads with its state" "no $f/edu.qvps: $k's VM did not save it"
 		else
-			scramble "$D"
-			vm load "$D" "$f/edu.qvps"
-			got=$(regs "$D")
-			case $got in
-			"liveness=0x9890939b factorial=0x00375f00 status=0x"*) ;;
-			*) EXTRA=${EXTRA:-"$D has \"$got\", want liveness=0x9890939b factorial=0x00375f00"} ;;
-			esac
-			expect "edu stream saved on $k loads with its state" 0 err "^loaded "
+			load_edu_golden "edu stream saved on $k loads with its state" "$f/edu.qvps"
 		fi
 		if [ -z "$IVS" ]; then
 			skip "ivshmem stream saved on $k loads, BAR2 as saved" "VFIO_MIG_IVSHMEM_BDF not set"
 		elif [ ! -s "$f/ivshmem-64M.qvps.gz" ] || ! gzip -dc "$f/ivshmem-64M.qvps.gz" >"$T/ivs.qvps"; then
 			not_ok "ivshmem stream saved on $k loads, BAR2 as saved" "no $f/ivshmem-64M.qvps.gz: $k's VM did not save it"
 		else
-			ivshmem_bar2 "$IVS" fill >"$T/py" 2>&1 ||
-				EXTRA="filling BAR2 of $IVS: $(cat "$T/py")"
-			vm --no-holder load "$IVS" "$T/ivs.qvps"
-			[ -n "$EXTRA" ] || ivshmem_bar2 "$IVS" check >"$T/py" 2>&1 ||
-				EXTRA="after the load: $(cat "$T/py")"
-			expect "ivshmem stream saved on $k loads, BAR2 as saved" 0 err "^loaded "
+			load_ivshmem_golden "ivshmem stream saved on $k loads, BAR2 as saved" "$T/ivs.qvps"
 		fi
 		rm -f "$T/ivs.qvps"
 		if [ -z "$VF" ]; then
