@@ -94,7 +94,7 @@ fi
 # first, then the iommufd one.  One job builds them one after the other,
 # in that order, so that two builds do not share the two cores: the debug
 # kernel's lane is the long one (every suite under a debug kernel), so
-# its kernel is wanted first; the iommufd kernel's lane (three suites)
+# its kernel is wanted first; the iommufd kernel's lane (a few suites)
 # comes last, and its build has the debug lane's VM time to finish.  A
 # cached kernel takes seconds.  Progress: out/mkkernel[-iommufd].out.
 own_kernels=

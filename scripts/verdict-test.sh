@@ -231,8 +231,8 @@ fi
 iommufd=7.3.4-qvp-iommufd
 d=$(fake_run iommufd-clean "$iommufd")
 got=$(sed -n 's/^# suite: //p' "$d/selftests.tap" | paste -sd' ')
-if [ "$got" != "setup edu-iommufd mtty-iommufd teardown" ]; then
-	tap "not ok" "scripts/expected-suites gives the iommufd kernel setup, edu-iommufd, mtty-iommufd and teardown (it gives: $got)"
+if [ "$got" != "setup edu-iommufd faults mtty-iommufd teardown" ]; then
+	tap "not ok" "scripts/expected-suites gives the iommufd kernel setup, edu-iommufd, faults, mtty-iommufd and teardown (it gives: $got)"
 else
 	j_kver=$iommufd judge iommufd-clean "$d" 0
 	expect iommufd-clean "an iommufd-kernel run of only its suites passes" \
