@@ -106,6 +106,17 @@ done
 	QVP_BENCH_EDU="${edu[*]:0:2}" QVP_BENCH_IVSHMEM="${qemu_ivs[*]}" \
 		QVP_BENCH_JSON="$json" \
 		python3 /qvp/tools/testing/selftests/vfio/qemu-migration/qemu_bench.py
+	# The same with QEMU 11.1 (scripts/mkqemu.sh; qemu.env: its binary,
+	# modules and data), its rows in a file of their own.
+	if [ -r /opt/qemu-11.1/qemu.env ]; then
+		mapfile -t qemu11 </opt/qemu-11.1/qemu.env
+		env "${qemu11[@]}" QVP_BENCH_EDU="${edu[*]:0:2}" \
+			QVP_BENCH_IVSHMEM="${qemu_ivs[*]}" \
+			QVP_BENCH_JSON="${json%.json}-qemu-11.1.json" \
+			python3 /qvp/tools/testing/selftests/vfio/qemu-migration/qemu_bench.py
+	else
+		echo "QEMU migrations with QEMU 11.1: not measured: no /opt/qemu-11.1/qemu.env (scripts/mkqemu.sh installs it; make check runs it)"
+	fi
 	python3 - "$json" <<'PY' 2>/dev/null || true
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
