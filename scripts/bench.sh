@@ -44,7 +44,7 @@ build_user "$rootfs" "$repo" "$k" selftests tools/testing/selftests/vfio/migrati
 rm -f "$repo/out/bench.json" "$repo/out/bench-qemu-11.1.json" "$repo/out/bench.txt" "$ko/bench.status"
 step "$k: boot under QEMU (TCG) and run the benchmark (console: $ko/bench-console.log)"
 in_rootfs "$rootfs" "$repo" env QVP_VM_TCG="${QVP_VM_TCG:-thread=single}" \
-	QVP_VM_STALL="${QVP_VM_STALL:-240}" /qvp/scripts/vm.sh "$k" "${QVP_VM_TIMEOUT:-1800}" \
+	QVP_VM_STALL="${QVP_VM_STALL:-240}" /qvp/scripts/vm.sh "$k" "${QVP_VM_TIMEOUT:-3600}" \
 	"/qvp/out/$k/bench-console.log" /qvp/scripts/bench-guest.sh
 rc=$?
 [ -f "$repo/out/bench.txt" ] && cat "$repo/out/bench.txt"
