@@ -102,18 +102,22 @@ done
 		echo "igb VF live migration: fewer than two igb VFs in this VM"
 	fi
 	# QEMU as its users run it: total time and downtime, next to a VM of
-	# as much RAM and no device.
-	QVP_BENCH_EDU="${edu[*]:0:2}" QVP_BENCH_IVSHMEM="${qemu_ivs[*]}" \
-		QVP_BENCH_JSON="$json" \
-		python3 /qvp/tools/testing/selftests/vfio/qemu-migration/qemu_bench.py
+	# as much RAM and no device.  qemu_bench JSON [VAR=VALUE...]: one
+	# pass, its rows in JSON, with the QEMU that VAR=VALUE name (default:
+	# the root filesystem's).
+	qemu_bench() {
+		local rows=$1
+		shift
+		env "$@" QVP_BENCH_EDU="${edu[*]:0:2}" \
+			QVP_BENCH_IVSHMEM="${qemu_ivs[*]}" QVP_BENCH_JSON="$rows" \
+			python3 /qvp/tools/testing/selftests/vfio/qemu-migration/qemu_bench.py
+	}
+	qemu_bench "$json"
 	# The same with QEMU 11.1 (scripts/mkqemu.sh; qemu.env: its binary,
 	# modules and data), its rows in a file of their own.
 	if [ -r /opt/qemu-11.1/qemu.env ]; then
 		mapfile -t qemu11 </opt/qemu-11.1/qemu.env
-		env "${qemu11[@]}" QVP_BENCH_EDU="${edu[*]:0:2}" \
-			QVP_BENCH_IVSHMEM="${qemu_ivs[*]}" \
-			QVP_BENCH_JSON="${json%.json}-qemu-11.1.json" \
-			python3 /qvp/tools/testing/selftests/vfio/qemu-migration/qemu_bench.py
+		qemu_bench "${json%.json}-qemu-11.1.json" "${qemu11[@]}"
 	else
 		echo "QEMU migrations with QEMU 11.1: not measured: no /opt/qemu-11.1/qemu.env (scripts/mkqemu.sh installs it; make check runs it)"
 	fi
