@@ -1524,8 +1524,9 @@ TEST_F_TIMEOUT(ivs, precopy_in_small_memcg, 120)
 		/*
 		 * Most of its own pages are in place before it joins the
 		 * cgroup, so that what it charges there is mostly the
-		 * driver's (the parent reads memory.current after this).  A parent that fails
-		 * closes go_on: EOF, and the child leaves the device alone.
+		 * driver's (the parent reads memory.current after this).
+		 * A parent that fails closes go_on: EOF, and the child
+		 * leaves the device alone.
 		 */
 		memset((char *)touch, 1, sizeof(touch));
 		if (write(ready[1], "r", 1) != 1 || read(go_on[0], &c, 1) != 1)
