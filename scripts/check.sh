@@ -16,7 +16,8 @@
 #     kselftests with the kselftest runner (on a kernel of a partial lane,
 #     the iommufd one, only its suites: scripts/expected-suites), scan the
 #     guest log for oopses, WARNs and lockdep reports
-#  6. make demo, which must migrate and exit 0
+#  6. a test of vm.sh's stall watchdog, and make demo, which must migrate
+#     and exit 0: both beside the VM of one of our kernels (5b below)
 #
 # Prints TAP for everything, a summary per kernel and suite, and last
 # "N passed, N failed, N skipped, N expected failures" (the expected
@@ -326,7 +327,70 @@ for k in $kernels; do
 	echo "$k" >>"$out/xkernel/order"
 done
 
-# 5b. our kernels -----------------------------------------------------------
+# 5b. the tail: vm.sh's stall watchdog and make demo -------------------------
+# Neither needs our kernels, and each VM keeps one of the two cores busy:
+# they run in the background beside the VM of one of our kernels, once no
+# kernel build is left to share the cores with, instead of after it (about
+# 6 minutes less on 2 cores).  Their output goes to files; their results
+# are recorded when they are over.  The demo boots a Debian kernel and
+# rebuilds that kernel's module in out/KVER/mod: never beside that
+# kernel's VM, so only beside one of ours (a run without our kernels runs
+# the tail last, on its own).  At nice 10, as the kernel builds: the VM
+# beside it is the one judged for timeouts and stalls.
+tail_pid='' tail_beside=''
+tail_start()
+{
+	local wk=${kernels%% *}
+	[ -z "$tail_pid" ] || return 0
+	# QVP_DEMO_KERNEL may name one of ours (demo.sh)
+	[ -z "$1" ] || [ "${QVP_DEMO_KERNEL:-}" != "$1" ] || return 0
+	tail_beside=$1
+	rm -f "$out"/tail-{watchdog,demo}.{rc,time}
+	step "vm.sh's stall watchdog ($wk) and make demo, in the background${tail_beside:+, beside the VM of $tail_beside} (output: $out/vm-watchdog.tap, $out/demo.txt)"
+	nice -n 10 bash -c '
+		here=$1 rootfs=$2 repo=$3 wk=$4 out=$5
+		t=$(date +%s)
+		"$here/vm-watchdog-test.sh" "$rootfs" "$repo" "$wk" >"$out/vm-watchdog.tap" 2>&1
+		echo $? >"$out/tail-watchdog.rc"
+		echo "$wk $(($(date +%s) - t))" >"$out/tail-watchdog.time"
+		t=$(date +%s)
+		"$here/demo.sh" >"$out/demo.txt" 2>&1
+		echo $? >"$out/tail-demo.rc"
+		echo "$(($(date +%s) - t))" >"$out/tail-demo.time"
+	' tail "$here" "$rootfs" "$repo" "$wk" "$out" &
+	tail_pid=$!
+}
+# tail_finish: wait for the tail, then judge it.
+tail_finish()
+{
+	local wk t
+	if [ -z "$tail_pid" ]; then
+		lane "vm.sh stall watchdog and make demo"
+		tail_start ''
+	else
+		lane "waiting for vm.sh's watchdog test and make demo"
+	fi
+	wait "$tail_pid"
+	lane_end
+	read -r wk t 2>/dev/null <"$out/tail-watchdog.time" || wk="?" t="?"
+	lanes+=("$(printf '%-44s %5ss' "  vm.sh stall watchdog ($wk)${tail_beside:+ [beside $tail_beside]}" "$t")")
+	t=$(cat "$out/tail-demo.time" 2>/dev/null || echo "?")
+	lanes+=("$(printf '%-44s %5ss' "  make demo${tail_beside:+ [beside $tail_beside]}" "$t")")
+	step "a frozen guest is noticed and stopped (output: $out/vm-watchdog.tap)"
+	rc=$(cat "$out/tail-watchdog.rc" 2>/dev/null)
+	[[ $rc =~ ^[0-9]+$ ]] || rc=1	# no status: the test did not end
+	record_tap vm.sh "$out/vm-watchdog.tap" "$rc" vm-watchdog-test.sh
+	step "make demo (output: $out/demo.txt)"
+	if [ "$(cat "$out/tail-demo.rc" 2>/dev/null)" = 0 ] &&
+		grep -q '^edu B now holds exactly the state of edu A' "$out/demo.txt"; then
+		record demo ok "make demo migrates edu A's state into edu B and exits 0"
+	else
+		tail -n 30 "$out/demo.txt" | sed 's/^/# /'
+		record demo fail "make demo" "see $out/demo.txt"
+	fi
+}
+
+# 5c. our kernels -----------------------------------------------------------
 # wait_kernel FLAVOUR: FLAVOUR's build (in the background job) is over.
 wait_kernel()
 {
@@ -345,6 +409,8 @@ for f in $own_kernels; do
 		record kernel ok "$f kernel $dk (scripts/mkkernel.sh)"
 		kernels="${kernels:+$kernels }$dk"
 		build_for "$dk"
+		# no build left to share the cores with: the tail beside it
+		kill -0 "$kernels_pid" 2>/dev/null || tail_start "$dk"
 		vm_for "$dk"
 		# a partial lane may not run vfio-mig: no streams to cross
 		! expected_suites "$dk" | grep -q '^vfio-mig ' ||
@@ -355,24 +421,7 @@ for f in $own_kernels; do
 	fi
 done
 [ -z "$kernels_pid" ] || wait "$kernels_pid"
-
-# 6. vm.sh's stall watchdog ------------------------------------------------
-k=${kernels%% *}
-lane "vm.sh stall watchdog ($k)"
-step "a frozen guest is noticed and stopped (output: $out/vm-watchdog.tap)"
-"$here/vm-watchdog-test.sh" "$rootfs" "$repo" "$k" >"$out/vm-watchdog.tap" 2>&1
-record_tap vm.sh "$out/vm-watchdog.tap" $? vm-watchdog-test.sh
-
-# 7. make demo --------------------------------------------------------------
-lane "make demo"
-step "a VM of its own; output: $out/demo.txt"
-if "$here/demo.sh" >"$out/demo.txt" 2>&1 &&
-	grep -q '^edu B now holds exactly the state of edu A' "$out/demo.txt"; then
-	record demo ok "make demo migrates edu A's state into edu B and exits 0"
-else
-	tail -n 30 "$out/demo.txt" | sed 's/^/# /'
-	record demo fail "make demo" "see $out/demo.txt"
-fi
+tail_finish
 
 # The figures of the testing guide's reliability table, from this run.
 step "reliability figures of this run (scripts/reliability.sh)"
