@@ -31,7 +31,9 @@ the device advertises it) and STOP_COPY, the destination RESUMING.  A
 migration cancelled in PRE_COPY must leave the source device RUNNING with
 its registers intact.  A destination whose device is an ivshmem must
 refuse edu's stream before switchover (switchover-ack), with the source
-device never stopped, and an edu must refuse an ivshmem's the same way.
+device never stopped, and an edu must refuse an ivshmem's the same way,
+and a stream of another version (a relay between the two QEMUs changes
+the version in the stream header as it passes).
 Where the kernel has iommufd and the device cdev, the edu migration runs
 once more with QEMU's -object iommufd, and once more with the device
 state over multifd.
@@ -102,6 +104,9 @@ PLAN = [
     "switchover; the source device never stops and keeps its state",
     "ivshmem to edu: the destination refuses the stream before "
     "switchover; the source device never stops and keeps its memory",
+    "edu to edu, stream version changed on the wire: the destination "
+    "driver refuses the version before switchover; the source device "
+    "never stops and keeps its state",
     "edu: QEMU live migration with -object iommufd (the device cdev) "
     "keeps the registers",
     "edu: QEMU live migration with the device state over multifd keeps "
@@ -115,9 +120,10 @@ EDU_DIRTY = PLAN[8:10]
 IVSHMEM = PLAN[10]
 INCOMPAT = PLAN[11]
 INCOMPAT_REV = PLAN[12]
-IOMMUFD = PLAN[13]
-MULTIFD = PLAN[14]
-IOMMUFD_MULTIFD = PLAN[15]
+INCOMPAT_VER = PLAN[13]
+IOMMUFD = PLAN[14]
+MULTIFD = PLAN[15]
+IOMMUFD_MULTIFD = PLAN[16]
 
 
 class Tap:
@@ -1047,13 +1053,18 @@ def incompat_steps(tap, run, a, precopy, dirty):
         dst = run.qemu("dst-incompat", vfio_device(ivs, idirty),
                        incoming="defer")
         refused_migration(tap, src, dst, f"edu A {a} -> ivshmem {ivs}")
-        bad = compare(edu_read(src, EDU_BAR0), want)
-        if bad:
-            raise TestError("source registers changed by the refused "
-                            "migration: " + "; ".join(bad))
+        edu_kept(src, want)
         tap.ok(name)
     except TestError as e:
         tap.fail(name, e)
+
+
+def edu_kept(src, want):
+    """After a refused migration: edu A in @src still reads @want."""
+    bad = compare(edu_read(src, EDU_BAR0), want)
+    if bad:
+        raise TestError("source registers changed by the refused "
+                        "migration: " + "; ".join(bad))
 
 
 def incompat_rev_case(tap, run, b, dirty):
@@ -1103,18 +1114,89 @@ def incompat_rev_steps(tap, run, b, dirty):
         tap.fail(name, e)
 
 
-def refused_migration(tap, src, dst, what):
+def incompat_ver_case(tap, run, a, b, precopy, dirty):
+    try:
+        incompat_ver_steps(tap, run, a, b, precopy, dirty)
+    finally:
+        run.quit_all()
+        tap.skip_rest("an earlier step failed", [INCOMPAT_VER])
+
+
+def incompat_ver_steps(tap, run, a, b, precopy, dirty):
+    """edu A's VM migrates to a QEMU that holds edu B, a device that
+    could take its state, through a relay that changes the version of
+    the stream header on the wire (with its CRC made right again): to
+    the destination driver the stream comes from a driver of a newer
+    stream version, which it must refuse with the first bytes it is
+    given, PRE_COPY's initial data.  As with another device, the
+    migration must fail before switchover, the source device never stop
+    and keep its registers; and the destination's kernel log must name
+    the version as the reason, so that the refusal is the version's and
+    not the relay's doing."""
+    name = INCOMPAT_VER
+    if not precopy:
+        tap.skip(name, "edu A has no PRE_COPY: nothing reaches the "
+                 "destination before switchover")
+        return
+    prog, want = edu_state(7, 0x5eed1e55, 0, 0x1000, 0x4_0200, 0x80)
+    relay = kmsg = None
+    try:
+        src = edu_source(run, "src-incompat-ver", vfio_device(a, dirty),
+                         prog, want)
+        dst = run.qemu("dst-incompat-ver", vfio_device(b, dirty),
+                       incoming="defer")
+        magic, ver = qq.uapi_defines("QVP_STREAM_MAGIC",
+                                     "QVP_STREAM_VERSION")
+        kmsg = qq.Kmsg()
+        to = ver + 1
+
+        def start_relay(port):
+            nonlocal relay
+            relay = qq.VersionRelay(port, magic, ver, to)
+            return relay.port
+
+        refused_migration(tap, src, dst,
+                          f"edu A {a} -> edu B {b}, stream version "
+                          f"{ver} -> {to} on the wire",
+                          relay=start_relay)
+        if relay.rewritten != 1:
+            raise TestError(f"the relay changed {relay.rewritten} stream "
+                            "headers, not 1")
+        said = [ln for ln in kmsg.read()
+                if b in ln and "unsupported stream version" in ln]
+        for ln in said:
+            tap.diag(f"destination kernel: {ln}")
+        if not any(ln.endswith(f"unsupported stream version {to}")
+                   for ln in said):
+            raise TestError(f"the kernel log has no refusal of stream "
+                            f"version {to} by {b}'s driver")
+        edu_kept(src, want)
+        tap.ok(name)
+    except TestError as e:
+        tap.fail(name, e)
+    finally:
+        if relay:
+            relay.close()
+            tap.diag(f"relay: {relay.summary()}")
+        if kmsg:
+            kmsg.close()
+
+
+def refused_migration(tap, src, dst, what, relay=None):
     """Migrate @src to @dst, whose device cannot take @src's stream, with
     switchover-ack: both sides must fail, the source device never leave
     PRE_COPY and RUNNING and end RUNNING, the source VM run on, and the
-    destination say why (EINVAL from loading the device state)."""
+    destination say why (EINVAL from loading the device state).  With
+    @relay (a function of the destination's port that returns the port
+    to migrate to) the source connects there instead."""
     port = free_port()
     incoming(dst, port)
     mig_caps(src, CAPS)
     mark = src.trace_size()
     dmark = dst.output_size()
     t0 = time.monotonic()
-    src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+    to = relay(port) if relay else port
+    src.cmd("migrate", uri=f"tcp:127.0.0.1:{to}")
     info = src.wait_migration(("completed", "failed", "cancelled"),
                               MIG_TIMEOUT)
     took = time.monotonic() - t0
@@ -1370,6 +1452,7 @@ def main():
         ivshmem_case(tap, run)
         incompat_case(tap, run, a, precopy, dirty)
         incompat_rev_case(tap, run, b, dirty)
+        incompat_ver_case(tap, run, a, b, precopy, dirty)
         iommufd_case(tap, run, a, b, precopy, dirty)
         multifd_case(tap, run, a, b, precopy, dirty)
         iommufd_case(tap, run, a, b, precopy, dirty, multifd=True)

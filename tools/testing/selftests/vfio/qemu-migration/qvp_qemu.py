@@ -25,6 +25,7 @@ import socket
 import struct
 import subprocess
 import time
+import zlib
 
 # The QEMU under test, and its data directories (-L, colon-separated):
 # the root filesystem's QEMU by default; scripts/guest-run.sh runs the
@@ -625,3 +626,218 @@ class Pci:
 
     def enable_bus_master(self):
         self.write16(0x04, self.read16(0x04) | 0x4)
+
+
+# ------------------------------------------------------------------------
+# our stream header on the wire, and the kernel log
+
+# Where our uAPI header is: the tree's include/uapi, beside which this
+# suite runs in make check, else an installed copy.
+UAPI_HEADERS = (
+    os.path.normpath(os.path.join(
+        os.path.dirname(os.path.abspath(__file__)),
+        "../../../../../include/uapi/linux/qemu_vfio_pci.h")),
+    "/usr/include/linux/qemu_vfio_pci.h",
+)
+# struct qvp_stream_header: magic, version and header_len lead it; the
+# CRC-32 (zlib's) of its first 28 bytes ends it.
+QVP_HDR_LEN = 32
+QVP_HDR_CRC_LEN = 28
+
+
+def uapi_defines(*names):
+    """The values of @names, #defines of our uAPI header
+    (qemu_vfio_pci.h, the first of UAPI_HEADERS there is)."""
+    path = next((p for p in UAPI_HEADERS if os.path.exists(p)), None)
+    if not path:
+        raise TestError("no qemu_vfio_pci.h (looked for "
+                        + ", ".join(UAPI_HEADERS) + ")")
+    got = {}
+    with open(path) as f:
+        for ln in f:
+            m = re.match(r"#define\s+(\w+)\s+(0x[0-9a-fA-F]+|\d+)U?\b", ln)
+            if m and m.group(1) in names:
+                got[m.group(1)] = int(m.group(2), 0)
+    missing = [n for n in names if n not in got]
+    if missing:
+        raise TestError(f"{path} has no {', '.join(missing)}")
+    return [got[n] for n in names]
+
+
+class VersionRelay:
+    """A TCP relay from a source QEMU to a destination QEMU's incoming
+    port that changes the version of the first qemu-vfio-pci stream
+    header crossing it from @old to @new, and puts the header's CRC
+    right again: what a destination sees when its driver is older than
+    the source's.  Both directions are relayed (QEMU's return path
+    shares the connection); when either ends, both sockets of the pair
+    are shut down, so that the source's next write fails as it would on
+    a direct connection (a source QEMU in pre-copy notices a failed
+    destination only by its own writes failing).
+
+    A header is found by its first 8 bytes (magic, @old, its length) and
+    a CRC that holds; other bytes pass unchanged.  The last bytes of what
+    arrived that could begin a header are held back until more data
+    comes, at most a second: QEMU writes a device's buffer in one piece,
+    and a migration that waits for its peer never finds its last bytes
+    held."""
+
+    def __init__(self, dst_port, magic, old, new):
+        import threading
+        self.dst_port, self.new = dst_port, new
+        self.sig = struct.pack("<IHH", magic, old, QVP_HDR_LEN)
+        self.rewritten = 0
+        self.bytes = [0, 0]
+        self.errors = []
+        self.closed = False
+        self.lock = threading.Lock()
+        self.socks = []
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.port = self.lsock.getsockname()[1]
+        self.threading = threading
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            try:
+                d = socket.create_connection(("127.0.0.1", self.dst_port),
+                                             timeout=10)
+                d.settimeout(None)
+            except OSError as e:
+                self.errors.append(f"connect to port {self.dst_port}: {e}")
+                s.close()
+                continue
+            with self.lock:
+                if self.closed:
+                    s.close()
+                    d.close()
+                    return
+                self.socks += [s, d]
+            pair = {"src": s, "dst": d, "left": 2}
+            for a, b, fwd in ((s, d, True), (d, s, False)):
+                self.threading.Thread(target=self._pump,
+                                      args=(a, b, fwd, pair),
+                                      daemon=True).start()
+
+    def _rewrite(self, buf):
+        """Change the first whole header in @buf; returns how many bytes
+        at @buf's start may go on (the rest could begin a header)."""
+        if self.rewritten:
+            return len(buf)
+        i = buf.find(self.sig)
+        while i >= 0 and i + QVP_HDR_LEN <= len(buf):
+            crc = struct.unpack_from("<I", buf, i + QVP_HDR_CRC_LEN)[0]
+            if zlib.crc32(bytes(buf[i:i + QVP_HDR_CRC_LEN])) == crc:
+                struct.pack_into("<H", buf, i + 4, self.new)
+                struct.pack_into("<I", buf, i + QVP_HDR_CRC_LEN,
+                                 zlib.crc32(bytes(buf[i:i + QVP_HDR_CRC_LEN])))
+                self.rewritten += 1
+                return len(buf)
+            i = buf.find(self.sig, i + 1)
+        if i >= 0:
+            return i
+        # a part of the signature at the very end
+        for k in range(min(len(self.sig) - 1, len(buf)), 0, -1):
+            if buf.endswith(self.sig[:k]):
+                return len(buf) - k
+        return len(buf)
+
+    def _end(self, pair):
+        """One direction of @pair ended: shut both sockets down, which
+        wakes the other direction's thread; the last thread out closes
+        them, the source's with a reset (SO_LINGER 0), so that a source
+        blocked in a write, or writing next, gets ECONNRESET."""
+        for x in (pair["src"], pair["dst"]):
+            with contextlib.suppress(OSError):
+                x.shutdown(socket.SHUT_RDWR)
+        with self.lock:
+            pair["left"] -= 1
+            if pair["left"]:
+                return
+        with contextlib.suppress(OSError):
+            pair["src"].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        pair["src"].close()
+        pair["dst"].close()
+
+    def _pump(self, a, b, fwd, pair):
+        import select
+        held = bytearray()
+        try:
+            while True:
+                if held and not select.select([a], [], [], 1.0)[0]:
+                    b.sendall(held)
+                    held = bytearray()
+                    continue
+                data = a.recv(1 << 16)
+                if not data:
+                    break
+                self.bytes[0 if fwd else 1] += len(data)
+                if not fwd:
+                    b.sendall(data)
+                    continue
+                held += data
+                n = self._rewrite(held)
+                if n:
+                    b.sendall(held[:n])
+                    del held[:n]
+            if held:
+                b.sendall(held)
+        except OSError as e:
+            if not self.closed:
+                self.errors.append(f"{'to' if fwd else 'from'} the "
+                                   f"destination: {e}")
+        finally:
+            self._end(pair)
+
+    def summary(self):
+        s = (f"{self.bytes[0]} bytes to the destination, {self.bytes[1]} "
+             f"back, {self.rewritten} stream header(s) changed to "
+             f"version {self.new}")
+        if self.errors:
+            s += "; ended by an error " + "; ".join(self.errors)
+        return s
+
+    def close(self):
+        """Stop relaying; wakes every thread (a shutdown() does, a bare
+        close() does not), which then ends."""
+        with self.lock:
+            self.closed = True
+            socks = [self.lsock] + self.socks
+        for s in socks:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+class Kmsg:
+    """The kernel log from now on: /dev/kmsg read from its end."""
+
+    def __init__(self):
+        self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+        os.lseek(self.fd, 0, os.SEEK_END)
+
+    def read(self):
+        """The messages logged since, or since the last read()."""
+        out = []
+        while True:
+            try:
+                rec = os.read(self.fd, 8192)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno == errno.EPIPE:  # overwritten: go on
+                    continue
+                raise
+            _, _, msg = rec.decode(errors="replace").partition(";")
+            out.append(msg.split("\n", 1)[0])
+        return out
+
+    def close(self):
+        os.close(self.fd)
