@@ -157,7 +157,9 @@ MODULE_PARM_DESC(ivshmem_reinit_pct,
  * @regs_sent: the REGS record was produced
  * @cursor: next page to consider in the current pass
  * @pending: pages the current pass must send
- * @npending: bits set in @pending
+ * @npending: bits set in @pending; whatever changes a bit of @pending
+ *	changes it too, under the same lock (the session's file lock while
+ *	saving): ivs_pending_bytes() answers 0 from it without looking
  * @digest: PRE_COPY: digest of each page as last sent
  * @seed: PRE_COPY: the stream's seed, which keys the digests
  * @intr_mask: IntrMask captured when STOP_COPY was entered
@@ -330,7 +332,7 @@ static int ivs_reset(struct qvp_device *qdev)
 /*
  * Bytes of the MEM records that send the pages marked in @map: each run of
  * consecutive marked pages is cut into records of at most IVS_RUN_PAGES
- * pages, which is how ivs_next_run() sends them.
+ * pages, which is how ivs_next_pending_run() sends them.
  */
 static u64 ivs_runs_bytes(struct ivs_state *st, const unsigned long *map)
 {
@@ -355,6 +357,21 @@ static u64 ivs_all_mem_rec(struct ivs_state *st)
 }
 
 /*
+ * Bytes of the MEM records that would send the pending pages.  Walks the
+ * bitmap only when some but not all pages are pending: between scans,
+ * with everything found sent, a VFIO_MIG_GET_PRECOPY_INFO then costs the
+ * same whatever BAR2's size.
+ */
+static u64 ivs_pending_bytes(struct ivs_state *st)
+{
+	if (!st->npending)
+		return 0;
+	if (st->npending == st->nr_pages)
+		return ivs_all_mem_rec(st);
+	return ivs_runs_bytes(st, st->pending);
+}
+
+/*
  * What STOP_COPY would still send.  In a PRE_COPY session this counts the
  * pages known to be pending; pages changed since the last scan are not
  * known until STOP_COPY reads them.
@@ -368,10 +385,7 @@ static size_t ivs_stop_copy_size(struct qvp_device *qdev)
 		return IVS_CONFIG_REC + ivs_all_mem_rec(st) + IVS_REGS_REC;
 	if (!st->config_sent)
 		size += IVS_CONFIG_REC;
-	if (st->npending == st->nr_pages)
-		size += ivs_all_mem_rec(st);
-	else
-		size += ivs_runs_bytes(st, st->pending);
+	size += ivs_pending_bytes(st);
 	if (!st->regs_sent)
 		size += IVS_REGS_REC;
 	return size;
@@ -381,6 +395,7 @@ static void ivs_free_session(struct ivs_state *st)
 {
 	vfree(st->pending);
 	st->pending = NULL;
+	st->npending = 0;
 	vfree(st->digest);
 	st->digest = NULL;
 	st->saving = false;
@@ -496,10 +511,7 @@ static void ivs_precopy_pending(struct qvp_device *qdev, u64 *initial,
 
 	if (!st->saving || st->stop)
 		return;
-	if (st->npending == st->nr_pages)
-		bytes = ivs_all_mem_rec(st);
-	else
-		bytes = ivs_runs_bytes(st, st->pending);
+	bytes = ivs_pending_bytes(st);
 	if (st->initial)
 		*initial = bytes + (st->config_sent ? 0 : IVS_CONFIG_REC);
 	else
