@@ -131,6 +131,27 @@ if len(mem) >= 2:
     print("session memory independent of size (STOP_COPY, within 256 KiB): %s (%s)"
           % ("PASS" if ok else "FAIL",
              ", ".join("%d MiB: %d KiB" % (k, v["save_kib"]) for k, v in sorted(mem.items()))))
+# VFIO_MIG_GET_PRECOPY_INFO (issue target): a query answered from the
+# driver's counts must cost the same whatever BAR2's size (the largest
+# size's median at most 1.5x the smallest's, plus 2 us of TCG noise); the
+# query that scans (once per precopy_scan_ms at most) reads all of BAR2,
+# and must cost at least 10x a counted one, or the premise (that the
+# other queries did not scan) is not shown.
+pi = {r["size_mib"]: r for r in rows if r["kind"] == "precopy_info"}
+if len(pi) >= 2:
+    lo, hi = min(pi), max(pi)
+    a, b = pi[lo]["query_median_us"], pi[hi]["query_median_us"]
+    ok = b <= 1.5 * a + 2
+    for k, v in sorted(pi.items()):
+        if v["scan_median_ms"] * 1e3 < 10 * v["query_median_us"]:
+            ok = False
+            print("VFIO_MIG_GET_PRECOPY_INFO at %d MiB: the query after precopy_scan_ms costs %.1f ms, not 10x a counted one's %.1f us: it did not scan"
+                  % (k, v["scan_median_ms"], v["query_median_us"]))
+    print("VFIO_MIG_GET_PRECOPY_INFO from counts independent of BAR2 size (%d MiB's median <= 1.5x %d MiB's + 2 us): %s (%s); "
+          "a query that scans: %s (a pass over BAR2, at most once per precopy_scan_ms)"
+          % (hi, lo, "PASS" if ok else "FAIL",
+             ", ".join("%d MiB: %.1f us" % (k, v["query_median_us"]) for k, v in sorted(pi.items())),
+             ", ".join("%d MiB: %.1f ms" % (k, v["scan_median_ms"]) for k, v in sorted(pi.items()))))
 # edu against the mtty sample's floor (issue targets): RUNNING->STOP
 # median at most 2x mtty's, the save cycle's at most 3x, each p99 at most
 # 10x its median.

@@ -6,7 +6,8 @@
  *                                from the mmapped BAR2 and against the
  *                                kernel's own user copies (read() and
  *                                write() of a memfd), session kernel
- *                                memory, PRE_COPY with a writer, arc
+ *                                memory, PRE_COPY with a writer, the
+ *                                cost of VFIO_MIG_GET_PRECOPY_INFO, arc
  *                                latencies
  *   qvp_bench edu BDF JSON       arc latencies, save cycle
  *   qvp_bench mtty UUID JSON     the same for an mdev of the kernel's mtty
@@ -339,6 +340,55 @@ static void kernel_copies(uint8_t *buf, size_t size, double *t_write,
 	close(fd);
 }
 
+/*
+ * What one VFIO_MIG_GET_PRECOPY_INFO costs, in PRE_COPY with the first pass
+ * read and nothing written since.  The driver scans BAR2 for changes in the
+ * ioctl only when nothing is pending and precopy_scan_ms has passed since
+ * its last scan; every other query answers from counts.  So: SCANS rounds
+ * of a wait past the interval, one query (which scans, a read of all of
+ * BAR2), then QUERIES / SCANS queries at once (which must not).  The
+ * answers from counts are the cost that must not grow with BAR2.
+ */
+#define PI_SCANS	5
+#define PI_QUERIES	500
+
+static void bench_precopy_info(struct vfio_dev *dev, size_t size,
+			       uint8_t *stream, size_t cap)
+{
+	double t_scan[PI_SCANS], t_q[PI_QUERIES], med, p99, smed, sp99;
+	struct vfio_precopy_info info;
+	int fd, i, j, n = 0, ret;
+
+	vfio_dev_reset(dev);
+	set_state(dev, ST(PRE_COPY), &fd);
+	drain(fd, stream, cap, NULL, 0);
+	for (i = 0; i < PI_SCANS; i++) {
+		double t0;
+
+		mig_precopy_scan_wait();
+		t0 = now();
+		ret = vfio_mig_precopy_info(fd, &info);
+		t_scan[i] = now() - t0;
+		if (ret)
+			die("VFIO_MIG_GET_PRECOPY_INFO", ret);
+		for (j = 0; j < PI_QUERIES / PI_SCANS; j++) {
+			t0 = now();
+			ret = vfio_mig_precopy_info(fd, &info);
+			t_q[n++] = now() - t0;
+			if (ret)
+				die("VFIO_MIG_GET_PRECOPY_INFO", ret);
+		}
+	}
+	close(fd);
+	set_state(dev, ST(RUNNING), NULL);
+	med_p99(t_q, n, &med, &p99);
+	med_p99(t_scan, PI_SCANS, &smed, &sp99);
+	printf("  VFIO_MIG_GET_PRECOPY_INFO: %.1f us median, %.1f us p99 answered from counts (%d queries); %.2f ms median when it scans BAR2 (once per precopy_scan_ms at most; %d queries)\n",
+	       med, p99, n, smed / 1e3, PI_SCANS);
+	fprintf(g_json, "{\"kind\":\"precopy_info\",\"size_mib\":%zu,\"query_median_us\":%.2f,\"query_p99_us\":%.2f,\"queries\":%d,\"scan_median_ms\":%.3f,\"scans\":%d}\n",
+		size >> 20, med, p99, n, smed / 1e3, PI_SCANS);
+}
+
 static void bench_ivshmem(struct vfio_dev *dev, const char *bdf)
 {
 	double t_memcpy[REPS], t_save[REPS], t_res[REPS];
@@ -479,6 +529,8 @@ static void bench_ivshmem(struct vfio_dev *dev, const char *bdf)
 			set_state(dev, ST(RUNNING), NULL);
 		}
 	}
+
+	bench_precopy_info(dev, size, stream, cap);
 
 	/* arcs; a fresh stream for RESUMING -> STOP */
 	set_state(dev, ST(STOP), NULL);
