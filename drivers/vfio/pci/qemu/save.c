@@ -23,16 +23,21 @@
 
 #define QVP_SCAN_MIN_MS		10
 #define QVP_SCAN_MAX_MS		60000
-/* A scan takes at most 1/(1 + QVP_SCAN_DUTY) of the time, however asked. */
+/*
+ * Scans started by read() and the scan work take about 1/(1 +
+ * QVP_SCAN_DUTY) of the time at most (a scan's length is counted in
+ * jiffies); VFIO_MIG_GET_PRECOPY_INFO is bound by precopy_scan_ms only
+ * (see qvp_precopy_scan()).
+ */
 #define QVP_SCAN_DUTY		4
 
 /*
  * PRE_COPY, for a backend that finds changes by reading its state
  * (precopy_scan): the least time between the end of one scan and the
- * start of the next, however often userspace asks.  The gap is also at
- * least QVP_SCAN_DUTY times the last scan's length, so that a large
- * device is not read over and over by a caller (QEMU) that calls read()
- * on every iteration of its migration loop.
+ * start of the next, however often userspace asks.  For read() and the
+ * scan work the gap is also at least QVP_SCAN_DUTY times the last scan's
+ * length, so that a large device is not read over and over by a caller
+ * (QEMU) that calls read() on every iteration of its migration loop.
  */
 static unsigned int precopy_scan_ms = 100;
 
