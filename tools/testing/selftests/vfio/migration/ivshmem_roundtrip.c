@@ -496,8 +496,13 @@ TEST_F_TIMEOUT(ivs, stream_layout, 300)
 	expect_regs(_metadata, a, MASK_A, STATUS_A);
 }
 
-/* Reset restores the registers only; the shared memory stays. */
-TEST_F(ivs, reset_keeps_memory)
+/*
+ * Reset restores the registers only; the shared memory stays.  It fills
+ * and sums all of BAR2 (1 GiB on the largest), so it has the 300 s of its
+ * siblings, a hang detector: the harness's default 30 s is not enough on
+ * a debug kernel under TCG with another VM on the same cores.
+ */
+TEST_F_TIMEOUT(ivs, reset_keeps_memory, 300)
 {
 	struct ivs *a = &self->a;
 	uint64_t sum;
