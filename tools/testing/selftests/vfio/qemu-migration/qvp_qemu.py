@@ -20,10 +20,12 @@ import fnmatch
 import json
 import os
 import re
+import select
 import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 import zlib
 
@@ -683,7 +685,6 @@ class VersionRelay:
     held."""
 
     def __init__(self, dst_port, magic, old, new):
-        import threading
         self.dst_port, self.new = dst_port, new
         self.sig = struct.pack("<IHH", magic, old, QVP_HDR_LEN)
         self.rewritten = 0
@@ -696,7 +697,6 @@ class VersionRelay:
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(4)
         self.port = self.lsock.getsockname()[1]
-        self.threading = threading
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -721,9 +721,8 @@ class VersionRelay:
                 self.socks += [s, d]
             pair = {"src": s, "dst": d, "left": 2}
             for a, b, fwd in ((s, d, True), (d, s, False)):
-                self.threading.Thread(target=self._pump,
-                                      args=(a, b, fwd, pair),
-                                      daemon=True).start()
+                threading.Thread(target=self._pump, args=(a, b, fwd, pair),
+                                 daemon=True).start()
 
     def _rewrite(self, buf):
         """Change the first whole header in @buf; returns how many bytes
@@ -767,7 +766,6 @@ class VersionRelay:
         pair["dst"].close()
 
     def _pump(self, a, b, fwd, pair):
-        import select
         held = bytearray()
         try:
             while True:
