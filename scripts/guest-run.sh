@@ -202,6 +202,53 @@ unloaded() {
 	! grep -q "^$1 " /proc/modules
 }
 
+# Lockdep (a kernel with CONFIG_PROVE_LOCKING, booted with proving off).
+prove_locking=/sys/module/lockdep/parameters/prove_locking
+
+# param_file_is FILE VALUE: FILE reads VALUE.
+param_file_is() {
+	local v
+	v=$(cat "$1") || return 1
+	[ "$v" = "$2" ] || { echo "$1 is $v, not $2"; return 1; }
+}
+
+# lockdep_on: proving on, and lockdep still able to prove (debug_locks).
+lockdep_on() {
+	[ -e "$prove_locking" ] || { echo "no $prove_locking: the kernel has no lockdep (CONFIG_PROVE_LOCKING), and scripts/expected-suites expects its lockdep suite"; return 1; }
+	echo 1 >"$prove_locking" && param_file_is "$prove_locking" 1 &&
+		lockdep_debug_locks
+}
+
+# lockdep_debug_locks [FILE]: lockdep has not turned itself off, as it does
+# after its first report or when one of its tables is full (FILE: a copy
+# of /proc/lockdep_stats, default the file itself).
+lockdep_debug_locks() {
+	local f=${1:-/proc/lockdep_stats} v
+	v=$(awk '$1 == "debug_locks:" { print $2 }' "$f") || return 1
+	[ "$v" = 1 ] || { echo "debug_locks is '${v:-missing}' in $f:"; grep -E 'debug_locks|max|lock-classes' "$f"; return 1; }
+}
+
+# lockdep_deps_of NAME FILE: lockdep knows the lock class NAME with at
+# least one lock taken while holding it (a " -> " line under it in FILE,
+# a copy of /proc/lockdep): it saw the lock and proved orders through it.
+lockdep_deps_of() {
+	awk -v name="$1" '
+		/^[0-9a-f]+ / {
+			# NAME, or NAME#VERSION/SUBCLASS when several share it
+			n = $NF
+			sub(/(#[0-9]+)?(\/[0-9]+)?$/, "", n)
+			inside = (n == name)
+			if (inside) seen = 1
+			next
+		}
+		inside && / -> / { deps++ }
+		END {
+			if (!seen) { print "no lock class " name " in /proc/lockdep"; exit 1 }
+			if (!deps) { print "lock class " name " has no dependency in /proc/lockdep"; exit 1 }
+			print name ": " deps " lock(s) taken under it"
+		}' "$2"
+}
+
 # kunit_results SUITE: debugfs holds the KTAP of the KUnit suite SUITE,
 # with its verdict line; it is added to kunit.ktap.
 kunit_results() {
@@ -237,6 +284,13 @@ own_suite_begin setup
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 if [ -e "$kmemleak" ]; then
 	check "kmemleak forgets what boot left (clear)" sh -c "echo clear >$kmemleak"
+fi
+# A kernel with lockdep boots with proving off (see scripts/vm.sh): it
+# goes on here, before vfio-pci and our module load, so every lock order
+# the suites take is proven.  A kernel that scripts/expected-suites
+# expects the lockdep suite of fails here if it has no lockdep.
+if [ -e "$prove_locking" ] || expected_suites "$kver" | grep -q '^lockdep '; then
+	check "lockdep proves lock orders from here on" lockdep_on
 fi
 check "modprobe vfio-pci" modprobe vfio-pci
 check "insmod qemu-vfio-pci.ko" insmod "$out/mod/qemu-vfio-pci.ko"
@@ -563,6 +617,30 @@ if want parallel; then
 	pdevs=("${edu[@]:0:2}" "${ivs64[@]:0:2}" "${igbvf[@]:0:2}")
 	run_suite parallel "$tests" "$out/selftests" MIG_TESTS=migration_parallel \
 		"KSELFTEST_MIGRATION_PARALLEL_ARGS=${pdevs[*]}"
+fi
+
+# The lockdep suite, on the kernels scripts/expected-suites names (ours
+# with CONFIG_PROVE_LOCKING), before teardown unloads our module and
+# lockdep forgets its lock classes.
+if want lockdep && expected_suites "$kver" | grep -q '^lockdep '; then
+	log "suite lockdep"
+	own_suite_begin lockdep
+	# One read of each (each read walks lockdep's graph with interrupts
+	# off), kept with the results.
+	check "lockdep's tables read (lockdep.txt, lockdep_stats.txt)" \
+		sh -c "cat /proc/lockdep >$res/lockdep.txt && cat /proc/lockdep_stats >$res/lockdep_stats.txt"
+	check "lockdep is still proving (prove_locking is 1)" param_file_is "$prove_locking" 1
+	check "no report or full table turned lockdep off (debug_locks is 1)" \
+		lockdep_debug_locks "$res/lockdep_stats.txt"
+	for l in "&qdev->state_mutex" "&mf->lock" "&qdev->trap_lock"; do
+		check "lockdep proved locks taken under qemu-vfio-pci's $l" \
+			lockdep_deps_of "$l" "$res/lockdep.txt"
+	done
+	# What it proved, for scripts/reliability.sh.
+	echo "# lockdep: $(awk -F: '{ sub(/^ +/, "", $1); split($2, v, " ") }
+		$1 == "lock-classes" || $1 == "direct dependencies" || $1 == "dependency chains" {
+			printf "%s%s %s", (n++ ? ", " : ""), v[1], $1 }' "$res/lockdep_stats.txt")" >>"$tap"
+	own_suite_end
 fi
 
 own_suite_begin teardown

@@ -38,6 +38,8 @@ for kt in "${taps[@]}"; do
 	else
 		say "$k: kernel log" "clean (no line that scripts/verdict.sh scans for: oops, WARN, BUG, UBSAN, hung task...)"
 	fi
+	# the lockdep suite: "# lockdep: N lock-classes, N direct dependencies, N dependency chains"
+	say "$k: lockdep" "$(sed -n 's/^# lockdep: \(.*[0-9].*\)/\1 at the end of the suites/p' "$t" | head -n 1)"
 	# migration_races: "N arcs, N fd rounds, N resets in S s", one per suite
 	say "$k: races" "$(grep -ho '[0-9]* arcs, [0-9]* fd rounds, [0-9]* resets in [0-9]* s' "$t" |
 		awk '{a += $1; f += $3; r += $6; s += $9; n++}

@@ -231,13 +231,63 @@ fi
 iommufd=7.3.4-qvp-iommufd
 d=$(fake_run iommufd-clean "$iommufd")
 got=$(sed -n 's/^# suite: //p' "$d/selftests.tap" | paste -sd' ')
-if [ "$got" != "setup edu-iommufd faults mtty-iommufd teardown" ]; then
-	tap "not ok" "scripts/expected-suites gives the iommufd kernel setup, edu-iommufd, faults, mtty-iommufd and teardown (it gives: $got)"
+if [ "$got" != "setup edu edu-iommufd faults mtty-iommufd lockdep teardown" ]; then
+	tap "not ok" "scripts/expected-suites gives the iommufd kernel setup, edu, edu-iommufd, faults, mtty-iommufd, lockdep and teardown (it gives: $got)"
 else
 	j_kver=$iommufd judge iommufd-clean "$d" 0
 	expect iommufd-clean "an iommufd-kernel run of only its suites passes" \
 		"j_fail == 0 && j_skip == 0" "^ok - $iommufd/mtty-iommufd: migration_conformance: "
 fi
+
+# A lockdep kernel's boot names lockdep without reporting anything; its
+# reports fail the run, and so does a kernel that lost the lockdep suite.
+d=$(fake_run iommufd-lockdep-boot "$iommufd")
+cat >>"$d/console.log" <<'EOF'
+[    0.000000] Kernel command line: console=ttyS0 intel_iommu=on iommu=pt panic=-1 oops=panic softlockup_panic=1 lockdep.prove_locking=0
+[    0.000000] rcu: 	RCU lockdep checking is enabled.
+EOF
+j_kver=$iommufd judge iommufd-lockdep-boot "$d" 0
+expect iommufd-lockdep-boot "a lockdep kernel's boot lines are not reports" \
+	"j_fail == 0" "^ok - $iommufd: guest log free of oops/WARN/lockdep"
+
+d=$(fake_run iommufd-lockdep-report "$iommufd")
+cat >>"$d/dmesg.txt" <<'EOF'
+[  212.000000] ======================================================
+[  212.000000] WARNING: possible circular locking dependency detected
+[  212.000000] 7.3.4-qvp-iommufd #1 Not tainted
+EOF
+j_kver=$iommufd judge iommufd-lockdep-report "$d" 0
+expect iommufd-lockdep-report "a lockdep report fails the run" \
+	"j_fail == 1" "^not ok - $iommufd: guest log free of oops/WARN/lockdep"
+
+d=$(fake_run iommufd-lockdep-off "$iommufd")
+cat >>"$d/dmesg.txt" <<'EOF'
+[  300.000000] BUG: MAX_LOCKDEP_CHAIN_HLOCKS too low!
+[  300.000000] turning off the locking correctness validator.
+EOF
+j_kver=$iommufd judge iommufd-lockdep-off "$d" 0
+expect iommufd-lockdep-off "lockdep turning itself off fails the run" \
+	"j_fail == 1" "^not ok - $iommufd: guest log free of oops/WARN/lockdep"
+
+# Each of lockdep's lines without WARNING:, BUG: or a call trace, alone.
+i=0
+for line in "INFO: trying to register non-static key." \
+	"turning off the locking correctness validator." \
+	"INFO: lockdep is turned off." \
+	"Disabling lock debugging due to kernel taint"; do
+	i=$((i + 1))
+	d=$(fake_run "iommufd-lockdep-line$i" "$iommufd")
+	echo "[  300.000000] $line" >>"$d/dmesg.txt"
+	j_kver=$iommufd judge "iommufd-lockdep-line$i" "$d" 0
+	expect "iommufd-lockdep-line$i" "the log line \"$line\" fails the run" \
+		"j_fail == 1" "^not ok - $iommufd: guest log free of oops/WARN/lockdep"
+done
+
+d=$(fake_run iommufd-no-lockdep "$iommufd")
+sed -i '/# suite: lockdep/,/# suite-end: lockdep/d' "$d/selftests.tap"
+j_kver=$iommufd judge iommufd-no-lockdep "$d" 0
+expect iommufd-no-lockdep "an iommufd-kernel run without the lockdep suite fails" \
+	"j_fail == 1" "^not ok - $iommufd: suite lockdep ran # not in .*scripts/expected-suites expects it"
 
 d=$(fake_run iommufd-no-mtty "$iommufd")
 sed -i '/# suite: mtty-iommufd/,/# suite-end: mtty-iommufd/d' "$d/selftests.tap"
@@ -246,19 +296,19 @@ expect iommufd-no-mtty "an iommufd-kernel run without one of its suites fails" \
 	"j_fail == 1" "^not ok - $iommufd: suite mtty-iommufd ran # not in .*scripts/expected-suites expects it"
 
 d=$(fake_run iommufd-no-program "$iommufd")
-sed -i '/# selftests: vfio: migration_badinput/,/selftests: vfio: migration_badinput$/d' "$d/selftests.tap"
+sed -i '/# suite: edu-iommufd/,/# suite-end: edu-iommufd/{/# selftests: vfio: migration_badinput/,/selftests: vfio: migration_badinput$/d}' "$d/selftests.tap"
 j_kver=$iommufd judge iommufd-no-program "$d" 0
 expect iommufd-no-program "an iommufd-kernel suite without one of its programs fails" \
 	"j_fail == 1" "^not ok - $iommufd/edu-iommufd: migration_badinput # no result"
 
 # A suite that ran where it is not expected fails: the iommufd kernel
-# running the edu suite, a Debian kernel running edu-iommufd.
+# running the ivshmem-256M suite, a Debian kernel running edu-iommufd.
 d=$(fake_run iommufd-extra "$iommufd")
-printf '%s\n' "# suite: edu" "# selftests: vfio: edu_device" "# 1..1" "# ok 1 edu_device.works" \
-	"ok 1 selftests: vfio: edu_device" "# suite-end: edu 0" >>"$d/selftests.tap"
+printf '%s\n' "# suite: ivshmem-256M" "# selftests: vfio: ivshmem_roundtrip" "# 1..1" "# ok 1 ivs.works" \
+	"ok 1 selftests: vfio: ivshmem_roundtrip" "# suite-end: ivshmem-256M 0" >>"$d/selftests.tap"
 j_kver=$iommufd judge iommufd-extra "$d" 0
 expect iommufd-extra "an iommufd-kernel run with a suite of the full lanes fails" \
-	"j_fail == 1" "^not ok - $iommufd: suite edu is expected of $iommufd # it ran, but"
+	"j_fail == 1" "^not ok - $iommufd: suite ivshmem-256M is expected of $iommufd # it ran, but"
 
 d=$(fake_run debian-extra "$debian")
 printf '%s\n' "# suite: edu-iommufd" "# selftests: vfio: migration_badinput" "# 1..1" "# ok 1 mig.works" \

@@ -197,9 +197,16 @@ record_tap()
 	fi
 }
 
+# scan_log FILE...: the lines of a kernel report.  Lockdep's reports
+# carry WARNING: or BUG: with a call trace, except "INFO: trying to
+# register non-static key"; it says "turning off the locking correctness
+# validator" when a table is full (a KERN_DEBUG line: dmesg.txt has it),
+# and a taint that makes it unreliable "Disabling lock debugging".  Not
+# the bare word: a lockdep kernel prints "RCU lockdep checking is
+# enabled" at boot, and vm.sh's command line names lockdep.prove_locking.
 scan_log()
 {
-	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep|UBSAN:|KASAN|unreferenced object|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
+	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep is turned off|locking correctness validator|non-static key|Disabling lock debugging|UBSAN:|KASAN|unreferenced object|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
 }
 
 # judge_vm_run LABEL DIR RC [KVER]: count one boot of the test VM of
