@@ -140,10 +140,11 @@ watch_vm()
 		[ -f "$hb" ] && last=$(stat -c %Y "$hb")
 		age=$(($(date +%s) - last))
 		# Before the first heartbeat the guest is booting, which on a
-		# loaded host takes minutes: that counts as a stall only after
-		# twice the time, and never before 300 s.
+		# loaded host takes minutes (a lockdep kernel's first beat came
+		# after 241 s beside another VM): that counts as a stall only
+		# after three times the time, and never before 300 s.
 		if [ ! -f "$hb" ]; then
-			[ "$age" -ge $((stall_s * 2)) ] && [ "$age" -ge 300 ] ||
+			[ "$age" -ge $((stall_s * 3)) ] && [ "$age" -ge 300 ] ||
 				continue
 		elif [ "$age" -lt "$stall_s" ]; then
 			continue
