@@ -250,25 +250,25 @@ j_kver=$iommufd judge iommufd-lockdep-boot "$d" 0
 expect iommufd-lockdep-boot "a lockdep kernel's boot lines are not reports" \
 	"j_fail == 0" "^ok - $iommufd: guest log free of oops/WARN/lockdep"
 
-d=$(fake_run iommufd-lockdep-report "$iommufd")
-cat >>"$d/dmesg.txt" <<'EOF'
-[  212.000000] ======================================================
-[  212.000000] WARNING: possible circular locking dependency detected
-[  212.000000] 7.3.4-qvp-iommufd #1 Not tainted
-EOF
-j_kver=$iommufd judge iommufd-lockdep-report "$d" 0
-expect iommufd-lockdep-report "a lockdep report fails the run" \
-	"j_fail == 1" "^not ok - $iommufd: guest log free of oops/WARN/lockdep"
-
-d=$(fake_run iommufd-lockdep-off "$iommufd")
-cat >>"$d/dmesg.txt" <<'EOF'
-[  300.000000] BUG: MAX_LOCKDEP_CHAIN_HLOCKS too low!
-[  300.000000] turning off the locking correctness validator.
-EOF
-j_kver=$iommufd judge iommufd-lockdep-off "$d" 0
-expect iommufd-lockdep-off "lockdep turning itself off fails the run" \
-	"j_fail == 1" "^not ok - $iommufd: guest log free of oops/WARN/lockdep"
-
+# lockdep_fails NAME WHAT LINE...: a lockdep-kernel run whose dmesg has
+# the LINEs fails on its log scan.
+lockdep_fails()
+{
+	local name=$1 what=$2 d
+	shift 2
+	d=$(fake_run "$name" "$iommufd")
+	printf '[  300.000000] %s\n' "$@" >>"$d/dmesg.txt"
+	j_kver=$iommufd judge "$name" "$d" 0
+	expect "$name" "$what" \
+		"j_fail == 1" "^not ok - $iommufd: guest log free of oops/WARN/lockdep"
+}
+lockdep_fails iommufd-lockdep-report "a lockdep report fails the run" \
+	"======================================================" \
+	"WARNING: possible circular locking dependency detected" \
+	"7.3.4-qvp-iommufd #1 Not tainted"
+lockdep_fails iommufd-lockdep-off "lockdep turning itself off fails the run" \
+	"BUG: MAX_LOCKDEP_CHAIN_HLOCKS too low!" \
+	"turning off the locking correctness validator."
 # Each of lockdep's lines without WARNING:, BUG: or a call trace, alone.
 i=0
 for line in "INFO: trying to register non-static key." \
@@ -276,11 +276,7 @@ for line in "INFO: trying to register non-static key." \
 	"INFO: lockdep is turned off." \
 	"Disabling lock debugging due to kernel taint"; do
 	i=$((i + 1))
-	d=$(fake_run "iommufd-lockdep-line$i" "$iommufd")
-	echo "[  300.000000] $line" >>"$d/dmesg.txt"
-	j_kver=$iommufd judge "iommufd-lockdep-line$i" "$d" 0
-	expect "iommufd-lockdep-line$i" "the log line \"$line\" fails the run" \
-		"j_fail == 1" "^not ok - $iommufd: guest log free of oops/WARN/lockdep"
+	lockdep_fails "iommufd-lockdep-line$i" "the log line \"$line\" fails the run" "$line"
 done
 
 d=$(fake_run iommufd-no-lockdep "$iommufd")
