@@ -128,8 +128,13 @@ param_bounded() {
 
 # param_is NAME VALUE: the driver's module parameter NAME reads VALUE.
 param_is() {
+	param_file_is "/sys/module/qemu_vfio_pci/parameters/$1" "$2"
+}
+
+# param_file_is FILE VALUE: FILE reads VALUE.
+param_file_is() {
 	local v
-	v=$(cat "/sys/module/qemu_vfio_pci/parameters/$1") || return 1
+	v=$(cat "$1") || return 1
 	[ "$v" = "$2" ] || { echo "$1 is $v, want $2"; return 1; }
 }
 
@@ -204,13 +209,6 @@ unloaded() {
 
 # Lockdep (a kernel with CONFIG_PROVE_LOCKING, booted with proving off).
 prove_locking=/sys/module/lockdep/parameters/prove_locking
-
-# param_file_is FILE VALUE: FILE reads VALUE.
-param_file_is() {
-	local v
-	v=$(cat "$1") || return 1
-	[ "$v" = "$2" ] || { echo "$1 is $v, not $2"; return 1; }
-}
 
 # lockdep_on: proving on, and lockdep still able to prove (debug_locks).
 lockdep_on() {
