@@ -525,16 +525,17 @@ if [ "${#edu[@]}" -ge 1 ] && want vfio-mig; then
 		VFIO_MIG_IVSHMEM_BDF="${ivs64[0]:-}" VFIO_MIG_IGBVF_BDF="${igbvf[0]:-}" \
 		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 fi
-if [ "${#edu[@]}" -ge 1 ] && want qemu-migration; then
-	run_suite qemu-migration /qvp/tools/testing/selftests/vfio/qemu-migration \
-		"$out/qemu-migration-selftests" \
-		VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
+if [ "${#edu[@]}" -ge 1 ] && { want qemu-migration || want qemu-migration-11.1; }; then
+	want qemu-migration &&
+		run_suite qemu-migration /qvp/tools/testing/selftests/vfio/qemu-migration \
+			"$out/qemu-migration-selftests" \
+			VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 	# The same with QEMU 11.1 from trixie-backports, which
 	# scripts/mkqemu.sh unpacked into /opt/qemu-11.1 (qemu.env: its
 	# binary, -L directories and QEMU_MODULE_DIR), on the kernels for
 	# which scripts/expected-suites lists the suite (it takes minutes).
 	# Without qemu.env the suite still runs, and fails, naming the binary.
-	if expected_suites "$kver" | grep -q '^qemu-migration-11\.1 '; then
+	if want qemu-migration-11.1 && expected_suites "$kver" | grep -q '^qemu-migration-11\.1 '; then
 		qemu11=(QEMU_MIG_QEMU=/opt/qemu-11.1/usr/bin/qemu-system-x86_64)
 		[ ! -r /opt/qemu-11.1/qemu.env ] || mapfile -t qemu11 </opt/qemu-11.1/qemu.env
 		run_suite qemu-migration-11.1 /qvp/tools/testing/selftests/vfio/qemu-migration \
