@@ -27,8 +27,6 @@
 
 #include "mig_test.h"
 
-#define CFG			VFIO_PCI_CONFIG_REGION_INDEX
-#define PCI_CMD			0x04
 #define PCI_CMD_MEMORY		0x0002
 #define PCI_CMD_INTX_DISABLE	0x0400
 
@@ -124,30 +122,24 @@ static uint16_t user_cmd(struct __test_metadata *_metadata,
 {
 	uint16_t cmd = 0;
 
-	ASSERT_EQ(0, vfio_dev_region_read(dev, CFG, PCI_CMD, &cmd,
-					  sizeof(cmd)));
+	ASSERT_EQ(0, mig_user_pci_command(dev, &cmd));
 	return cmd;
 }
 
 static void set_user_cmd(struct __test_metadata *_metadata,
 			 struct vfio_dev *dev, uint16_t cmd)
 {
-	ASSERT_EQ(0, vfio_dev_region_write(dev, CFG, PCI_CMD, &cmd,
-					   sizeof(cmd)));
+	ASSERT_EQ(0, mig_set_user_pci_command(dev, cmd));
 }
 
 /* PCI_COMMAND as the hardware has it (sysfs, not vfio's virtual view). */
 static uint16_t hw_cmd(struct __test_metadata *_metadata, const char *bdf)
 {
-	char path[128];
 	uint16_t cmd = 0;
-	int fd;
+	int ret = mig_hw_pci_command(bdf, &cmd);
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
-	ASSERT_EQ((ssize_t)sizeof(cmd), pread(fd, &cmd, sizeof(cmd), PCI_CMD));
-	close(fd);
+	ASSERT_EQ(0, ret) TH_LOG("%s's config in sysfs: %s", bdf,
+				 strerror(-ret));
 	return cmd;
 }
 

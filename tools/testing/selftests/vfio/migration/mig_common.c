@@ -4,6 +4,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -605,6 +606,37 @@ unsigned long long mig_meminfo_kib(const char *const *fields)
 	}
 	fclose(fp);
 	return sum;
+}
+
+int mig_hw_pci_command(const char *bdf, uint16_t *cmd)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, cmd, sizeof(*cmd), 0x04);	/* PCI_COMMAND */
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	return n == sizeof(*cmd) ? 0 : -EIO;
+}
+
+int mig_user_pci_command(struct vfio_dev *dev, uint16_t *cmd)
+{
+	return vfio_dev_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0x04,
+				    cmd, sizeof(*cmd));
+}
+
+int mig_set_user_pci_command(struct vfio_dev *dev, uint16_t cmd)
+{
+	return vfio_dev_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0x04,
+				     &cmd, sizeof(cmd));
 }
 
 void mig_precopy_scan_wait(void)

@@ -147,6 +147,14 @@ uint32_t mig_rand(uint32_t *seed);
  */
 unsigned long long mig_meminfo_kib(const char *const *fields);
 /*
+ * PCI_COMMAND of device @bdf as the hardware has it (its sysfs config
+ * file, not vfio's virtual view) in *@cmd; 0 or -errno.
+ */
+int mig_hw_pci_command(const char *bdf, uint16_t *cmd);
+/* PCI_COMMAND as the user sees and sets it (vfio's config region). */
+int mig_user_pci_command(struct vfio_dev *dev, uint16_t *cmd);
+int mig_set_user_pci_command(struct vfio_dev *dev, uint16_t cmd);
+/*
  * qemu-vfio-pci, PRE_COPY: the driver scans device memory for changes at
  * most once per precopy_scan_ms (a module parameter) when asked through
  * VFIO_MIG_GET_PRECOPY_INFO; wait until the next scan may run.
