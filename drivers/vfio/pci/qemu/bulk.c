@@ -405,6 +405,22 @@ ssize_t qvp_bulk_read(struct qvp_mig_file *mf, char __user *ubuf,
 	return n;
 }
 
+/*
+ * End the bracket of a bulk store.  QEMU's destination keeps memory
+ * decoding off while it loads a device (it restores the config space
+ * after the device data) and writes the data in pieces; turning decoding
+ * on and off around each piece would write PCI_COMMAND twice per piece,
+ * and in a VM each such write makes the hypervisor remap the device's
+ * BARs (milliseconds).  So once a store has turned decoding on, it stays
+ * on until the session ends or its file is closed (qvp_disable_file(),
+ * qvp_resume_flush()), which give the user's setting back.
+ */
+static void qvp_bulk_store_end(struct qvp_mig_file *mf, u16 set)
+{
+	if (qvp_mmio_end_hold(mf->qdev, set))
+		mf->decode_held = true;
+}
+
 /**
  * qvp_bulk_write - store bytes of the bulk data that the parser expects
  * @mf: the resume session, with a bulk record in transit (@mf->bulk)
@@ -415,7 +431,8 @@ ssize_t qvp_bulk_read(struct qvp_mig_file *mf, char __user *ubuf,
  * @mf->carry otherwise.  As for a save, a word that the straight copy
  * (page faults disabled) cannot load goes through @mf->carry by
  * copy_from_user(), outside the MMIO bracket, which faults its page in
- * or fails.
+ * or fails.  Memory decoding that a store turns on stays on until the
+ * session ends or its file is closed (qvp_bulk_store_end()).
  *
  * Context: @mf->lock held.
  * Return: the bytes taken (at least one), or -errno.
@@ -435,7 +452,7 @@ ssize_t qvp_bulk_write(struct qvp_mig_file *mf, const char __user *ubuf,
 		set = qvp_mmio_begin(qdev);
 		n = qvp_bulk_copy_in(&mf->bulk, mf->bulk_pos, s,
 				     (const u64 __user *)ubuf, words) * 8;
-		qvp_mmio_end(qdev, set);
+		qvp_bulk_store_end(mf, set);
 		mf->bulk_pos += n;
 		if (n)
 			return n;
@@ -450,7 +467,7 @@ ssize_t qvp_bulk_write(struct qvp_mig_file *mf, const char __user *ubuf,
 	memcpy(&raw, mf->carry, sizeof(raw));
 	set = qvp_mmio_begin(qdev);
 	qvp_bulk_word_in(&mf->bulk, mf->bulk_pos, s, raw);
-	qvp_mmio_end(qdev, set);
+	qvp_bulk_store_end(mf, set);
 	mf->bulk_pos += sizeof(raw);
 	mf->carry_len = 0;
 	return n;

@@ -73,7 +73,8 @@ static void qvp_set_decode(struct qvp_device *qdev, bool on)
  * mmaps.  If userspace (e.g. QEMU during a guest reset) turned memory
  * decoding off, turns it on for the driver's own accesses and says so in
  * the log, once until decoding is found on again.  Only that bit is ever
- * changed, and qvp_mmio_end() changes it back and nothing else.
+ * changed, and qvp_mmio_end() changes it back and nothing else
+ * (qvp_mmio_end_hold() leaves it on, for a resume session's bulk stores).
  *
  * Context: process context, may sleep.  Keep the bracket short: do not
  * sleep inside it (it holds up the user's config writes, BAR accesses
@@ -96,16 +97,85 @@ u16 qvp_mmio_begin(struct qvp_device *qdev)
 	down_write(&qdev->core.memory_lock);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 	if (cmd & PCI_COMMAND_MEMORY) {
-		qdev->decode_off_noted = false;
+		/* on by the user's word, not by our own hold */
+		if (!qdev->decode_held)
+			qdev->decode_off_noted = false;
 		return 0;
 	}
 	if (!qdev->decode_off_noted)
-		dev_info(qvp_dev(qdev),
-			 "memory decoding is off (PCI_COMMAND 0x%04x): the driver turns it on for its own BAR accesses, and off again\n",
-			 cmd);
+		dev_info_ratelimited(qvp_dev(qdev),
+				     "memory decoding is off (PCI_COMMAND 0x%04x); enabling it for the driver's BAR accesses\n",
+				     cmd);
 	qdev->decode_off_noted = true;
 	qvp_set_decode(qdev, true);
 	return PCI_COMMAND_MEMORY;
+}
+
+/**
+ * qvp_mmio_give_back_decode - memory decoding as the user set it, again
+ * @qdev: the device
+ *
+ * Ends a hold that qvp_mmio_end_hold() began: turns memory decoding off
+ * if the memory bit that the user last wrote to PCI_COMMAND is off, and
+ * leaves it on if the user turned it on meanwhile.  vfio-pci-core records
+ * the user's writes in its virtual config space (vdev->vconfig, a public
+ * member that it updates under memory_lock); the bit itself is not
+ * virtualised (except on a VF, whose hardware bit reads 0), so the user's
+ * config reads see the hardware's.  Not __vfio_pci_memory_enabled(): 6.12
+ * does not export it, and in D3hot it says "off" whatever the user wrote.
+ *
+ * Context: process context, may sleep; takes igate and memory_lock as
+ * qvp_mmio_begin() does, so neither may be held (never from a reset
+ * notification, which runs under memory_lock).  The device is open
+ * (vdev->vconfig exists): a hold ends with its session, and every
+ * session ends before the device closes.
+ */
+void qvp_mmio_give_back_decode(struct qvp_device *qdev)
+{
+	struct vfio_pci_core_device *vdev = &qdev->core;
+
+	lockdep_assert_not_held(&vdev->memory_lock);
+	mutex_lock(&vdev->igate);
+	down_write(&vdev->memory_lock);
+	qdev->decode_held = false;
+	if (!(le16_to_cpup((__le16 *)&vdev->vconfig[PCI_COMMAND]) &
+	      PCI_COMMAND_MEMORY))
+		qvp_set_decode(qdev, false);
+	up_write(&vdev->memory_lock);
+	mutex_unlock(&vdev->igate);
+}
+
+/**
+ * qvp_mmio_end_hold - end an MMIO bracket, keeping memory decoding on
+ * @qdev: the device
+ * @set: what qvp_mmio_begin() returned
+ *
+ * As qvp_mmio_end(), except that memory decoding that qvp_mmio_begin()
+ * turned on stays on: for a resume session's bulk stores (bulk.c), which
+ * would otherwise write PCI_COMMAND twice per write() of the user's.
+ * While it is held the device decodes its BARs although the user turned
+ * decoding off; the user's BAR accesses and mmap faults still go by the
+ * user's bit (vfio-pci-core checks its virtual config space), but the
+ * user's config reads and the host's lspci show the bit on, and on real
+ * hardware a peer could reach the BARs.  So hold it only where no guest
+ * runs on the device (RESUMING), never in PRE_COPY.
+ *
+ * Context: inside the bracket; ends it.
+ * Return: true if decoding is now held on: the caller must end the hold
+ * with qvp_mmio_give_back_decode().
+ */
+bool qvp_mmio_end_hold(struct qvp_device *qdev, u16 set)
+{
+	bool hold = set & PCI_COMMAND_MEMORY;
+
+	if (hold) {
+		qdev->decode_held = true;
+		dev_dbg(qvp_dev(qdev),
+			"keeping memory decoding on until the resume session ends or its data fd is closed\n");
+	}
+	up_write(&qdev->core.memory_lock);
+	mutex_unlock(&qdev->core.igate);
+	return hold;
 }
 
 /**

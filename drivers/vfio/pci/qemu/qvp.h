@@ -72,9 +72,14 @@ struct qvp_log {
  *   qvp_device.state_mutex      one per device, qvp_state_lock()
  *   qvp_mig_file.lock           one per session file
  *   qvp_device.trap_lock        a user's write to the trapped range
- *   vfio-pci-core igate         qvp_mmio_begin()
- *   vfio-pci-core memory_lock   qvp_mmio_begin(), for writing; a
- *                               trapped write, for reading;
+ *   vfio-pci-core igate         qvp_mmio_begin(),
+ *                               qvp_mmio_give_back_decode()
+ *   vfio-pci-core memory_lock   qvp_mmio_begin() and
+ *                               qvp_mmio_give_back_decode() (under
+ *                               the resume file's lock, and
+ *                               state_mutex when a session ends),
+ *                               for writing; a trapped write, for
+ *                               reading;
  *                               qvp_zap_bars(), for writing, alone
  *                               (no igate), under state_mutex;
  *                               qvp_reset_at_close(), for reading,
@@ -97,8 +102,10 @@ struct qvp_log {
  *
  * A session file's lock protects the file's buffer and position, the bulk
  * record in transit (its memory, progress, check so far and split word),
- * the parser and the disabled flag.  read(), write(), poll() and the scan
- * work (qvp_scan_work()) take only this lock; an arc or ioctl that
+ * the parser and the disabled flag.  read(), write(), poll(), the resume
+ * file's flush (qvp_resume_flush(), which then takes igate and
+ * memory_lock to give decoding back) and the scan work (qvp_scan_work())
+ * take only this lock; an arc or ioctl that
  * touches a live session takes it after state_mutex.
  * VFIO_MIG_GET_PRECOPY_INFO takes it after checking the state under
  * state_mutex and releases the mutex while holding it, so that a scan
@@ -141,7 +148,8 @@ struct qvp_log {
  *    read() does).  A page fault on a user
  *    buffer, which may need mm locks or, for a BAR mmap, memory_lock,
  *    therefore never happens under state_mutex.
- *  - Between qvp_mmio_begin() and qvp_mmio_end() nothing sleeps, and
+ *  - Between qvp_mmio_begin() and qvp_mmio_end() (or
+ *    qvp_mmio_end_hold()) nothing sleeps, and
  *    user memory is touched only by the copies of bulk record data
  *    (bulk.c), with page faults disabled: a fault on an mmap of the
  *    device's own BARs would wait for the memory_lock its own thread
@@ -174,7 +182,11 @@ struct qvp_log {
  * @log: the DMA log
  * @decode_off_noted: the log says that memory decoding was found off and
  *	is turned on for the driver's accesses; cleared when it is found
- *	on.  Protected by vfio-pci-core's memory_lock (qvp_mmio_begin()).
+ *	on, and not held on by the driver.  Protected by vfio-pci-core's
+ *	memory_lock (qvp_mmio_begin()).
+ * @decode_held: a resume session holds memory decoding on that the user
+ *	turned off (qvp_mmio_end_hold() to qvp_mmio_give_back_decode()).
+ *	Protected by memory_lock.
  */
 struct qvp_device {
 	struct vfio_pci_core_device core;
@@ -195,6 +207,7 @@ struct qvp_device {
 	struct qvp_log log;
 
 	bool decode_off_noted;
+	bool decode_held;
 };
 
 static inline void *qvp_priv(struct qvp_device *qdev)
@@ -235,6 +248,8 @@ static inline bool qvp_precopy_info_v2(struct qvp_device *qdev)
 void __iomem *qvp_map_bar(struct qvp_device *qdev, int bar);
 u16 qvp_mmio_begin(struct qvp_device *qdev);
 void qvp_mmio_end(struct qvp_device *qdev, u16 set);
+bool qvp_mmio_end_hold(struct qvp_device *qdev, u16 set);
+void qvp_mmio_give_back_decode(struct qvp_device *qdev);
 void qvp_zap_bars(struct qvp_device *qdev);
 u64 qvp_bulk_digest_io(u64 seed, const void __iomem *src, size_t len);
 

@@ -153,6 +153,27 @@ static __poll_t qvp_resume_poll(struct file *filp,
 	return mask;
 }
 
+/*
+ * A close of the data fd: memory decoding that the session's stores held
+ * on goes back to the user's setting now, not at the next arc, reset or
+ * close of the device, which a user that gave up on a load may not make
+ * for a while.  A later write() through another fd of the same file holds
+ * it again.  The file lock makes a close() wait for a write() in progress
+ * through another fd (as any call on the file does).
+ */
+static int qvp_resume_flush(struct file *filp, fl_owner_t id)
+{
+	struct qvp_mig_file *mf = filp->private_data;
+
+	mutex_lock(&mf->lock);
+	if (mf->decode_held) {
+		qvp_mmio_give_back_decode(mf->qdev);
+		mf->decode_held = false;
+	}
+	mutex_unlock(&mf->lock);
+	return 0;
+}
+
 /* VFIO_MIG_GET_PRECOPY_INFO is valid only in PRE_COPY states: -EINVAL. */
 static long qvp_resume_ioctl(struct file *filp, unsigned int cmd,
 			     unsigned long arg)
@@ -166,6 +187,7 @@ static const struct file_operations qvp_resume_fops = {
 	.unlocked_ioctl = qvp_resume_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.poll = qvp_resume_poll,
+	.flush = qvp_resume_flush,
 	.release = qvp_file_release,
 };
 

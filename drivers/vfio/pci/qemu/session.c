@@ -112,12 +112,19 @@ void qvp_session_release(struct qvp_device *qdev)
 	mutex_destroy(&qdev->state_mutex);
 }
 
-/* Disable a session file; state_mutex held. */
+/*
+ * Disable a session file; state_mutex held.  Memory decoding that its
+ * bulk stores kept on goes back to the user's setting.
+ */
 static void qvp_disable_file(struct qvp_mig_file *mf)
 {
 	lockdep_assert_held(&mf->qdev->state_mutex);
 	mutex_lock(&mf->lock);
 	mf->disabled = true;
+	if (mf->decode_held) {
+		qvp_mmio_give_back_decode(mf->qdev);
+		mf->decode_held = false;
+	}
 	kvfree(mf->buf);
 	mf->buf = NULL;
 	mf->pos = 0;

@@ -65,6 +65,9 @@
  * @carry_len: bytes in @carry
  * @parser: resume: the stream parser
  * @error: resume: sticky -errno of the first bad write()
+ * @decode_held: resume: a bulk store found memory decoding off, turned it
+ *	on and left it on (qvp_bulk_write()); ending the session or closing
+ *	its file gives the user's setting back (qvp_mmio_give_back_decode())
  * @bytes: bytes read or written so far, for messages
  * @waitq: poll() waiters; woken when the session changes phase or ends,
  *	and when a scan finds changes
@@ -94,6 +97,7 @@ struct qvp_mig_file {
 	unsigned int carry_len;
 	struct qvp_parser parser;
 	int error;
+	bool decode_held;
 	u64 bytes;
 	wait_queue_head_t waitq;
 };
