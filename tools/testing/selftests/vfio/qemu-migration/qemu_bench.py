@@ -33,6 +33,19 @@ ran and how large the blocks were.  The cases:
                     what the device wrote, and sends all RAM again while
                     the VM is stopped
 
+  ivshmem-64M-multifd
+                    ivshmem-64M once more with the device state of the
+                    switch-over sent over multifd channels (the multifd
+                    capability, x-migration-multifd-transfer=on), where
+                    the QEMU has it
+
+Each row also says how much of the migration was spent in the driver,
+both QEMUs together: the kernel's function_graph tracer times the
+driver's entry points (read() and write() on the data fds, their
+ioctls and poll, the state arcs, MIG_DATA_SIZE, the DMA log's calls, and
+the PRE_COPY scans within them); the rest of the total time is QEMU's
+(its migration loop, the RAM stage, the nested TCG).
+
 and the targets (PASS/FAIL, not a test: the figures are what matters):
 
   - ivshmem-64M total time at most 3x that of base-64M;
@@ -74,6 +87,7 @@ class Bench:
         self.rows = {}
         self.failed = 0
         self.json = os.environ.get("QVP_BENCH_JSON")
+        self.driver = DriverTime()
 
     def qemu(self, name, device, incoming=None, extra=(), mem_mib=32):
         # Timestamps on the trace lines: the time between iterations.
@@ -100,6 +114,179 @@ class Bench:
             with open(self.json, "a") as f:
                 f.write(json.dumps(dict(kind="qemu_migration", case=case,
                                         **row)) + "\n")
+
+
+class DriverTime:
+    """Time spent in the driver's entry points during a migration, from
+    the kernel's function_graph tracer, limited to those functions (no
+    cost elsewhere).  A function this build lacks (the DMA log's, on a
+    kernel without CONFIG_IOMMUFD_DRIVER) or the compiler inlined is
+    left out and named in missing; why_not says why nothing can be
+    timed."""
+
+    TOP = (
+        ("qvp_save_read", "read"),
+        ("qvp_save_ioctl", "PRECOPY_INFO"),
+        ("qvp_save_poll", "poll"),
+        ("qvp_resume_write", "write"),
+        ("qvp_resume_ioctl", "resume ioctl"),
+        ("qvp_set_state", "arcs"),
+        ("qvp_get_data_size", "MIG_DATA_SIZE"),
+        ("qvp_log_start", "log start"),
+        ("qvp_log_read_and_clear", "log report"),
+        ("qvp_log_stop", "log stop"),
+        ("qvp_scan_work", "scan work"),
+    )
+    # Called from the functions above: reported, not added to the total.
+    # The backend's PRE_COPY scan is called through its ops, so it is
+    # never inlined (the core's qvp_precopy_scan() usually is).
+    # qvp_mmio_begin() and qvp_mmio_end() bracket each access to a BAR
+    # (and turn memory decoding on and off around it if it was off).
+    NESTED = (("ivs_precopy_scan", "ivshmem scans"),
+              ("qvp_mmio_begin", "MMIO bracket begin"),
+              ("qvp_mmio_end", "MMIO bracket end"))
+    # A duration of a second or more has no decimals (7 digits of us).
+    _LINE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?) us\s*\|\s*(?:\}\s*/\*\s*"
+                          r"([A-Za-z0-9_]+)[^*]*\*/|([A-Za-z0-9_]+)"
+                          r"(?:\s*\[[^\]]*\])?\(\);)")
+
+    # funcgraph-proc's "comm-tid |" before the duration.
+    _PROC_RE = re.compile(r"^\s*\d+\)\s+\S*?-(\d+)\s+\|")
+
+    def __init__(self):
+        self.dir = None
+        self.funcs = []
+        self.missing = []
+        self.why_not = None
+        for d in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+            if not os.path.exists(os.path.join(d, "current_tracer")):
+                continue
+            self.dir = d
+            break
+        if not self.dir:
+            os.system("mount -t tracefs nodev /sys/kernel/tracing "
+                      ">/dev/null 2>&1")
+            if os.path.exists("/sys/kernel/tracing/current_tracer"):
+                self.dir = "/sys/kernel/tracing"
+        if not self.dir:
+            self.why_not = "no tracefs"
+            return
+        with open(os.path.join(self.dir, "available_tracers")) as f:
+            if "function_graph" not in f.read().split():
+                self.why_not = ("the kernel has no function_graph tracer "
+                                "(CONFIG_FUNCTION_GRAPH_TRACER)")
+                return
+        with open(os.path.join(self.dir, "available_filter_functions")) as f:
+            have = {ln.split()[0] for ln in f if "[qemu_vfio_pci]" in ln}
+        for fn, _ in self.TOP + self.NESTED:
+            (self.funcs if fn in have else self.missing).append(fn)
+        if not self.funcs:
+            self.why_not = ("none of the driver's entry points is "
+                            "traceable (is qemu-vfio-pci loaded?)")
+
+    def _put(self, name, value):
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(value)
+
+    def start(self):
+        if self.why_not:
+            return
+        self._put("tracing_on", "0")
+        self._put("current_tracer", "nop")
+        self._put("set_ftrace_filter", "\n".join(self.funcs) + "\n")
+        # Each call's own CPU time (not the time it spent scheduled out:
+        # both QEMUs share this VM's CPUs), and who made it.
+        self._put("options/funcgraph-tail", "1")
+        self._put("options/funcgraph-proc", "1")
+        self._put("options/sleep-time", "0")
+        self._put("trace", "")
+        self._put("current_tracer", "function_graph")
+        self._put("tracing_on", "1")
+
+    @staticmethod
+    def _tgid(tid, cache):
+        if tid not in cache:
+            cache[tid] = None
+            try:
+                with open(f"/proc/{tid}/status") as f:
+                    for ln in f:
+                        if ln.startswith("Tgid:"):
+                            cache[tid] = int(ln.split()[1])
+            except OSError:
+                pass
+        return cache[tid]
+
+    # A thread that calls these is the source's or the destination's,
+    # whatever else it calls (its state arcs, the MMIO brackets).
+    SAVE_SIDE = ("qvp_save_read", "qvp_save_ioctl", "qvp_save_poll")
+    RESUME_SIDE = ("qvp_resume_write", "qvp_resume_ioctl")
+
+    def stop(self, sides):
+        """{side: {function: [calls, microseconds]}} since start(), and
+        whether the trace buffer lost events (the figures are then too
+        low).  A call's side is the name in @sides ({name: pid}) of the
+        process that made it; for a thread /proc no longer knows (QEMU's
+        migration thread has ended by now), "source" if it called the
+        save side's functions, "destination" if the resume side's, else
+        "other" (a kworker's scan)."""
+        if self.why_not:
+            return {}, False
+        self._put("tracing_on", "0")
+        by_pid = {pid: name for name, pid in sides.items()}
+        calls, lost = [], False
+        with open(os.path.join(self.dir, "trace")) as f:
+            for ln in f:
+                w = re.search(r"entries-in-buffer/entries-written: "
+                              r"(\d+)/(\d+)", ln)
+                if (w and w.group(1) != w.group(2)) or "LOST" in ln:
+                    lost = True
+                m = self._LINE_RE.search(ln)
+                if not m:
+                    continue
+                p = self._PROC_RE.search(ln)
+                calls.append((int(p.group(1)) if p else None,
+                              m.group(2) or m.group(3), float(m.group(1))))
+        self._put("current_tracer", "nop")
+        self._put("set_ftrace_filter", "")
+        self._put("trace", "")
+        side_of, tgids = {}, {}
+        for tid, fn, _ in calls:
+            if tid in side_of:
+                continue
+            side = by_pid.get(self._tgid(tid, tgids)) if tid else None
+            if side:
+                side_of[tid] = side
+            elif fn in self.SAVE_SIDE:
+                side_of[tid] = "source"
+            elif fn in self.RESUME_SIDE:
+                side_of[tid] = "destination"
+        got = {}
+        for tid, fn, us in calls:
+            c = got.setdefault(side_of.get(tid, "other"), {})
+            c = c.setdefault(fn, [0, 0.0])
+            c[0] += 1
+            c[1] += us
+        return got, lost
+
+    @classmethod
+    def summary(cls, got, lost):
+        """The row's fields: driver_ms, {side: CPU milliseconds in the
+        driver's entry points (nested calls not counted twice)}, and
+        driver_parts, {side: {what: {calls, ms}}}."""
+        ms, parts = {}, {}
+        for side, funcs in sorted(got.items()):
+            total = 0.0
+            for fn, label in cls.TOP + cls.NESTED:
+                if fn not in funcs:
+                    continue
+                calls, us = funcs[fn]
+                parts.setdefault(side, {})[label] = {
+                    "calls": calls, "ms": round(us / 1000, 2)}
+                if (fn, label) in cls.TOP:
+                    total += us
+            ms[side] = round(total / 1000, 1)
+        return {"driver_ms": ms, "driver_parts": parts,
+                "driver_trace_lost": lost}
 
 
 def filled_file(path, size, filled):
@@ -164,16 +351,21 @@ def vfio_blocks(q, since):
     }
 
 
-def migrate(bench, case, src, dst):
+def migrate(bench, case, src, dst, caps=qmt.CAPS):
     port = qmt.free_port()
-    qmt.incoming(dst, port)
-    qmt.mig_caps(src, qmt.CAPS)
+    qmt.incoming(dst, port, caps)
+    qmt.mig_caps(src, caps)
     mark = src.trace_size()
+    bench.driver.start()
     t0 = time.monotonic()
-    src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
-    info = src.wait_migration(("completed", "failed", "cancelled"),
-                              MIG_TIMEOUT)
-    wall = time.monotonic() - t0
+    try:
+        src.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+        info = src.wait_migration(("completed", "failed", "cancelled"),
+                                  MIG_TIMEOUT)
+        wall = time.monotonic() - t0
+    finally:
+        got, lost = bench.driver.stop({"source": src.proc.pid,
+                                       "destination": dst.proc.pid})
     if info.get("status") != "completed":
         raise TestError(f"{case}: migration {info.get('status')}: "
                         f"{info.get('error-desc', 'no error-desc')}")
@@ -194,6 +386,8 @@ def migrate(bench, case, src, dst):
         "vfio_bytes": info.get("vfio", {}).get("transferred", 0),
     }
     row.update(vfio_blocks(src, mark))
+    if not bench.driver.why_not:
+        row.update(DriverTime.summary(got, lost))
     return row
 
 
@@ -206,14 +400,30 @@ def print_row(case, row):
                 f"{row['precopy_block_max'] // 1024} KiB"
                 + (f", {gap} ms apart" if gap else "")
                 + f"), {row['stopcopy_blocks']} blocks at stop-copy")
-    print(f"  {case:<16} total {row['total_ms']:>6} ms  downtime "
+    ratio = ""
+    if "ratio_to_base" in row:
+        ratio = f" ({row['ratio_to_base']:.1f}x {row['base']})"
+    print(f"  {case:<16} total {row['total_ms']:>6} ms{ratio}  downtime "
           f"{row['downtime_ms']:>5} ms  setup {row['setup_ms']:>4} ms  "
           f"RAM {row['ram_bytes'] / MIB:7.1f} MiB in "
           f"{row['ram_dirty_syncs']} syncs  VFIO "
           f"{row['vfio_bytes'] / MIB:7.1f} MiB{vfio}", flush=True)
+    if "driver_ms" in row and row["vfio_bytes"]:
+        total = max(row["total_ms"] or 1, 1)
+        for side, ms in row["driver_ms"].items():
+            parts = ", ".join(f"{k} {v['ms']} ms in {v['calls']}"
+                              for k, v in row["driver_parts"][side].items())
+            print(f"  {'':<16} CPU in the driver, {side}: {ms} ms "
+                  f"({100 * ms / total:.1f}% of the total time; {parts})",
+                  flush=True)
+        if row["driver_trace_lost"]:
+            print(f"  {'':<16} (the trace lost events: too low)",
+                  flush=True)
 
 
-def run_case(bench, case, fn):
+def run_case(bench, case, fn, base=None):
+    """Run case @fn; @base names its RAM-only baseline, whose total
+    time the row's is compared with (ratio_to_base)."""
     try:
         row = fn()
     except TestError as e:
@@ -224,6 +434,10 @@ def run_case(bench, case, fn):
         return None
     finally:
         bench.quit_all()
+    b = bench.rows.get(base)
+    if b and b["total_ms"] and row["total_ms"] is not None:
+        row["base"] = base
+        row["ratio_to_base"] = round(row["total_ms"] / b["total_ms"], 2)
     bench.record(case, row)
     print_row(case, row)
     return row
@@ -293,14 +507,22 @@ def sum_bar2(m, size):
     return h.hexdigest()
 
 
-def ivshmem_case(bench, case, a, b, log):
+def ivshmem_case(bench, case, a, b, log, multifd=False):
     want = bar2(a, fill_bar2)
-    src = bench.qemu(f"{case}-src", qmt.vfio_device(a, log))
-    dst = bench.qemu(f"{case}-dst", qmt.vfio_device(b, log), "defer")
+    opts, caps = "", qmt.CAPS
+    if multifd:
+        opts, caps = qmt.MULTIFD_OPTS, qmt.CAPS + ["multifd"]
+    src = bench.qemu(f"{case}-src", qmt.vfio_device(a, log) + opts)
+    dst = bench.qemu(f"{case}-dst", qmt.vfio_device(b, log) + opts,
+                     "defer")
     pci = qq.Pci(src, qmt.SLOT)
     pci.map_bar(2, qmt.IVSHMEM_BAR2, is64=True)
     pci.enable_memory()
-    row = migrate(bench, case, src, dst)
+    row = migrate(bench, case, src, dst, caps)
+    if multifd:
+        why = qmt.multifd_used(src, dst, 0)
+        if why:
+            raise TestError(f"{case}: {why}")
     bench.quit_all()
     got = bar2(b, sum_bar2)
     if got != want:
@@ -320,6 +542,12 @@ def main():
     print(f"QEMU migrations ({ver}, nested TCG, QEMU's default migration "
           f"parameters)", flush=True)
     bench = Bench()
+    if bench.driver.why_not:
+        print(f"  time in the driver: not measured: {bench.driver.why_not}",
+              flush=True)
+    elif bench.driver.missing:
+        print("  time in the driver: not traceable (not in this build, "
+              "or inlined): " + ", ".join(bench.driver.missing), flush=True)
     try:
         log = False
         if len(edu) >= 2:
@@ -331,14 +559,21 @@ def main():
                                                       32, 0))
         if len(edu) >= 2:
             run_case(bench, "edu", lambda: edu_case(bench, "edu", edu[0],
-                                                    edu[1], log))
+                                                    edu[1], log),
+                     "base-32M")
         for i in range(0, len(ivs) - 1, 2):
             a, b = ivs[i], ivs[i + 1]
             n = qmt.qq_bar_size(a) // MIB
             base = f"base-{n}M"
             run_case(bench, base, lambda: base_case(bench, base, 32 + n, n))
             run_case(bench, f"ivshmem-{n}M",
-                     lambda: ivshmem_case(bench, f"ivshmem-{n}M", a, b, log))
+                     lambda: ivshmem_case(bench, f"ivshmem-{n}M", a, b, log),
+                     base)
+            if n == 64:
+                case = "ivshmem-64M-multifd"
+                run_case(bench, case,
+                         lambda: ivshmem_case(bench, case, a, b, log, True),
+                         base)
         if len(edu) >= 2 and log:
             for case, use in (("edu-512M-log", True),
                               ("edu-512M-nolog", False)):
@@ -361,7 +596,10 @@ def main():
                        f"most {row['precopy_block_max'] // 1024} KiB, one "
                        f"per iteration of its migration loop"
                        + (f", {row['precopy_iteration_gap_ms']} ms apart"
-                          if row['precopy_iteration_gap_ms'] else ""))
+                          if row['precopy_iteration_gap_ms'] else "")
+                       + (f"; CPU in the driver: "
+                          f"{sum(row['driver_ms'].values())} ms"
+                          if "driver_ms" in row else ""))
             target(ratio <= 3, f"ivshmem-64M total time {ratio:.1f}x "
                    f"base-64M's (at most 3x){why}")
         if "edu" in r and "base-32M" in r:
