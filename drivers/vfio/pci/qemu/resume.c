@@ -166,10 +166,7 @@ static int qvp_resume_flush(struct file *filp, fl_owner_t id)
 	struct qvp_mig_file *mf = filp->private_data;
 
 	mutex_lock(&mf->lock);
-	if (mf->decode_held) {
-		qvp_mmio_give_back_decode(mf->qdev);
-		mf->decode_held = false;
-	}
+	qvp_session_give_back_decode(mf);
 	mutex_unlock(&mf->lock);
 	return 0;
 }

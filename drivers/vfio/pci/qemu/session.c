@@ -112,19 +112,32 @@ void qvp_session_release(struct qvp_device *qdev)
 	mutex_destroy(&qdev->state_mutex);
 }
 
-/*
- * Disable a session file; state_mutex held.  Memory decoding that its
- * bulk stores kept on goes back to the user's setting.
+/**
+ * qvp_session_give_back_decode - end the session's hold on memory decoding
+ * @mf: the session
+ *
+ * Memory decoding that the session's bulk stores kept on
+ * (qvp_bulk_write()) goes back to the user's setting; nothing if they
+ * hold none.
+ *
+ * Context: @mf->lock held; takes igate and memory_lock.
  */
+void qvp_session_give_back_decode(struct qvp_mig_file *mf)
+{
+	lockdep_assert_held(&mf->lock);
+	if (!mf->decode_held)
+		return;
+	qvp_mmio_give_back_decode(mf->qdev);
+	mf->decode_held = false;
+}
+
+/* Disable a session file (and its hold on decoding); state_mutex held. */
 static void qvp_disable_file(struct qvp_mig_file *mf)
 {
 	lockdep_assert_held(&mf->qdev->state_mutex);
 	mutex_lock(&mf->lock);
 	mf->disabled = true;
-	if (mf->decode_held) {
-		qvp_mmio_give_back_decode(mf->qdev);
-		mf->decode_held = false;
-	}
+	qvp_session_give_back_decode(mf);
 	kvfree(mf->buf);
 	mf->buf = NULL;
 	mf->pos = 0;

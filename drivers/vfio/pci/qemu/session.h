@@ -114,6 +114,7 @@ struct qvp_mig_file *qvp_alloc_file(struct qvp_device *qdev,
 				    work_func_t scan);
 struct file *qvp_session_file(struct qvp_mig_file *mf);
 int qvp_file_release(struct inode *inode, struct file *filp);
+void qvp_session_give_back_decode(struct qvp_mig_file *mf);
 void qvp_end_save(struct qvp_device *qdev);
 void qvp_end_resume(struct qvp_device *qdev);
 size_t qvp_max_record(const struct qvp_backend *be);
