@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 
 #include "mig_common.h"
 
@@ -618,7 +619,7 @@ int mig_hw_pci_command(const char *bdf, uint16_t *cmd)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, cmd, sizeof(*cmd), 0x04);	/* PCI_COMMAND */
+	n = pread(fd, cmd, sizeof(*cmd), PCI_COMMAND);
 	if (n < 0)
 		n = -errno;
 	close(fd);
@@ -629,14 +630,14 @@ int mig_hw_pci_command(const char *bdf, uint16_t *cmd)
 
 int mig_user_pci_command(struct vfio_dev *dev, uint16_t *cmd)
 {
-	return vfio_dev_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0x04,
-				    cmd, sizeof(*cmd));
+	return vfio_dev_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX,
+				    PCI_COMMAND, cmd, sizeof(*cmd));
 }
 
 int mig_set_user_pci_command(struct vfio_dev *dev, uint16_t cmd)
 {
-	return vfio_dev_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0x04,
-				     &cmd, sizeof(cmd));
+	return vfio_dev_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX,
+				     PCI_COMMAND, &cmd, sizeof(cmd));
 }
 
 void mig_precopy_scan_wait(void)
