@@ -15,9 +15,10 @@
 #  5. per kernel: boot it under QEMU (TCG) with the test devices, run the
 #     kselftests with the kselftest runner (on a kernel of a partial lane,
 #     the iommufd one, only its suites: scripts/expected-suites), scan the
-#     guest log for oopses, WARNs and lockdep reports
+#     guest log for oopses, WARNs and lockdep reports; two VMs at most at
+#     a time (5c below)
 #  6. a test of vm.sh's stall watchdog, and make demo, which must migrate
-#     and exit 0: both beside the VM of one of our kernels (5b below)
+#     and exit 0: both beside a VM of the matrix (5b below)
 #
 # Prints TAP for everything, a summary per kernel and suite, and last
 # "N passed, N failed, N skipped, N expected failures" (the expected
@@ -294,50 +295,79 @@ show_failed_run()
 	tail -n 25 "$d/console.log" | sed 's/^/# /'
 }
 
-# vm_for KVER: KVER's test VM, judged; a second boot if it froze.
-vm_for()
+# Each VM runs as a job in the background (a TCG VM keeps one of the two
+# cores busy), and is judged in the foreground once it is over.
+#   vm_pid[K]     the job of kernel K's running boot; vm_boot[K] its number
+#   vm_t0[K]      when K's first boot started
+#   vm_beside[K]  the other VMs that ran while K's did (for the lane table)
+declare -A vm_pid=() vm_boot=() vm_t0=() vm_beside=()
+
+# vm_begin KVER N: start boot N of KVER's VM.
+vm_begin()
 {
-	local k=$1 ko=$out/$1 nfail froze
-	[ -f "$ko/mod/qemu-vfio-pci.ko" ] || { record "$k" fail "boot and run selftests" "module did not build"; return; }
-	lane "$k: VM"
-	nfail=$fail
-	boot_vm "$k" 1
-	judge_vm_run "$k" "$ko/boot1" $? "$k"
-	froze=$?
-	[ "$fail" -eq "$nfail" ] || show_failed_run "$k" "$ko/boot1"
-	# A run that froze or vanished has failed; a second boot, counted
-	# on its own, tells whether it happens again (see the testing guide).
-	if [ "$froze" -eq 2 ]; then
-		nfail=$fail
-		boot_vm "$k" 2
-		judge_vm_run "$k/boot2" "$ko/boot2" $? "$k"
-		[ "$fail" -eq "$nfail" ] || show_failed_run "$k/boot2" "$ko/boot2"
-	fi
+	local k=$1 n=$2
+	rm -f "$out/$k/boot$n.rc"
+	(
+		boot_vm "$k" "$n"
+		echo $? >"$out/$k/boot$n.rc"
+	) &
+	vm_pid[$k]=$! vm_boot[$k]=$n
+	[ "$n" -gt 1 ] || vm_t0[$k]=$(date +%s) vm_beside[$k]=''
 }
 
-# Each kernel's VM saves streams into xkernel/KVER/ and loads those of
-# the kernels whose VMs ran before it, which xkernel/order lists
-# (vfio_mig_test.sh, "cross-kernel"): a stream crosses kernels in every
-# run.
-rm -rf "$out/xkernel"
-mkdir -p "$out/xkernel"
-: >"$out/xkernel/order"
-for k in $kernels; do
-	vm_for "$k"
-	echo "$k" >>"$out/xkernel/order"
-done
+# vm_note_beside: each running VM notes the others (and the tail's VMs).
+vm_note_beside()
+{
+	local k o
+	for k in "${!vm_pid[@]}"; do
+		for o in "${!vm_pid[@]}" ${tail_pid:+tail}; do
+			[ "$o" != "$k" ] || continue
+			[[ " ${vm_beside[$k]} " == *" $o "* ]] ||
+				vm_beside[$k]+="${vm_beside[$k]:+ }$o"
+		done
+	done
+}
+
+# vm_reap KVER: KVER's running boot is over: judge it.  A run that froze
+# or vanished has failed; a second boot, counted on its own, tells
+# whether it happens again (see the testing guide).  Returns 0 once the
+# kernel's VM is done with, 1 if a second boot started.
+vm_reap()
+{
+	local k=$1 n=${vm_boot[$1]} d rc label nfail froze
+	d=$out/$k/boot$n
+	wait "${vm_pid[$k]}" 2>/dev/null
+	unset 'vm_pid[$k]'
+	rc=$(cat "$d.rc" 2>/dev/null)
+	[[ $rc =~ ^[0-9]+$ ]] || rc=1
+	label=$k
+	[ "$n" -eq 1 ] || label=$k/boot$n
+	step "[$(elapsed)] $label: the VM is over; its results"
+	nfail=$fail
+	judge_vm_run "$label" "$d" "$rc" "$k"
+	froze=$?
+	[ "$fail" -eq "$nfail" ] || show_failed_run "$label" "$d"
+	if [ "$froze" -eq 2 ] && [ "$n" -eq 1 ]; then
+		vm_begin "$k" 2
+		return 1
+	fi
+	lanes+=("$(printf '%-44s %5ds' "$k: VM" $(($(date +%s) - vm_t0[$k])))")
+	[ -z "${vm_beside[$k]}" ] ||
+		lanes+=("    (beside ${vm_beside[$k]})")
+	return 0
+}
 
 # 5b. the tail: vm.sh's stall watchdog and make demo -------------------------
 # Neither needs our kernels, and each VM keeps one of the two cores busy:
-# they run in the background beside the VM of one of our kernels, once no
-# kernel build is left to share the cores with, instead of after it (about
-# 6 minutes less on 2 cores).  Their output goes to files; their results
-# are recorded when they are over.  The demo boots a Debian kernel and
-# rebuilds that kernel's module in out/KVER/mod: never beside that
-# kernel's VM, so only beside one of ours (a run without our kernels runs
-# the tail last, on its own).  At nice 10, as the kernel builds: the VM
-# beside it is the one judged for timeouts and stalls.
-tail_pid='' tail_beside=''
+# they run in the background beside the VMs of the matrix, once no kernel
+# build is left to share the cores with and at most one other VM runs,
+# instead of after them.  Their output goes to files; their results are
+# recorded when they are over.  The demo boots a Debian kernel and
+# rebuilds that kernel's module in out/KVER/mod: never while that
+# kernel's VM runs or waits to run.  At nice 10, as the kernel builds:
+# the VMs beside it are the ones judged for timeouts and stalls.
+demo_kernel=${QVP_DEMO_KERNEL:-$(rootfs_kernels "$rootfs" | head -n 1)}
+tail_pid=''
 tail_start()
 {
 	# The watchdog test is vm.sh's: it boots the oldest of Debian's
@@ -346,11 +376,8 @@ tail_start()
 	local wk
 	wk=$(rootfs_kernels "$rootfs" | head -n 1)
 	[ -z "$tail_pid" ] || return 0
-	# QVP_DEMO_KERNEL may name one of ours (demo.sh)
-	[ -z "$1" ] || [ "${QVP_DEMO_KERNEL:-}" != "$1" ] || return 0
-	tail_beside=$1
 	rm -f "$out"/tail-{watchdog,demo}.{rc,time}
-	step "vm.sh's stall watchdog ($wk) and make demo, in the background${tail_beside:+, beside the VM of $tail_beside} (output: $out/vm-watchdog.tap, $out/demo.txt)"
+	step "[$(elapsed)] vm.sh's stall watchdog ($wk) and make demo, in the background${vm_pid[*]:+, beside the VM of ${!vm_pid[*]}} (output: $out/vm-watchdog.tap, $out/demo.txt)"
 	nice -n 10 bash -c '
 		here=$1 rootfs=$2 repo=$3 wk=$4 out=$5
 		t=$(date +%s)
@@ -370,16 +397,16 @@ tail_finish()
 	local wk t
 	if [ -z "$tail_pid" ]; then
 		lane "vm.sh stall watchdog and make demo"
-		tail_start ''
+		tail_start
 	else
 		lane "waiting for vm.sh's watchdog test and make demo"
 	fi
 	wait "$tail_pid"
 	lane_end
 	read -r wk t 2>/dev/null <"$out/tail-watchdog.time" || wk="?" t="?"
-	lanes+=("$(printf '%-44s %5ss' "  vm.sh stall watchdog ($wk)${tail_beside:+ [beside $tail_beside]}" "$t")")
+	lanes+=("$(printf '%-44s %5ss' "  vm.sh stall watchdog ($wk)" "$t")")
 	t=$(cat "$out/tail-demo.time" 2>/dev/null || echo "?")
-	lanes+=("$(printf '%-44s %5ss' "  make demo${tail_beside:+ [beside $tail_beside]}" "$t")")
+	lanes+=("$(printf '%-44s %5ss' "  make demo" "$t")")
 	step "a frozen guest is noticed and stopped (output: $out/vm-watchdog.tap)"
 	rc=$(cat "$out/tail-watchdog.rc" 2>/dev/null)
 	[[ $rc =~ ^[0-9]+$ ]] || rc=1	# no status: the test did not end
@@ -394,35 +421,94 @@ tail_finish()
 	fi
 }
 
-# 5c. our kernels -----------------------------------------------------------
-# wait_kernel FLAVOUR: FLAVOUR's build (in the background job) is over.
-wait_kernel()
-{
-	local o
-	o=$(mkkernel_out "$1")
-	while [ ! -f "$o.rc" ] && kill -0 "$kernels_pid" 2>/dev/null; do
-		sleep 5
+# 5c. the schedule ------------------------------------------------------------
+# Full lanes, those that run every suite, run one after the other:
+# Debian's kernels, then our debug kernel once built.  Each saves streams
+# into xkernel/KVER/ and loads those of the kernels whose VMs ran before
+# it, which xkernel/order lists (vfio_mig_test.sh, "cross-kernel"): a
+# stream crosses kernels in every run.  A partial lane (our iommufd
+# kernel: scripts/expected-suites) runs no vfio-mig, so it needs no
+# order: it starts as soon as its kernel is built and no kernel build is
+# left, beside a full lane, at most two VMs at once.  A cold cache builds
+# our kernels beside Debian's lanes (1 above); then the debug kernel's
+# VM, the iommufd kernel's and the tail share the two cores instead of
+# running one after the other.
+rm -rf "$out/xkernel"
+mkdir -p "$out/xkernel"
+: >"$out/xkernel/order"
+
+# builds_over: no kernel build of ours runs.
+builds_over() { [ -z "$kernels_pid" ] || ! kill -0 "$kernels_pid" 2>/dev/null; }
+# in_list WORD LIST...: WORD is one of LIST.
+in_list() { local w=$1 x; shift; for x in "$@"; do [ "$x" != "$w" ] || return 0; done; return 1; }
+
+read -ra full_q <<<"$kernels"
+part_q=() full_cur='' own_pending=$own_kernels
+sched_lane="VMs, two at most, and our kernels' builds"
+lane "$sched_lane"
+while :; do
+	# VMs that are over
+	for k in "${!vm_pid[@]}"; do
+		[ -f "$out/$k/boot${vm_boot[$k]}.rc" ] || continue
+		vm_reap "$k" || continue
+		if [ "$k" = "$full_cur" ]; then
+			! expected_suites "$k" | grep -q '^vfio-mig ' ||
+				echo "$k" >>"$out/xkernel/order"
+			full_cur=''
+		fi
 	done
-	[ "$(cat "$o.rc" 2>/dev/null)" = 0 ]
-}
-for f in $own_kernels; do
-	o=$(mkkernel_out "$f")
-	lane "$f kernel: waiting for its build"
-	if wait_kernel "$f" && dk=$(cat "$o.kver") && [ -n "$dk" ]; then
-		grep -v '^==>   ' "$o.out" | sed 's/^/# /'
-		record kernel ok "$f kernel $dk (scripts/mkkernel.sh)"
-		kernels="${kernels:+$kernels }$dk"
-		build_for "$dk"
-		# no build left to share the cores with: the tail beside it
-		kill -0 "$kernels_pid" 2>/dev/null || tail_start "$dk"
-		vm_for "$dk"
-		# a partial lane may not run vfio-mig: no streams to cross
-		! expected_suites "$dk" | grep -q '^vfio-mig ' ||
-			echo "$dk" >>"$out/xkernel/order"
-	else
-		tail -n 20 "$o.out" | sed 's/^/# /'
-		record kernel fail "build the $f kernel" "see $o.out and $QVP_CACHE/mkkernel${o##*/mkkernel}.log"
+	# our kernels whose build is over (the job builds them in order)
+	for f in $own_pending; do
+		o=$(mkkernel_out "$f")
+		[ -f "$o.rc" ] || ! kill -0 "$kernels_pid" 2>/dev/null || break
+		own_pending=$(echo "$own_pending" | sed "s/^$f *//")
+		if [ "$(cat "$o.rc" 2>/dev/null)" = 0 ] && dk=$(cat "$o.kver") && [ -n "$dk" ]; then
+			grep -v '^==>   ' "$o.out" | sed 's/^/# /'
+			record kernel ok "$f kernel $dk (scripts/mkkernel.sh)"
+			kernels="${kernels:+$kernels }$dk"
+			build_for "$dk"
+			lane "$sched_lane"
+			if [ -n "$(only_suites "$dk")" ]; then
+				part_q+=("$dk")
+			else
+				full_q+=("$dk")
+			fi
+		else
+			tail -n 20 "$o.out" | sed 's/^/# /'
+			record kernel fail "build the $f kernel" "see $o.out and $QVP_CACHE/mkkernel${o##*/mkkernel}.log"
+		fi
+	done
+	# the next full lane, once the one before is over
+	while [ -z "$full_cur" ] && [ "${#full_q[@]}" -gt 0 ]; do
+		k=${full_q[0]}
+		full_q=("${full_q[@]:1}")
+		if [ -f "$out/$k/mod/qemu-vfio-pci.ko" ]; then
+			full_cur=$k
+			vm_begin "$k" 1
+		else
+			record "$k" fail "boot and run selftests" "module did not build"
+		fi
+	done
+	# a partial lane, beside
+	if [ "${#part_q[@]}" -gt 0 ] && [ "${#vm_pid[@]}" -lt 2 ] && builds_over; then
+		k=${part_q[0]}
+		part_q=("${part_q[@]:1}")
+		if [ -f "$out/$k/mod/qemu-vfio-pci.ko" ]; then
+			vm_begin "$k" 1
+		else
+			record "$k" fail "boot and run selftests" "module did not build"
+		fi
 	fi
+	# the tail, beside one VM: no build left, the demo's kernel done
+	if [ -z "$tail_pid" ] && [ "${#vm_pid[@]}" -eq 1 ] && builds_over &&
+		[ -z "${vm_pid[$demo_kernel]:-}" ] &&
+		! in_list "$demo_kernel" "${full_q[@]}" "${part_q[@]}"; then
+		tail_start
+	fi
+	vm_note_beside
+	[ "${#vm_pid[@]}" -gt 0 ] || [ -n "$own_pending" ] || [ "${#full_q[@]}" -gt 0 ] ||
+		[ "${#part_q[@]}" -gt 0 ] || break
+	sleep 5
 done
 [ -z "$kernels_pid" ] || wait "$kernels_pid"
 tail_finish
