@@ -73,27 +73,6 @@ rootfs=$("$here/mkrootfs.sh") || die "no test root filesystem; see the messages 
 # guide, "Time").  QVP_KERNELS=iommufd runs its lane.
 kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -) debug}
 
-# QEMU 11.1 from trixie-backports beside the root filesystem's own (10.0),
-# for the suite qemu-migration-11.1 (scripts/mkqemu.sh; seconds, cached in
-# the root filesystem).  Without it that suite fails in every VM that
-# must run it; the rest goes on.
-step "QEMU 11.1 in the root filesystem's /opt/qemu-11.1 (scripts/mkqemu.sh)"
-if qemu11=$("$here/mkqemu.sh" "$rootfs"); then
-	record qemu ok "QEMU $qemu11 from trixie-backports in /opt/qemu-11.1 (scripts/mkqemu.sh)"
-else
-	record qemu fail "QEMU 11.1 in /opt/qemu-11.1 (scripts/mkqemu.sh)" "see the messages above and $QVP_CACHE/mkqemu.log"
-fi
-# mtty.c of each kernel series that /opt/linux-src (linux-source-6.12) is
-# not, for the suites mtty and mtty-iommufd (scripts/mksamples.sh; about
-# 30 s once, cached in the root filesystem).  Without it a 7.x kernel's
-# mtty is built from 6.12's mtty.c, which does not work there: the mtty
-# suites of those kernels then fail.
-step "mtty.c of the kernels' own series in /opt/linux-src-X.Y (scripts/mksamples.sh)"
-if srcs=$("$here/mksamples.sh" "$rootfs"); then
-	record samples ok "mtty.c of linux-source ${srcs:-(none needed)} (scripts/mksamples.sh)"
-else
-	record samples fail "mtty.c of the kernels' linux-source (scripts/mksamples.sh)" "see the messages above and $QVP_CACHE/mksamples.log"
-fi
 [ -n "$kernels" ] || die "no kernel in $rootfs/boot"
 
 # Our kernels (scripts/mkkernel.sh) build in the background while the
@@ -137,6 +116,28 @@ if [ -n "$own_kernels" ]; then
 	kernels_pid=$!
 fi
 step "kernels: $kernels${own_kernels:+ and our $own_kernels kernel(s)}"
+
+# QEMU 11.1 from trixie-backports beside the root filesystem's own (10.0),
+# for the suite qemu-migration-11.1 (scripts/mkqemu.sh; seconds, cached in
+# the root filesystem).  Without it that suite fails in every VM that
+# must run it; the rest goes on.
+step "QEMU 11.1 in the root filesystem's /opt/qemu-11.1 (scripts/mkqemu.sh)"
+if qemu11=$("$here/mkqemu.sh" "$rootfs"); then
+	record qemu ok "QEMU $qemu11 from trixie-backports in /opt/qemu-11.1 (scripts/mkqemu.sh)"
+else
+	record qemu fail "QEMU 11.1 in /opt/qemu-11.1 (scripts/mkqemu.sh)" "see the messages above and $QVP_CACHE/mkqemu.log"
+fi
+# mtty.c of each kernel series that /opt/linux-src (linux-source-6.12) is
+# not, for the suites mtty and mtty-iommufd (scripts/mksamples.sh; about
+# 30 s once, cached in the root filesystem).  Without it a 7.x kernel's
+# mtty is built from 6.12's mtty.c, which does not work there: the mtty
+# suites of those kernels then fail.
+step "mtty.c of the kernels' own series in /opt/linux-src-X.Y (scripts/mksamples.sh)"
+if srcs=$("$here/mksamples.sh" "$rootfs"); then
+	record samples ok "mtty.c of linux-source ${srcs:-(none needed)} (scripts/mksamples.sh)"
+else
+	record samples fail "mtty.c of the kernels' linux-source (scripts/mksamples.sh)" "see the messages above and $QVP_CACHE/mksamples.log"
+fi
 
 # 2. host tests -------------------------------------------------------------
 lane "host tests"
