@@ -76,8 +76,10 @@ kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -) debug}
 [ -n "$kernels" ] || die "no kernel in $rootfs/boot"
 
 # Our kernels (scripts/mkkernel.sh) build in the background while the
-# other lanes run: a TCG VM keeps one core busy, the build takes the
-# rest.  They join the matrix after Debian's kernels, the debug kernel
+# other lanes run, at the same priority as the VM beside them: on a cold
+# cache the debug kernel's build is the critical path (its lane, the
+# longest, waits for it), so it takes two thirds of the two cores (two
+# compiler jobs and the VM's one thread) and the VM the rest.  They join the matrix after Debian's kernels, the debug kernel
 # first, then the iommufd one if named.  One job builds them one after the other,
 # in that order, so that two builds do not share the two cores: the debug
 # kernel's lane is the long one (every suite under a debug kernel), so
@@ -109,7 +111,7 @@ if [ -n "$own_kernels" ]; then
 	(
 		for f in $own_kernels; do
 			o=$(mkkernel_out "$f")
-			nice -n 10 "$here/mkkernel.sh" "$rootfs" "$f" >"$o.kver" 2>"$o.out"
+			"$here/mkkernel.sh" "$rootfs" "$f" >"$o.kver" 2>"$o.out"
 			echo $? >"$o.rc"
 		done
 	) &
@@ -366,12 +368,12 @@ vm_reap()
 
 # 5b. the tail: vm.sh's stall watchdog and make demo -------------------------
 # Neither needs our kernels, and each VM keeps one of the two cores busy:
-# they run in the background beside the VMs of the matrix, once no kernel
-# build is left to share the cores with and at most one other VM runs,
-# instead of after them.  Their output goes to files; their results are
+# they run in the background beside the last VM of the matrix, once no
+# kernel build is left to share the cores with and no other lane is to
+# start, instead of after it.  Their output goes to files; their results are
 # recorded when they are over.  The demo boots a Debian kernel and
 # rebuilds that kernel's module in out/KVER/mod: never while that
-# kernel's VM runs or waits to run.  At nice 10, as the kernel builds:
+# kernel's VM runs or waits to run.  At nice 10:
 # the VMs beside it are the ones judged for timeouts and stalls.
 demo_kernel=${QVP_DEMO_KERNEL:-$(rootfs_kernels "$rootfs" | head -n 1)}
 tail_pid=''
@@ -429,17 +431,22 @@ tail_finish()
 }
 
 # 5c. the schedule ------------------------------------------------------------
-# Full lanes, those that run every suite, run one after the other:
-# Debian's kernels, then our debug kernel once built.  Each saves streams
-# into xkernel/KVER/ and loads those of the kernels whose VMs ran before
-# it, which xkernel/order lists (vfio_mig_test.sh, "cross-kernel"): a
-# stream crosses kernels in every run.  A partial lane (our iommufd
-# kernel: scripts/expected-suites) runs no vfio-mig, so it needs no
-# order: it starts as soon as its kernel is built and no kernel build is
-# left, beside a full lane, at most two VMs at once.  A cold cache builds
-# our kernels beside Debian's lanes (1 above); then the debug kernel's
-# VM, the iommufd kernel's and the tail share the two cores instead of
-# running one after the other.
+# Full lanes, those that run every suite, start in order: Debian's
+# kernels, then our debug kernel once built.  Each saves streams into
+# xkernel/KVER/ and loads those of the kernels that xkernel/order lists
+# when its vfio-mig suite starts (vfio_mig_test.sh, "cross-kernel"): a
+# stream crosses kernels in every run, 6.12 to 7.x and 7.x to 6.12.  A
+# kernel goes into that list once its VM has saved its streams (the
+# guest then writes xkernel/KVER/done) or is over.  The next full lane
+# starts when the one before is over, or, once no kernel build is left
+# and at most one VM runs, as soon as the one before is in the list:
+# while our kernels build, one VM and the build share the cores.  A
+# partial lane (our iommufd kernel: scripts/expected-suites) runs no
+# vfio-mig, so it starts as soon as its kernel is built and no kernel
+# build is left, beside the others.  Two VMs at most at a time, each on
+# one core.  On a cold cache the debug kernel's build is the critical
+# path (about 45 core-minutes); its VM then runs beside the rest of
+# Debian's 7.x lane, and the tail beside it.
 rm -rf "$out/xkernel"
 mkdir -p "$out/xkernel"
 : >"$out/xkernel/order"
@@ -450,20 +457,25 @@ builds_over() { [ -z "$kernels_pid" ] || ! kill -0 "$kernels_pid" 2>/dev/null; }
 in_list() { local w=$1 x; shift; for x in "$@"; do [ "$x" != "$w" ] || return 0; done; return 1; }
 
 read -ra full_q <<<"$kernels"
-part_q=() full_cur='' own_pending=$own_kernels
+part_q=() full_last='' xk_done=() own_pending=$own_kernels
 sched_lane="VMs, two at most, and our kernels' builds"
 lane "$sched_lane"
 while :; do
+	# one look at the build job for the whole round
+	built=0
+	builds_over && built=1
 	# VMs that are over
 	for k in "${!vm_pid[@]}"; do
 		[ -f "$out/$k/boot${vm_boot[$k]}.rc" ] || continue
-		vm_reap "$k" || continue
-		if [ "$k" = "$full_cur" ]; then
-			! expected_suites "$k" | grep -q '^vfio-mig ' ||
-				echo "$k" >>"$out/xkernel/order"
-			full_cur=''
-		fi
+		vm_reap "$k"
 	done
+	# the last full lane's streams, for the lanes after it
+	if [ -n "$full_last" ] && ! in_list "$full_last" "${xk_done[@]}" &&
+		{ [ -f "$out/xkernel/$full_last/done" ] || [ -z "${vm_pid[$full_last]:-}" ]; }; then
+		xk_done+=("$full_last")
+		! expected_suites "$full_last" | grep -q '^vfio-mig ' ||
+			echo "$full_last" >>"$out/xkernel/order"
+	fi
 	# our kernels whose build is over (the job builds them in order)
 	for f in $own_pending; do
 		o=$(mkkernel_out "$f")
@@ -485,19 +497,23 @@ while :; do
 			record kernel fail "build the $f kernel" "see $o.out and $QVP_CACHE/mkkernel${o##*/mkkernel}.log"
 		fi
 	done
-	# the next full lane, once the one before is over
-	while [ -z "$full_cur" ] && [ "${#full_q[@]}" -gt 0 ]; do
+	# the next full lane (see above)
+	while [ "${#full_q[@]}" -gt 0 ]; do
+		if [ -n "$full_last" ] && [ -n "${vm_pid[$full_last]:-}" ]; then
+			in_list "$full_last" "${xk_done[@]}" && [ "$built" = 1 ] &&
+				[ "${#vm_pid[@]}" -lt 2 ] || break
+		fi
 		k=${full_q[0]}
 		full_q=("${full_q[@]:1}")
 		if [ -f "$out/$k/mod/qemu-vfio-pci.ko" ]; then
-			full_cur=$k
+			full_last=$k
 			vm_begin "$k" 1
 		else
 			record "$k" fail "boot and run selftests" "module did not build"
 		fi
 	done
 	# a partial lane, beside
-	if [ "${#part_q[@]}" -gt 0 ] && [ "${#vm_pid[@]}" -lt 2 ] && builds_over; then
+	if [ "${#part_q[@]}" -gt 0 ] && [ "${#vm_pid[@]}" -lt 2 ] && [ "$built" = 1 ]; then
 		k=${part_q[0]}
 		part_q=("${part_q[@]:1}")
 		if [ -f "$out/$k/mod/qemu-vfio-pci.ko" ]; then
@@ -506,10 +522,11 @@ while :; do
 			record "$k" fail "boot and run selftests" "module did not build"
 		fi
 	fi
-	# the tail, beside one VM: no build left, the demo's kernel done
-	if [ -z "$tail_pid" ] && [ "${#vm_pid[@]}" -eq 1 ] && builds_over &&
-		[ -z "${vm_pid[$demo_kernel]:-}" ] &&
-		! in_list "$demo_kernel" "${full_q[@]}" "${part_q[@]}"; then
+	# the tail, beside the last VM: no build and no lane left to start,
+	# the demo's kernel done
+	if [ -z "$tail_pid" ] && [ "${#vm_pid[@]}" -eq 1 ] && [ "$built" = 1 ] &&
+		[ -z "$own_pending" ] && [ "${#full_q[@]}" -eq 0 ] && [ "${#part_q[@]}" -eq 0 ] &&
+		[ -z "${vm_pid[$demo_kernel]:-}" ]; then
 		tail_start
 	fi
 	vm_note_beside

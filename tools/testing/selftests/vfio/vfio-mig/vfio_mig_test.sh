@@ -605,8 +605,9 @@ fi
 # --- cross-kernel: streams that other kernels saved --------------------------
 # make check boots one VM per kernel of its matrix, one after the other.
 # Each saves an edu, a 64 MiB ivshmem and an igb VF, in the states of the
-# golden streams, into $VFIO_MIG_XKERNEL/<its release>/, and loads those
-# of the kernels whose VMs ran before it ($VFIO_MIG_XKERNEL_FROM): so a
+# golden streams, into $VFIO_MIG_XKERNEL/<its release>/ (then the file
+# "done" there), and loads those of the kernels whose VMs saved theirs
+# before it started ($VFIO_MIG_XKERNEL_FROM): so a
 # stream written under one kernel is loaded under another, as it is when
 # a VM migrates between two hosts.  Without $VFIO_MIG_XKERNEL none of
 # this runs (and the plan does not count it).
@@ -659,6 +660,9 @@ if [ -n "$XK" ]; then
 		vm --no-holder save --no-precopy "$VF" "$f/igbvf.qvps"
 		expect "igb VF stream saved for the kernels after $KVER" 0 err "^saved "
 	fi
+	# Saved, or failed to: the next kernel's VM may start now
+	# (make check waits for this file, or for this VM's end).
+	: >"$f/done"
 fi
 
 vm save "$A" /nonexistent-dir/a.qvps
