@@ -4,8 +4,9 @@
 # make check: every test of the project, on every kernel of the matrix.
 #
 #  1. the cached Debian trixie root filesystem (scripts/mkrootfs.sh) and
-#     QEMU 11.1 in it (scripts/mkqemu.sh); our own kernels, the debug one
-#     and the iommufd one (scripts/mkkernel.sh), build in the background
+#     QEMU 11.1 in it (scripts/mkqemu.sh); our debug kernel (and the
+#     iommufd one, if QVP_KERNELS names it: scripts/mkkernel.sh) builds
+#     in the background
 #  2. host-side unit tests (userspace builds of the pure-C parts), and a
 #     bounded libFuzzer run on the stream parser (scripts/fuzz.sh)
 #  3. per kernel: build the module (W=1, sparse C=1), the selftests and
@@ -61,6 +62,31 @@ lane()
 	step "[$(elapsed)] $1"
 }
 
+# Jobs in the background (our kernels' builds, the VMs, the tail) end
+# with make check, after a Ctrl-C too: a non-interactive shell's
+# background jobs ignore SIGINT.  Each job's processes are listed first,
+# then signalled parents first, so that no parent starts anything new
+# once its child is gone (vm.sh stops its QEMU on SIGTERM).
+tree_pids()
+{
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1"); do
+		tree_pids "$c"
+	done
+}
+stop_jobs()
+{
+	local p pids=()
+	for p in $(jobs -p); do
+		mapfile -t -O "${#pids[@]}" pids < <(tree_pids "$p")
+	done
+	[ "${#pids[@]}" -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null
+}
+trap stop_jobs EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 need_root
 
 # 1. root filesystem --------------------------------------------------------
@@ -75,17 +101,35 @@ kernels=${QVP_KERNELS:-$(rootfs_kernels "$rootfs" | paste -sd' ' -) debug}
 
 [ -n "$kernels" ] || die "no kernel in $rootfs/boot"
 
+# mtty.c of each kernel series that /opt/linux-src (linux-source-6.12) is
+# not, for the suites mtty and mtty-iommufd (scripts/mksamples.sh; about
+# 30 s once, cached in the root filesystem).  Without it a 7.x kernel's
+# mtty is built from 6.12's mtty.c, which does not work there: the mtty
+# suites of those kernels then fail.  Before our kernels' job: the
+# iommufd kernel downloads the same linux-source-7.3, with the same apt
+# in the root filesystem.
+step "mtty.c of the kernels' own series in /opt/linux-src-X.Y (scripts/mksamples.sh)"
+if srcs=$("$here/mksamples.sh" "$rootfs"); then
+	record samples ok "mtty.c of linux-source ${srcs:-(none needed)} (scripts/mksamples.sh)"
+else
+	record samples fail "mtty.c of the kernels' linux-source (scripts/mksamples.sh)" "see the messages above and $QVP_CACHE/mksamples.log"
+fi
+
 # Our kernels (scripts/mkkernel.sh) build in the background while the
-# other lanes run, at the same priority as the VM beside them: on a cold
-# cache the debug kernel's build is the critical path (its lane, the
+# other lanes run.  The debug kernel's build runs at the priority of the
+# VM beside it: on a cold cache it is the critical path (its lane, the
 # longest, waits for it), so it takes two thirds of the two cores (two
-# compiler jobs and the VM's one thread) and the VM the rest.  They join the matrix after Debian's kernels, the debug kernel
-# first, then the iommufd one if named.  One job builds them one after the other,
-# in that order, so that two builds do not share the two cores: the debug
-# kernel's lane is the long one (every suite under a debug kernel), so
-# its kernel is wanted first; the iommufd kernel's lane (a few suites)
-# comes last, and its build has the debug lane's VM time to finish.  A
-# cached kernel takes seconds.  Progress: out/mkkernel[-iommufd].out.
+# compiler jobs and the VM's one thread) and the VM the rest, about 1.5
+# times slower but far from its timeouts.  The iommufd kernel's, at nice
+# 10, takes what the VMs leave (the debug kernel's VM, beside it, is a
+# long one).  They join the matrix after Debian's kernels, the debug
+# kernel first, then the iommufd one if named.  One job builds them one
+# after the other, in that order, so that two builds do not share the
+# two cores: the debug kernel's lane is the long one (every suite under
+# a debug kernel), so its kernel is wanted first; the iommufd kernel's
+# lane (a few suites) comes last, and its build has the debug lane's VM
+# time to finish.  A cached kernel takes seconds.  Progress:
+# out/mkkernel[-iommufd].out.
 own_kernels=
 for f in debug iommufd; do
 	if [[ " $kernels " == *" $f "* || " $kernels " == *-qvp-$f* ]]; then
@@ -111,7 +155,8 @@ if [ -n "$own_kernels" ]; then
 	(
 		for f in $own_kernels; do
 			o=$(mkkernel_out "$f")
-			"$here/mkkernel.sh" "$rootfs" "$f" >"$o.kver" 2>"$o.out"
+			nice -n "$([ "$f" = debug ] && echo 0 || echo 10)" \
+				"$here/mkkernel.sh" "$rootfs" "$f" >"$o.kver" 2>"$o.out"
 			echo $? >"$o.rc"
 		done
 	) &
@@ -129,18 +174,6 @@ if qemu11=$("$here/mkqemu.sh" "$rootfs"); then
 else
 	record qemu fail "QEMU 11.1 in /opt/qemu-11.1 (scripts/mkqemu.sh)" "see the messages above and $QVP_CACHE/mkqemu.log"
 fi
-# mtty.c of each kernel series that /opt/linux-src (linux-source-6.12) is
-# not, for the suites mtty and mtty-iommufd (scripts/mksamples.sh; about
-# 30 s once, cached in the root filesystem).  Without it a 7.x kernel's
-# mtty is built from 6.12's mtty.c, which does not work there: the mtty
-# suites of those kernels then fail.
-step "mtty.c of the kernels' own series in /opt/linux-src-X.Y (scripts/mksamples.sh)"
-if srcs=$("$here/mksamples.sh" "$rootfs"); then
-	record samples ok "mtty.c of linux-source ${srcs:-(none needed)} (scripts/mksamples.sh)"
-else
-	record samples fail "mtty.c of the kernels' linux-source (scripts/mksamples.sh)" "see the messages above and $QVP_CACHE/mksamples.log"
-fi
-
 # 2. host tests -------------------------------------------------------------
 lane "host tests"
 step "host unit tests (userspace build of the stream code)"
@@ -343,7 +376,7 @@ vm_note_beside()
 # kernel's VM is done with, 1 if a second boot started.
 vm_reap()
 {
-	local k=$1 n=${vm_boot[$1]} d rc label nfail froze
+	local k=$1 n=${vm_boot[$1]} d rc label nfail froze end
 	d=$out/$k/boot$n
 	wait "${vm_pid[$k]}" 2>/dev/null
 	unset 'vm_pid[$k]'
@@ -360,7 +393,9 @@ vm_reap()
 		vm_begin "$k" 2
 		return 1
 	fi
-	lanes+=("$(printf '%-44s %5ds' "$k: VM" $(($(date +%s) - vm_t0[$k])))")
+	# over when its status was written, not when judged
+	end=$(stat -c %Y "$d.rc" 2>/dev/null || date +%s)
+	lanes+=("$(printf '%-44s %5ds' "$k: VM" $((end - vm_t0[$k])))")
 	[ -z "${vm_beside[$k]}" ] ||
 		lanes+=("    (beside ${vm_beside[$k]})")
 	return 0
@@ -373,8 +408,9 @@ vm_reap()
 # start, instead of after it.  Their output goes to files; their results are
 # recorded when they are over.  The demo boots a Debian kernel and
 # rebuilds that kernel's module in out/KVER/mod: never while that
-# kernel's VM runs or waits to run.  At nice 10:
-# the VMs beside it are the ones judged for timeouts and stalls.
+# kernel's VM runs or waits to run.  At nice 10, unlike the debug
+# kernel's build: nothing waits for the tail, while the VM beside it is
+# judged for timeouts and stalls.
 demo_kernel=${QVP_DEMO_KERNEL:-$(rootfs_kernels "$rootfs" | head -n 1)}
 tail_pid=''
 tail_start()
@@ -461,12 +497,15 @@ part_q=() full_last='' xk_done=() own_pending=$own_kernels
 sched_lane="VMs, two at most, and our kernels' builds"
 lane "$sched_lane"
 while :; do
-	# one look at the build job for the whole round
+	# one look at the build job for the round's decisions to start
+	# lanes and the tail (see the tail's condition)
 	built=0
 	builds_over && built=1
 	# VMs that are over
 	for k in "${!vm_pid[@]}"; do
-		[ -f "$out/$k/boot${vm_boot[$k]}.rc" ] || continue
+		# over: its status written, or the job gone without it
+		[ -f "$out/$k/boot${vm_boot[$k]}.rc" ] ||
+			! kill -0 "${vm_pid[$k]}" 2>/dev/null || continue
 		vm_reap "$k"
 	done
 	# the last full lane's streams, for the lanes after it

@@ -23,7 +23,9 @@
 #                         saved into its subdirectory named by this
 #                         kernel's release (make check: out/xkernel)
 #   VFIO_MIG_XKERNEL_FROM the releases whose saved streams must be there
-#                         and load here (the kernels that ran before)
+#                         and load here (the kernels whose VMs saved
+#                         theirs, then wrote "done", before this VM
+#                         started)
 #
 # qemu-vfio-pci resets the device when it is opened and closed, so the edu
 # registers do not outlive the process that set them: the first tests check
@@ -603,8 +605,8 @@ else
 fi
 
 # --- cross-kernel: streams that other kernels saved --------------------------
-# make check boots one VM per kernel of its matrix, one after the other.
-# Each saves an edu, a 64 MiB ivshmem and an igb VF, in the states of the
+# make check boots one VM per kernel of its matrix, in order, the next
+# one once the one before saved its streams.  Each saves an edu, a 64 MiB ivshmem and an igb VF, in the states of the
 # golden streams, into $VFIO_MIG_XKERNEL/<its release>/ (then the file
 # "done" there), and loads those of the kernels whose VMs saved theirs
 # before it started ($VFIO_MIG_XKERNEL_FROM): so a
@@ -637,11 +639,16 @@ if [ -n "$XK" ]; then
 		fi
 	done
 
+	# Each stream is written beside its name and renamed into place: a
+	# second boot of this kernel (after a frozen first one) saves again
+	# while a later kernel's VM may be loading the first boot's streams.
 	f=$XK/$KVER
 	mkdir -p "$f"
 	"$EDU" "$D" set 0x676f6c64 10 >"$T/py" 2>&1 ||
 		EXTRA="edu_regs $D set 0x676f6c64 10: $(cat "$T/py")"
-	vm save --no-precopy "$D" "$f/edu.qvps"
+	vm save --no-precopy "$D" "$f/edu.qvps.new"
+	[ "$rc" -ne 0 ] || mv -f "$f/edu.qvps.new" "$f/edu.qvps" ||
+		EXTRA="cannot rename $f/edu.qvps.new"
 	expect "edu stream saved for the kernels after $KVER" 0 err "^saved "
 	if [ -z "$IVS" ]; then
 		skip "ivshmem stream saved for the kernels after $KVER" "VFIO_MIG_IVSHMEM_BDF not set"
@@ -649,7 +656,8 @@ if [ -n "$XK" ]; then
 		ivshmem_bar2 "$IVS" golden >"$T/py" 2>&1 ||
 			EXTRA="writing BAR2 of $IVS: $(cat "$T/py")"
 		vm --no-holder save --no-precopy "$IVS" "$T/ivs.qvps"
-		gzip -1c "$T/ivs.qvps" >"$f/ivshmem-64M.qvps.gz" ||
+		{ gzip -1c "$T/ivs.qvps" >"$f/ivshmem-64M.qvps.gz.new" &&
+			mv -f "$f/ivshmem-64M.qvps.gz.new" "$f/ivshmem-64M.qvps.gz"; } ||
 			EXTRA=${EXTRA:-"gzip into $f failed"}
 		rm -f "$T/ivs.qvps"
 		expect "ivshmem stream saved for the kernels after $KVER" 0 err "^saved "
@@ -657,7 +665,9 @@ if [ -n "$XK" ]; then
 	if [ -z "$VF" ]; then
 		skip "igb VF stream saved for the kernels after $KVER" "VFIO_MIG_IGBVF_BDF not set"
 	else
-		vm --no-holder save --no-precopy "$VF" "$f/igbvf.qvps"
+		vm --no-holder save --no-precopy "$VF" "$f/igbvf.qvps.new"
+		[ "$rc" -ne 0 ] || mv -f "$f/igbvf.qvps.new" "$f/igbvf.qvps" ||
+			EXTRA="cannot rename $f/igbvf.qvps.new"
 		expect "igb VF stream saved for the kernels after $KVER" 0 err "^saved "
 	fi
 	# Saved, or failed to: the next kernel's VM may start now
