@@ -513,7 +513,8 @@ if [ "${#edu[@]}" -ge 1 ] && want vfio-mig; then
 	[ -z "${igbvf[0]:-}" ] || pf_up "${igbvf[0]}" ||
 		log "cannot bring up the PF of ${igbvf[0]}"
 	# Cross-kernel streams (vfio_mig_test.sh): make check lists in
-	# xkernel/order the kernels whose VMs ran before this one.
+	# xkernel/order the kernels whose VMs saved their streams before
+	# this one started.
 	xk=/qvp/out/xkernel xk_env=()
 	[ ! -f "$xk/order" ] ||
 		xk_env=(VFIO_MIG_XKERNEL="$xk"
