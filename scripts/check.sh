@@ -493,7 +493,7 @@ builds_over() { [ -z "$kernels_pid" ] || ! kill -0 "$kernels_pid" 2>/dev/null; }
 in_list() { local w=$1 x; shift; for x in "$@"; do [ "$x" != "$w" ] || return 0; done; return 1; }
 
 read -ra full_q <<<"$kernels"
-part_q=() full_last='' xk_done=() own_pending=$own_kernels
+part_q=() full_last='' full_started=() xk_done=() own_pending=$own_kernels
 sched_lane="VMs, two at most, and our kernels' builds"
 lane "$sched_lane"
 while :; do
@@ -512,7 +512,9 @@ while :; do
 	if [ -n "$full_last" ] && ! in_list "$full_last" "${xk_done[@]}" &&
 		{ [ -f "$out/xkernel/$full_last/done" ] || [ -z "${vm_pid[$full_last]:-}" ]; }; then
 		xk_done+=("$full_last")
-		! expected_suites "$full_last" | grep -q '^vfio-mig ' ||
+		# not "expected_suites | grep -q": under pipefail grep's early
+		# exit can fail the pipe (SIGPIPE) and drop the kernel
+		! grep -q '^vfio-mig ' < <(expected_suites "$full_last") ||
 			echo "$full_last" >>"$out/xkernel/order"
 	fi
 	# our kernels whose build is over (the job builds them in order)
@@ -546,6 +548,7 @@ while :; do
 		full_q=("${full_q[@]:1}")
 		if [ -f "$out/$k/mod/qemu-vfio-pci.ko" ]; then
 			full_last=$k
+			full_started+=("$k")
 			vm_begin "$k" 1
 		else
 			record "$k" fail "boot and run selftests" "module did not build"
@@ -574,6 +577,26 @@ while :; do
 	sleep 5
 done
 [ -z "$kernels_pid" ] || wait "$kernels_pid"
+
+# The schedule's promise, checked: each full lane that runs vfio-mig
+# loaded the streams of every such lane that started before it (its
+# TAP names each kernel it loaded from), so that a kernel missing from
+# xkernel/order cannot pass as "no streams to load".
+xk_prev=()
+for k in "${full_started[@]}"; do
+	grep -q '^vfio-mig ' < <(expected_suites "$k") || continue
+	t=$out/$k/boot1/selftests.tap
+	[ ! -f "$out/$k/boot2/selftests.tap" ] || t=$out/$k/boot2/selftests.tap
+	for p in "${xk_prev[@]}"; do
+		if grep -qF "edu stream saved on $p loads" "$t" 2>/dev/null; then
+			record "$k" ok "cross-kernel: loads the streams saved on $p"
+		else
+			record "$k" fail "cross-kernel: loads the streams saved on $p" "$t has no load of them: the kernel was not in out/xkernel/order when this VM started"
+		fi
+	done
+	xk_prev+=("$k")
+done
+
 tail_finish
 
 # The figures of the testing guide's reliability table, from this run.
