@@ -491,6 +491,20 @@ mkdir -p "$out/xkernel"
 builds_over() { [ -z "$kernels_pid" ] || ! kill -0 "$kernels_pid" 2>/dev/null; }
 # in_list WORD LIST...: WORD is one of LIST.
 in_list() { local w=$1 x; shift; for x in "$@"; do [ "$x" != "$w" ] || return 0; done; return 1; }
+# runs_vfio_mig KVER: KVER's boots run the vfio-mig suite.  Not
+# "expected_suites | grep -q": under pipefail grep's early exit can fail
+# the pipe (SIGPIPE), and the answer would be a false "no".
+runs_vfio_mig() { grep -q '^vfio-mig ' < <(expected_suites "$1"); }
+# lane_begin KVER: start KVER's VM, or record that its module is missing.
+lane_begin()
+{
+	if [ -f "$out/$1/mod/qemu-vfio-pci.ko" ]; then
+		vm_begin "$1" 1
+	else
+		record "$1" fail "boot and run selftests" "module did not build"
+		return 1
+	fi
+}
 
 read -ra full_q <<<"$kernels"
 part_q=() full_last='' full_started=() xk_done=() own_pending=$own_kernels
@@ -512,10 +526,7 @@ while :; do
 	if [ -n "$full_last" ] && ! in_list "$full_last" "${xk_done[@]}" &&
 		{ [ -f "$out/xkernel/$full_last/done" ] || [ -z "${vm_pid[$full_last]:-}" ]; }; then
 		xk_done+=("$full_last")
-		# not "expected_suites | grep -q": under pipefail grep's early
-		# exit can fail the pipe (SIGPIPE) and drop the kernel
-		! grep -q '^vfio-mig ' < <(expected_suites "$full_last") ||
-			echo "$full_last" >>"$out/xkernel/order"
+		! runs_vfio_mig "$full_last" || echo "$full_last" >>"$out/xkernel/order"
 	fi
 	# our kernels whose build is over (the job builds them in order)
 	for f in $own_pending; do
@@ -546,23 +557,14 @@ while :; do
 		fi
 		k=${full_q[0]}
 		full_q=("${full_q[@]:1}")
-		if [ -f "$out/$k/mod/qemu-vfio-pci.ko" ]; then
-			full_last=$k
-			full_started+=("$k")
-			vm_begin "$k" 1
-		else
-			record "$k" fail "boot and run selftests" "module did not build"
-		fi
+		lane_begin "$k" || continue
+		full_last=$k
+		full_started+=("$k")
 	done
 	# a partial lane, beside
 	if [ "${#part_q[@]}" -gt 0 ] && [ "${#vm_pid[@]}" -lt 2 ] && [ "$built" = 1 ]; then
-		k=${part_q[0]}
+		lane_begin "${part_q[0]}"
 		part_q=("${part_q[@]:1}")
-		if [ -f "$out/$k/mod/qemu-vfio-pci.ko" ]; then
-			vm_begin "$k" 1
-		else
-			record "$k" fail "boot and run selftests" "module did not build"
-		fi
 	fi
 	# the tail, beside the last VM: no build and no lane left to start,
 	# the demo's kernel done
@@ -584,7 +586,7 @@ done
 # xkernel/order cannot pass as "no streams to load".
 xk_prev=()
 for k in "${full_started[@]}"; do
-	grep -q '^vfio-mig ' < <(expected_suites "$k") || continue
+	runs_vfio_mig "$k" || continue
 	t=$out/$k/boot1/selftests.tap
 	[ ! -f "$out/$k/boot2/selftests.tap" ] || t=$out/$k/boot2/selftests.tap
 	for p in "${xk_prev[@]}"; do
