@@ -191,12 +191,25 @@ migratable() {
 # kernel of the default matrix has it (the testing guide says why).
 kmemleak=/sys/kernel/debug/kmemleak
 
+# kmemleak_scan: a forced kmemleak scan, after 6 s: a scan does not
+# report objects younger than 5 s.  A kmemleak that turned itself off
+# (its pool ran out) refuses it with EPERM.
+kmemleak_scan() {
+	sleep 6 && echo scan >"$kmemleak"
+}
+
+# kmemleak_forget_boot: what boot left is never reported.  kmemleak's
+# "clear" only forgets what a scan has reported, and no scan may have run
+# yet (the scan thread's first is a minute after boot, and a test kernel
+# may have no thread): scan first.
+kmemleak_forget_boot() {
+	kmemleak_scan && echo clear >"$kmemleak"
+}
+
 # no_leaks: a forced kmemleak scan finds nothing left over from the suites
-# (what boot left was cleared before them; see the setup suite).  Objects
-# younger than 5 s are not reported yet: wait that long first.
+# (what boot left was cleared before them; see the setup suite).
 no_leaks() {
-	sleep 6
-	echo scan >"$kmemleak" && echo scan >"$kmemleak" || return 1
+	kmemleak_scan && echo scan >"$kmemleak" || return 1
 	cat "$kmemleak" >"$res/kmemleak.txt"
 	[ ! -s "$res/kmemleak.txt" ] || { head -n 40 "$res/kmemleak.txt"; return 1; }
 }
@@ -280,16 +293,8 @@ here=/qvp/scripts
 test_devices_load || { log "$QVP_TEST_DEVICES is malformed"; exit 1; }
 own_suite_begin setup
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
-# kmemleak's "clear" only forgets what a scan has reported, and no scan
-# may have run yet (the scan thread's first is a minute after boot, and a
-# test kernel may have no thread): scan first, so that what boot left is
-# never reported at the end; after 6 s, since a scan does not report
-# objects younger than 5 s.  A kmemleak that turned itself off (its pool
-# ran out) refuses the scan with EPERM: the check fails, as the teardown
-# suite's would.
 if [ -e "$kmemleak" ]; then
-	check "kmemleak forgets what boot left (scan, clear)" \
-		sh -c "sleep 6 && echo scan >$kmemleak && echo clear >$kmemleak"
+	check "kmemleak forgets what boot left (scan, clear)" kmemleak_forget_boot
 fi
 # A kernel with lockdep boots with proving off (see scripts/vm.sh): it
 # goes on here, before vfio-pci and our module load, so every lock order
