@@ -283,6 +283,49 @@ def mig_caps(q, caps):
 CAPS = ["return-path", "switchover-ack"]
 
 
+# Holding a migration in pre-copy, however fast the machine.  QEMU
+# switches over once what is left to send (dirty RAM plus each device's
+# stop-copy size, which it reads with VFIO_DEVICE_FEATURE_MIG_DATA_SIZE)
+# is 0 or below its threshold: the bandwidth it expects at the switchover
+# (bytes/ms) times downtime-limit (ms).  That bandwidth is the one it
+# measured, unless avail-switchover-bandwidth is set: at 1000 bytes/s
+# and 1 ms the threshold is 1 byte, so QEMU stays in pre-copy until
+# release_precopy() as long as a device has something left for STOP_COPY.
+# This driver always has (its MIG_DATA_SIZE counts the stream's header
+# and END record, save.c); a device that answers 0 while running would
+# not be held.  QEMU asks for those exact sizes, and syncs the dirty log,
+# whenever its estimate (dirty RAM plus the devices' pending pre-copy
+# bytes) is 0: once the RAM stage's pass is over and the devices'
+# pre-copy data read, at each iteration or every other one.
+# max-bandwidth paces the iterations (100 bytes per 100 ms slice: some
+# three iterations, so some thirty syncs a second); it must leave the
+# devices their turn, as QEMU checks the rate limit before each handler
+# and RAM's goes first, writing some 20 bytes when it has nothing to send:
+# at 10 bytes/s edu's pre-copy data was never read, and QEMU never synced
+# again.  The rate limit holds nothing by itself: it counts bytes as
+# QEMU's buffer goes out, so how long the first pass takes depends on the
+# machine (under KASAN it was over before edu's DMA was).
+PRECOPY_HOLD = {"avail-switchover-bandwidth": 1000, "downtime-limit": 1,
+                "max-bandwidth": 1000}
+# The defaults for switchover (bandwidth as measured, 300 ms), and the
+# link at full speed (QEMU's default max-bandwidth is 128 MiB/s).
+PRECOPY_FREE = {"avail-switchover-bandwidth": 0, "downtime-limit": 300,
+                "max-bandwidth": 1 << 30}
+
+
+def hold_precopy(q):
+    q.cmd("migrate-set-parameters", **PRECOPY_HOLD)
+
+
+def release_precopy(q):
+    """Let a held migration switch over.  The bandwidth QEMU measured while
+    it held is about the crawl's 1 byte/ms: whether what is left would fit
+    300 ms of it depends on the device, so the switchover bandwidth is
+    given, not left to QEMU's estimate."""
+    q.cmd("migrate-set-parameters",
+          **dict(PRECOPY_FREE, **{"avail-switchover-bandwidth": 1 << 30}))
+
+
 def incoming(q, port, caps=CAPS):
     mig_caps(q, caps)
     q.cmd("migrate-incoming", uri=f"tcp:127.0.0.1:{port}",
@@ -641,9 +684,9 @@ def edu_cancel_steps(tap, run, a, b, precopy, dirty):
     try:
         src = edu_source(run, "src-cancel", vfio_device(a, dirty), prog,
                          want)
-        # A few KiB/s keep the RAM stage (and so PRE_COPY) going for
-        # minutes; the destination is a sink.
-        src.cmd("migrate-set-parameters", **{"max-bandwidth": 4096})
+        # The migration stays in pre-copy until cancelled; the
+        # destination is a sink.
+        hold_precopy(src)
         mark = src.trace_size()
         src.cmd("migrate", uri="exec:cat >/dev/null")
         wait_precopy_stage(src, mark, precopy)
@@ -693,7 +736,7 @@ def edu_cancel_steps(tap, run, a, b, precopy, dirty):
         # The return path needs a channel both ways, which the exec: sink
         # of the cancelled migration is not: set the capabilities now.
         mig_caps(src, CAPS)
-        src.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
+        src.cmd("migrate-set-parameters", **PRECOPY_FREE)
         mark = src.trace_size()
         migrate(tap, src, dst, port)
         dst.wait_run_state("running", 30)
@@ -730,11 +773,6 @@ EDU_DMA_CMD = 0x98
 EDU_DMA_RUN = 0x1
 EDU_DMA_TO_RAM = 0x2
 EDU_DMA_BUF = 0x40000      # edu's 4 KiB buffer, in the device's own space
-# 10 bytes/s is one byte per 100 ms slice of QEMU's rate limiter: the RAM
-# stage sends one page per slice (even a zero page costs more), some ten
-# a second, which leaves the first pass through 32 MiB minutes to go
-# once DT_PAGE, the ninth page, is out.
-DT_CRAWL = 10
 
 
 def edu_dma(q, base, src, dst, to_ram, timeout=10):
@@ -785,29 +823,50 @@ def edu_dirty(tap, run, a, b):
         tap.skip_rest("an earlier step failed", EDU_DIRTY)
 
 
+def wait_page_resent(src, offset, since, timeout=60):
+    """Wait until the RAM stage sent the page at @offset of pc.ram again,
+    after @since, with the migration still in pre-copy.  Whether what it
+    sent is the page as the DMA left it only the destination tells: a
+    report taken while the DMA was under way has the page sent before
+    the device wrote it, and the driver must then log it once more."""
+    when = qq.deadline(timeout)
+    while not src.ram_pages_sent(DT_BLOCK, offset, since):
+        info = src.query_migrate()
+        if info.get("status") != "active":
+            raise TestError(f"migration {info.get('status')} before the "
+                            f"RAM stage sent page {offset:#x} again: "
+                            f"{info.get('error-desc', '')}")
+        if qq.expired(when):
+            syncs = [n for iova, size, _, n in src.dirty_bitmaps(since)
+                     if iova <= offset < iova + size]
+            raise TestError(f"the RAM stage did not send page {offset:#x} "
+                            f"again in {timeout}s after edu's DMA: "
+                            f"{len(syncs)} dirty syncs of its section since, "
+                            f"{sum(syncs)} dirty pages taken from the log")
+        time.sleep(0.05)
+
+
 def edu_dirty_steps(tap, run, a, b):
     """Why the destination's copy of DT_PAGE proves the log:
 
     The RAM stage sends DT_PAGE (filled with DT_STALE) in its first pass,
-    then edu writes the pattern into it by DMA while that pass crawls on.
-    Nothing marks the page dirty but the driver's DMA log: the nested
-    guest's CPU never writes it (a device's DMA lands in the pinned pages
-    behind the IOMMU mapping, unseen by TCG's dirty bitmap), and with every
-    device of the container logging, QEMU queries the devices' logs, not
-    the type1 container (whose report would count all pinned RAM dirty).
-    So QEMU sends DT_PAGE again, before or at the switchover, only if
-    the REPORT of a later dirty sync has it; if edu's trap hook logged
-    nothing, the destination would keep the stale page and the first check
-    fails.  The second check reads the same out of QEMU's trace: device
-    dirty tracking was started, a sync after the DMA took DT_PAGE's section
-    dirty pages from the log, and the RAM stage sent DT_PAGE again.
-
-    The DMA ends before the next dirty sync: QEMU's edu writes 100 ms
-    after the command, and a DMA still under way at a report is another
-    question (the driver keeps it logged until a report sees it end),
-    which the timing of a nested migration could not pose reliably.  The
-    crawling bandwidth keeps every sync away until the DMA is done, and
-    the test checks that none came between."""
+    then edu writes the pattern into it by DMA while QEMU holds the
+    migration in pre-copy (hold_precopy()).  Nothing marks the page dirty
+    but the driver's DMA log: the nested guest's CPU never writes it (a
+    device's DMA lands in the pinned pages behind the IOMMU mapping,
+    unseen by TCG's dirty bitmap), and with every device of the container
+    logging, QEMU queries the devices' logs, not the type1 container
+    (whose report would count all pinned RAM dirty).  So QEMU sends
+    DT_PAGE again only if the REPORT of a dirty sync has it; the test
+    waits for that send, then lets the migration switch over.  If edu's
+    trap hook logged nothing, the page is never sent again; if a report
+    took it while the DMA was under way (QEMU's edu writes 100 ms after
+    the command, and QEMU syncs at each iteration while it holds)
+    and no later report had it, the last copy QEMU sent is the stale one
+    and the destination's check fails.  The second check reads the
+    same out of QEMU's trace: device dirty tracking was started, a sync
+    from the DMA's command on took dirty pages of DT_PAGE's section from
+    the log, and the RAM stage sent DT_PAGE again."""
     t = EDU_DIRTY
     pattern = os.urandom(PAGE)
     try:
@@ -836,7 +895,7 @@ def edu_dirty_steps(tap, run, a, b):
         port = free_port()
         incoming(dst, port)
         mig_caps(src, CAPS)
-        src.cmd("migrate-set-parameters", **{"max-bandwidth": DT_CRAWL})
+        hold_precopy(src)
         mark = src.trace_size()
         start = migration_start(src, dst, port)
         wait_page_sent(src, DT_PAGE, mark)
@@ -845,26 +904,30 @@ def edu_dirty_steps(tap, run, a, b):
                             "(no vfio_device_dirty_tracking_start)")
         states = src.device_states(mark)
         info = src.query_migrate()
-        syncs = info.get("ram", {}).get("dirty-sync-count")
         tap.diag(f"RAM stage sent page {DT_PAGE:#x}; dirty syncs so far "
-                 f"{syncs}; source device states: {' '.join(states)}")
+                 f"{info.get('ram', {}).get('dirty-sync-count')}; source "
+                 f"device states: {' '.join(states)}")
         dma_mark = src.trace_size()
         edu_dma(src, EDU_BAR0, EDU_DMA_BUF, DT_PAGE, to_ram=True)
         src.writeq(EDU_BAR0 + EDU_DMA_CMD, 0)
         info = src.query_migrate()
+        states = src.device_states(mark)
+        ram = info.get("ram", {})
+        tap.diag(f"edu's DMA done: dirty RAM left to send "
+                 f"{ram.get('remaining')} bytes, dirty syncs so far "
+                 f"{ram.get('dirty-sync-count')}")
         if info.get("status") != "active" or \
-                info.get("ram", {}).get("dirty-sync-count") != syncs or \
-                src.ram_pages_sent(DT_BLOCK, DT_PAGE, dma_mark):
+                any(st not in ("PRE_COPY", "RUNNING") for st in states):
             raise TestError(
-                "the RAM stage moved on while edu's DMA ran (status "
-                f"{info.get('status')}, dirty syncs "
-                f"{info.get('ram', {}).get('dirty-sync-count')}, was "
-                f"{syncs}): the test's timing failed, not the log")
+                f"QEMU did not hold the migration in pre-copy while edu's "
+                f"DMA ran: status {info.get('status')}, source device "
+                f"states {' '.join(states)}")
         why = page_is(src.b64read(DT_PAGE, PAGE), pattern, DT_STALE)
         if why:
             raise TestError(f"edu's DMA during the migration: the source's "
                             f"page {DT_PAGE:#x} {why}")
-        src.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
+        wait_page_resent(src, DT_PAGE, dma_mark)
+        release_precopy(src)
         try:
             migration_end(tap, src, dst, start)
         finally:
@@ -897,6 +960,15 @@ def edu_dirty_steps(tap, run, a, b):
     tap.diag(f"source: the RAM stage sent page {DT_PAGE:#x} {resent} more "
              f"time(s) after the DMA")
     errors = []
+    # Nothing but edu's one DMA wrote guest RAM since its command: a sync
+    # that took more than one page of that section from the log
+    # over-reports.
+    over = [n for iova, size, _, n in src.dirty_bitmaps(dma_mark)
+            if iova <= DT_PAGE < iova + size and n > 1]
+    if over:
+        errors.append(f"dirty syncs took {', '.join(map(str, over))} pages "
+                      f"of the section holding {DT_PAGE:#x} from the log; "
+                      f"edu's DMA wrote one")
     if not synced:
         errors.append(f"no dirty sync after the DMA took dirty pages of "
                       f"the section holding {DT_PAGE:#x} "

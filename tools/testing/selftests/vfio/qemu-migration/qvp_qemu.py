@@ -508,12 +508,16 @@ class Qemu:
             return 0
 
     def trace(self, since=0):
+        """The trace from byte @since on, whole lines only: QEMU may be
+        writing the last one, and a part of it could match as a shorter
+        number."""
         try:
             with open(self.trace_path, errors="replace") as f:
                 f.seek(since)
-                return f.read()
+                text = f.read()
         except OSError:
             return ""
+        return text[:text.rfind("\n") + 1]
 
     _STATE_RE = re.compile(
         r"vfio_migration_set_device_state\s+\(([^)]*)\)\s+state\s+(\w+)")
