@@ -438,8 +438,8 @@ pf_up() {
 }
 
 # migration_races runs each race for 60 s on the edus under the debug
-# kernel, where UBSAN and the list and atomic-sleep checks watch every
-# interleaving it reaches, and for its default 3 s elsewhere (the
+# kernel, where KASAN, UBSAN and the list and atomic-sleep checks watch
+# every interleaving it reaches, and for its default 3 s elsewhere (the
 # ivshmems' and igb VFs' 60 s would make that lane outgrow CI's time).
 race_env=()
 case $kver in
@@ -448,7 +448,7 @@ esac
 
 # fuzz_ops KIND: the op count of migration_fuzz (over all its threads)
 # on the devices of KIND, for a run of some 20-40 s under our debug
-# kernel (UBSAN, list and atomic-sleep checks) with other VMs on the
+# kernel (KASAN, UBSAN, list and atomic-sleep checks) with other VMs on the
 # host's two cores, and half that under Debian's: an op on an edu or an
 # mtty takes well under a millisecond, on an ivshmem (whose STOP_COPY
 # sessions stream 64 MiB) and on an igb VF (slow resets) milliseconds.

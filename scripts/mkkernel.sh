@@ -7,9 +7,9 @@
 # (/boot/vmlinuz-KVER, /lib/modules/KVER with its build tree), so that
 # make check runs it as one more column of the matrix.  The flavours:
 #
-#   debug    linux-source-6.12 + scripts/debug-kernel.config (UBSAN,
-#            atomic-sleep and list debugging, fault injection, KUnit,
-#            iommufd): KVER 6.12.N-qvp-debug, tree ROOTFS/usr/src/qvp-kernel
+#   debug    linux-source-6.12 + scripts/debug-kernel.config (KASAN on
+#            the VFIO code, UBSAN, atomic-sleep and list debugging, fault
+#            injection, KUnit, iommufd): KVER 6.12.N-qvp-debug, tree ROOTFS/usr/src/qvp-kernel
 #   iommufd  linux-source-7.3 + scripts/iommufd-kernel.config (the VFIO
 #            stack with iommufd and the device cdevs, nothing for
 #            debugging): KVER 7.3.N-qvp-iommufd, for the iommufd suites on
@@ -136,9 +136,25 @@ done < <(grep -E '^CONFIG_|^# CONFIG_.* is not set$' "$frag")
 
 kver=$(kver_of)
 [[ $kver == *"$suffix" ]] || die "$what: its release is $kver, not *$suffix"
+# KASAN's checks only where the tests look (scripts/debug-kernel.config
+# says why): KASAN_SANITIZE on make's command line overrides the
+# directories' own KASAN_SANITIZE (a file's KASAN_SANITIZE_foo.o := n
+# still wins, scripts/Makefile.lib), and as a recursive variable it is
+# expanded per object, with that object's $(obj) and $@.  lib/usercopy.o
+# holds x86's out-of-line copy_{to,from}_user(), whose KASAN checks are
+# compiled in their callers' stead.  Modules built outside the tree
+# (ours) are instrumented anyway.  This file is in the cache key, so a
+# change of the list recompiles the objects whose flags it changes.  A
+# make by hand in the tree must pass the same argument, or it recompiles
+# everything with KASAN's checks.
+sanitize=()
+if grep -qxF CONFIG_KASAN=y "$frag"; then
+	kasan_dirs='drivers/vfio% drivers/iommu/iommufd% samples/vfio-mdev%'
+	sanitize=("KASAN_SANITIZE=\$(if \$(filter $kasan_dirs,\$(obj))\$(filter lib/usercopy.o,\$@),y,n)")
+fi
 step "$flavour kernel: building $kver with $jobs jobs (log: $log); a cold build takes 20-40 minutes on 2 cores"
 t0=$(date +%s)
-in_rootfs "$rootfs" "$repo" make -C "$tree/src" -j"$jobs" bzImage modules >>"$log" 2>&1 &
+in_rootfs "$rootfs" "$repo" make -C "$tree/src" -j"$jobs" "${sanitize[@]}" bzImage modules >>"$log" 2>&1 &
 make_pid=$!
 while kill -0 "$make_pid" 2>/dev/null; do
 	for _ in $(seq 60); do

@@ -36,7 +36,7 @@ for kt in "${taps[@]}"; do
 	elif [ -s "$d/splats.txt" ]; then
 		say "$k: kernel log" "$(wc -l <"$d/splats.txt") reports (see $d/splats.txt)"
 	else
-		say "$k: kernel log" "clean (no line that scripts/verdict.sh scans for: oops, WARN, BUG, UBSAN, hung task...)"
+		say "$k: kernel log" "clean (no line that scripts/verdict.sh scans for: oops, WARN, BUG, KASAN, UBSAN, hung task...)"
 	fi
 	# the lockdep suite: "# lockdep: N lock-classes, N direct dependencies, N dependency chains"
 	say "$k: lockdep" "$(sed -n 's/^# lockdep: \(.*[0-9].*\)/\1 at the end of the suites/p' "$t" | head -n 1)"
