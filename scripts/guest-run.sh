@@ -448,8 +448,9 @@ esac
 
 # fuzz_ops KIND: the op count of migration_fuzz (over all its threads)
 # on the devices of KIND, for a run of some 20-40 s under our debug
-# kernel (KASAN, UBSAN, list and atomic-sleep checks) with other VMs on the
-# host's two cores, and half that under Debian's: an op on an edu or an
+# kernel (UBSAN, list and atomic-sleep checks; measured before it had
+# KASAN, which makes it slower) with other VMs on the host's two cores,
+# and half that under Debian's: an op on an edu or an
 # mtty takes well under a millisecond, on an ivshmem (whose STOP_COPY
 # sessions stream 64 MiB) and on an igb VF (slow resets) milliseconds.
 # $MIG_FUZZ_OPS, when set, is taken for every kind.  The seed is the
