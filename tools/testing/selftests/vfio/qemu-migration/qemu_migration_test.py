@@ -800,18 +800,38 @@ def page_is(got, want, stale):
     return f"differs from the pattern in {diff} of {PAGE} bytes"
 
 
-def wait_page_sent(src, offset, since, timeout=60):
-    """Wait until the RAM stage sent the page at @offset of pc.ram."""
+def section_syncs(src, offset, since):
+    """The dirty syncs after @since of the section of guest RAM that holds
+    @offset, as (iova, size, dirty pages QEMU took from the log)."""
+    return [(iova, size, n) for iova, size, _, n in src.dirty_bitmaps(since)
+            if iova <= offset < iova + size]
+
+
+def wait_page_sent(src, offset, since, again=False, timeout=60):
+    """Wait until the RAM stage sent the page at @offset of pc.ram after
+    @since.  @again: a send after edu's DMA, which must come while the
+    migration is held in pre-copy; whether what it sent is the page as
+    the DMA left it only the destination tells (a report taken while the
+    DMA was under way has the page sent before the device wrote it, and
+    the driver must then log it once more)."""
+    live = ("active",) if again else ("setup", "active")
+    what = f"page {offset:#x}" + (" again" if again else "")
     when = qq.deadline(timeout)
     while not src.ram_pages_sent(DT_BLOCK, offset, since):
         info = src.query_migrate()
-        if info.get("status") not in ("setup", "active"):
+        if info.get("status") not in live:
             raise TestError(f"migration {info.get('status')} before the "
-                            f"RAM stage sent page {offset:#x}: "
+                            f"RAM stage sent {what}: "
                             f"{info.get('error-desc', '')}")
         if qq.expired(when):
-            raise TestError(f"the RAM stage did not send page {offset:#x} "
-                            f"in {timeout}s (no ram_save_page traced)")
+            if not again:
+                raise TestError(f"the RAM stage did not send {what} in "
+                                f"{timeout}s (no ram_save_page traced)")
+            syncs = [n for _, _, n in section_syncs(src, offset, since)]
+            raise TestError(f"the RAM stage did not send {what} in "
+                            f"{timeout}s after edu's DMA: {len(syncs)} "
+                            f"dirty syncs of its section since, "
+                            f"{sum(syncs)} dirty pages taken from the log")
         time.sleep(0.05)
 
 
@@ -821,29 +841,6 @@ def edu_dirty(tap, run, a, b):
     finally:
         run.quit_all()
         tap.skip_rest("an earlier step failed", EDU_DIRTY)
-
-
-def wait_page_resent(src, offset, since, timeout=60):
-    """Wait until the RAM stage sent the page at @offset of pc.ram again,
-    after @since, with the migration still in pre-copy.  Whether what it
-    sent is the page as the DMA left it only the destination tells: a
-    report taken while the DMA was under way has the page sent before
-    the device wrote it, and the driver must then log it once more."""
-    when = qq.deadline(timeout)
-    while not src.ram_pages_sent(DT_BLOCK, offset, since):
-        info = src.query_migrate()
-        if info.get("status") != "active":
-            raise TestError(f"migration {info.get('status')} before the "
-                            f"RAM stage sent page {offset:#x} again: "
-                            f"{info.get('error-desc', '')}")
-        if qq.expired(when):
-            syncs = [n for iova, size, _, n in src.dirty_bitmaps(since)
-                     if iova <= offset < iova + size]
-            raise TestError(f"the RAM stage did not send page {offset:#x} "
-                            f"again in {timeout}s after edu's DMA: "
-                            f"{len(syncs)} dirty syncs of its section since, "
-                            f"{sum(syncs)} dirty pages taken from the log")
-        time.sleep(0.05)
 
 
 def edu_dirty_steps(tap, run, a, b):
@@ -926,7 +923,7 @@ def edu_dirty_steps(tap, run, a, b):
         if why:
             raise TestError(f"edu's DMA during the migration: the source's "
                             f"page {DT_PAGE:#x} {why}")
-        wait_page_resent(src, DT_PAGE, dma_mark)
+        wait_page_sent(src, DT_PAGE, dma_mark, again=True)
         release_precopy(src)
         try:
             migration_end(tap, src, dst, start)
@@ -949,9 +946,8 @@ def edu_dirty_steps(tap, run, a, b):
         return
 
     starts = src.dirty_tracking_starts(mark)
-    synced = [(iova, size, n) for iova, size, _, n in
-              src.dirty_bitmaps(dma_mark)
-              if iova <= DT_PAGE < iova + size and n]
+    syncs = section_syncs(src, DT_PAGE, dma_mark)
+    synced = [(iova, size, n) for iova, size, n in syncs if n]
     resent = src.ram_pages_sent(DT_BLOCK, DT_PAGE, dma_mark)
     tap.diag(f"source: device dirty tracking started, {starts[0]}")
     for iova, size, n in synced:
@@ -963,8 +959,7 @@ def edu_dirty_steps(tap, run, a, b):
     # Nothing but edu's one DMA wrote guest RAM since its command: a sync
     # that took more than one page of that section from the log
     # over-reports.
-    over = [n for iova, size, _, n in src.dirty_bitmaps(dma_mark)
-            if iova <= DT_PAGE < iova + size and n > 1]
+    over = [n for _, _, n in syncs if n > 1]
     if over:
         errors.append(f"dirty syncs took {', '.join(map(str, over))} pages "
                       f"of the section holding {DT_PAGE:#x} from the log; "
