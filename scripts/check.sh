@@ -376,7 +376,7 @@ vm_note_beside()
 # kernel's VM is done with, 1 if a second boot started.
 vm_reap()
 {
-	local k=$1 n=${vm_boot[$1]} d rc label nfail froze end
+	local k=$1 n=${vm_boot[$1]} d rc label nfail froze end st
 	d=$out/$k/boot$n
 	wait "${vm_pid[$k]}" 2>/dev/null
 	unset 'vm_pid[$k]'
@@ -398,6 +398,11 @@ vm_reap()
 	lanes+=("$(printf '%-44s %5ds' "$k: VM" $((end - vm_t0[$k])))")
 	[ -z "${vm_beside[$k]}" ] ||
 		lanes+=("    (beside ${vm_beside[$k]})")
+	# the suites of its last boot that took a minute or more, longest
+	# first (guest-run.sh's "# suite-time: NAME N s")
+	st=$(awk '$2 == "suite-time:" && $4 >= 60 { print $4, $3 }' "$d/selftests.tap" 2>/dev/null |
+		sort -rn | awk '{ printf "%s%s %ds", (NR > 1 ? ", " : ""), $2, $1 }')
+	[ -z "$st" ] || lanes+=("    (suites of a minute or more: $st)")
 	return 0
 }
 

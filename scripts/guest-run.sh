@@ -12,11 +12,12 @@
 # Results go to RESULTS (default /qvp/out/<kernel>/boot1) for the host:
 #   selftests.tap   TAP of every suite, as the kselftest runner prints it,
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
-#                   markers; the suites "setup" (module load, device
-#                   binding, migration capability), "kunit" (the KUnit
-#                   suites of stream.c and of the DMA log, on a kernel
-#                   with KUnit) and "teardown" (device release, module
-#                   unload) are written here
+#                   markers, each end followed by "# suite-time: NAME N s"
+#                   (how long the suite took); the suites "setup" (module
+#                   load, device binding, migration capability), "kunit"
+#                   (the KUnit suites of stream.c and of the DMA log, on
+#                   a kernel with KUnit) and "teardown" (device release,
+#                   module unload) are written here
 #   kunit.ktap      the KUnit suites' KTAP, one after the other, as
 #                   debugfs gave it
 #   dmesg.txt       the kernel log after everything ran
@@ -41,11 +42,22 @@ log() { printf '[guest] %s\n' "$*"; }
 # want SUITE: the suite is to run (see SUITE... above).
 want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 
+# suite_begin NAME, suite_end NAME STATUS: a suite's markers; the end
+# says how long the suite took too (make check's table of times).
+suite_begin() {
+	suite_t0=$(date +%s)
+	echo "# suite: $1" >>"$tap"
+}
+suite_end() {
+	echo "# suite-end: $1 $2" >>"$tap"
+	echo "# suite-time: $1 $(($(date +%s) - suite_t0)) s" >>"$tap"
+}
+
 # A suite of our own (setup, teardown) in the runner's TAP shape: one
 # "# ok N NAME" line per check, then the program's verdict line.
 own_suite_begin() {
 	own_suite=$1 own_n=0 own_failed=0
-	echo "# suite: $own_suite" >>"$tap"
+	suite_begin "$own_suite"
 	echo "# selftests: guest: $own_suite" >>"$tap"
 }
 
@@ -78,7 +90,7 @@ own_suite_verdict() {
 
 own_suite_end() {
 	own_suite_verdict
-	echo "# suite-end: $own_suite 0" >>"$tap"
+	suite_end "$own_suite" 0
 }
 
 # count_is N WHAT ITEM...: there are N ITEMs.
@@ -391,7 +403,7 @@ if [ -e "$kunit_ko" ] && want kunit; then
 	check "rmmod qemu_vfio_pci_kunit" unloaded qemu_vfio_pci_kunit
 	own_suite_verdict
 	[ ! -s "$res/kunit.ktap" ] || awk -f /qvp/scripts/kunit-tap.awk "$res/kunit.ktap" >>"$tap"
-	echo "# suite-end: kunit 0" >>"$tap"
+	suite_end kunit 0
 fi
 
 # run_suite NAME DIR OUTPUT [VAR=VALUE...]: the kselftest runner (make
@@ -402,11 +414,11 @@ run_suite() {
 	local name=$1 dir=$2 output=$3
 	shift 3
 	log "suite $name"
-	echo "# suite: $name" >>"$tap"
+	suite_begin "$name"
 	env "$@" kselftest_override_timeout=900 \
 		make -s -C "$dir" KSFT_DIR="$ksft" OUTPUT="$output" run_tests \
 		>>"$tap" 2>&1
-	echo "# suite-end: $name $?" >>"$tap"
+	suite_end "$name" $?
 }
 
 # dev_args "BDF..." PROG...: the devices of PROGs as the kselftest
