@@ -15,9 +15,9 @@
 #     documents that include them (scripts/doc-check.sh)
 #  5. per kernel: boot it under QEMU (TCG) with the test devices, run the
 #     kselftests with the kselftest runner (on a kernel of a partial lane,
-#     the iommufd one, only its suites: scripts/expected-suites), scan the
-#     guest log for oopses, WARNs and lockdep reports; two VMs at most at
-#     a time (5c below)
+#     the iommufd one, only its suites; the debug kernel's in two VMs:
+#     scripts/expected-suites), scan the guest log for oopses, WARNs and
+#     lockdep reports; two VMs at most at a time (5c below)
 #  6. a test of vm.sh's stall watchdog, and make demo, which must migrate
 #     and exit 0: both beside a VM of the matrix (5b below)
 #
@@ -27,8 +27,8 @@
 #
 # Environment: QVP_CACHE (cache dir), QVP_KERNELS (space-separated kernel
 # versions to test, default Debian's and "debug"; "debug" and "iommufd"
-# are our kernels of scripts/mkkernel.sh: the iommufd one and its lockdep
-# lane only when named), QVP_VM_TIMEOUT (seconds per VM, default 2700).
+# are our kernels of scripts/mkkernel.sh: the iommufd one and its lane
+# only when named), QVP_VM_TIMEOUT (seconds per VM, default 2700).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -125,8 +125,8 @@ fi
 # long one).  They join the matrix after Debian's kernels, the debug
 # kernel first, then the iommufd one if named.  One job builds them one
 # after the other, in that order, so that two builds do not share the
-# two cores: the debug kernel's lane is the long one (every suite under
-# a debug kernel), so its kernel is wanted first; the iommufd kernel's
+# two cores: the debug kernel's lanes are the long ones (every suite,
+# in two VMs, under a debug kernel), so its kernel is wanted first; the iommufd kernel's
 # lane (a few suites) comes last, and its build has the debug lane's VM
 # time to finish.  A cached kernel takes seconds.  Progress:
 # out/mkkernel[-iommufd].out.
@@ -308,21 +308,23 @@ else
 fi
 
 # 5. the VMs ----------------------------------------------------------------
-# boot_vm KVER N: boot N of KVER's test VM; results in out/KVER/bootN.
-# The suites: all, or those of KVER's partial lane (only_suites).
+# A lane is one VM of the matrix: KVER, or KVER/vmN, a further VM of a
+# kernel whose suites scripts/expected-suites splits between two VMs
+# (kernel_lanes, only_suites in scripts/verdict.sh).
+# boot_vm LANE N: boot N of LANE's test VM; results in out/LANE/bootN.
+# The suites: all, or those of LANE (only_suites).
 boot_vm()
 {
-	local k=$1 n=$2 d=$out/$1/boot$2
+	local l=$1 n=$2 d=$out/$1/boot$2
 	rm -rf "$d"
 	mkdir -p "$d"
-	step "$k: boot $n under QEMU (TCG), run the selftests (console: $d/console.log)"
-	# A kernel of a partial lane runs only its suites.
+	step "$l: boot $n under QEMU (TCG), run the selftests (console: $d/console.log)"
 	# shellcheck disable=SC2046	# a list of suites
 	in_rootfs "$rootfs" "$repo" env QVP_VM_STALL="$vm_stall" \
 		QVP_VM_TCG="${QVP_VM_TCG:-thread=single}" \
-		/qvp/scripts/vm.sh "$k" "$vm_timeout" \
-		"/qvp/out/$k/boot$n/console.log" /qvp/scripts/guest-run.sh "/qvp/out/$k/boot$n" \
-		$(only_suites "$k")
+		/qvp/scripts/vm.sh "${l%%/*}" "$vm_timeout" \
+		"/qvp/out/$l/boot$n/console.log" /qvp/scripts/guest-run.sh "/qvp/out/$l/boot$n" \
+		$(only_suites "$l")
 }
 
 # show_failed_run LABEL DIR: what a person needs to see of a failed run.
@@ -339,12 +341,12 @@ show_failed_run()
 
 # Each VM runs as a job in the background (a TCG VM keeps one of the two
 # cores busy), and is judged in the foreground once it is over.
-#   vm_pid[K]     the job of kernel K's running boot; vm_boot[K] its number
-#   vm_t0[K]      when K's first boot started
-#   vm_beside[K]  the other VMs that ran while K's did (for the lane table)
+#   vm_pid[L]     the job of lane L's running boot; vm_boot[L] its number
+#   vm_t0[L]      when L's first boot started
+#   vm_beside[L]  the other VMs that ran while L's did (for the lane table)
 declare -A vm_pid=() vm_boot=() vm_t0=() vm_beside=()
 
-# vm_begin KVER N: start boot N of KVER's VM.
+# vm_begin LANE N: start boot N of LANE's VM.
 vm_begin()
 {
 	local k=$1 n=$2
@@ -370,10 +372,10 @@ vm_note_beside()
 	done
 }
 
-# vm_reap KVER: KVER's running boot is over: judge it.  A run that froze
+# vm_reap LANE: LANE's running boot is over: judge it.  A run that froze
 # or vanished has failed; a second boot, counted on its own, tells
 # whether it happens again (see the testing guide).  Returns 0 once the
-# kernel's VM is done with, 1 if a second boot started.
+# lane's VM is done with, 1 if a second boot started.
 vm_reap()
 {
 	local k=$1 n=${vm_boot[$1]} d rc label nfail froze end st
@@ -472,7 +474,7 @@ tail_finish()
 }
 
 # 5c. the schedule ------------------------------------------------------------
-# Full lanes, those that run every suite, start in order: Debian's
+# Full lanes, those that run the vfio-mig suite, start in order: Debian's
 # kernels, then our debug kernel once built.  Each saves streams into
 # xkernel/KVER/ and loads those of the kernels that xkernel/order lists
 # when its vfio-mig suite starts (vfio_mig_test.sh, "cross-kernel"): a
@@ -482,12 +484,15 @@ tail_finish()
 # starts when the one before is over, or, once no kernel build is left
 # and at most one VM runs, as soon as the one before is in the list:
 # while our kernels build, one VM and the build share the cores.  A
-# partial lane (our iommufd kernel: scripts/expected-suites) runs no
-# vfio-mig, so it starts as soon as its kernel is built and no kernel
-# build is left, beside the others.  Two VMs at most at a time, each on
-# one core.  On a cold cache the debug kernel's build is the critical
-# path (about 45 core-minutes); its VM then runs beside the rest of
-# Debian's 7.x lane, and the tail beside it.
+# partial lane runs no vfio-mig, so it starts as soon as its kernel is
+# built and no kernel build is left, beside the others: our iommufd
+# kernel's, and the debug kernel's second VM (scripts/expected-suites
+# splits its suites between two VMs, its VM being by far the longest).
+# Two VMs at most at a time, each on one core.  On a cold cache the
+# debug kernel's build is the critical path (about 45 core-minutes); its
+# second VM then starts beside the rest of Debian's lanes, its first
+# once Debian's 7.x lane has saved its streams and one VM is left, and
+# the tail beside the last.
 rm -rf "$out/xkernel"
 mkdir -p "$out/xkernel"
 : >"$out/xkernel/order"
@@ -496,14 +501,37 @@ mkdir -p "$out/xkernel"
 builds_over() { [ -z "$kernels_pid" ] || ! kill -0 "$kernels_pid" 2>/dev/null; }
 # in_list WORD LIST...: WORD is one of LIST.
 in_list() { local w=$1 x; shift; for x in "$@"; do [ "$x" != "$w" ] || return 0; done; return 1; }
-# runs_vfio_mig KVER: KVER's boots run the vfio-mig suite.  Not
+# runs_vfio_mig LANE: LANE's boots run the vfio-mig suite.  Not
 # "expected_suites | grep -q": under pipefail grep's early exit can fail
 # the pipe (SIGPIPE), and the answer would be a false "no".
 runs_vfio_mig() { grep -q '^vfio-mig ' < <(expected_suites "$1"); }
-# lane_begin KVER: start KVER's VM, or record that its module is missing.
+# queue_lanes KVER: KVER's lanes join the schedule: the one that runs
+# vfio-mig (it exchanges streams with the other kernels) the full lanes,
+# the others (a partial lane, a kernel's second VM) the partial ones.
+queue_lanes()
+{
+	local l
+	while read -r l; do
+		if runs_vfio_mig "$l"; then
+			full_q+=("$l")
+		else
+			part_q+=("$l")
+		fi
+	done < <(kernel_lanes "$1")
+}
+# kernel_runs KVER: a VM of kernel KVER runs.
+kernel_runs()
+{
+	local l
+	for l in "${!vm_pid[@]}"; do
+		[ "${l%%/*}" != "$1" ] || return 0
+	done
+	return 1
+}
+# lane_begin LANE: start LANE's VM, or record that its module is missing.
 lane_begin()
 {
-	if [ -f "$out/$1/mod/qemu-vfio-pci.ko" ]; then
+	if [ -f "$out/${1%%/*}/mod/qemu-vfio-pci.ko" ]; then
 		vm_begin "$1" 1
 	else
 		record "$1" fail "boot and run selftests" "module did not build"
@@ -511,8 +539,10 @@ lane_begin()
 	fi
 }
 
-read -ra full_q <<<"$kernels"
-part_q=() full_last='' full_started=() xk_done=() own_pending=$own_kernels
+full_q=() part_q=() full_last='' full_started=() xk_done=() own_pending=$own_kernels
+for k in $kernels; do
+	queue_lanes "$k"
+done
 sched_lane="VMs, two at most, and our kernels' builds"
 lane "$sched_lane"
 while :; do
@@ -529,9 +559,9 @@ while :; do
 	done
 	# the last full lane's streams, for the lanes after it
 	if [ -n "$full_last" ] && ! in_list "$full_last" "${xk_done[@]}" &&
-		{ [ -f "$out/xkernel/$full_last/done" ] || [ -z "${vm_pid[$full_last]:-}" ]; }; then
+		{ [ -f "$out/xkernel/${full_last%%/*}/done" ] || [ -z "${vm_pid[$full_last]:-}" ]; }; then
 		xk_done+=("$full_last")
-		! runs_vfio_mig "$full_last" || echo "$full_last" >>"$out/xkernel/order"
+		! runs_vfio_mig "$full_last" || echo "${full_last%%/*}" >>"$out/xkernel/order"
 	fi
 	# our kernels whose build is over (the job builds them in order)
 	for f in $own_pending; do
@@ -544,11 +574,7 @@ while :; do
 			kernels="${kernels:+$kernels }$dk"
 			build_for "$dk"
 			lane "$sched_lane"
-			if [ -n "$(only_suites "$dk")" ]; then
-				part_q+=("$dk")
-			else
-				full_q+=("$dk")
-			fi
+			queue_lanes "$dk"
 		else
 			tail -n 20 "$o.out" | sed 's/^/# /'
 			record kernel fail "build the $f kernel" "see $o.out and $QVP_CACHE/mkkernel${o##*/mkkernel}.log"
@@ -575,7 +601,7 @@ while :; do
 	# the demo's kernel done
 	if [ -z "$tail_pid" ] && [ "${#vm_pid[@]}" -eq 1 ] && [ "$built" = 1 ] &&
 		[ -z "$own_pending" ] && [ "${#full_q[@]}" -eq 0 ] && [ "${#part_q[@]}" -eq 0 ] &&
-		[ -z "${vm_pid[$demo_kernel]:-}" ]; then
+		! kernel_runs "$demo_kernel"; then
 		tail_start
 	fi
 	vm_note_beside
@@ -595,6 +621,7 @@ for k in "${full_started[@]}"; do
 	t=$out/$k/boot1/selftests.tap
 	[ ! -f "$out/$k/boot2/selftests.tap" ] || t=$out/$k/boot2/selftests.tap
 	for p in "${xk_prev[@]}"; do
+		p=${p%%/*}
 		if grep -qF "edu stream saved on $p loads" "$t" 2>/dev/null; then
 			record "$k" ok "cross-kernel: loads the streams saved on $p"
 		else

@@ -8,7 +8,9 @@
 #
 # Usage: guest-run.sh [RESULTS [SUITE...]]
 # SUITEs: run only these of the suites (setup and teardown always run),
-# for a quick run by hand; make check runs them all.
+# for a quick run by hand, or as make check does for a VM that runs only
+# some (scripts/expected-suites: a partial lane, one of a kernel's two
+# VMs); otherwise every suite.
 # Results go to RESULTS (default /qvp/out/<kernel>/boot1) for the host:
 #   selftests.tap   TAP of every suite, as the kselftest runner prints it,
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
@@ -296,7 +298,8 @@ done
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . /qvp/scripts/lib.sh
-# expected_suites KVER: what scripts/expected-suites wants of this kernel.
+# kernel_suites KVER: what scripts/expected-suites wants of this kernel
+# (of all its VMs: which of them run here, the arguments say).
 here=/qvp/scripts
 # shellcheck source=SCRIPTDIR/verdict.sh
 . /qvp/scripts/verdict.sh
@@ -312,7 +315,7 @@ fi
 # goes on here, before vfio-pci and our module load, so every lock order
 # the suites take is proven.  A kernel that scripts/expected-suites
 # expects the lockdep suite of fails here if it has no lockdep.
-if [ -e "$prove_locking" ] || expected_suites "$kver" | grep -q '^lockdep '; then
+if [ -e "$prove_locking" ] || kernel_suites "$kver" | grep -q '^lockdep '; then
 	check "lockdep proves lock orders from here on" lockdep_on
 fi
 check "modprobe vfio-pci" modprobe vfio-pci
@@ -518,12 +521,12 @@ fi
 # writes 64 MiB into BAR2 twice (the call, then the rest of the
 # stream), and write_resuming alone took more than 6 minutes.
 if [ "${#edu[@]}" -ge 1 ] && want faults &&
-	expected_suites "$kver" | grep -q '^faults '; then
+	kernel_suites "$kver" | grep -q '^faults '; then
 	run_suite faults "$tests" "$out/selftests" MIG_TESTS=migration_faults \
 		KSELFTEST_MIGRATION_FAULTS_ARGS="${edu[0]}"
 fi
 if [ "${#ivs64[@]}" -ge 1 ] && want faults-ivshmem-64M &&
-	expected_suites "$kver" | grep -q '^faults-ivshmem-64M '; then
+	kernel_suites "$kver" | grep -q '^faults-ivshmem-64M '; then
 	args=()
 	for v in stop_to_stop_copy running_to_pre_copy stop_to_resuming \
 		resuming_to_stop precopy_info read_stop_copy read_pre_copy \
@@ -562,7 +565,7 @@ if [ "${#edu[@]}" -ge 1 ] && { want qemu-migration || want qemu-migration-11.1; 
 	# binary, -L directories and QEMU_MODULE_DIR), on the kernels for
 	# which scripts/expected-suites lists the suite (it takes minutes).
 	# Without qemu.env the suite still runs, and fails, naming the binary.
-	if want qemu-migration-11.1 && expected_suites "$kver" | grep -q '^qemu-migration-11\.1 '; then
+	if want qemu-migration-11.1 && kernel_suites "$kver" | grep -q '^qemu-migration-11\.1 '; then
 		qemu11=(QEMU_MIG_QEMU=/opt/qemu-11.1/usr/bin/qemu-system-x86_64)
 		[ ! -r /opt/qemu-11.1/qemu.env ] || mapfile -t qemu11 </opt/qemu-11.1/qemu.env
 		run_suite qemu-migration-11.1 /qvp/tools/testing/selftests/vfio/qemu-migration \
@@ -648,7 +651,7 @@ fi
 # The lockdep suite, on the kernels scripts/expected-suites names (ours
 # with CONFIG_PROVE_LOCKING), before teardown unloads our module and
 # lockdep forgets its lock classes.
-if want lockdep && expected_suites "$kver" | grep -q '^lockdep '; then
+if want lockdep && kernel_suites "$kver" | grep -q '^lockdep '; then
 	log "suite lockdep"
 	own_suite_begin lockdep
 	# One read of each (each read walks lockdep's graph with interrupts

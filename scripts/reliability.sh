@@ -17,12 +17,13 @@ out=${1:-$(cd "$(dirname "$0")/.." && pwd)/out}
 
 say() { printf 'reliability: %s: %s\n' "$1" "${2:-none}"; }
 
-# The last boot of each kernel that ran: out/KVER/bootN/selftests.tap
+# The last boot of each VM that ran: out/LANE/bootN/selftests.tap, LANE
+# a kernel or its second VM (KVER/vm2, scripts/verdict.sh)
 taps=()
-for d in "$out"/*/boot1; do
+for d in "$out"/*/boot1 "$out"/*/vm*/boot1; do
 	[ -f "$d/selftests.tap" ] || continue
 	k=${d%/boot1}
-	k=${k##*/}
+	k=${k#"$out"/}
 	t=$d/selftests.tap
 	[ -f "$out/$k/boot2/selftests.tap" ] && t=$out/$k/boot2/selftests.tap
 	taps+=("$k=$t")

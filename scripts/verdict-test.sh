@@ -59,15 +59,16 @@ fake_run()
 }
 
 # judge NAME DIR RC [LABEL2 DIR2 RC2]: count DIR like check.sh does (and
-# DIR2 as a second boot when the first froze), as a run of kernel
-# $j_kver (default 6.12.0-fake); sets j_pass, j_fail, j_skip, j_froze and
-# leaves the printed lines in $work/NAME.out.
+# DIR2 as a second boot when the first froze), as a run of lane $j_kver
+# (default 6.12.0-fake), labelled $j_label (default the lane); sets
+# j_pass, j_fail, j_skip, j_froze and leaves the printed lines in
+# $work/NAME.out.
 judge()
 {
 	local name=$1 dir=$2 rc=$3 k=${j_kver:-6.12.0-fake}
 	verdict_init
 	{
-		judge_vm_run "$k" "$dir" "$rc" "$k"
+		judge_vm_run "${j_label:-$k}" "$dir" "$rc" "$k"
 		j_froze=$?
 		if [ "$j_froze" -eq 2 ] && [ $# -ge 5 ]; then
 			judge_vm_run "$k/$4" "$5" "${6:-0}" "$k"
@@ -205,16 +206,78 @@ expect expected-skip-elsewhere "a listed reason on another suite is a failure" \
 # The kunit suite: expected of the debug kernel only (a kernel-version
 # glob in scripts/expected-suites), whose build has qemu-vfio-pci-kunit.ko.
 debug=6.12.117-qvp-debug debian=6.12.117+deb13-amd64
-d=$(fake_run debug-clean "$debug")
-j_kver=$debug judge debug-clean "$d" 0
-expect debug-clean "a debug-kernel run with the kunit suite passes" \
-	"j_fail == 0 && j_skip == 0" "^ok - $debug/kunit: qemu-vfio-pci-stream: "
 
-d=$(fake_run debug-no-kunit "$debug")
+# The debug kernel's suites are split between two VMs ("@*-qvp-debug/vm2
+# SUITE..."): the second runs those, the first every other suite of the
+# kernel; both run setup and teardown.  No suite is in neither VM, none
+# but those two in both.
+mapfile -t debug_lanes < <(kernel_lanes "$debug")
+lane_names() { expected_suites "$1" | awk '{ print $1 }' | sort; }
+all=$(kernel_suites "$debug" | awk '{ print $1 }' | sort)
+both=$(comm -12 <(lane_names "$debug") <(lane_names "$debug/vm2") | paste -sd' ')
+union=$(sort -u <(lane_names "$debug") <(lane_names "$debug/vm2"))
+if [ "${debug_lanes[*]}" != "$debug $debug/vm2" ]; then
+	tap "not ok" "the debug kernel has two lanes, $debug and $debug/vm2 (kernel_lanes gives: ${debug_lanes[*]})"
+elif [ "$union" != "$all" ] || [ "$both" != "setup teardown" ]; then
+	tap "not ok" "the debug kernel's two VMs run each of its suites once, setup and teardown in both (in both: $both; in neither: $(comm -23 <(echo "$all") <(echo "$union") | paste -sd' '))"
+else
+	tap ok "the debug kernel's two VMs run each of its suites once, setup and teardown in both"
+fi
+for l in "$debug" "$debug/vm2"; do
+	d=$(fake_run "debug-lane-${l##*/}" "$l")
+	j_kver=$l judge "debug-lane-${l##*/}" "$d" 0
+	expect "debug-lane-${l##*/}" "a clean run of the debug kernel's VM $l passes" \
+		"j_fail == 0 && j_skip == 0" "^ok - $l: guest test script completed"
+done
+# A suite of the other VM in a run fails that run, both ways; a run
+# without one of its own suites fails.
+d=$(fake_run debug-lane-swap "$debug/vm2")
+good_tap "$work/debug-lane1.tap" "$debug"
+sed -n '/# suite: vfio-mig/,/# suite-end: vfio-mig/p' "$work/debug-lane1.tap" >>"$d/selftests.tap"
+j_kver=$debug/vm2 judge debug-lane-swap "$d" 0
+expect debug-lane-swap "the debug kernel's second VM running a suite of the first fails" \
+	"j_fail == 1" "^not ok - $debug/vm2: suite vfio-mig is expected of $debug/vm2 # it ran, but"
+d=$(fake_run debug-lane-swap1 "$debug")
+sed -n '/# suite: edu/,/# suite-end: edu /p' "$(fake_run debug-lane-vm2 "$debug/vm2")/selftests.tap" >>"$d/selftests.tap"
+j_kver=$debug judge debug-lane-swap1 "$d" 0
+expect debug-lane-swap1 "the debug kernel's first VM running a suite of the second fails" \
+	"j_fail >= 1" "^not ok - $debug: suite edu is expected of $debug # it ran, but"
+d=$(fake_run debug-lane-lost "$debug")
+sed -i '/# suite: igb/,/# suite-end: igb/d' "$d/selftests.tap"
+j_kver=$debug judge debug-lane-lost "$d" 0
+expect debug-lane-lost "the debug kernel's first VM without one of its suites fails" \
+	"j_fail == 1" "^not ok - $debug: suite igb ran # not in"
+
+# The debug kernel's expected skips hold in its second VM and in a
+# second boot of it too: the fault injection suites' userfaultfd cases
+# (no CONFIG_USERFAULTFD), whatever VM runs them.
+for l in "$debug" "$debug/vm2"; do
+	lane_names "$l" | grep -qx faults || continue
+	for b in "" /boot2; do
+		d=$(fake_run "debug-uffd-${l##*/}${b#/}" "$l")
+		sed -i '/# suite: faults$/,/# suite-end: faults /s/^# ok 1 migration_faults.works$/# ok 1 uffd.read_stop # SKIP no userfaultfd (ENOSYS): the kernel lacks CONFIG_USERFAULTFD/' \
+			"$d/selftests.tap"
+		j_kver=$l j_label=$l$b judge "debug-uffd-${l##*/}${b#/}" "$d" 0
+		expect "debug-uffd-${l##*/}${b#/}" "a userfaultfd case's skip in $l$b's faults suite is an expected skip" \
+			"j_fail == 0 && j_skip == 1" "^ok - $l$b/faults: migration_faults: uffd.read_stop # SKIP no userfaultfd"
+	done
+done
+
+# The lane that runs the kunit suite.
+debug_k=
+for l in "${debug_lanes[@]}"; do
+	lane_names "$l" | grep -qx kunit && debug_k=$l
+done
+d=$(fake_run debug-clean "$debug_k")
+j_kver=$debug_k judge debug-clean "$d" 0
+expect debug-clean "a debug-kernel run with the kunit suite passes" \
+	"j_fail == 0 && j_skip == 0" "^ok - $debug_k/kunit: qemu-vfio-pci-stream: "
+
+d=$(fake_run debug-no-kunit "$debug_k")
 sed -i '/# suite: kunit/,/# suite-end: kunit/d' "$d/selftests.tap"
-j_kver=$debug judge debug-no-kunit "$d" 0
+j_kver=$debug_k judge debug-no-kunit "$d" 0
 expect debug-no-kunit "a debug-kernel run without the kunit suite fails" \
-	"j_fail == 1" "^not ok - $debug: suite kunit ran # not in .*scripts/expected-suites expects it"
+	"j_fail == 1" "^not ok - $debug_k: suite kunit ran # not in .*scripts/expected-suites expects it"
 
 d=$(fake_run debian-no-kunit "$debian")
 j_kver=$debian judge debian-no-kunit "$d" 0
@@ -327,7 +390,7 @@ expect iommufd-typo "a partial lane's suite without a line of its own is expecte
 kunit_run()
 {
 	local d
-	d=$(fake_run "$1" "$debug")
+	d=$(fake_run "$1" "$debug_k")
 	{
 		sed '/# suite: kunit/,$d' "$d/selftests.tap"
 		echo "# suite: kunit"
@@ -397,11 +460,11 @@ EOF
 
 ktap ok >"$work/kunit-pass.ktap"
 d=$(kunit_run kunit-pass "$work/kunit-pass.ktap")
-j_kver=$debug judge kunit-pass "$d" 0
+j_kver=$debug_k judge kunit-pass "$d" 0
 expect kunit-pass "a passing KUnit suite counts its cases and each parameter" \
-	"j_fail == 0 && j_skip == 0" "^ok - $debug/kunit: qemu-vfio-pci-stream: refusals: header version 1\$"
+	"j_fail == 0 && j_skip == 0" "^ok - $debug_k/kunit: qemu-vfio-pci-stream: refusals: header version 1\$"
 expect kunit-pass "the second KUnit suite is a program of its own" \
-	"j_fail == 0" "^ok - $debug/kunit: qemu-vfio-pci-dirty: random_against_bitmap: at IOVA 0\$"
+	"j_fail == 0" "^ok - $debug_k/kunit: qemu-vfio-pci-dirty: random_against_bitmap: at IOVA 0\$"
 # shellcheck disable=SC2034	# read by expect's arithmetic below
 n_pass=$j_pass
 
@@ -409,21 +472,21 @@ ktap "not ok" |
 	sed 's/^        not ok 2 header version 1$/        # refusals: EXPECTATION FAILED at stream_kunit.c:1400\n&/' \
 	>"$work/kunit-fail.ktap"
 d=$(kunit_run kunit-fail "$work/kunit-fail.ktap")
-j_kver=$debug judge kunit-fail "$d" 0
+j_kver=$debug_k judge kunit-fail "$d" 0
 expect kunit-fail "a failed KUnit parameter is one failure, not two with its case's line" \
-	"j_fail == 1 && j_pass == n_pass - 1" "^not ok - $debug/kunit: qemu-vfio-pci-stream: refusals: header version 1\$"
+	"j_fail == 1 && j_pass == n_pass - 1" "^not ok - $debug_k/kunit: qemu-vfio-pci-stream: refusals: header version 1\$"
 
 ktap ok | sed 's/^    ok 3 impossible_state$/& # SKIP no reason/' >"$work/kunit-skip.ktap"
 d=$(kunit_run kunit-skip "$work/kunit-skip.ktap")
-j_kver=$debug judge kunit-skip "$d" 0
+j_kver=$debug_k judge kunit-skip "$d" 0
 expect kunit-skip "a skipped KUnit case is an unexpected SKIP" \
 	"j_fail == 1 && j_skip == 0" "qemu-vfio-pci-stream: impossible_state # unexpected SKIP: no reason"
 
 ktap ok | sed '/^ok 1 qemu-vfio-pci-stream$/q' >"$work/kunit-one-suite.ktap"
 d=$(kunit_run kunit-one-suite "$work/kunit-one-suite.ktap")
-j_kver=$debug judge kunit-one-suite "$d" 0
+j_kver=$debug_k judge kunit-one-suite "$d" 0
 expect kunit-one-suite "a KUnit suite missing from the KTAP is a failure" \
-	"j_fail == 1" "^not ok - $debug/kunit: qemu-vfio-pci-dirty # no result"
+	"j_fail == 1" "^not ok - $debug_k/kunit: qemu-vfio-pci-dirty # no result"
 
 # Another driver's deviation from the uAPI (scripts/expected-deviations):
 # mtty answers read() at PRE_COPY's temporary end of stream with 0.

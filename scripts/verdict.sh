@@ -14,12 +14,15 @@
 #    that the driver under test (not ours: mtty) breaks and the evidence.
 #    A listed test that passes is a failure: the list is out of date.
 #    Any other failure is a failure.
-#  - Every suite of scripts/expected-suites for the run's kernel must have
-#    begun and ended in the TAP of a VM run, with a result line for each of
-#    its programs; a missing suite or program, or a runner that ended
-#    early, is a failure; so is a suite that ran but is not expected of
-#    the kernel.  A kernel of a partial lane ("@KERNELS SUITE..." there)
-#    must run exactly the suites that line names, each as strictly.
+#  - Every suite of scripts/expected-suites for the run's lane (its
+#    kernel's VM, or one of its two VMs) must have begun and ended in the
+#    TAP of a VM run, with a result line for each of its programs; a
+#    missing suite or program, or a runner that ended early, is a
+#    failure; so is a suite that ran but is not expected of the lane.  A
+#    kernel of a partial lane ("@KERNELS SUITE..." there) must run exactly
+#    the suites that line names, each as strictly; a kernel split between
+#    two VMs ("@KERNELS/vmN SUITE...") runs those suites in the second and
+#    every other one in the first.
 #  - A VM run that timed out, stalled, panicked or vanished is a failure
 #    of that run.  Its TAP and its kernel log are still counted.
 #  - Oops, WARN, BUG, KASAN, UBSAN, lockdep, kmemleak, hung-task and
@@ -52,34 +55,38 @@ manifest_lines()
 	sed -e 's/^[[:blank:]]*#.*//' -e '/^[[:blank:]]*$/d' "$1"
 }
 
-# only_suites KVER: the suites of the lines "@KERNELS SUITE..." of
-# scripts/expected-suites whose bash glob KERNELS matches KVER, on one
-# line: the only suites that the boots of KVER run (a partial lane, such
-# as the iommufd kernel's); nothing when no such line matches (every
-# suite).
-only_suites()
+# A lane is one VM of make check's matrix: KVER, the kernel's first (or
+# only) VM, or KVER/vmN, a further VM of the same kernel that runs beside
+# the first.  A line "@KERNELS/vmN SUITE..." of scripts/expected-suites
+# splits each kernel that KERNELS matches into two VMs: KVER/vmN runs
+# those suites, and KVER runs every other suite of the kernel, with setup
+# and teardown, which every boot runs.  A line "@KERNELS SUITE..." (no
+# "/") makes the kernel's one VM a partial lane.
+
+# kernel_lanes KVER: the lanes of kernel KVER, one a line: KVER, then
+# KVER/vmN for each "@KERNELS/vmN" line whose bash glob matches it.
+kernel_lanes()
 {
-	local kver=$1 s rest out=''
+	local kver=$1 s rest n
+	local -A have=()
+	echo "$kver"
 	while read -r s rest; do
-		[[ $s == @* ]] || continue
+		[[ $s == @*/* ]] || continue
+		n=${s##*/}
 		# shellcheck disable=SC2053	# a glob on purpose
-		[[ $kver == ${s#@} ]] && out+="${out:+ }$rest"
+		[[ $kver/$n == ${s#@} ]] && [ -z "${have[$n]:-}" ] || continue
+		have[$n]=1
+		echo "$kver/$n"
 	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
-	echo "$out"
 }
 
-# expected_suites KVER: the suites that every boot of kernel KVER must
-# run, "SUITE PROGRAM..." a line: the lines of scripts/expected-suites
+# kernel_suites KVER: every suite that kernel KVER's lanes run between
+# them, "SUITE PROGRAM..." a line: the lines of scripts/expected-suites
 # without "@KERNELS", and those "SUITE@KERNELS ..." whose bash glob
-# KERNELS matches KVER, without it.  For a kernel of a partial lane
-# (only_suites), only its suites; one of them that no line gives KVER is
-# expected all the same, without programs, so that the run fails unless
-# it has it: a partial lane cannot lose a suite quietly.
-expected_suites()
+# KERNELS matches KVER, without it.
+kernel_suites()
 {
-	local kver=$1 s progs only
-	local -A have=()
-	only=$(only_suites "$kver")
+	local kver=$1 s progs
 	while read -r s progs; do
 		[[ $s != @* ]] || continue
 		if [[ $s == *@* ]]; then
@@ -87,10 +94,55 @@ expected_suites()
 			[[ $kver == ${s#*@} ]] || continue
 			s=${s%%@*}
 		fi
+		echo "$s $progs"
+	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+}
+
+# only_suites LANE: the only suites that the boots of LANE run, on one
+# line, or nothing when they run every suite of the kernel.  For KVER:
+# the suites of the "@KERNELS SUITE..." lines whose KERNELS matches KVER
+# (a partial lane, such as the iommufd kernel's); if none does but the
+# kernel has further lanes, every suite of the kernel that those lanes do
+# not run, setup and teardown always.  For KVER/vmN: the suites of the
+# "@KERNELS/vmN SUITE..." lines that match it.
+only_suites()
+{
+	local lane=$1 kver=${1%%/*} s rest out='' others='' progs
+	while read -r s rest; do
+		[[ $s == @* ]] || continue
+		# shellcheck disable=SC2053	# globs on purpose
+		if [[ $s == @*/* ]]; then
+			[[ $lane == ${s#@} ]] && out+="${out:+ }$rest"
+			[[ $lane == "$kver" && $kver/${s##*/} == ${s#@} ]] && others+=" $rest"
+		elif [[ $lane == "$kver" && $kver == ${s#@} ]]; then
+			out+="${out:+ }$rest"
+		fi
+	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+	if [ -z "$out" ] && [ -n "$others" ]; then
+		while read -r s progs; do
+			[[ $s == setup || $s == teardown || " $others " != *" $s "* ]] &&
+				out+="${out:+ }$s"
+		done < <(kernel_suites "$kver")
+	fi
+	echo "$out"
+}
+
+# expected_suites LANE: the suites that every boot of LANE must run,
+# "SUITE PROGRAM..." a line: those of its kernel (kernel_suites), or for
+# a lane that runs only some (only_suites), those; one of them that no
+# line gives the kernel is expected all the same, without programs, so
+# that the run fails unless it has it: a lane cannot lose a suite
+# quietly.
+expected_suites()
+{
+	local lane=$1 s progs only
+	local -A have=()
+	only=$(only_suites "$lane")
+	while read -r s progs; do
 		[ -z "$only" ] || [[ " $only " == *" $s "* ]] || continue
 		have[$s]=1
 		echo "$s $progs"
-	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+	done < <(kernel_suites "${lane%%/*}")
 	for s in $only; do
 		[ -n "${have[$s]:-}" ] || echo "$s"
 	done
@@ -209,15 +261,16 @@ scan_log()
 	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep is turned off|locking correctness validator|non-static key|Disabling lock debugging|UBSAN:|KASAN|unreferenced object|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
 }
 
-# judge_vm_run LABEL DIR RC [KVER]: count one boot of the test VM of
-# kernel KVER (default: LABEL up to its first "/").  DIR holds what
+# judge_vm_run LABEL DIR RC [LANE]: count one boot of the test VM of
+# LANE (a kernel, or KVER/vmN: see only_suites; default: LABEL up to its
+# first "/").  DIR holds what
 # guest-run.sh and vm.sh left: console.log, selftests.tap, dmesg.txt,
 # guest.status; RC is vm.sh's exit status.  Results go to groups LABEL and
 # LABEL/SUITE.  Returns 2 when the VM froze or vanished (a second boot may
 # help a person see whether it repeats), else 0.
 judge_vm_run()
 {
-	local label=$1 dir=$2 rc=$3 kver=${4:-${1%%/*}} ret=0
+	local label=$1 dir=$2 rc=$3 lane=${4:-${1%%/*}} ret=0
 	local log=$dir/console.log tap=$dir/selftests.tap
 	local kind suite a b c d e s p progs
 	local -A began=() ended=() seen=()
@@ -287,12 +340,12 @@ judge_vm_run()
 			[ -n "${seen[$s:$p]:-}" ] ||
 				record "$label/$s" fail "$p" "no result: the program did not run, or the runner ended before it (${QVP_EXPECTED_SUITES#"${repo:-}"/} expects it)"
 		done
-	done < <(expected_suites "$kver")
+	done < <(expected_suites "$lane")
 	# and no other: a suite that ran where it is not expected is a
 	# lane of the matrix that the manifest does not describe.
 	for s in "${!began[@]}"; do
 		[ -n "${want[$s]:-}" ] ||
-			record "$label" fail "suite $s is expected of $kver" "it ran, but ${QVP_EXPECTED_SUITES#"${repo:-}"/} does not expect it of this kernel"
+			record "$label" fail "suite $s is expected of $lane" "it ran, but ${QVP_EXPECTED_SUITES#"${repo:-}"/} does not expect it of this kernel's VM"
 	done
 	return $ret
 }
