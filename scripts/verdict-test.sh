@@ -376,6 +376,17 @@ j_kver=$debian judge debian-extra "$d" 0
 expect debian-extra "a Debian-kernel run with an iommufd suite fails" \
 	"j_fail == 1" "^not ok - ${debian//+/\\+}: suite edu-iommufd is expected of"
 
+# A partial lane split between two VMs: the first runs what the line
+# "@KERNELS SUITE..." names and the second VM's line does not.
+printf '%s\n' "@*-qvp-iommufd/vm2	setup edu teardown" | cat "$QVP_EXPECTED_SUITES" - >"$work/expected-suites.split"
+got=$(QVP_EXPECTED_SUITES=$work/expected-suites.split only_suites "$iommufd")
+got2=$(QVP_EXPECTED_SUITES=$work/expected-suites.split only_suites "$iommufd/vm2")
+if [ "$got" = "setup edu-iommufd faults mtty-iommufd lockdep teardown" ] && [ "$got2" = "setup edu teardown" ]; then
+	tap ok "a partial lane split between two VMs runs the rest of its own suites in the first"
+else
+	tap "not ok" "a partial lane split between two VMs runs the rest of its own suites in the first (first: $got; second: $got2)"
+fi
+
 # A partial lane naming a suite that has no line of its own (a typo): its
 # runs fail, they cannot pass without it.
 sed 's/^@\*-qvp-iommufd\(.*\)$/@*-qvp-iommufd\1 edu-iommufdd/' "$QVP_EXPECTED_SUITES" >"$work/expected-suites.typo"

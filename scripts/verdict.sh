@@ -59,9 +59,10 @@ manifest_lines()
 # only) VM, or KVER/vmN, a further VM of the same kernel that runs beside
 # the first.  A line "@KERNELS/vmN SUITE..." of scripts/expected-suites
 # splits each kernel that KERNELS matches into two VMs: KVER/vmN runs
-# those suites, and KVER runs every other suite of the kernel, with setup
-# and teardown, which every boot runs.  A line "@KERNELS SUITE..." (no
-# "/") makes the kernel's one VM a partial lane.
+# those suites, and KVER runs every other suite of the kernel (of its
+# partial lane, if it has one), with setup and teardown, which every boot
+# runs.  A line "@KERNELS SUITE..." (no "/") makes the kernel's VM a
+# partial lane.
 
 # kernel_lanes KVER: the lanes of kernel KVER, one a line: KVER, then
 # KVER/vmN for each "@KERNELS/vmN" line whose bash glob matches it.
@@ -101,13 +102,14 @@ kernel_suites()
 # only_suites LANE: the only suites that the boots of LANE run, on one
 # line, or nothing when they run every suite of the kernel.  For KVER:
 # the suites of the "@KERNELS SUITE..." lines whose KERNELS matches KVER
-# (a partial lane, such as the iommufd kernel's); if none does but the
-# kernel has further lanes, every suite of the kernel that those lanes do
-# not run, setup and teardown always.  For KVER/vmN: the suites of the
-# "@KERNELS/vmN SUITE..." lines that match it.
+# (a partial lane, such as the iommufd kernel's), or when none does,
+# every suite of the kernel; but if the kernel has further lanes, only
+# those of them that the further lanes do not run, setup and teardown
+# always.  For KVER/vmN: the suites of the "@KERNELS/vmN SUITE..." lines
+# that match it.
 only_suites()
 {
-	local lane=$1 kver=${1%%/*} s rest out='' others='' progs
+	local lane=$1 kver=${1%%/*} s rest out='' others='' all progs
 	while read -r s rest; do
 		[[ $s == @* ]] || continue
 		# shellcheck disable=SC2053	# globs on purpose
@@ -118,11 +120,13 @@ only_suites()
 			out+="${out:+ }$rest"
 		fi
 	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
-	if [ -z "$out" ] && [ -n "$others" ]; then
-		while read -r s progs; do
+	if [ -n "$others" ]; then
+		all=$out out=''
+		[ -n "$all" ] || all=$(kernel_suites "$kver" | while read -r s progs; do echo "$s"; done)
+		for s in $all; do
 			[[ $s == setup || $s == teardown || " $others " != *" $s "* ]] &&
 				out+="${out:+ }$s"
-		done < <(kernel_suites "$kver")
+		done
 	fi
 	echo "$out"
 }
