@@ -126,9 +126,9 @@ fi
 # kernel first, then the iommufd one if named.  One job builds them one
 # after the other, in that order, so that two builds do not share the
 # two cores: the debug kernel's lanes are the long ones (every suite,
-# in two VMs, under a debug kernel), so its kernel is wanted first; the iommufd kernel's
-# lane (a few suites) comes last, and its build has the debug lane's VM
-# time to finish.  A cached kernel takes seconds.  Progress:
+# in two VMs, under a debug kernel), so its kernel is wanted first; the
+# iommufd kernel's lane (a few suites) comes last, and its build has the
+# debug lanes' VM time to finish.  A cached kernel takes seconds.  Progress:
 # out/mkkernel[-iommufd].out.
 own_kernels=
 for f in debug iommufd; do

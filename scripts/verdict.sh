@@ -20,9 +20,9 @@
 #    missing suite or program, or a runner that ended early, is a
 #    failure; so is a suite that ran but is not expected of the lane.  A
 #    kernel of a partial lane ("@KERNELS SUITE..." there) must run exactly
-#    the suites that line names, each as strictly; a kernel split between
-#    two VMs ("@KERNELS/vmN SUITE...") runs those suites in the second and
-#    every other one in the first.
+#    the suites that line names, each as strictly, between its VMs; a
+#    kernel split between two VMs ("@KERNELS/vmN SUITE...") runs those
+#    suites in the second and every other one in the first.
 #  - A VM run that timed out, stalled, panicked or vanished is a failure
 #    of that run.  Its TAP and its kernel log are still counted.
 #  - Oops, WARN, BUG, KASAN, UBSAN, lockdep, kmemleak, hung-task and
