@@ -209,8 +209,9 @@ debug=6.12.117-qvp-debug debian=6.12.117+deb13-amd64
 
 # The debug kernel's suites are split between two VMs ("@*-qvp-debug/vm2
 # SUITE..."): the second runs those, the first every other suite of the
-# kernel; both run setup and teardown.  No suite is in neither VM, none
-# but those two in both.
+# kernel; both run the suites that judge the VM: setup, lockdep (the
+# debug kernel has lockdep) and teardown.  No suite is in neither VM,
+# none but those three in both.
 mapfile -t debug_lanes < <(kernel_lanes "$debug")
 lane_names() { expected_suites "$1" | awk '{ print $1 }' | sort; }
 all=$(kernel_suites "$debug" | awk '{ print $1 }' | sort)
@@ -218,10 +219,10 @@ both=$(comm -12 <(lane_names "$debug") <(lane_names "$debug/vm2") | paste -sd' '
 union=$(sort -u <(lane_names "$debug") <(lane_names "$debug/vm2"))
 if [ "${debug_lanes[*]}" != "$debug $debug/vm2" ]; then
 	tap "not ok" "the debug kernel has two lanes, $debug and $debug/vm2 (kernel_lanes gives: ${debug_lanes[*]})"
-elif [ "$union" != "$all" ] || [ "$both" != "setup teardown" ]; then
-	tap "not ok" "the debug kernel's two VMs run each of its suites once, setup and teardown in both (in both: $both; in neither: $(comm -23 <(echo "$all") <(echo "$union") | paste -sd' '))"
+elif [ "$union" != "$all" ] || [ "$both" != "lockdep setup teardown" ]; then
+	tap "not ok" "the debug kernel's two VMs run each of its suites once, setup, lockdep and teardown in both (in both: $both; in neither: $(comm -23 <(echo "$all") <(echo "$union") | paste -sd' '))"
 else
-	tap ok "the debug kernel's two VMs run each of its suites once, setup and teardown in both"
+	tap ok "the debug kernel's two VMs run each of its suites once, setup, lockdep and teardown in both"
 fi
 for l in "$debug" "$debug/vm2"; do
 	d=$(fake_run "debug-lane-${l##*/}" "$l")
@@ -356,6 +357,16 @@ j_kver=$iommufd judge iommufd-no-lockdep "$d" 0
 expect iommufd-no-lockdep "an iommufd-kernel run without the lockdep suite fails" \
 	"j_fail == 1" "^not ok - $iommufd: suite lockdep ran # not in .*scripts/expected-suites expects it"
 
+# The debug kernel has lockdep too: each of its two VMs must run the
+# lockdep suite, which judges that VM's lock graph.
+for l in "$debug" "$debug/vm2"; do
+	d=$(fake_run "debug-no-lockdep-${l##*/}" "$l")
+	sed -i '/# suite: lockdep/,/# suite-end: lockdep/d' "$d/selftests.tap"
+	j_kver=$l judge "debug-no-lockdep-${l##*/}" "$d" 0
+	expect "debug-no-lockdep-${l##*/}" "a run of the debug kernel's VM $l without the lockdep suite fails" \
+		"j_fail == 1" "^not ok - $l: suite lockdep ran # not in .*scripts/expected-suites expects it"
+done
+
 d=$(fake_run iommufd-no-mtty "$iommufd")
 sed -i '/# suite: mtty-iommufd/,/# suite-end: mtty-iommufd/d' "$d/selftests.tap"
 j_kver=$iommufd judge iommufd-no-mtty "$d" 0
@@ -385,11 +396,12 @@ expect debian-extra "a Debian-kernel run with an iommufd suite fails" \
 	"j_fail == 1" "^not ok - ${debian//+/\\+}: suite edu-iommufd is expected of"
 
 # A partial lane split between two VMs: the first runs what the line
-# "@KERNELS SUITE..." names and the second VM's line does not.
-printf '%s\n' "@*-qvp-iommufd/vm2	setup edu teardown" | cat "$QVP_EXPECTED_SUITES" - >"$work/expected-suites.split"
+# "@KERNELS SUITE..." names and the second VM's line does not; both run
+# the suites that judge the VM (setup, lockdep, teardown), named or not.
+printf '%s\n' "@*-qvp-iommufd/vm2	edu" | cat "$QVP_EXPECTED_SUITES" - >"$work/expected-suites.split"
 got=$(QVP_EXPECTED_SUITES=$work/expected-suites.split only_suites "$iommufd")
 got2=$(QVP_EXPECTED_SUITES=$work/expected-suites.split only_suites "$iommufd/vm2")
-if [ "$got" = "setup edu-iommufd faults mtty-iommufd lockdep teardown" ] && [ "$got2" = "setup edu teardown" ]; then
+if [ "$got" = "setup edu-iommufd faults mtty-iommufd lockdep teardown" ] && [ "$got2" = "setup edu lockdep teardown" ]; then
 	tap ok "a partial lane split between two VMs runs the rest of its own suites in the first"
 else
 	tap "not ok" "a partial lane split between two VMs runs the rest of its own suites in the first (first: $got; second: $got2)"

@@ -22,7 +22,8 @@
 #    kernel of a partial lane ("@KERNELS SUITE..." there) must run exactly
 #    the suites that line names, each as strictly, between its VMs; a
 #    kernel split between two VMs ("@KERNELS/vmN SUITE...") runs those
-#    suites in the second and every other one in the first.
+#    suites in the second and every other one in the first, and in both
+#    those of the suites that judge the VM itself (vm_suites) it has.
 #  - A VM run that timed out, stalled, panicked or vanished is a failure
 #    of that run.  Its TAP and its kernel log are still counted.
 #  - Oops, WARN, BUG, KASAN, UBSAN, lockdep, kmemleak, hung-task and
@@ -60,9 +61,16 @@ manifest_lines()
 # the first.  A line "@KERNELS/vmN SUITE..." of scripts/expected-suites
 # splits each kernel that KERNELS matches into two VMs: KVER/vmN runs
 # those suites, and KVER runs every other suite of the kernel (of its
-# partial lane, if it has one), with setup and teardown, which every boot
-# runs.  A line "@KERNELS SUITE..." (no "/") makes the kernel's VM a
-# partial lane.
+# partial lane, if it has one), with the VM suites it has (vm_suites).
+# A line "@KERNELS SUITE..." (no "/") makes the kernel's VM a partial
+# lane.
+
+# vm_suites: the suites that judge a VM, not a device: setup and
+# teardown (the module, the bindings, kmemleak), which every boot runs,
+# and lockdep (the lock graph of that boot's kernel).  Each VM of a split
+# kernel runs those of them that the kernel has, whether or not the
+# second VM's line names them.
+vm_suites="setup lockdep teardown"
 
 # kernel_lanes KVER: the lanes of kernel KVER, one a line: KVER, then
 # KVER/vmN for each "@KERNELS/vmN" line whose bash glob matches it.
@@ -100,35 +108,51 @@ kernel_suites()
 }
 
 # only_suites LANE: the only suites that the boots of LANE run, on one
-# line, or nothing when they run every suite of the kernel.  For KVER:
-# the suites of the "@KERNELS SUITE..." lines whose KERNELS matches KVER
-# (a partial lane, such as the iommufd kernel's), or when none does,
-# every suite of the kernel; but if the kernel has further lanes, only
-# those of them that the further lanes do not run, setup and teardown
-# always.  For KVER/vmN: the suites of the "@KERNELS/vmN SUITE..." lines
-# that match it.
+# line, or nothing when they run every suite of the kernel.  A kernel's
+# list: the suites of the "@KERNELS SUITE..." lines whose KERNELS
+# matches it (a partial lane, such as the iommufd kernel's), or when
+# none does, every suite of the kernel.  For KVER: that list, or if the
+# kernel has further lanes, those of it that no further lane names, and
+# its vm_suites.  For KVER/vmN: those of the list that the
+# "@KERNELS/vmN SUITE..." lines matching it name, and its vm_suites,
+# which the line need not name; a suite the line names that the list
+# lacks is kept too: the lane must run it (and if no line of the
+# manifest gives the kernel that suite, its runs fail).
 only_suites()
 {
-	local lane=$1 kver=${1%%/*} s rest out='' others='' all progs
+	local lane=$1 kver=${1%%/*} s rest partial='' mine='' others='' list out=''
 	while read -r s rest; do
 		[[ $s == @* ]] || continue
 		# shellcheck disable=SC2053	# globs on purpose
 		if [[ $s == @*/* ]]; then
-			[[ $lane == ${s#@} ]] && out+="${out:+ }$rest"
-			[[ $lane == "$kver" && $kver/${s##*/} == ${s#@} ]] && others+=" $rest"
-		elif [[ $lane == "$kver" && $kver == ${s#@} ]]; then
-			out+="${out:+ }$rest"
+			[[ $lane != "$kver" && $lane == ${s#@} ]] && mine+=" $rest"
+			[[ $kver/${s##*/} == ${s#@} ]] && others+=" $rest"
+		elif [[ $kver == ${s#@} ]]; then
+			partial+=" $rest"
 		fi
 	done < <(manifest_lines "$QVP_EXPECTED_SUITES")
-	if [ -n "$others" ]; then
-		all=$out out=''
-		[ -n "$all" ] || all=$(kernel_suites "$kver" | while read -r s progs; do echo "$s"; done)
-		for s in $all; do
-			[[ $s == setup || $s == teardown || " $others " != *" $s "* ]] &&
-				out+="${out:+ }$s"
-		done
+	if [[ $lane == "$kver" && -z $others ]]; then
+		# shellcheck disable=SC2086	# a list of suites, one line
+		echo $partial
+		return
 	fi
-	echo "$out"
+	list=$partial
+	[ -n "$list" ] || list=$(kernel_suites "$kver" | while read -r s rest; do echo "$s"; done)
+	for s in $list; do
+		[[ " $out " != *" $s "* ]] || continue
+		if [[ " $vm_suites " == *" $s "* ]]; then
+			out+=" $s"
+		elif [[ $lane == "$kver" ]]; then
+			[[ " $others " == *" $s "* ]] || out+=" $s"
+		else
+			[[ " $mine " != *" $s "* ]] || out+=" $s"
+		fi
+	done
+	for s in $mine; do
+		[[ " $out " == *" $s "* ]] || out+=" $s"
+	done
+	# shellcheck disable=SC2086	# a list of suites, one line
+	echo $out
 }
 
 # expected_suites LANE: the suites that every boot of LANE must run,
