@@ -28,7 +28,9 @@
 # Environment: QVP_CACHE (cache dir), QVP_KERNELS (space-separated kernel
 # versions to test, default Debian's and "debug"; "debug" and "iommufd"
 # are our kernels of scripts/mkkernel.sh: the iommufd one and its lane
-# only when named), QVP_VM_TIMEOUT (seconds per VM, default 2700).
+# only when named), QVP_VM_TIMEOUT (seconds per VM, default 2700),
+# QVP_KMEMLEAK=1 (kmemleak on in the debug kernel: a long run, give it a
+# larger QVP_VM_TIMEOUT).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +41,10 @@ out=$repo/out
 mkdir -p "$out"
 vm_timeout=${QVP_VM_TIMEOUT:-2700}
 vm_stall=${QVP_VM_STALL:-240}
+case ${QVP_KMEMLEAK:-0} in
+0 | 1) ;;
+*) die "QVP_KMEMLEAK is '$QVP_KMEMLEAK': 1 turns kmemleak on in the kernels built with it (the debug kernel), 0 or unset leaves it off" ;;
+esac
 start=$(date +%s)
 
 . "$here/verdict.sh"
@@ -321,6 +327,7 @@ boot_vm()
 	step "$l: boot $n under QEMU (TCG), run the selftests (console: $d/console.log)"
 	# shellcheck disable=SC2046	# a list of suites
 	in_rootfs "$rootfs" "$repo" env QVP_VM_STALL="$vm_stall" \
+		QVP_KMEMLEAK="${QVP_KMEMLEAK:-0}" \
 		QVP_VM_TCG="${QVP_VM_TCG:-thread=single}" \
 		/qvp/scripts/vm.sh "${l%%/*}" "$vm_timeout" \
 		"/qvp/out/$l/boot$n/console.log" /qvp/scripts/guest-run.sh "/qvp/out/$l/boot$n" \
@@ -632,6 +639,19 @@ for k in "${full_started[@]}"; do
 done
 
 tail_finish
+
+# QVP_KMEMLEAK=1 asks for kmemleak's scans: at least one VM must have
+# booted with it (vm.sh adds kmemleak=on only for a kernel built with
+# it), or the request did nothing.
+if [ "${QVP_KMEMLEAK:-0}" = 1 ]; then
+	km_lanes=$(grep -l 'Kernel command line:.* kmemleak=on' "$out"/*/boot*/console.log "$out"/*/vm*/boot*/console.log 2>/dev/null |
+		sed "s|^$out/||; s|/console.log\$||" | paste -sd' ' -)
+	if [ -n "$km_lanes" ]; then
+		record kmemleak ok "QVP_KMEMLEAK=1: booted with kmemleak=on: $km_lanes"
+	else
+		record kmemleak fail "QVP_KMEMLEAK=1: booted with kmemleak=on" "no VM did: no kernel of QVP_KERNELS ($kernels) has CONFIG_DEBUG_KMEMLEAK=y (the debug kernel has; name it)"
+	fi
+fi
 
 # The figures of the testing guide's reliability table, from this run.
 step "reliability figures of this run (scripts/reliability.sh)"

@@ -15,6 +15,8 @@
 # QVP_VM_TCG: options of -accel tcg (default thread=single, see below).
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
 # of logging the whole console (kernel messages included).
+# QVP_KMEMLEAK=1: boot a kernel built with kmemleak (the debug kernel has
+# it off by default) with kmemleak=on; guest-run.sh then scans.
 #
 # Stall watchdog: the guest writes a heartbeat file next to CONSOLE_LOG
 # every 5 s.  A guest that stops beating for QVP_VM_STALL seconds (default
@@ -106,11 +108,27 @@ trap 'exit 130' INT TERM HUP
 
 # The kernel's command line: the IOMMU on with a group per device, and
 # any oops or soft lockup ending the run.  lockdep.prove_locking=0: a
-# kernel with lockdep (the iommufd one) tracks locks from boot but proves
-# nothing until the setup suite turns proving on, before our modules
-# load: the lane is there for our driver, and a lockdep boot under TCG
-# is slow enough without proving.  Kernels without lockdep ignore it.
+# kernel with lockdep (ours) tracks locks from boot but proves nothing
+# until the setup suite turns proving on, before our modules load: the
+# lanes are there for our driver, and a lockdep boot under TCG is slow
+# enough without proving.  Kernels without lockdep ignore it.
 append="intel_iommu=on iommu=pt panic=-1 oops=panic softlockup_panic=1 lockdep.prove_locking=0"
+# kmemleak only on request: it tracks every allocation, which under TCG
+# about doubles the suites' time (see scripts/debug-kernel.config).
+case ${QVP_KMEMLEAK:-0} in
+0) ;;
+1)
+	if grep -qx 'CONFIG_DEBUG_KMEMLEAK=y' "/lib/modules/$kver/build/.config" 2>/dev/null; then
+		append+=" kmemleak=on"
+	else
+		echo "vm.sh: QVP_KMEMLEAK=1, but $kver has no kmemleak (no CONFIG_DEBUG_KMEMLEAK=y in /lib/modules/$kver/build/.config): booting it without" >&2
+	fi
+	;;
+*)
+	echo "vm.sh: QVP_KMEMLEAK is '$QVP_KMEMLEAK'; 1 turns kmemleak on, 0 or unset leaves it off" >&2
+	exit 1
+	;;
+esac
 
 # The guest side of the watchdog, started before CMD.
 beat="(while :; do cat /proc/uptime >$hb; sleep 5; done) &"
