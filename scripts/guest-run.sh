@@ -203,8 +203,8 @@ migratable() {
 
 # The leak detector of a kernel built with CONFIG_DEBUG_KMEMLEAK.  The
 # debug kernel has it off unless the command line says kmemleak=on
-# (scripts/vm.sh adds it when QVP_KMEMLEAK=1; the testing guide says why
-# not by default); off, it still has the file, and refuses a scan.
+# (scripts/vm.sh adds it when QVP_KMEMLEAK=1, make check's default);
+# off, it still has the file, and refuses a scan.
 kmemleak=/sys/kernel/debug/kmemleak
 
 # kmemleak_wanted: the command line turned kmemleak on, so the setup and

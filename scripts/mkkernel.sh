@@ -8,10 +8,10 @@
 # make check runs it as one more column of the matrix.  The flavours:
 #
 #   debug    linux-source-6.12 + scripts/debug-kernel.config (KASAN on
-#            the VFIO code, lockdep, kmemleak (off unless asked for),
-#            UBSAN, atomic-sleep and list debugging, fault injection,
-#            KUnit, iommufd): KVER 6.12.N-qvp-debug, tree
-#            ROOTFS/usr/src/qvp-kernel
+#            the VFIO code, lockdep, kmemleak (off unless booted with
+#            kmemleak=on, as make check does), UBSAN, atomic-sleep and
+#            list debugging, fault injection, KUnit, iommufd): KVER
+#            6.12.N-qvp-debug, tree ROOTFS/usr/src/qvp-kernel
 #   iommufd  linux-source-7.3 + scripts/iommufd-kernel.config (the VFIO
 #            stack with iommufd and the device cdevs, lockdep, fault
 #            injection, userfaultfd): KVER 7.3.N-qvp-iommufd, for the

@@ -16,7 +16,8 @@
 # QVP_VM_SHOW=1: show CMD's output on stdout as it runs (and log it) instead
 # of logging the whole console (kernel messages included).
 # QVP_KMEMLEAK=1: boot a kernel built with kmemleak (the debug kernel has
-# it off by default) with kmemleak=on; guest-run.sh then scans.
+# it off by default) with kmemleak=on; guest-run.sh then scans.  Default
+# 0 here; make check passes 1 unless told otherwise.
 #
 # Stall watchdog: the guest writes a heartbeat file next to CONSOLE_LOG
 # every 5 s.  A guest that stops beating for QVP_VM_STALL seconds (default
@@ -113,8 +114,9 @@ trap 'exit 130' INT TERM HUP
 # lanes are there for our driver, and a lockdep boot under TCG is slow
 # enough without proving.  Kernels without lockdep ignore it.
 append="intel_iommu=on iommu=pt panic=-1 oops=panic softlockup_panic=1 lockdep.prove_locking=0"
-# kmemleak only on request: it tracks every allocation, which under TCG
-# about doubles the suites' time (see scripts/debug-kernel.config).
+# kmemleak only on request (make check asks by default): it tracks every
+# allocation, which under TCG about doubles the suites' time (see
+# scripts/debug-kernel.config).
 case ${QVP_KMEMLEAK:-0} in
 0) ;;
 1)
