@@ -41,6 +41,17 @@ for kt in "${taps[@]}"; do
 	fi
 	# the lockdep suite: "# lockdep: N lock-classes, N direct dependencies, N dependency chains"
 	say "$k: lockdep" "$(sed -n 's/^# lockdep: \(.*[0-9].*\)/\1 at the end of the suites/p' "$t" | head -n 1)"
+	# kmemleak: on when the kernel booted with kmemleak=on (scripts/vm.sh);
+	# the teardown suite's scans after the module's unload
+	if ! grep -qE 'Kernel command line:.* kmemleak=on( |$)' "$d/console.log" 2>/dev/null; then
+		say "$k: kmemleak" "off (no kmemleak=on on the command line)"
+	elif grep -q '^# ok [0-9]* kmemleak finds no leak' "$t"; then
+		say "$k: kmemleak" "on from boot, no leak in the scans after the suites"
+	elif grep -q '^# not ok [0-9]* kmemleak finds no leak' "$t"; then
+		say "$k: kmemleak" "$(grep -c '^unreferenced object' "$d/kmemleak.txt" 2>/dev/null) leaks reported (see $d/kmemleak.txt)"
+	else
+		say "$k: kmemleak" "on, but the scans after the suites did not run"
+	fi
 	# migration_races: "N arcs, N fd rounds, N resets in S s", one per suite
 	say "$k: races" "$(grep -ho '[0-9]* arcs, [0-9]* fd rounds, [0-9]* resets in [0-9]* s' "$t" |
 		awk '{a += $1; f += $3; r += $6; s += $9; n++}
