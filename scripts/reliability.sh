@@ -41,14 +41,22 @@ for kt in "${taps[@]}"; do
 	fi
 	# the lockdep suite: "# lockdep: N lock-classes, N direct dependencies, N dependency chains"
 	say "$k: lockdep" "$(sed -n 's/^# lockdep: \(.*[0-9].*\)/\1 at the end of the suites/p' "$t" | head -n 1)"
-	# kmemleak: on when the kernel booted with kmemleak=on (scripts/vm.sh);
-	# the teardown suite's scans after the module's unload
-	if ! grep -qE 'Kernel command line:.* kmemleak=on( |$)' "$d/console.log" 2>/dev/null; then
-		say "$k: kmemleak" "off (no kmemleak=on on the command line)"
-	elif grep -q '^# ok [0-9]* kmemleak finds no leak' "$t"; then
+	# kmemleak: on when vm.sh booted the kernel with kmemleak=on (its
+	# console.kmemleak); the teardown suite's scans after the suites
+	km=$(cat "$d/console.kmemleak" 2>/dev/null)
+	if [ "$km" != on ]; then
+		case $km in
+		off) km="not asked for: QVP_KMEMLEAK=0" ;;
+		none) km="the kernel has none" ;;
+		*) km="no record from vm.sh" ;;
+		esac
+		say "$k: kmemleak" "off ($km)"
+	elif grep -qE '^# ok [0-9]+ kmemleak finds no leak' "$t"; then
 		say "$k: kmemleak" "on from boot, no leak in the scans after the suites"
-	elif grep -q '^# not ok [0-9]* kmemleak finds no leak' "$t"; then
-		say "$k: kmemleak" "$(grep -c '^unreferenced object' "$d/kmemleak.txt" 2>/dev/null) leaks reported (see $d/kmemleak.txt)"
+	elif [ -s "$d/kmemleak.txt" ]; then
+		say "$k: kmemleak" "$(grep -c '^unreferenced object' "$d/kmemleak.txt") leaks reported (see $d/kmemleak.txt)"
+	elif grep -qE '^# not ok [0-9]+ kmemleak finds no leak' "$t"; then
+		say "$k: kmemleak" "on, but the scan after the suites failed (kmemleak refused it: it turned itself off?)"
 	else
 		say "$k: kmemleak" "on, but the scans after the suites did not run"
 	fi

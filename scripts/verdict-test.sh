@@ -367,6 +367,44 @@ for l in "$debug" "$debug/vm2"; do
 		"j_fail == 1" "^not ok - $l: suite lockdep ran # not in .*scripts/expected-suites expects it"
 done
 
+# kmemleak: a boot that vm.sh gave kmemleak=on must have run both scans
+# (the setup and teardown suites' checks); a debug kernel asked to boot
+# with it that could not fails; a Debian kernel without it does not.
+km_scans() {
+	sed -i -e 's/^# ok 1 setup.works$/# ok 1 kmemleak forgets what boot left (scan, clear)/' \
+		-e 's/^# ok 1 teardown.works$/# ok 1 kmemleak finds no leak (see kmemleak.txt)/' "$1/selftests.tap"
+}
+d=$(fake_run km-scans "$debug")
+echo on >"$d/console.kmemleak"
+km_scans "$d"
+j_kver=$debug judge km-scans "$d" 0
+expect km-scans "a kmemleak=on boot of the debug kernel with both scans passes" \
+	"j_fail == 0" "^ok - $debug: guest test script completed"
+d=$(fake_run km-no-scan "$debug")
+echo on >"$d/console.kmemleak"
+km_scans "$d"
+sed -i 's/^# ok 1 kmemleak finds no leak.*/# ok 1 teardown.works/' "$d/selftests.tap"
+j_kver=$debug judge km-no-scan "$d" 0
+expect km-no-scan "a kmemleak=on boot without the scan after the suites fails" \
+	"j_fail == 1" "^not ok - $debug: kmemleak finds no leak \(the scan ran\)"
+d=$(fake_run km-none "$debug")
+echo none >"$d/console.kmemleak"
+j_kver=$debug judge km-none "$d" 0
+expect km-none "a debug kernel asked for kmemleak=on that booted without it fails" \
+	"j_fail == 1" "^not ok - $debug: booted with kmemleak=on # kmemleak was asked for"
+d=$(fake_run km-debian "$debian")
+echo none >"$d/console.kmemleak"
+j_kver=$debian judge km-debian "$d" 0
+expect km-debian "a Debian kernel, which has no kmemleak, passes without it" \
+	"j_fail == 0" "^ok - ${debian//+/\\+}: guest test script completed"
+d=$(fake_run km-pool "$debug")
+echo on >"$d/console.kmemleak"
+km_scans "$d"
+echo "[  500.000000] kmemleak: Memory pool empty, consider increasing CONFIG_DEBUG_KMEMLEAK_MEM_POOL_SIZE" >>"$d/console.log"
+j_kver=$debug judge km-pool "$d" 0
+expect km-pool "kmemleak running out of its pool fails the run (log scan)" \
+	"j_fail == 1" "^not ok - $debug: guest log free of oops/WARN/lockdep"
+
 d=$(fake_run iommufd-no-mtty "$iommufd")
 sed -i '/# suite: mtty-iommufd/,/# suite-end: mtty-iommufd/d' "$d/selftests.tap"
 j_kver=$iommufd judge iommufd-no-mtty "$d" 0

@@ -28,6 +28,10 @@
 #    of that run.  Its TAP and its kernel log are still counted.
 #  - Oops, WARN, BUG, KASAN, UBSAN, lockdep, kmemleak, hung-task and
 #    similar lines in the guest's console or dmesg are a failure.
+#  - A boot that vm.sh gave kmemleak=on (its console.kmemleak says "on")
+#    must have run both of guest-run.sh's kmemleak scans; a kernel of
+#    ours (*-qvp-debug) asked to boot with it that could not ("none")
+#    fails.
 
 QVP_EXPECTED_SKIPS=${QVP_EXPECTED_SKIPS:-$here/expected-skips}
 QVP_EXPECTED_SUITES=${QVP_EXPECTED_SUITES:-$here/expected-suites}
@@ -36,6 +40,7 @@ QVP_EXPECTED_DEVIATIONS=${QVP_EXPECTED_DEVIATIONS:-$here/expected-deviations}
 verdict_init()
 {
 	pass=0 fail=0 skip=0 xfail=0
+	km_boots=0
 	failures=() deviations=()
 	unset sum_pass sum_fail sum_skip sum_xfail
 	declare -gA sum_pass sum_fail sum_skip sum_xfail
@@ -277,7 +282,11 @@ record_tap()
 	fi
 }
 
-# scan_log FILE...: the lines of a kernel report.  Lockdep's reports
+# scan_log FILE...: the lines of a kernel report.  kmemleak's leaks are
+# in its report, which the teardown suite checks (a scan's "N new
+# suspected memory leaks" line is not scanned for: the setup suite's scan
+# of what boot left may print one); here only its running out of
+# memory, after which it stops tracking.  Lockdep's reports
 # carry WARNING: or BUG: with a call trace, except "INFO: trying to
 # register non-static key"; it says "turning off the locking correctness
 # validator" when a table is full (a KERN_DEBUG line: dmesg.txt has it),
@@ -286,7 +295,7 @@ record_tap()
 # enabled" at boot, and vm.sh's command line names lockdep.prove_locking.
 scan_log()
 {
-	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep is turned off|locking correctness validator|non-static key|Disabling lock debugging|UBSAN:|KASAN|unreferenced object|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
+	grep -E -n 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible circular locking|lockdep is turned off|locking correctness validator|non-static key|Disabling lock debugging|UBSAN:|KASAN|unreferenced object|kmemleak: Memory pool empty|kmemleak: Cannot allocate|kernel BUG|RIP: |nobody cared|hung_task|soft lockup|detected stall' "$@"
 }
 
 # judge_vm_run LABEL DIR RC [LANE]: count one boot of the test VM of
@@ -333,6 +342,19 @@ judge_vm_run()
 	fi
 
 	[ -f "$tap" ] || : >"$tap"
+	# kmemleak: vm.sh's decision for this boot (see the header)
+	local km chk
+	km=$(cat "${log%.log}.kmemleak" 2>/dev/null)
+	if [ "$km" = on ]; then
+		km_boots=$((km_boots + 1))
+		for chk in "kmemleak forgets what boot left" "kmemleak finds no leak"; do
+			grep -qE "^# (not )?ok [0-9]+ $chk" "$tap" ||
+				record "$label" fail "$chk (the scan ran)" "booted with kmemleak=on, but $tap has no result of it"
+		done
+	elif [ "$km" = none ] && [[ $lane == *-qvp-debug* ]]; then
+		record "$label" fail "booted with kmemleak=on" "kmemleak was asked for, but vm.sh found no CONFIG_DEBUG_KMEMLEAK=y in the kernel's build tree (vm.sh said so in make check's output)"
+	fi
+
 	while IFS='|' read -r kind suite a b c d e; do
 		case $kind in
 		begin) began[$suite]=1 ;;

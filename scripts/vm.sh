@@ -116,14 +116,19 @@ trap 'exit 130' INT TERM HUP
 append="intel_iommu=on iommu=pt panic=-1 oops=panic softlockup_panic=1 lockdep.prove_locking=0"
 # kmemleak only on request (make check asks by default): it tracks every
 # allocation, which under TCG about doubles the suites' time (see
-# scripts/debug-kernel.config).
+# scripts/debug-kernel.config).  What was decided goes to
+# CONSOLE_LOG's .kmemleak file, for make check's verdict: "on", "off"
+# (not asked for) or "none" (asked for, the kernel has no kmemleak).
+km_state=off
 case ${QVP_KMEMLEAK:-0} in
 0) ;;
 1)
 	if grep -qx 'CONFIG_DEBUG_KMEMLEAK=y' "/lib/modules/$kver/build/.config" 2>/dev/null; then
 		append+=" kmemleak=on"
+		km_state=on
 	else
 		echo "vm.sh: QVP_KMEMLEAK=1, but $kver has no kmemleak (no CONFIG_DEBUG_KMEMLEAK=y in /lib/modules/$kver/build/.config): booting it without" >&2
+		km_state=none
 	fi
 	;;
 *)
@@ -131,6 +136,7 @@ case ${QVP_KMEMLEAK:-0} in
 	exit 1
 	;;
 esac
+echo "$km_state" >"${log%.log}.kmemleak"
 
 # The guest side of the watchdog, started before CMD.
 beat="(while :; do cat /proc/uptime >$hb; sleep 5; done) &"
