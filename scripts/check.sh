@@ -30,7 +30,9 @@
 # are our kernels of scripts/mkkernel.sh: the iommufd one and its lane
 # only when named), QVP_VM_TIMEOUT (seconds per VM, default 4500),
 # QVP_KMEMLEAK (default 1: kmemleak on in the kernels built with it, the
-# debug kernel; 0 leaves it off, for a shorter run).
+# debug kernel; 0 leaves it off, for a shorter run), QVP_DEADLINE (unset:
+# none; N: no VM runs past N seconds after make check began, .ci/run's
+# way to end with a summary before CI's own limit kills the run).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +50,8 @@ case $kmemleak in
 0 | 1) ;;
 *) die "QVP_KMEMLEAK is '$QVP_KMEMLEAK': 1 (the default) turns kmemleak on in the kernels built with it (the debug kernel), 0 leaves it off" ;;
 esac
+deadline=${QVP_DEADLINE:-}
+[[ $deadline =~ ^[0-9]*$ ]] || die "QVP_DEADLINE is '$deadline': the seconds after make check's start by which every VM must be over, or unset for none"
 start=$(date +%s)
 
 . "$here/verdict.sh"
@@ -324,15 +328,18 @@ fi
 # The suites: all, or those of LANE (only_suites).
 boot_vm()
 {
-	local l=$1 n=$2 d=$out/$1/boot$2
+	local l=$1 n=$2 d=$out/$1/boot$2 t
 	rm -rf "$d"
 	mkdir -p "$d"
 	step "$l: boot $n under QEMU (TCG), run the selftests (console: $d/console.log)"
+	t=$(vm_timeout_by "$vm_timeout" "$start" "$deadline" "$(date +%s)")
+	[ "$t" = "$vm_timeout" ] ||
+		echo "# $l: its timeout cut to $t s: QVP_DEADLINE=$deadline (s after make check began)"
 	# shellcheck disable=SC2046	# a list of suites
 	in_rootfs "$rootfs" "$repo" env QVP_VM_STALL="$vm_stall" \
 		QVP_KMEMLEAK="$kmemleak" \
 		QVP_VM_TCG="${QVP_VM_TCG:-thread=single}" \
-		/qvp/scripts/vm.sh "${l%%/*}" "$vm_timeout" \
+		/qvp/scripts/vm.sh "${l%%/*}" "$t" \
 		"/qvp/out/$l/boot$n/console.log" /qvp/scripts/guest-run.sh "/qvp/out/$l/boot$n" \
 		$(only_suites "$l")
 }

@@ -405,6 +405,15 @@ j_kver=$debug judge km-pool "$d" 0
 expect km-pool "kmemleak running out of its pool fails the run (log scan)" \
 	"j_fail == 1" "^not ok - $debug: guest log free of oops/WARN/lockdep"
 
+# QVP_DEADLINE cuts a VM's timeout so that it is over a minute before
+# the deadline, never below 60 s, and leaves it alone without one.
+got="$(vm_timeout_by 4500 1000 '' 3000) $(vm_timeout_by 4500 1000 5100 1200) $(vm_timeout_by 4500 1000 5100 3000) $(vm_timeout_by 4500 1000 5100 6000)"
+if [ "$got" = "4500 4500 3040 60" ]; then
+	tap ok "QVP_DEADLINE cuts a VM's timeout to what is left of the run, never below 60 s"
+else
+	tap "not ok" "QVP_DEADLINE cuts a VM's timeout to what is left of the run, never below 60 s (got $got, wanted 4500 4500 3040 60)"
+fi
+
 d=$(fake_run iommufd-no-mtty "$iommufd")
 sed -i '/# suite: mtty-iommufd/,/# suite-end: mtty-iommufd/d' "$d/selftests.tap"
 j_kver=$iommufd judge iommufd-no-mtty "$d" 0

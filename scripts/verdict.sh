@@ -282,6 +282,22 @@ record_tap()
 	fi
 }
 
+# vm_timeout_by TIMEOUT START DEADLINE NOW: the timeout of a VM started
+# at NOW (seconds since the epoch) in a make check that began at START:
+# TIMEOUT, or less so that the VM is over DEADLINE seconds after START
+# with a minute to spare for the summary (QVP_DEADLINE; empty: none);
+# never less than 60.
+vm_timeout_by()
+{
+	local t=$1 left
+	if [ -n "$3" ]; then
+		left=$(($2 + $3 - 60 - $4))
+		[ "$left" -ge 60 ] || left=60
+		[ "$left" -ge "$t" ] || t=$left
+	fi
+	echo "$t"
+}
+
 # scan_log FILE...: the lines of a kernel report.  kmemleak's leaks are
 # in its report, which the teardown suite checks (a scan's "N new
 # suspected memory leaks" line is not scanned for: the setup suite's scan
