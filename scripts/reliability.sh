@@ -46,7 +46,7 @@ for kt in "${taps[@]}"; do
 	km=$(cat "$d/console.kmemleak" 2>/dev/null)
 	if [ "$km" != on ]; then
 		case $km in
-		off) km="not asked for: QVP_KMEMLEAK=0" ;;
+		off) km="not asked for" ;;
 		none) km="the kernel has none" ;;
 		*) km="no record from vm.sh" ;;
 		esac

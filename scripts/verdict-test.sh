@@ -397,6 +397,24 @@ echo none >"$d/console.kmemleak"
 j_kver=$debian judge km-debian "$d" 0
 expect km-debian "a Debian kernel, which has no kmemleak, passes without it" \
 	"j_fail == 0" "^ok - ${debian//+/\\+}: guest test script completed"
+d=$(fake_run km-scan-area "$debug")
+echo on >"$d/console.kmemleak"
+km_scans "$d"
+echo "[ 1226.371994] kmemleak: Cannot allocate a scan area, scanning the full object" >>"$d/dmesg.txt"
+j_kver=$debug judge km-scan-area "$d" 0
+expect km-scan-area "kmemleak without a scan area (fault injection provokes it) passes" \
+	"j_fail == 0" "^ok - $debug: guest log free of oops/WARN/lockdep"
+d=$(fake_run km-off "$debug")
+echo off >"$d/console.kmemleak"
+j_kver=$debug judge km-off "$d" 0
+expect km-off "a debug kernel booted without kmemleak when not asked for (QVP_KMEMLEAK=0) passes" \
+	"j_fail == 0" "^ok - $debug: guest test script completed"
+d=$(fake_run km-unfinished "$debug")
+echo on >"$d/console.kmemleak"
+rm "$d/guest.status"
+j_kver=$debug judge km-unfinished "$d" 1
+expect km-unfinished "a kmemleak=on boot whose script did not finish fails once for that, not for its scans" \
+	"j_fail == 1" "^not ok - $debug: guest test script completed"
 d=$(fake_run km-pool "$debug")
 echo on >"$d/console.kmemleak"
 km_scans "$d"
