@@ -17,7 +17,7 @@
 # of logging the whole console (kernel messages included).
 # QVP_KMEMLEAK=1: boot a kernel built with kmemleak (the debug kernel has
 # it off by default) with kmemleak=on; guest-run.sh then scans.  Default
-# 0 here; make check passes 1 unless told otherwise.
+# 0 here; make check passes 1 for our kernels unless told otherwise.
 #
 # Stall watchdog: the guest writes a heartbeat file next to CONSOLE_LOG
 # every 5 s.  A guest that stops beating for QVP_VM_STALL seconds (default
