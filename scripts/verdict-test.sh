@@ -374,50 +374,47 @@ km_scans() {
 	sed -i -e 's/^# ok 1 setup.works$/# ok 1 kmemleak forgets what boot left (scan, clear)/' \
 		-e 's/^# ok 1 teardown.works$/# ok 1 kmemleak finds no leak (see kmemleak.txt)/' "$1/selftests.tap"
 }
-d=$(fake_run km-scans "$debug")
-echo on >"$d/console.kmemleak"
-km_scans "$d"
+# km_run NAME KVER STATE [scans]: a clean run of KVER that vm.sh booted
+# with kmemleak STATE (on, off, none), with both scans' results if asked.
+km_run() {
+	local d
+	d=$(fake_run "$1" "$2")
+	echo "$3" >"$d/console.kmemleak"
+	[ "${4:-}" != scans ] || km_scans "$d"
+	echo "$d"
+}
+d=$(km_run km-scans "$debug" on scans)
 j_kver=$debug judge km-scans "$d" 0
 expect km-scans "a kmemleak=on boot of the debug kernel with both scans passes" \
 	"j_fail == 0" "^ok - $debug: guest test script completed"
-d=$(fake_run km-no-scan "$debug")
-echo on >"$d/console.kmemleak"
-km_scans "$d"
+d=$(km_run km-no-scan "$debug" on scans)
 sed -i 's/^# ok 1 kmemleak finds no leak.*/# ok 1 teardown.works/' "$d/selftests.tap"
 j_kver=$debug judge km-no-scan "$d" 0
 expect km-no-scan "a kmemleak=on boot without the scan after the suites fails" \
 	"j_fail == 1" "^not ok - $debug: kmemleak finds no leak \(the scan ran\)"
-d=$(fake_run km-none "$debug")
-echo none >"$d/console.kmemleak"
+d=$(km_run km-none "$debug" none)
 j_kver=$debug judge km-none "$d" 0
 expect km-none "a debug kernel asked for kmemleak=on that booted without it fails" \
 	"j_fail == 1" "^not ok - $debug: booted with kmemleak=on # kmemleak was asked for"
-d=$(fake_run km-debian "$debian")
-echo none >"$d/console.kmemleak"
+d=$(km_run km-debian "$debian" none)
 j_kver=$debian judge km-debian "$d" 0
 expect km-debian "a Debian kernel, which has no kmemleak, passes without it" \
 	"j_fail == 0" "^ok - ${debian//+/\\+}: guest test script completed"
-d=$(fake_run km-scan-area "$debug")
-echo on >"$d/console.kmemleak"
-km_scans "$d"
+d=$(km_run km-scan-area "$debug" on scans)
 echo "[ 1226.371994] kmemleak: Cannot allocate a scan area, scanning the full object" >>"$d/dmesg.txt"
 j_kver=$debug judge km-scan-area "$d" 0
 expect km-scan-area "kmemleak without a scan area (fault injection provokes it) passes" \
 	"j_fail == 0" "^ok - $debug: guest log free of oops/WARN/lockdep"
-d=$(fake_run km-off "$debug")
-echo off >"$d/console.kmemleak"
+d=$(km_run km-off "$debug" off)
 j_kver=$debug judge km-off "$d" 0
 expect km-off "a debug kernel booted without kmemleak when not asked for (QVP_KMEMLEAK=0) passes" \
 	"j_fail == 0" "^ok - $debug: guest test script completed"
-d=$(fake_run km-unfinished "$debug")
-echo on >"$d/console.kmemleak"
+d=$(km_run km-unfinished "$debug" on)
 rm "$d/guest.status"
 j_kver=$debug judge km-unfinished "$d" 1
 expect km-unfinished "a kmemleak=on boot whose script did not finish fails once for that, not for its scans" \
 	"j_fail == 1" "^not ok - $debug: guest test script completed"
-d=$(fake_run km-pool "$debug")
-echo on >"$d/console.kmemleak"
-km_scans "$d"
+d=$(km_run km-pool "$debug" on scans)
 echo "[  500.000000] kmemleak: Memory pool empty, consider increasing CONFIG_DEBUG_KMEMLEAK_MEM_POOL_SIZE" >>"$d/console.log"
 j_kver=$debug judge km-pool "$d" 0
 expect km-pool "kmemleak running out of its pool fails the run (log scan)" \
