@@ -107,7 +107,7 @@ need_root
 lane "test root filesystem"
 rootfs=$("$here/mkrootfs.sh") || die "no test root filesystem; see the messages above"
 # The default matrix: Debian's kernels and our debug kernel.  Our iommufd
-# kernel (lockdep, userfaultfd, iommufd on 7.x) is a second build of
+# kernel (lockdep and iommufd on 7.x) is a second build of
 # some 2000 files: CI runs make check from a cold cache, and the two
 # builds beside the VMs did not fit in its 90 minutes (the testing
 # guide, "Time").  QVP_KERNELS=iommufd runs its lane.

@@ -521,8 +521,8 @@ fi
 # Fault injection (migration_faults): every allocation and user copy of
 # each migration call made to fail in turn, through fail-nth; on the
 # kernels with fault injection in debugfs, which scripts/expected-suites
-# lists the suites for (our kernels: the iommufd one runs the edu's, with
-# userfaultfd, which the debug kernel lacks).  One device each: an edu,
+# lists the suites for (our kernels, both with userfaultfd for the edu's
+# stalls; the iommufd one runs only the edu's).  One device each: an edu,
 # every call; a 64 MiB ivshmem, whose sessions allocate more (bitmaps,
 # digests) and whose streams go through bulk.c, only the calls where it
 # differs from an edu: each of its tests moves 64 MiB streams several

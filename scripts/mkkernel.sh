@@ -10,7 +10,8 @@
 #   debug    linux-source-6.12 + scripts/debug-kernel.config (KASAN on
 #            the VFIO code, lockdep, kmemleak (off unless booted with
 #            kmemleak=on, as make check does), UBSAN, atomic-sleep and
-#            list debugging, fault injection, KUnit, iommufd): KVER
+#            list debugging, fault injection, userfaultfd, KUnit,
+#            iommufd): KVER
 #            6.12.N-qvp-debug, tree ROOTFS/usr/src/qvp-kernel
 #   iommufd  linux-source-7.3 + scripts/iommufd-kernel.config (the VFIO
 #            stack with iommufd and the device cdevs, lockdep, fault
