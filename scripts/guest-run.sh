@@ -42,7 +42,11 @@ mkdir -p "$res"
 log() { printf '[guest] %s\n' "$*"; }
 
 # want SUITE: the suite is to run (see SUITE... above).
-want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
+# After a check that timed out (check_hung, below), no suite.
+want() {
+	[ -z "${check_hung:-}" ] || return 1
+	[ "$only" = "  " ] || [[ $only == *" $1 "* ]]
+}
 
 # suite_begin NAME, suite_end NAME STATUS: a suite's markers; the end
 # says how long the suite took too (make check's table of times).
@@ -63,13 +67,66 @@ own_suite_begin() {
 	echo "# selftests: guest: $own_suite" >>"$tap"
 }
 
+# bounded SECONDS CMD...: CMD (a program or one of this script's
+# functions, run in a subshell), killed after SECONDS; its exit status,
+# or 124 then, with a line that says so, and bounded_timed_out set.
+# CMD runs as a process group of its own (set -m), so that SIGKILL
+# reaches what it started too; its stdin is /dev/null, as a script's
+# background job has without job control.  A task stuck in the kernel
+# may outlive SIGKILL: it is disowned, not waited for.  The watchdog is
+# a sleep that wait -n races against CMD, so a quick check costs no
+# polling.
+bounded_timed_out=
+bounded() {
+	local limit=$1 pid wd first="" rc
+	shift
+	set -m
+	"$@" </dev/null &
+	pid=$!
+	set +m
+	sleep "$limit" &
+	wd=$!
+	wait -n -p first "$pid" "$wd"
+	rc=$?
+	if [ "$first" = "$pid" ]; then
+		kill "$wd" 2>/dev/null
+		wait "$wd" 2>/dev/null
+		return "$rc"
+	fi
+	echo "timed out after $limit s: $*"
+	kill -KILL -- "-$pid" 2>/dev/null
+	disown "$pid"
+	bounded_timed_out=1
+	return 124
+}
+
+# check_timeout: how long one check may take.  The slow ones of a clean
+# run, the debug kernel's kmemleak scans (the whole setup suite, the
+# scan after boot in it, took up to 217 s under TCG beside another VM),
+# pass a longer one: check_timeout=900 check NAME CMD...  (a variable
+# assignment before a function call holds for that call only).
+check_timeout=300
+# check_hung: the check that timed out.  What it left stuck in the
+# kernel (an unbind waiting in the driver's remove(), holding the
+# device's lock) would hang the checks after it one by one: they fail
+# without running, and no further suite runs (want), so the script
+# reaches its verdict and the kernel log within one timeout.
+check_hung=
+
 # check NAME CMD...: one check of the suite: CMD's exit status decides,
-# and is check's.
+# and is check's; after check_timeout seconds it fails.
 check() {
 	local name=$1
 	shift
 	own_n=$((own_n + 1))
-	if "$@" >"$res/check.out" 2>&1; then
+	if [ -n "$check_hung" ]; then
+		own_failed=$((own_failed + 1))
+		echo "# not ok $own_n $name" >>"$tap"
+		echo "# # not run: the check \"$check_hung\" timed out, and what it left in the kernel may hold up this one" >>"$tap"
+		return 1
+	fi
+	bounded_timed_out=
+	if bounded "$check_timeout" "$@" >"$res/check.out" 2>&1; then
 		echo "# ok $own_n $name" >>"$tap"
 	else
 		own_failed=$((own_failed + 1))
@@ -77,6 +134,10 @@ check() {
 		sed 's/^/# # /' "$res/check.out" | tail -n 5 >>"$tap"
 		log "FAILED: $name"
 		sed 's/^/[guest]   /' "$res/check.out" | tail -n 5
+		if [ -n "$bounded_timed_out" ]; then
+			check_hung=$name
+			log "the checks after it fail without running, and no further suite runs"
+		fi
 		return 1
 	fi
 }
@@ -108,6 +169,13 @@ bound_to() {
 	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
 		cur=$(basename "$(readlink "/sys/bus/pci/devices/$1/driver")")
 	[ "$cur" = "$2" ] || { echo "$1 is bound to ${cur:-no driver}"; return 1; }
+}
+
+# bind_to BDF DRIVER: vfio_bind.sh binds the device to DRIVER (and keeps
+# the driver it had, for teardown's restore); then bound_to decides.
+bind_to() {
+	"$tests/vfio_bind.sh" bind "$1" "$2"
+	bound_to "$1" "$2"
 }
 
 # has_vfio_aliases KO ID...: the module exports the "vfio_pci:" modalias
@@ -319,7 +387,8 @@ test_devices_load || { log "$QVP_TEST_DEVICES is malformed"; exit 1; }
 own_suite_begin setup
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 if kmemleak_wanted; then
-	check "kmemleak forgets what boot left (scan, clear)" kmemleak_forget_boot
+	check_timeout=900 check "kmemleak forgets what boot left (scan, clear)" \
+		kmemleak_forget_boot
 fi
 # A kernel with lockdep boots with proving off (see scripts/vm.sh): it
 # goes on here, before vfio-pci and our module load, so every lock order
@@ -378,8 +447,7 @@ check "precopy_scan_ms refuses values outside 10..60000" param_bounded precopy_s
 check "ivshmem_reinit_pct is 0 (off) after loading, refuses values above 100" reinit_pct_off
 
 for bdf in "${migrate[@]}"; do
-	"$tests/vfio_bind.sh" bind "$bdf" qemu-vfio-pci
-	check "$bdf is bound to qemu-vfio-pci" bound_to "$bdf" qemu-vfio-pci
+	check "$bdf is bound to qemu-vfio-pci" bind_to "$bdf" qemu-vfio-pci
 	check "$bdf offers migration (vfio-mig info)" migratable "$bdf"
 done
 mdevs=()
@@ -391,8 +459,7 @@ if want mtty || want mtty-iommufd; then
 		done
 fi
 for bdf in "${vfio[@]}"; do
-	"$tests/vfio_bind.sh" bind "$bdf" vfio-pci
-	check "$bdf is bound to vfio-pci" bound_to "$bdf" vfio-pci
+	check "$bdf is bound to vfio-pci" bind_to "$bdf" vfio-pci
 done
 own_suite_end
 
@@ -698,7 +765,7 @@ if grep -q '^mtty ' /proc/modules; then
 	check "rmmod mtty" unloaded mtty
 fi
 if kmemleak_wanted; then
-	check "kmemleak finds no leak (see kmemleak.txt)" no_leaks
+	check_timeout=900 check "kmemleak finds no leak (see kmemleak.txt)" no_leaks
 fi
 own_suite_end
 
