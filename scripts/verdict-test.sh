@@ -243,6 +243,21 @@ sed -n '/# suite: edu$/,/# suite-end: edu /p' "$(fake_run debug-lane-vm2 "$debug
 j_kver=$debug judge debug-lane-swap1 "$d" 0
 expect debug-lane-swap1 "the debug kernel's first VM running a suite of the second fails" \
 	"j_fail == 1" "^not ok - $debug: suite edu is expected of $debug # it ran, but"
+# The larger ivshmems' suites are Debian's kernels' only
+# (scripts/expected-suites): a debug VM that runs one fails, and a
+# Debian kernel's run without it fails.
+for s in ivshmem-256M ivshmem-1G; do
+	d=$(fake_run "debug-$s" "$debug")
+	sed -n "/# suite: $s\$/,/# suite-end: $s /p" "$(fake_run "debian-$s" "$debian")/selftests.tap" >>"$d/selftests.tap"
+	j_kver=$debug judge "debug-$s" "$d" 0
+	expect "debug-$s" "the debug kernel's first VM running $s fails" \
+		"j_fail == 1" "^not ok - $debug: suite $s is expected of $debug # it ran, but"
+	d=$(fake_run "debian-no-$s" "$debian")
+	sed -i "/# suite: $s\$/,/# suite-end: $s /d" "$d/selftests.tap"
+	j_kver=$debian judge "debian-no-$s" "$d" 0
+	expect "debian-no-$s" "a Debian kernel's run without $s fails" \
+		"j_fail == 1" "^not ok - ${debian//+/\\+}: suite $s ran # not in"
+done
 d=$(fake_run debug-lane-lost "$debug")
 sed -i '/# suite: igb/,/# suite-end: igb/d' "$d/selftests.tap"
 j_kver=$debug judge debug-lane-lost "$d" 0
@@ -673,6 +688,24 @@ if [ -z "$bad" ]; then
 	tap ok "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM... or @KERNELS SUITE..."
 else
 	tap "not ok" "every line of scripts/expected-suites is SUITE[@KERNELS] PROGRAM... or @KERNELS SUITE... (bad: $bad)"
+fi
+# Each KERNELS glob matches a kernel of the matrix: a typo (or an
+# unbalanced !(...)) would match none, and silently take its suite out.
+bad=
+while read -r f _; do
+	[[ $f == *@* ]] || continue
+	g=${f#*@}
+	ok=
+	for k in "$debian" 7.3.4+deb13-amd64 "$debug" "$debug/vm2" "$iommufd"; do
+		# shellcheck disable=SC2053	# a glob on purpose
+		[[ $k == $g ]] && ok=1
+	done
+	[ -n "$ok" ] || bad+="$f "
+done < <(manifest_lines "$QVP_EXPECTED_SUITES")
+if [ -z "$bad" ]; then
+	tap ok "every KERNELS glob of scripts/expected-suites matches a kernel of the matrix"
+else
+	tap "not ok" "every KERNELS glob of scripts/expected-suites matches a kernel of the matrix (none for: $bad)"
 fi
 # Each suite of a partial lane has a line of its own (its programs).
 bad=$(manifest_lines "$QVP_EXPECTED_SUITES" | awk '
