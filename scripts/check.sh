@@ -28,7 +28,7 @@
 # Environment: QVP_CACHE (cache dir), QVP_KERNELS (space-separated kernel
 # versions to test, default Debian's and "debug"; "debug" and "iommufd"
 # are our kernels of scripts/mkkernel.sh: the iommufd one and its lane
-# only when named), QVP_VM_TIMEOUT (seconds per VM, default 4500),
+# only when named), QVP_VM_TIMEOUT (seconds per VM, default 5400),
 # QVP_KMEMLEAK (unset: kmemleak on in our kernels built with it, the
 # debug kernel; 1: in every kernel of the run built with it; 0: off, for
 # a shorter run), QVP_DEADLINE (unset:
@@ -42,7 +42,7 @@ repo=$(cd "$here/.." && pwd)
 
 out=$repo/out
 mkdir -p "$out"
-vm_timeout=${QVP_VM_TIMEOUT:-4500}
+vm_timeout=${QVP_VM_TIMEOUT:-5400}
 vm_stall=${QVP_VM_STALL:-240}
 # kmemleak: on by default in our kernels built with it (lane_kmemleak;
 # scripts/vm.sh adds kmemleak=on to their command line, guest-run.sh
