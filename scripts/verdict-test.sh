@@ -91,6 +91,18 @@ expect()
 	fi
 }
 
+# without_suite NAME LANE SUITE WHAT: a clean run of LANE whose TAP
+# lacks SUITE fails, the verdict naming the suite and the manifest.
+without_suite()
+{
+	local name=$1 lane=$2 s=$3 what=$4 d
+	d=$(fake_run "$name" "$lane")
+	sed -i "/# suite: $s\$/,/# suite-end: $s /d" "$d/selftests.tap"
+	j_kver=$lane judge "$name" "$d" 0
+	expect "$name" "$what" \
+		"j_fail == 1" "^not ok - ${lane//+/\\+}: suite $s ran # not in .*scripts/expected-suites expects it"
+}
+
 d=$(fake_run clean)
 judge clean "$d" 0
 expect clean "a clean run passes: no failure, no skip" \
@@ -152,11 +164,7 @@ judge unexpected-skip "$d" 0
 expect unexpected-skip "an unexpected SKIP is a failure that names the manifest" \
 	"j_fail >= 1 && j_skip == 0" 'unexpected SKIP: driver does not support migration; a skip counts only when scripts/expected-skips lists it'
 
-d=$(fake_run missing-suite)
-sed -i '/# suite: ivshmem-1G/,/# suite-end: ivshmem-1G/d' "$d/selftests.tap"
-judge missing-suite "$d" 0
-expect missing-suite "a missing suite is a failure" \
-	"j_fail == 1" '^not ok - 6.12.0-fake: suite ivshmem-1G ran # not in .*scripts/expected-suites expects it'
+without_suite missing-suite 6.12.0-fake ivshmem-1G "a missing suite is a failure"
 
 # migration_races runs in several suites: a change to it fails in each.
 nraces=$(manifest_lines "$QVP_EXPECTED_SUITES" | grep -cw migration_races)
@@ -252,17 +260,9 @@ for s in ivshmem-256M ivshmem-1G; do
 	j_kver=$debug judge "debug-$s" "$d" 0
 	expect "debug-$s" "the debug kernel's first VM running $s fails" \
 		"j_fail == 1" "^not ok - $debug: suite $s is expected of $debug # it ran, but"
-	d=$(fake_run "debian-no-$s" "$debian")
-	sed -i "/# suite: $s\$/,/# suite-end: $s /d" "$d/selftests.tap"
-	j_kver=$debian judge "debian-no-$s" "$d" 0
-	expect "debian-no-$s" "a Debian kernel's run without $s fails" \
-		"j_fail == 1" "^not ok - ${debian//+/\\+}: suite $s ran # not in"
+	without_suite "debian-no-$s" "$debian" "$s" "a Debian kernel's run without $s fails"
 done
-d=$(fake_run debug-lane-lost "$debug")
-sed -i '/# suite: igb/,/# suite-end: igb/d' "$d/selftests.tap"
-j_kver=$debug judge debug-lane-lost "$d" 0
-expect debug-lane-lost "the debug kernel's first VM without one of its suites fails" \
-	"j_fail == 1" "^not ok - $debug: suite igb ran # not in"
+without_suite debug-lane-lost "$debug" igb "the debug kernel's first VM without one of its suites fails"
 
 # The debug kernel has userfaultfd (scripts/debug-kernel.config): a
 # skip of the fault injection suite's userfaultfd cases is a failure in
@@ -304,11 +304,7 @@ j_kver=$debug_k judge debug-clean "$d" 0
 expect debug-clean "a debug-kernel run with the kunit suite passes" \
 	"j_fail == 0 && j_skip == 0" "^ok - $debug_k/kunit: qemu-vfio-pci-stream: "
 
-d=$(fake_run debug-no-kunit "$debug_k")
-sed -i '/# suite: kunit/,/# suite-end: kunit/d' "$d/selftests.tap"
-j_kver=$debug_k judge debug-no-kunit "$d" 0
-expect debug-no-kunit "a debug-kernel run without the kunit suite fails" \
-	"j_fail == 1" "^not ok - $debug_k: suite kunit ran # not in .*scripts/expected-suites expects it"
+without_suite debug-no-kunit "$debug_k" kunit "a debug-kernel run without the kunit suite fails"
 
 d=$(fake_run debian-no-kunit "$debian")
 j_kver=$debian judge debian-no-kunit "$d" 0
@@ -373,20 +369,13 @@ for line in "INFO: trying to register non-static key." \
 	lockdep_fails "iommufd-lockdep-line$i" "the log line \"$line\" fails the run" "$line"
 done
 
-d=$(fake_run iommufd-no-lockdep "$iommufd")
-sed -i '/# suite: lockdep/,/# suite-end: lockdep/d' "$d/selftests.tap"
-j_kver=$iommufd judge iommufd-no-lockdep "$d" 0
-expect iommufd-no-lockdep "an iommufd-kernel run without the lockdep suite fails" \
-	"j_fail == 1" "^not ok - $iommufd: suite lockdep ran # not in .*scripts/expected-suites expects it"
+without_suite iommufd-no-lockdep "$iommufd" lockdep "an iommufd-kernel run without the lockdep suite fails"
 
 # The debug kernel has lockdep too: each of its two VMs must run the
 # lockdep suite, which judges that VM's lock graph.
 for l in "$debug" "$debug/vm2"; do
-	d=$(fake_run "debug-no-lockdep-${l##*/}" "$l")
-	sed -i '/# suite: lockdep/,/# suite-end: lockdep/d' "$d/selftests.tap"
-	j_kver=$l judge "debug-no-lockdep-${l##*/}" "$d" 0
-	expect "debug-no-lockdep-${l##*/}" "a run of the debug kernel's VM $l without the lockdep suite fails" \
-		"j_fail == 1" "^not ok - $l: suite lockdep ran # not in .*scripts/expected-suites expects it"
+	without_suite "debug-no-lockdep-${l##*/}" "$l" lockdep \
+		"a run of the debug kernel's VM $l without the lockdep suite fails"
 done
 
 # kmemleak: a boot that vm.sh gave kmemleak=on must have run both scans
@@ -451,11 +440,7 @@ else
 	tap "not ok" "QVP_DEADLINE cuts a VM's timeout to what is left of the run, never below 60 s (got $got, wanted 4500 4500 3040 60)"
 fi
 
-d=$(fake_run iommufd-no-mtty "$iommufd")
-sed -i '/# suite: mtty-iommufd/,/# suite-end: mtty-iommufd/d' "$d/selftests.tap"
-j_kver=$iommufd judge iommufd-no-mtty "$d" 0
-expect iommufd-no-mtty "an iommufd-kernel run without one of its suites fails" \
-	"j_fail == 1" "^not ok - $iommufd: suite mtty-iommufd ran # not in .*scripts/expected-suites expects it"
+without_suite iommufd-no-mtty "$iommufd" mtty-iommufd "an iommufd-kernel run without one of its suites fails"
 
 d=$(fake_run iommufd-no-program "$iommufd")
 sed -i '/# suite: edu-iommufd/,/# suite-end: edu-iommufd/{/# selftests: vfio: migration_badinput/,/selftests: vfio: migration_badinput$/d}' "$d/selftests.tap"
