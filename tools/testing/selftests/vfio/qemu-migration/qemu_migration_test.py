@@ -20,6 +20,16 @@ qemu-vfio-pci:
                         1af4:1110 devices, which the test binds to
                         qemu-vfio-pci for the ivshmem case (and gives back)
   QEMU_MIG_KEEP=1       keep the work directory (QEMU logs and traces)
+  QEMU_MIG_ONLY         run only these groups of cases (space-separated,
+                        of: cancel dirty ivshmem incompat iommufd
+                        multifd; the case with both iommufd and multifd
+                        runs if both are named); the others print a SKIP
+                        that names the variable.  The first edu
+                        migration, which the others build on, always
+                        runs.  Default: all.  make check's debug kernel
+                        runs "dirty iommufd multifd", the cases that
+                        need its DMA logging or iommufd; Debian's
+                        kernels run every group they can
 
 A nested QEMU (TCG, 32 MiB, no guest code: its BIOS is hlt instructions)
 gets edu A through vfio-pci.  The test programs the device through the
@@ -114,6 +124,16 @@ PLAN = [
     "edu: QEMU live migration with -object iommufd and the device state "
     "over multifd keeps the registers",
 ]
+# QEMU_MIG_ONLY's groups: the plan lines of each ("iommufd-multifd" is
+# not named on its own: it runs when both "iommufd" and "multifd" do).
+GROUPS = {
+    "cancel": PLAN[5:8],
+    "dirty": PLAN[8:10],
+    "ivshmem": PLAN[10:11],
+    "incompat": PLAN[11:14],
+    "iommufd": PLAN[14:15],
+    "multifd": PLAN[15:16],
+}
 EDU_MIGRATION = PLAN[0:5]
 EDU_CANCEL = PLAN[5:8]
 EDU_DIRTY = PLAN[8:10]
@@ -1440,6 +1460,20 @@ def bar_checksum(q, addr, size, chunk):
 
 # ------------------------------------------------------------------------
 
+def dirty_case(tap, run, a, b, dirty, dirty_error, nolog):
+    """The dirty tracking case where the devices offer DMA logging; its
+    failure if asking for it failed, its SKIPs if they do not offer it."""
+    if dirty_error:
+        for name in EDU_DIRTY:
+            tap.fail(name, dirty_error)
+    elif not dirty:
+        tap.diag(f"{nolog} offers no DMA logging")
+        for name in EDU_DIRTY:
+            tap.skip(name, DIRTY_SKIP)
+    else:
+        edu_dirty(tap, run, a, b)
+
+
 def main():
     a = os.environ.get("VFIO_SELFTESTS_BDF", "")
     b = os.environ.get("VFIO_SELFTESTS_BDF2", "")
@@ -1476,6 +1510,26 @@ def main():
     else:
         dirty_error = None
 
+    only = os.environ.get("QEMU_MIG_ONLY", "").split()
+    unknown = [g for g in only if g not in GROUPS]
+    if unknown:
+        fail_all(f"QEMU_MIG_ONLY={' '.join(only)}: no group "
+                 f"{', '.join(unknown)} (groups: {' '.join(GROUPS)})")
+
+    def wanted(group):
+        """The cases of @group are to run."""
+        if not only or group == "edu":
+            return True
+        if group == "iommufd-multifd":
+            return "iommufd" in only and "multifd" in only
+        return group in only
+
+    def left_out(group):
+        """@group's SKIPs, naming the variable that left it out."""
+        names = GROUPS.get(group, [IOMMUFD_MULTIFD])
+        for name in names:
+            tap.skip(name, f"left out by QEMU_MIG_ONLY={' '.join(only)}")
+
     tap = Tap(PLAN)
     ver = qq.qemu_version()
     tap.diag(f"{ver}; edu A {a} -> edu B {b}; migration flags of A: "
@@ -1505,24 +1559,29 @@ def main():
     signal.alarm(WATCHDOG_S)
     t0 = time.monotonic()
     try:
-        edu_migration(tap, run, a, b, precopy, dirty)
-        edu_cancel(tap, run, a, b, precopy, dirty)
-        if dirty_error:
-            for name in EDU_DIRTY:
-                tap.fail(name, dirty_error)
-        elif not dirty:
-            tap.diag(f"{nolog} offers no DMA logging")
-            for name in EDU_DIRTY:
-                tap.skip(name, DIRTY_SKIP)
-        else:
-            edu_dirty(tap, run, a, b)
-        ivshmem_case(tap, run)
-        incompat_case(tap, run, a, precopy, dirty)
-        incompat_rev_case(tap, run, b, dirty)
-        incompat_ver_case(tap, run, a, b, precopy, dirty)
-        iommufd_case(tap, run, a, b, precopy, dirty)
-        multifd_case(tap, run, a, b, precopy, dirty)
-        iommufd_case(tap, run, a, b, precopy, dirty, multifd=True)
+        # each group of cases, or its SKIPs when QEMU_MIG_ONLY leaves
+        # it out
+        for group, case in (
+            ("edu", lambda: edu_migration(tap, run, a, b, precopy, dirty)),
+            ("cancel", lambda: edu_cancel(tap, run, a, b, precopy, dirty)),
+            ("dirty", lambda: dirty_case(tap, run, a, b, dirty,
+                                         dirty_error, nolog)),
+            ("ivshmem", lambda: ivshmem_case(tap, run)),
+            ("incompat", lambda: (
+                incompat_case(tap, run, a, precopy, dirty),
+                incompat_rev_case(tap, run, b, dirty),
+                incompat_ver_case(tap, run, a, b, precopy, dirty))),
+            ("iommufd", lambda: iommufd_case(tap, run, a, b, precopy,
+                                             dirty)),
+            ("multifd", lambda: multifd_case(tap, run, a, b, precopy,
+                                             dirty)),
+            ("iommufd-multifd", lambda: iommufd_case(
+                tap, run, a, b, precopy, dirty, multifd=True)),
+        ):
+            if wanted(group):
+                case()
+            else:
+                left_out(group)
     except TestError as e:
         tap.diag(f"aborted: {e}")
         tap.failed += 1
