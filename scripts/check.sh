@@ -442,6 +442,11 @@ vm_reap()
 	st=$(awk '$2 == "suite-time:" && $4 >= 60 { print $4, $3 }' "$d/selftests.tap" 2>/dev/null |
 		sort -rn | awk '{ printf "%s%s %ds", (NR > 1 ? ", " : ""), $2, $1 }')
 	[ -z "$st" ] || lanes+=("    (suites of a minute or more: $st)")
+	# and the programs of two minutes or more ("# program-time: SUITE
+	# PROG N s"), where a suite's time goes
+	st=$(awk '$2 == "program-time:" && $5 >= 120 { print $5, $3 "/" $4 }' "$d/selftests.tap" 2>/dev/null |
+		sort -rn | awk '{ printf "%s%s %ds", (NR > 1 ? ", " : ""), $2, $1 }')
+	[ -z "$st" ] || lanes+=("    (programs of two minutes or more: $st)")
 	return 0
 }
 

@@ -15,8 +15,9 @@
 #   selftests.tap   TAP of every suite, as the kselftest runner prints it,
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
 #                   markers, each end followed by "# suite-time: NAME N s"
-#                   (how long the suite took); the suites "setup" (module
-#                   load, device binding, migration capability), "kunit"
+#                   (how long the suite took), each program's verdict by
+#                   "# program-time: SUITE PROG N s"; the suites "setup"
+#                   (module load, device binding, migration capability), "kunit"
 #                   (the KUnit suites of stream.c and of the DMA log, on
 #                   a kernel with KUnit) and "teardown" (device release,
 #                   module unload) are written here
@@ -496,9 +497,29 @@ run_suite() {
 	log "suite $name"
 	suite_begin "$name"
 	env "$@" kselftest_override_timeout=900 \
-		make -s -C "$dir" KSFT_DIR="$ksft" OUTPUT="$output" run_tests \
-		>>"$tap" 2>&1
-	suite_end "$name" $?
+		make -s -C "$dir" KSFT_DIR="$ksft" OUTPUT="$output" run_tests 2>&1 |
+		program_times "$name" >>"$tap"
+	suite_end "$name" "${PIPESTATUS[0]}"
+}
+
+# program_times SUITE: the runner's output as it comes, each line written
+# at once (a VM that is cut short keeps all of it), and after each
+# program's verdict line "# program-time: SUITE PROG N s", how long the
+# program took from its "# selftests: DIR: PROG" line on (make check's
+# table of times lists the long ones).
+program_times() {
+	awk -v suite="$1" '
+		function now(t) { "date +%s" | getline t; close("date +%s"); return t }
+		{ print; fflush() }
+		/^# selftests: / { t0 = now() }
+		/^(not )?ok [0-9]+ selftests: / && t0 != "" {
+			p = $0
+			sub(/^(not )?ok [0-9]+ selftests: [^:]*: /, "", p)
+			sub(/ .*/, "", p)
+			printf "# program-time: %s %s %d s\n", suite, p, now() - t0
+			fflush()
+			t0 = ""
+		}'
 }
 
 # dev_args "BDF..." PROG...: the devices of PROGs as the kselftest
