@@ -30,7 +30,7 @@
 #    similar lines in the guest's console or dmesg are a failure.
 #  - A boot that vm.sh gave kmemleak=on (its console.kmemleak says "on")
 #    and whose guest script finished must have run both of guest-run.sh's
-#    kmemleak scans; a kernel of
+#    kmemleak checks (setup's mark, teardown's scans); a kernel of
 #    ours (*-qvp-debug) asked to boot with it that could not ("none")
 #    fails.
 
@@ -368,9 +368,9 @@ judge_vm_run()
 	# scans are not asked for again)
 	if [ "$km" = on ] && [ -f "$dir/guest.status" ]; then
 		km_boots=$((km_boots + 1))
-		for chk in "kmemleak forgets what boot left" "kmemleak finds no leak"; do
+		for chk in "kmemleak is on; leaks count from here on" "kmemleak finds no leak"; do
 			grep -qE "^# (not )?ok [0-9]+ $chk" "$tap" ||
-				record "$label" fail "$chk (the scan ran)" "booted with kmemleak=on, but $tap has no result of it"
+				record "$label" fail "$chk (the check ran)" "booted with kmemleak=on, but $tap has no result of it"
 		done
 	elif [ "$km" = none ] && [[ $lane == *-qvp-debug* ]]; then
 		record "$label" fail "booted with kmemleak=on" "kmemleak was asked for, but vm.sh found no CONFIG_DEBUG_KMEMLEAK=y in the kernel's build tree (vm.sh said so in make check's output)"
