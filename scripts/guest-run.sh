@@ -432,15 +432,42 @@ check "insmod qemu-vfio-pci.ko" insmod "$out/mod/qemu-vfio-pci.ko"
 # those of the role "vfio" (in vfio[]) to vfio-pci; the others must be
 # refused.  The VFs of a "vf-of" kind must each have an IOMMU group of
 # their own, and their PF a driver.
+# A VM that runs only some suites (a partial lane, one of the debug
+# kernel's two VMs) leaves the devices of a kind unbound when none of
+# them uses it (idle[]): under the debug kernel each bind and first open
+# took 12 to 16 s of setup.  kind_suites: the suites that use each kind
+# (through run_suite's arguments below); a kind not listed is always
+# bound.
+declare -A kind_suites=(
+	[edu]="edu edu-iommufd faults vfio-mig qemu-migration qemu-migration-11.1 parallel"
+	[ivshmem-64M]="ivshmem-64M faults-ivshmem-64M vfio-mig qemu-migration qemu-migration-11.1 parallel"
+	[ivshmem-256M]="ivshmem-256M"
+	[ivshmem-1G]="ivshmem-1G"
+	[igb-vf]="igb vfio-mig parallel"
+)
+# kind_wanted KIND: a suite to run here uses the devices of KIND.
+kind_wanted() {
+	local s
+	[ -n "${kind_suites[$1]:-}" ] || return 0
+	for s in ${kind_suites[$1]}; do
+		want "$s" && return 0
+	done
+	return 1
+}
 test_devices_scan
-migrate=() vfio=() ids=() models=()
+migrate=() vfio=() idle=() ids=() models=()
 for i in "${!td_kind[@]}"; do
 	read -ra bdfs <<<"${td_found[${td_kind[i]}]}"
 	log "${td_kind[i]}: ${bdfs[*]:-none}"
 	check "$(count_word "${td_count[i]}") ${td_label[i]}" \
 		count_is "${td_count[i]}" "${td_label[i]}" "${bdfs[@]}"
 	if [ "${td_role[i]}" = migrate ]; then
-		migrate+=("${bdfs[@]}")
+		if kind_wanted "${td_kind[i]}"; then
+			migrate+=("${bdfs[@]}")
+		else
+			idle+=("${bdfs[@]}")
+			log "${td_kind[i]}: left unbound, no suite of this VM uses it"
+		fi
 		[[ " ${ids[*]} " == *" ${td_id[i]} "* ]] || ids+=("${td_id[i]}")
 		[[ " ${models[*]} " == *" ${td_model[i]} "* ]] || models+=("${td_model[i]}")
 	elif [ "${td_role[i]}" = vfio ]; then
@@ -464,7 +491,7 @@ done
 # loading: the devices must still be without a driver here.
 check "modinfo lists the vfio_pci: modaliases of $(join_and "${models[@]}")" \
 	has_vfio_aliases "$out/mod/qemu-vfio-pci.ko" "${ids[@]}"
-for bdf in "${migrate[@]}" "${vfio[@]}"; do
+for bdf in "${migrate[@]}" "${vfio[@]}" "${idle[@]}"; do
 	check "$bdf is left unbound by loading the module" bound_to "$bdf" ""
 done
 # edu waits with memory_lock's bracket dropped between looks, but an arc
