@@ -559,9 +559,13 @@ run_suite() {
 # at once (a VM that is cut short keeps all of it), and after each
 # program's verdict line "# program-time: SUITE PROG N s", how long the
 # program took from its "# selftests: DIR: PROG" line on (make check's
-# table of times lists the long ones).
+# table of times lists the long ones).  mawk, Debian's awk, reads a pipe
+# until its buffer is full unless told -W interactive: without it every
+# line of a suite would come at the suite's end, and every time as 0 s.
 program_times() {
-	awk -v suite="$1" '
+	local interactive=()
+	! awk -W version 2>&1 | grep -q mawk || interactive=(-W interactive)
+	awk "${interactive[@]}" -v suite="$1" '
 		function now(t) { "date +%s" | getline t; close("date +%s"); return t }
 		{ print; fflush() }
 		/^# selftests: / { t0 = now() }
