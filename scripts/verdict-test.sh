@@ -295,40 +295,41 @@ else
 fi
 
 # The debug kernel's QEMU suites leave out, by QEMU_MIG_ONLY (guest-run.sh),
-# the cases that Debian's kernels run: those SKIPs are expected there, in
-# both QEMU suites and either VM, with guest-run.sh's value of the variable
-# in the reason; a SKIP of a case the debug kernel must run (DMA logging,
-# iommufd, multifd) is not, nor the same SKIPs on a Debian kernel.
-only=$(sed -n 's/.*"QEMU_MIG_ONLY=\([^"]*\)".*/\1/p' "$here/guest-run.sh")
-why="left out by QEMU_MIG_ONLY=$only"
-qbad=()
-for l in "$debug" "$debug/vm2" "$debug/boot2"; do
-	for s in qemu-migration qemu-migration-11.1; do
-		for c in "edu: migrate_cancel in pre-copy leaves the source device RUNNING" \
-			"edu: source registers intact and device working after the cancel" \
-			"edu: the cancelled source then migrates to edu B" \
-			"ivshmem: QEMU live migration keeps BAR2 contents" \
-			"edu to ivshmem: the destination refuses" "ivshmem to edu: the destination refuses" \
-			"edu to edu, stream version changed on the wire: x"; do
-			expected_skip "$l/$s: qemu_migration_test.py: $c" "$why" ||
-				qbad+=("not expected: $l/$s: $c")
+# cases that Debian's kernels run.  For each of the two suites, the test's
+# own --plan, given guest-run.sh's value, says which lines SKIP and why:
+# each of those SKIPs must be in scripts/expected-skips for either debug
+# VM and a second boot, and on no Debian kernel; no line that runs may be.
+qmt=$here/../tools/testing/selftests/vfio/qemu-migration/qemu_migration_test.py
+qbad=() qlines=0 qskips=0
+for s in qemu-migration:qemu10_only qemu-migration-11.1:qemu11_only; do
+	suite=${s%%:*} var=${s#*:}
+	only=$(grep -o "$var=(\"QEMU_MIG_ONLY=[^\"]*\")" "$here/guest-run.sh" |
+		sed 's/.*QEMU_MIG_ONLY=//; s/")$//')
+	if [ -z "$only" ]; then
+		qbad+=("guest-run.sh sets no $var")
+		continue
+	fi
+	while IFS=$'\t' read -r what name why; do
+		qlines=$((qlines + 1))
+		[ "$what" != skip ] || qskips=$((qskips + 1))
+		for l in "$debug" "$debug/vm2" "$debug/boot2"; do
+			t="$l/$suite: qemu_migration_test.py: $name"
+			if [ "$what" = skip ]; then
+				expected_skip "$t" "$why" || qbad+=("not expected: $t")
+			elif expected_skip "$t" "left out by QEMU_MIG_ONLY=$only"; then
+				qbad+=("expected, but it must run: $t")
+			fi
 		done
-		for c in "edu: dirty tracking: x" "edu: QEMU live migration to edu B completes" \
-			"edu: QEMU live migration with -object iommufd (the device cdev) keeps the registers" \
-			"edu: QEMU live migration with the device state over multifd keeps the registers"; do
-			! expected_skip "$l/$s: qemu_migration_test.py: $c" "$why" ||
-				qbad+=("expected, wrongly: $l/$s: $c")
-		done
-	done
+		[ "$what" != skip ] || ! expected_skip "$debian/$suite: qemu_migration_test.py: $name" "$why" ||
+			qbad+=("expected on $debian too: $suite: $name")
+	done < <(QEMU_MIG_ONLY=$only python3 "$qmt" --plan)
 done
-! expected_skip "$debian/qemu-migration: qemu_migration_test.py: ivshmem: QEMU live migration keeps BAR2 contents" "$why" ||
-	qbad+=("expected, wrongly: $debian/qemu-migration: ivshmem")
-if [ -z "$only" ]; then
-	tap "not ok" "the debug kernel's QEMU suites leave out only what Debian's kernels run (no QEMU_MIG_ONLY in guest-run.sh)"
+if [ "$qlines" -ne 34 ] || [ "$qskips" -eq 0 ]; then
+	tap "not ok" "the debug kernel's QEMU suites leave out only what scripts/expected-skips lists (--plan gave $qlines lines, $qskips SKIPs: want the two plans of 17, some SKIPs)"
 elif [ "${#qbad[@]}" -gt 0 ]; then
-	tap "not ok" "the debug kernel's QEMU suites leave out only what Debian's kernels run (${qbad[*]})"
+	tap "not ok" "the debug kernel's QEMU suites leave out only what scripts/expected-skips lists (${qbad[*]})"
 else
-	tap ok "the debug kernel's QEMU suites leave out only what Debian's kernels run (QEMU_MIG_ONLY=$only)"
+	tap ok "the debug kernel's QEMU suites leave out only what scripts/expected-skips lists ($qskips SKIPs)"
 fi
 
 # The lane that runs the kunit suite.

@@ -28,8 +28,12 @@ qemu-vfio-pci:
                         migration, which the others build on, always
                         runs.  Default: all.  make check's debug kernel
                         runs "dirty iommufd multifd", the cases that
-                        need its DMA logging or iommufd; Debian's
+                        need its DMA logging or iommufd (and its QEMU
+                        10.0 suite the cancel group too); Debian's
                         kernels run every group they can
+
+With --plan it prints what QEMU_MIG_ONLY makes of each line of the plan
+("run<TAB>NAME" or "skip<TAB>NAME<TAB>REASON") and touches nothing.
 
 A nested QEMU (TCG, 32 MiB, no guest code: its BIOS is hlt instructions)
 gets edu A through vfio-pci.  The test programs the device through the
@@ -1474,7 +1478,62 @@ def dirty_case(tap, run, a, b, dirty, dirty_error, nolog):
         edu_dirty(tap, run, a, b)
 
 
+def only_groups():
+    """QEMU_MIG_ONLY's groups (none: every case runs); an unknown group
+    fails every line of the plan."""
+    only = os.environ.get("QEMU_MIG_ONLY", "").split()
+    unknown = [g for g in only if g not in GROUPS]
+    if unknown:
+        fail_all(f"QEMU_MIG_ONLY={' '.join(only)}: no group "
+                 f"{', '.join(unknown)} (groups: {' '.join(GROUPS)})")
+    return only
+
+
+def group_wanted(only, group):
+    """The cases of @group run: the first edu migration always, the
+    iommufd+multifd case when both of its groups do."""
+    if not only or group == "edu":
+        return True
+    if group == "iommufd-multifd":
+        return "iommufd" in only and "multifd" in only
+    return group in only
+
+
+def group_names(group):
+    """The plan lines of @group (GROUPS, and the two that are not in it)."""
+    if group == "edu":
+        return EDU_MIGRATION
+    if group == "iommufd-multifd":
+        return [IOMMUFD_MULTIFD]
+    return GROUPS[group]
+
+
+def left_out_reason(only):
+    return f"left out by QEMU_MIG_ONLY={' '.join(only)}"
+
+
+# The groups in the order main() runs them.
+RUN_ORDER = ["edu", "cancel", "dirty", "ivshmem", "incompat", "iommufd",
+             "multifd", "iommufd-multifd"]
+
+
+def print_plan():
+    """--plan: what QEMU_MIG_ONLY makes of each plan line, one per line,
+    "run<TAB>NAME" or "skip<TAB>NAME<TAB>REASON", without a device or a
+    QEMU (make check's verdict-test holds scripts/expected-skips to it)."""
+    only = only_groups()
+    for group in RUN_ORDER:
+        for name in group_names(group):
+            if group_wanted(only, group):
+                print(f"run\t{name}")
+            else:
+                print(f"skip\t{name}\t{left_out_reason(only)}")
+    return KSFT_PASS
+
+
 def main():
+    if sys.argv[1:] == ["--plan"]:
+        return print_plan()
     a = os.environ.get("VFIO_SELFTESTS_BDF", "")
     b = os.environ.get("VFIO_SELFTESTS_BDF2", "")
     if not a or not b:
@@ -1510,25 +1569,12 @@ def main():
     else:
         dirty_error = None
 
-    only = os.environ.get("QEMU_MIG_ONLY", "").split()
-    unknown = [g for g in only if g not in GROUPS]
-    if unknown:
-        fail_all(f"QEMU_MIG_ONLY={' '.join(only)}: no group "
-                 f"{', '.join(unknown)} (groups: {' '.join(GROUPS)})")
-
-    def wanted(group):
-        """The cases of @group are to run."""
-        if not only or group == "edu":
-            return True
-        if group == "iommufd-multifd":
-            return "iommufd" in only and "multifd" in only
-        return group in only
+    only = only_groups()
 
     def left_out(group):
         """@group's SKIPs, naming the variable that left it out."""
-        names = GROUPS.get(group, [IOMMUFD_MULTIFD])
-        for name in names:
-            tap.skip(name, f"left out by QEMU_MIG_ONLY={' '.join(only)}")
+        for name in group_names(group):
+            tap.skip(name, left_out_reason(only))
 
     tap = Tap(PLAN)
     ver = qq.qemu_version()
@@ -1578,7 +1624,7 @@ def main():
             ("iommufd-multifd", lambda: iommufd_case(
                 tap, run, a, b, precopy, dirty, multifd=True)),
         ):
-            if wanted(group):
+            if group_wanted(only, group):
                 case()
             else:
                 left_out(group)
