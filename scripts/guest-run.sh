@@ -102,10 +102,11 @@ bounded() {
 }
 
 # check_timeout: how long one check may take.  The slow ones of a clean
-# run, the debug kernel's kmemleak scans (the whole setup suite, the
-# scan after boot in it, took up to 217 s under TCG beside another VM),
-# pass a longer one: check_timeout=900 check NAME CMD...  (a variable
-# assignment before a function call holds for that call only).
+# run, the debug kernel's kmemleak scans (teardown's two; a scan in the
+# setup suite, before 2026-12-03, took up to 217 s under TCG beside
+# another VM), pass a longer one: check_timeout=900 check NAME CMD...
+# (a variable assignment before a function call holds for that call
+# only).
 check_timeout=300
 # check_hung: the check that timed out.  What it left stuck in the
 # kernel (an unbind waiting in the driver's remove(), holding the
@@ -298,9 +299,9 @@ kmemleak_scan() {
 # is not the suites' doing.  Writing scan=off (there is no scan thread:
 # scripts/debug-kernel.config) fails with EPERM unless kmemleak is on.
 # Not kmemleak's own "clear": it forgets only what a scan has reported,
-# so it needs a scan here first, and under TCG that scan took 100 to
-# 320 s of each debug VM's setup; the objects' jiffies tell the same
-# apart for free.  What that loses: an object allocated before this
+# so it needs a scan here first, which under TCG took some 25 s of each
+# debug VM's setup on a fast day (2026-12-03) and more on slow ones;
+# the objects' jiffies tell the same apart for free.  What that loses: an object allocated before this
 # point and orphaned by the suites, when the driver and vfio-pci are
 # not loaded yet.
 kmemleak_mark() {

@@ -300,9 +300,12 @@ vm_timeout_by()
 }
 
 # scan_log FILE...: the lines of a kernel report.  kmemleak's leaks are
-# in its report, which the teardown suite checks (a scan's "N new
-# suspected memory leaks" line is not scanned for: the setup suite's scan
-# of what boot left may print one); here only its running out of
+# in its report, which the teardown suite checks, counting only the
+# objects allocated since the setup suite's mark (a scan's "N new
+# suspected memory leaks" line is not scanned for: the teardown scans
+# find what boot left too, which does not count; and "unreferenced
+# object" lines appear in the log only with kmemleak.verbose=1, which
+# make check does not set); here only its running out of
 # memory for its own records, after which it stops tracking ("Cannot
 # allocate a scan area" is not that: the fault injection suites provoke
 # it, and kmemleak then scans the whole object, as it should).  Lockdep's reports
