@@ -565,7 +565,7 @@ run_suite() {
 # line of a suite would come at the suite's end, and every time as 0 s.
 program_times() {
 	local interactive=()
-	! awk -W version 2>&1 | grep -q mawk || interactive=(-W interactive)
+	! awk -W version </dev/null 2>&1 | grep -q mawk || interactive=(-W interactive)
 	awk "${interactive[@]}" -v suite="$1" '
 		function now(t) { "date +%s" | getline t; close("date +%s"); return t }
 		{ print; fflush() }
@@ -624,8 +624,9 @@ esac
 # or an mtty takes well under a millisecond there, on an ivshmem (whose
 # STOP_COPY sessions stream 64 MiB) and on an igb VF (slow resets)
 # milliseconds.  Under our debug kernel (KASAN, lockdep, kmemleak) an op
-# takes some 20 to 30 times as long (16000 ops on the edus took 141.6 s
-# that day), so half as many: about 30 to 40 s a kind on a good day.
+# takes some 14 to 21 times as long (16000 ops on the edus took 141.6 s
+# that day, 216 s on a slow one), so half as many: about 30 to 40 s a
+# kind on a good day.
 # $MIG_FUZZ_OPS, when set, is taken for every kind.  The seed is the
 # clock's; the program's TAP lines and log say how to replay a run.
 fuzz_ops() {
@@ -722,17 +723,20 @@ fi
 # log after migrate_cancel.  What runs nowhere else then: the ivshmem
 # migration and the incompatible streams with the DMA log on (Debian's
 # kernels run them with enable-migration=on, without it).
-qemu10_only=() qemu11_only=()
+# qemu_only[SUITE]: the suite's QEMU_MIG_ONLY (scripts/verdict-test.sh
+# reads these lines).
+declare -A qemu_only=()
 case $kver in
 *-qvp-debug)
-	qemu10_only=("QEMU_MIG_ONLY=cancel dirty iommufd multifd")
-	qemu11_only=("QEMU_MIG_ONLY=dirty iommufd multifd")
+	qemu_only[qemu-migration]="cancel dirty iommufd multifd"
+	qemu_only[qemu-migration-11.1]="dirty iommufd multifd"
 	;;
 esac
 if [ "${#edu[@]}" -ge 1 ] && { want qemu-migration || want qemu-migration-11.1; }; then
 	want qemu-migration &&
 		run_suite qemu-migration /qvp/tools/testing/selftests/vfio/qemu-migration \
-			"$out/qemu-migration-selftests" "${qemu10_only[@]}" \
+			"$out/qemu-migration-selftests" \
+			${qemu_only[qemu-migration]:+"QEMU_MIG_ONLY=${qemu_only[qemu-migration]}"} \
 			VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 	# The same with QEMU 11.1 from trixie-backports, which
 	# scripts/mkqemu.sh unpacked into /opt/qemu-11.1 (qemu.env: its
@@ -743,7 +747,8 @@ if [ "${#edu[@]}" -ge 1 ] && { want qemu-migration || want qemu-migration-11.1; 
 		qemu11=(QEMU_MIG_QEMU=/opt/qemu-11.1/usr/bin/qemu-system-x86_64)
 		[ ! -r /opt/qemu-11.1/qemu.env ] || mapfile -t qemu11 </opt/qemu-11.1/qemu.env
 		run_suite qemu-migration-11.1 /qvp/tools/testing/selftests/vfio/qemu-migration \
-			"$out/qemu-migration-selftests" "${qemu11[@]}" "${qemu11_only[@]}" \
+			"$out/qemu-migration-selftests" "${qemu11[@]}" \
+			${qemu_only[qemu-migration-11.1]:+"QEMU_MIG_ONLY=${qemu_only[qemu-migration-11.1]}"} \
 			VFIO_SELFTESTS_BDF="${edu[0]}" VFIO_SELFTESTS_BDF2="${edu[1]:-}"
 	fi
 fi

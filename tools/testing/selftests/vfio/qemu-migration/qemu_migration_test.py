@@ -1478,14 +1478,18 @@ def dirty_case(tap, run, a, b, dirty, dirty_error, nolog):
         edu_dirty(tap, run, a, b)
 
 
-def only_groups():
+def only_groups(plan_mode=False):
     """QEMU_MIG_ONLY's groups (none: every case runs); an unknown group
-    fails every line of the plan."""
+    fails every line of the plan (with --plan: exit 1, saying why)."""
     only = os.environ.get("QEMU_MIG_ONLY", "").split()
     unknown = [g for g in only if g not in GROUPS]
     if unknown:
-        fail_all(f"QEMU_MIG_ONLY={' '.join(only)}: no group "
-                 f"{', '.join(unknown)} (groups: {' '.join(GROUPS)})")
+        why = (f"QEMU_MIG_ONLY={' '.join(only)}: no group "
+               f"{', '.join(unknown)} (groups: {' '.join(GROUPS)})")
+        if plan_mode:
+            print(why, file=sys.stderr)
+            sys.exit(KSFT_FAIL)
+        fail_all(why)
     return only
 
 
@@ -1512,7 +1516,7 @@ def left_out_reason(only):
     return f"left out by QEMU_MIG_ONLY={' '.join(only)}"
 
 
-# The groups in the order main() runs them.
+# The groups in the order main() runs them (and --plan prints them).
 RUN_ORDER = ["edu", "cancel", "dirty", "ivshmem", "incompat", "iommufd",
              "multifd", "iommufd-multifd"]
 
@@ -1521,7 +1525,7 @@ def print_plan():
     """--plan: what QEMU_MIG_ONLY makes of each plan line, one per line,
     "run<TAB>NAME" or "skip<TAB>NAME<TAB>REASON", without a device or a
     QEMU (make check's verdict-test holds scripts/expected-skips to it)."""
-    only = only_groups()
+    only = only_groups(plan_mode=True)
     for group in RUN_ORDER:
         for name in group_names(group):
             if group_wanted(only, group):
@@ -1607,25 +1611,24 @@ def main():
     try:
         # each group of cases, or its SKIPs when QEMU_MIG_ONLY leaves
         # it out
-        for group, case in (
-            ("edu", lambda: edu_migration(tap, run, a, b, precopy, dirty)),
-            ("cancel", lambda: edu_cancel(tap, run, a, b, precopy, dirty)),
-            ("dirty", lambda: dirty_case(tap, run, a, b, dirty,
-                                         dirty_error, nolog)),
-            ("ivshmem", lambda: ivshmem_case(tap, run)),
-            ("incompat", lambda: (
+        cases = {
+            "edu": lambda: edu_migration(tap, run, a, b, precopy, dirty),
+            "cancel": lambda: edu_cancel(tap, run, a, b, precopy, dirty),
+            "dirty": lambda: dirty_case(tap, run, a, b, dirty, dirty_error,
+                                        nolog),
+            "ivshmem": lambda: ivshmem_case(tap, run),
+            "incompat": lambda: (
                 incompat_case(tap, run, a, precopy, dirty),
                 incompat_rev_case(tap, run, b, dirty),
-                incompat_ver_case(tap, run, a, b, precopy, dirty))),
-            ("iommufd", lambda: iommufd_case(tap, run, a, b, precopy,
-                                             dirty)),
-            ("multifd", lambda: multifd_case(tap, run, a, b, precopy,
-                                             dirty)),
-            ("iommufd-multifd", lambda: iommufd_case(
-                tap, run, a, b, precopy, dirty, multifd=True)),
-        ):
+                incompat_ver_case(tap, run, a, b, precopy, dirty)),
+            "iommufd": lambda: iommufd_case(tap, run, a, b, precopy, dirty),
+            "multifd": lambda: multifd_case(tap, run, a, b, precopy, dirty),
+            "iommufd-multifd": lambda: iommufd_case(
+                tap, run, a, b, precopy, dirty, multifd=True),
+        }
+        for group in RUN_ORDER:
             if group_wanted(only, group):
-                case()
+                cases[group]()
             else:
                 left_out(group)
     except TestError as e:
