@@ -437,17 +437,28 @@ vm_reap()
 	lanes+=("$(printf '%-44s %5ds' "$k: VM" $((end - vm_t0[$k])))")
 	[ -z "${vm_beside[$k]}" ] ||
 		lanes+=("    (beside ${vm_beside[$k]})")
-	# the suites of its last boot that took a minute or more, longest
-	# first (guest-run.sh's "# suite-time: NAME N s")
-	st=$(awk '$2 == "suite-time:" && $4 >= 60 { print $4, $3 }' "$d/selftests.tap" 2>/dev/null |
-		sort -rn | awk '{ printf "%s%s %ds", (NR > 1 ? ", " : ""), $2, $1 }')
+	# the suites of its last boot that took a minute or more, and the
+	# programs of two minutes or more, where a suite's time goes
+	st=$(long_times suite-time 60 "$d/selftests.tap")
 	[ -z "$st" ] || lanes+=("    (suites of a minute or more: $st)")
-	# and the programs of two minutes or more ("# program-time: SUITE
-	# PROG N s"), where a suite's time goes
-	st=$(awk '$2 == "program-time:" && $5 >= 120 { print $5, $3 "/" $4 }' "$d/selftests.tap" 2>/dev/null |
-		sort -rn | awk '{ printf "%s%s %ds", (NR > 1 ? ", " : ""), $2, $1 }')
+	st=$(long_times program-time 120 "$d/selftests.tap")
 	[ -z "$st" ] || lanes+=("    (programs of two minutes or more: $st)")
 	return 0
+}
+
+# long_times MARK MIN TAP: "NAME Ns, ..." of guest-run.sh's "# MARK: NAME...
+# N s" lines of TAP ("# suite-time: SUITE N s", "# program-time: SUITE
+# PROG N s") with N of MIN or more, longest first, NAME's words joined
+# by "/".
+long_times()
+{
+	awk -v mark="$1:" -v min="$2" '$2 == mark && $(NF - 1) >= min {
+		n = $3
+		for (i = 4; i < NF - 1; i++)
+			n = n "/" $i
+		print $(NF - 1), n
+	}' "$3" 2>/dev/null |
+		sort -rn | awk '{ printf "%s%s %ds", (NR > 1 ? ", " : ""), $2, $1 }'
 }
 
 # 5b. the tail: vm.sh's stall watchdog and make demo -------------------------

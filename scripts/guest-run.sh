@@ -301,9 +301,9 @@ kmemleak_scan() {
 # Not kmemleak's own "clear": it forgets only what a scan has reported,
 # so it needs a scan here first, which under TCG took some 25 s of each
 # debug VM's setup on a fast day (2026-12-03) and more on slow ones;
-# the objects' jiffies tell the same apart for free.  What that loses: an object allocated before this
-# point and orphaned by the suites, when the driver and vfio-pci are
-# not loaded yet.
+# the objects' jiffies tell the same apart for free.  What that loses:
+# an object allocated before this point and orphaned by the suites,
+# when the driver and vfio-pci are not loaded yet.
 kmemleak_mark() {
 	echo scan=off >"$kmemleak" || return 1
 	awk '$1 == "jiffies:" { print $2; exit }' /proc/timer_list >"$res/kmemleak.since"

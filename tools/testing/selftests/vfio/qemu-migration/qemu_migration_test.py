@@ -128,16 +128,6 @@ PLAN = [
     "edu: QEMU live migration with -object iommufd and the device state "
     "over multifd keeps the registers",
 ]
-# QEMU_MIG_ONLY's groups: the plan lines of each ("iommufd-multifd" is
-# not named on its own: it runs when both "iommufd" and "multifd" do).
-GROUPS = {
-    "cancel": PLAN[5:8],
-    "dirty": PLAN[8:10],
-    "ivshmem": PLAN[10:11],
-    "incompat": PLAN[11:14],
-    "iommufd": PLAN[14:15],
-    "multifd": PLAN[15:16],
-}
 EDU_MIGRATION = PLAN[0:5]
 EDU_CANCEL = PLAN[5:8]
 EDU_DIRTY = PLAN[8:10]
@@ -148,6 +138,16 @@ INCOMPAT_VER = PLAN[13]
 IOMMUFD = PLAN[14]
 MULTIFD = PLAN[15]
 IOMMUFD_MULTIFD = PLAN[16]
+# QEMU_MIG_ONLY's groups: the plan lines of each ("iommufd-multifd" is
+# not named on its own: it runs when both "iommufd" and "multifd" do).
+GROUPS = {
+    "cancel": EDU_CANCEL,
+    "dirty": EDU_DIRTY,
+    "ivshmem": [IVSHMEM],
+    "incompat": [INCOMPAT, INCOMPAT_REV, INCOMPAT_VER],
+    "iommufd": [IOMMUFD],
+    "multifd": [MULTIFD],
+}
 
 
 class Tap:
