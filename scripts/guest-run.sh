@@ -16,7 +16,9 @@
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
 #                   markers, each end followed by "# suite-time: NAME N s"
 #                   (how long the suite took), each program's verdict by
-#                   "# program-time: SUITE PROG N s"; the suites "setup"
+#                   "# program-time: SUITE PROG N s", and each check of
+#                   our own suites that took 20 s or more by "# #
+#                   took N s" under its line; the suites "setup"
 #                   (module load, device binding, migration capability), "kunit"
 #                   (the KUnit suites of stream.c and of the DMA log, on
 #                   a kernel with KUnit) and "teardown" (device release,
@@ -116,9 +118,11 @@ check_timeout=300
 check_hung=
 
 # check NAME CMD...: one check of the suite: CMD's exit status decides,
-# and is check's; after check_timeout seconds it fails.
+# and is check's; after check_timeout seconds it fails.  One that took
+# 20 s or more says so under its line, so that a slow setup or teardown
+# shows where its time went (the console has no clock for our lines).
 check() {
-	local name=$1
+	local name=$1 t0=$SECONDS rc=0
 	shift
 	own_n=$((own_n + 1))
 	if [ -n "$check_hung" ]; then
@@ -128,7 +132,8 @@ check() {
 		return 1
 	fi
 	bounded_timed_out=
-	if bounded "$check_timeout" "$@" >"$res/check.out" 2>&1; then
+	bounded "$check_timeout" "$@" >"$res/check.out" 2>&1 || rc=$?
+	if [ "$rc" -eq 0 ]; then
 		echo "# ok $own_n $name" >>"$tap"
 	else
 		own_failed=$((own_failed + 1))
@@ -140,8 +145,9 @@ check() {
 			check_hung=$name
 			log "the checks after it fail without running, and no further suite runs"
 		fi
-		return 1
 	fi
+	[ $((SECONDS - t0)) -lt 20 ] || echo "# # took $((SECONDS - t0)) s" >>"$tap"
+	[ "$rc" -eq 0 ]
 }
 
 # own_suite_verdict: the verdict line of the suite's checks.
