@@ -631,6 +631,55 @@ TEST_F(dev, reopen_finds_power_on_state)
 	}
 }
 
+/*
+ * User A leaves state and enters runtime low power
+ * (VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY), then closes the device without
+ * leaving it.  The driver skips its reset at close then (MMIO to a
+ * function out of D0 reads all ones), and vfio-pci-core ends the low
+ * power after close_device: the reset at open must still hand user B the
+ * power-on edu, in RUNNING, and one that migrates.  edu has no power
+ * management capability, so its function stays in D0 and what runs is
+ * the skip and the open after it, not a D3hot.
+ */
+TEST_F(dev, low_power_close_reopen_finds_power_on_state)
+{
+	struct vfio_dev *d = &self->dev;
+	struct edu_regs want, got;
+	struct vfio_buf s;
+	char why[512];
+	uint32_t v;
+	int ret;
+
+	/* user A */
+	ASSERT_EQ(0, vfio_dev_write32(d, BAR0, EDU_REG_LIVENESS, 0xdeadbeef));
+	ASSERT_EQ(0, vfio_dev_write32(d, BAR0, EDU_REG_IRQ_RAISE, 0x10000));
+	ASSERT_EQ(0, vfio_dev_write32(d, BAR0, EDU_REG_STATUS,
+				      EDU_STATUS_IRQFACT));
+	ASSERT_EQ(0, edu_factorial(d, 9, &v));
+	ASSERT_EQ(edu_factorial_of(9), v);
+	ret = vfio_dev_feature(d, VFIO_DEVICE_FEATURE_SET |
+			       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY, NULL, 0);
+	ASSERT_EQ(0, ret) TH_LOG("LOW_POWER_ENTRY: %s", strerror(-ret));
+	vfio_dev_close(d);
+
+	/* user B */
+	ASSERT_EQ(0, vfio_dev_open(d, g_bdf)) TH_LOG("%s", d->err);
+	expect_state(_metadata, d, ST(RUNNING));
+	edu_power_on(&want);
+	ASSERT_EQ(0, edu_read_regs(d, &got));
+	EXPECT_EQ(0, edu_regs_diff(&want, &got, why, sizeof(why)))
+		TH_LOG("after a close in low power: %s", why);
+	vfio_buf_init(&s);
+	save(_metadata, d, &s);
+	EXPECT_EQ(0, qvp_check_edu_stream(s.data, s.len, &self->ids, &got,
+					  why, sizeof(why)))
+		TH_LOG("the stream saved after the reopen: %s", why);
+	EXPECT_EQ(0, edu_regs_diff(&want, &got, why, sizeof(why)))
+		TH_LOG("the stream saved after the reopen holds: %s", why);
+	vfio_buf_free(&s);
+	go(_metadata, d, ST(RUNNING), NULL);
+}
+
 /* BAR0's region info with room for @len bytes of capabilities. */
 static struct vfio_region_info *bar0_info(struct __test_metadata *_metadata,
 					  struct vfio_dev *dev, size_t len)
