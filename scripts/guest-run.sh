@@ -16,9 +16,11 @@
 #                   between "# suite: NAME" and "# suite-end: NAME STATUS"
 #                   markers, each end followed by "# suite-time: NAME N s"
 #                   (how long the suite took), each program's verdict by
-#                   "# program-time: SUITE PROG N s", and each check of
-#                   our own suites that took 20 s or more by "# #
-#                   took N s" under its line; the suites "setup"
+#                   "# program-time: SUITE PROG N s"; in our own
+#                   suites a check that took 20 s or more is followed
+#                   by "# # took N s", one that began 20 s or more after
+#                   the check before is preceded by "# # N s since...";
+#                   the suites "setup"
 #                   (module load, device binding, migration capability), "kunit"
 #                   (the KUnit suites of stream.c and of the DMA log, on
 #                   a kernel with KUnit) and "teardown" (device release,
@@ -65,7 +67,7 @@ suite_end() {
 # A suite of our own (setup, teardown) in the runner's TAP shape: one
 # "# ok N NAME" line per check, then the program's verdict line.
 own_suite_begin() {
-	own_suite=$1 own_n=0 own_failed=0
+	own_suite=$1 own_n=0 own_failed=0 check_end=$SECONDS
 	suite_begin "$own_suite"
 	echo "# selftests: guest: $own_suite" >>"$tap"
 }
@@ -116,15 +118,21 @@ check_timeout=300
 # without running, and no further suite runs (want), so the script
 # reaches its verdict and the kernel log within one timeout.
 check_hung=
+# check_end: when the last check ended (bash's SECONDS), or its suite began.
+check_end=$SECONDS
 
 # check NAME CMD...: one check of the suite: CMD's exit status decides,
 # and is check's; after check_timeout seconds it fails.  One that took
-# 20 s or more says so under its line, so that a slow setup or teardown
-# shows where its time went (the console has no clock for our lines).
+# 20 s or more says so after its line and output, and one that began 20 s
+# or more after the suite's start or the check before it says so before
+# its line, so that a slow setup or teardown shows where its time went
+# (the console has no clock for our lines).
 check() {
-	local name=$1 t0=$SECONDS rc=0
+	local name=$1 t0=$SECONDS rc=0 dt
 	shift
 	own_n=$((own_n + 1))
+	dt=$((t0 - check_end))
+	[ "$dt" -lt 20 ] || echo "# # $dt s since the check before (or the suite's start)" >>"$tap"
 	if [ -n "$check_hung" ]; then
 		own_failed=$((own_failed + 1))
 		echo "# not ok $own_n $name" >>"$tap"
@@ -146,7 +154,9 @@ check() {
 			log "the checks after it fail without running, and no further suite runs"
 		fi
 	fi
-	[ $((SECONDS - t0)) -lt 20 ] || echo "# # took $((SECONDS - t0)) s" >>"$tap"
+	check_end=$SECONDS
+	dt=$((check_end - t0))
+	[ "$dt" -lt 20 ] || echo "# # took $dt s" >>"$tap"
 	[ "$rc" -eq 0 ]
 }
 
