@@ -139,8 +139,8 @@ fi
 # long one).  They join the matrix after Debian's kernels, the debug
 # kernel first, then the iommufd one if named.  One job builds them one
 # after the other, in that order, so that two builds do not share the
-# two cores: the debug kernel's lanes are the long ones (nearly every
-# suite, in two VMs, under a debug kernel), so its kernel is wanted first; the
+# two cores: the debug kernel's lanes are the long ones (every suite,
+# in two VMs, under a debug kernel), so its kernel is wanted first; the
 # iommufd kernel's lane (a few suites) comes last, and its build has the
 # debug lanes' VM time to finish.  A cached kernel takes seconds.  Progress:
 # out/mkkernel[-iommufd].out.
