@@ -746,7 +746,8 @@ TEST_F_TIMEOUT(usercopy, guard_page, 600)
 #define WATCHDOG_S	20
 #define WAIT_MS		2000	/* how long "waits for it" is looked for */
 
-enum other { O_GET_STATE, O_DATA_SIZE, O_PRECOPY_INFO, O_ARC, O_RESET };
+enum other { O_GET_STATE, O_DATA_SIZE, O_PRECOPY_INFO, O_ARC, O_RESET,
+	     O_CLOSE };
 
 FIXTURE(uffd) {
 	struct mig_pdev d;
@@ -794,6 +795,12 @@ FIXTURE_VARIANT_ADD(uffd, write_resuming_to_stop) {
 };
 FIXTURE_VARIANT_ADD(uffd, write_resuming_reset) {
 	.write = true, .from = S(RESUMING), .other = O_RESET,
+};
+FIXTURE_VARIANT_ADD(uffd, read_stop_copy_close) {
+	.from = S(STOP_COPY), .other = O_CLOSE,
+};
+FIXTURE_VARIANT_ADD(uffd, write_resuming_close) {
+	.write = true, .from = S(RESUMING), .other = O_CLOSE,
 };
 
 FIXTURE_SETUP(uffd)
@@ -899,6 +906,9 @@ static void *other_thread(void *arg)
 	case O_RESET:
 		c->ret = vfio_dev_reset(dev);
 		break;
+	case O_CLOSE:
+		c->ret = close(c->fd) ? -errno : 0;
+		break;
 	}
 	c->done = true;
 	return NULL;
@@ -908,6 +918,7 @@ static const char *const other_names[] = {
 	[O_GET_STATE] = "GET of the state", [O_DATA_SIZE] = "MIG_DATA_SIZE",
 	[O_PRECOPY_INFO] = "VFIO_MIG_GET_PRECOPY_INFO",
 	[O_ARC] = "the arc", [O_RESET] = "VFIO_DEVICE_RESET",
+	[O_CLOSE] = "close() of the data fd",
 };
 
 static bool wait_done(volatile bool *done, int ms)
@@ -1014,7 +1025,32 @@ TEST_F_TIMEOUT(uffd, stall, 300)
 			TH_LOG("%s: %s", other_names[variant->other],
 			       strerror(-other.ret));
 	}
-	if (!ends && io.ret > 0) {
+	if (variant->other == O_CLOSE) {
+		/*
+		 * The fd is gone, the session is not: it holds its file, so
+		 * the stalled call finished its copy, and the arc out of the
+		 * state ends the session.  A resume loads what was written:
+		 * the whole stream (an edu's fits in the page), or a part
+		 * of it, which the load refuses.
+		 */
+		self->fd = -1;
+		ASSERT_LT(0, io.ret) TH_LOG("the stalled %s after the close: %s",
+					    variant->write ? "write" : "read",
+					    io.ret < 0 ? strerror(io.err) : "0");
+		if (variant->write && (size_t)io.ret < self->good.len) {
+			ret = vfio_dev_mig_set_state(dev, ST(STOP), NULL);
+			ASSERT_EQ(-EINVAL, ret)
+				TH_LOG("loading %zd of %zu bytes: %s", io.ret,
+				       self->good.len, strerror(-ret));
+			expect_state(_metadata, dev, ST(ERROR));
+		} else {
+			go(_metadata, dev, ST(STOP), NULL);
+			go(_metadata, dev, ST(RUNNING), NULL);
+			/* state 1: saved from, or loaded */
+			expect_state_of(_metadata, &self->d, &self->want1,
+					"after a close during the stall");
+		}
+	} else if (!ends && io.ret > 0) {
 		ASSERT_EQ(0, vfio_dev_mig_get_state(dev, &now));
 		ASSERT_EQ(variant->from, now);
 		if (variant->write) {
