@@ -737,11 +737,13 @@ TEST_F_TIMEOUT(usercopy, guard_page, 600)
  * session's lock held, until the test resolves the fault.  Meanwhile a
  * second thread makes another call; the test logs whether that call
  * waited for the stalled one (an arc that ends the session, a
- * VFIO_MIG_GET_PRECOPY_INFO on the same fd, a reset may) or not (GET of
- * the state, MIG_DATA_SIZE).  Then UFFDIO_COPY fills the page: both calls
- * must return within WATCHDOG_S, with results the uAPI allows, and the
- * stream must still be whole (where the other call left the session
- * open) and the device migrate.
+ * VFIO_MIG_GET_PRECOPY_INFO on the same fd, a reset, a close() of a
+ * resume fd may) or not (GET of the state, MIG_DATA_SIZE, a close() of a
+ * save fd).  Then UFFDIO_COPY fills the page: both calls must return
+ * within WATCHDOG_S, with results the uAPI allows; where the other call
+ * left the session open on an fd, the rest of the stream must still
+ * read or write whole; after a close() the arc out of the state ends the
+ * session; and the device must migrate.
  */
 #define WATCHDOG_S	20
 #define WAIT_MS		2000	/* how long "waits for it" is looked for */
@@ -846,11 +848,17 @@ FIXTURE_SETUP(uffd)
 
 FIXTURE_TEARDOWN(uffd)
 {
-	close_fd(&self->fd);
-	mig_pdev_close(&self->d);
+	/*
+	 * The userfaultfd goes first: a test that failed before it filled
+	 * the page leaves a call stalled with the session's lock held, and
+	 * closing the userfaultfd ends its copy (EFAULT), which the end of
+	 * the session at the device's close would otherwise wait for.
+	 */
+	close_fd(&self->uffd);
 	if (self->area != MAP_FAILED)
 		munmap(self->area, self->pg);
-	close_fd(&self->uffd);
+	close_fd(&self->fd);
+	mig_pdev_close(&self->d);
 	vfio_buf_free(&self->good);
 }
 
@@ -975,6 +983,8 @@ TEST_F_TIMEOUT(uffd, stall, 300)
 	ASSERT_FALSE(io.done);
 
 	other.fd = self->fd;
+	if (variant->other == O_CLOSE)
+		self->fd = -1;	/* the other thread closes it */
 	other.buf = dev;
 	other.other = variant->other;
 	other.to = variant->to;
@@ -1027,13 +1037,14 @@ TEST_F_TIMEOUT(uffd, stall, 300)
 	}
 	if (variant->other == O_CLOSE) {
 		/*
-		 * The fd is gone, the session is not: it holds its file, so
-		 * the stalled call finished its copy, and the arc out of the
-		 * state ends the session.  A resume loads what was written:
-		 * the whole stream (an edu's fits in the page), or a part
-		 * of it, which the load refuses.
+		 * The fd is gone, the file is not: the stalled call holds
+		 * it (the VFS's reference for the syscall) and finished its
+		 * copy, and the session holds it too, so the arc out of the
+		 * state still finds the session and ends it.  A resume
+		 * loads what was written: the whole stream (an edu's fits
+		 * in the page), or a part of it (an ivshmem's), which the
+		 * load refuses.
 		 */
-		self->fd = -1;
 		ASSERT_LT(0, io.ret) TH_LOG("the stalled %s after the close: %s",
 					    variant->write ? "write" : "read",
 					    io.ret < 0 ? strerror(io.err) : "0");
